@@ -1,0 +1,375 @@
+//! The command line: `run` a scenario headless, start the `demo` service, `validate` a file.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::demo::{DemoConfig, DemoServer};
+use crate::engine::{self, RunOptions, RunStatus};
+use crate::printer::{self, Progress};
+use crate::scenario::{BaseUrl, Load, Profile, Scenario, TargetKind};
+
+/// Exit code: the run completed and every threshold held.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: a threshold failed.
+pub const EXIT_THRESHOLD_FAILED: i32 = 1;
+/// Exit code: the scenario or a flag is invalid (nothing was sent).
+pub const EXIT_INVALID: i32 = 2;
+/// Exit code: the run could not be carried out (e.g. the demo service could not start).
+pub const EXIT_RUN_ERROR: i32 = 3;
+/// Exit code: stopped with Ctrl-C (the summary of what was measured is still printed).
+pub const EXIT_STOPPED: i32 = 130;
+
+#[derive(Parser)]
+#[command(
+    name = "loadbench",
+    version,
+    about = "HTTP load workbench: corrected latency, HDR histograms, thresholds for CI",
+    after_help = "Exit codes of `run`: 0 thresholds held, 1 a threshold failed, 2 invalid scenario or flag, \
+3 the run could not be carried out, 130 stopped with Ctrl-C."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario headless: live progress each second, then a summary; exit code from thresholds.
+    Run(RunArgs),
+    /// Serve the demo API on 127.0.0.1 until Ctrl-C.
+    Demo(DemoArgs),
+    /// Check a scenario file and report every problem with its line and column.
+    Validate {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Print the summary as JSON (schema loadbench.summary/1) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// No progress line.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Override the duration of a constant-load scenario (e.g. 30s).
+    #[arg(long, value_parser = parse_dur)]
+    duration: Option<Duration>,
+    /// Override the warm-up (e.g. 5s).
+    #[arg(long, value_parser = parse_dur)]
+    warmup: Option<Duration>,
+    /// Override the arrival rate of a constant open-model scenario (req/s).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Override the virtual users of a constant closed-model scenario.
+    #[arg(long)]
+    vus: Option<u32>,
+    /// Point a target elsewhere: NAME=URL (URL may be `demo`).
+    #[arg(long = "target", value_name = "NAME=URL")]
+    targets: Vec<String>,
+    /// Add a threshold on the total, e.g. "p95 < 200ms".
+    #[arg(long = "threshold", value_name = "EXPR")]
+    thresholds: Vec<String>,
+    /// Engine threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Serve HTTPS with a generated certificate.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: write the CA certificate (PEM) here, for a scenario's `ca_file`.
+    #[arg(long, value_name = "PATH")]
+    ca_out: Option<PathBuf>,
+    /// Pause the whole service every so often (e.g. 5s) ...
+    #[arg(long, value_parser = parse_dur)]
+    stall_every: Option<Duration>,
+    /// ... for this long (default 1s).
+    #[arg(long, value_parser = parse_dur, default_value = "1s")]
+    stall_for: Duration,
+    /// Share of /v1/flaky answered with 503.
+    #[arg(long, default_value_t = 0.1)]
+    flaky_rate: f64,
+    /// Delay added to every /v1 response (e.g. 20ms).
+    #[arg(long, value_parser = parse_dur)]
+    delay: Option<Duration>,
+    /// Runtime threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+fn parse_dur(s: &str) -> Result<Duration, String> {
+    crate::format::parse_duration(s)
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                EXIT_INVALID
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    match cli.command {
+        None => {
+            eprintln!(
+                "loadbench: the workbench window is not part of this build yet.\n\
+                 Run a scenario headless instead:  loadbench run scenarios/quickstart.toml\n\
+                 (loadbench --help lists every command)"
+            );
+            EXIT_INVALID
+        }
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Demo(args)) => demo(args),
+        Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
+            Ok(s) => {
+                println!(
+                    "{}: ok — \"{}\", {} model, {} request(s), {} target(s), {}",
+                    scenario.display(),
+                    s.name,
+                    s.load.model_name(),
+                    s.requests.len(),
+                    s.targets.len(),
+                    crate::format::span(s.duration())
+                );
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                EXIT_INVALID
+            }
+        },
+    }
+}
+
+/// Applies command-line overrides to a loaded scenario; errors name the flag.
+fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), String> {
+    fn constant(p: &Profile) -> Option<f64> {
+        (p.stages.len() == 1 && p.start == p.stages[0].target).then_some(p.start)
+    }
+    let profile = match &mut s.load {
+        Load::Open { rate, .. } => rate,
+        Load::Closed { vus, .. } => vus,
+    };
+    if let Some(d) = args.duration {
+        if d.is_zero() {
+            return Err("--duration must be longer than zero".into());
+        }
+        let level = constant(profile)
+            .ok_or("--duration applies to constant-load scenarios; this one has stages")?;
+        *profile = Profile::constant(level, d);
+    }
+    let total = profile.total();
+    match (&mut s.load, args.rate, args.vus) {
+        (Load::Open { rate, .. }, Some(r), _) => {
+            constant(rate).ok_or("--rate applies to a constant rate; this scenario has stages")?;
+            if !(r > 0.0 && r.is_finite()) {
+                return Err("--rate must be greater than zero".into());
+            }
+            *rate = Profile::constant(r, total);
+        }
+        (Load::Closed { .. }, Some(_), _) => {
+            return Err(
+                "--rate applies to the open model; this scenario is closed (use --vus)".into(),
+            );
+        }
+        (Load::Closed { vus, .. }, _, Some(v)) => {
+            constant(vus)
+                .ok_or("--vus applies to constant virtual users; this scenario has stages")?;
+            if v == 0 {
+                return Err("--vus must be at least 1".into());
+            }
+            *vus = Profile::constant(f64::from(v), total);
+        }
+        (Load::Open { .. }, _, Some(_)) => {
+            return Err(
+                "--vus applies to the closed model; this scenario is open (use --rate)".into(),
+            );
+        }
+        _ => {}
+    }
+    if let Some(w) = args.warmup {
+        s.warmup = w;
+    }
+    if s.warmup >= s.duration() {
+        return Err(format!(
+            "the warm-up ({}) must be shorter than the run ({})",
+            crate::format::span(s.warmup),
+            crate::format::span(s.duration())
+        ));
+    }
+    for t in &args.targets {
+        let (name, url) = t
+            .split_once('=')
+            .ok_or_else(|| format!("--target {t}: expected NAME=URL"))?;
+        let target = s
+            .targets
+            .iter_mut()
+            .find(|x| x.name == name)
+            .ok_or_else(|| format!("--target {t}: the scenario has no target named `{name}`"))?;
+        target.kind = if url == "demo" {
+            TargetKind::Demo(DemoConfig::default())
+        } else {
+            TargetKind::Url(BaseUrl::parse(url).map_err(|e| format!("--target {t}: {e}"))?)
+        };
+    }
+    for t in &args.thresholds {
+        s.thresholds
+            .push(t.parse().map_err(|e| format!("--threshold \"{t}\": {e}"))?);
+    }
+    Ok(())
+}
+
+fn run(args: RunArgs) -> i32 {
+    let mut scenario = match Scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    if let Err(e) = apply_overrides(&mut scenario, &args) {
+        eprintln!("loadbench: {e}");
+        return EXIT_INVALID;
+    }
+    if args.threads == Some(0) {
+        eprintln!("loadbench: --threads must be at least 1");
+        return EXIT_INVALID;
+    }
+    let total_s = scenario.duration().as_secs_f64();
+    let open = matches!(scenario.load, Load::Open { .. });
+    let handle = match engine::start(
+        scenario,
+        RunOptions {
+            threads: args.threads,
+        },
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
+        }
+    };
+    if !args.quiet {
+        for (name, url) in &handle.target_urls {
+            eprintln!("target {name}: {url}");
+        }
+    }
+    spawn_ctrl_c(handle.stopper());
+    let mut progress = Progress::new(total_s, open);
+    let tty = std::io::stderr().is_terminal();
+    let quiet = args.quiet;
+    let outcome = handle.wait(|tick| {
+        if quiet {
+            return;
+        }
+        let line = progress.line(tick);
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    });
+    if tty && !quiet {
+        eprintln!();
+    }
+    let Some(outcome) = outcome else {
+        eprintln!("loadbench: the engine ended without a result");
+        return EXIT_RUN_ERROR;
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&outcome.summary) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("loadbench: cannot encode the summary: {e}");
+                return EXIT_RUN_ERROR;
+            }
+        }
+    } else {
+        print!("{}", printer::summary(&outcome.summary));
+    }
+    match outcome.status {
+        RunStatus::Stopped => EXIT_STOPPED,
+        RunStatus::Failed => EXIT_RUN_ERROR,
+        RunStatus::Completed if outcome.summary.thresholds_passed => EXIT_OK,
+        RunStatus::Completed => EXIT_THRESHOLD_FAILED,
+    }
+}
+
+fn spawn_ctrl_c(stopper: engine::Stopper) {
+    let _ = std::thread::Builder::new()
+        .name("loadbench-signal".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\nloadbench: stopping (Ctrl-C) — keeping what was measured");
+                    stopper.stop();
+                }
+            });
+        });
+}
+
+fn demo(args: DemoArgs) -> i32 {
+    let config = DemoConfig {
+        tls: args.tls,
+        stall_every: args.stall_every,
+        stall_for: args.stall_for,
+        flaky_rate: args.flaky_rate.clamp(0.0, 1.0),
+        delay: args.delay.unwrap_or_default(),
+        port: args.port,
+        threads: args.threads.max(1),
+    };
+    let server = match DemoServer::start(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "loadbench demo: cannot listen on 127.0.0.1:{}: {e}",
+                args.port
+            );
+            return EXIT_RUN_ERROR;
+        }
+    };
+    if let (Some(path), Some(pem)) = (&args.ca_out, &server.ca_pem) {
+        if let Err(e) = std::fs::write(path, pem) {
+            eprintln!("loadbench demo: cannot write {}: {e}", path.display());
+            return EXIT_RUN_ERROR;
+        }
+    }
+    println!("demo service listening on {}", server.url());
+    let _ = std::io::stdout().flush();
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return EXIT_RUN_ERROR;
+    };
+    rt.block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    server.stop();
+    EXIT_OK
+}

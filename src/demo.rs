@@ -1,0 +1,452 @@
+//! The embedded demo service: an API on 127.0.0.1 that behaves like a real one, so every sample runs offline.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rand::RngExt;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// How the demo service behaves; every knob has a realistic default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoConfig {
+    /// Serve HTTPS with a freshly generated certificate (signed by a generated CA).
+    pub tls: bool,
+    /// Pause the whole service periodically (e.g. every 5 s) to model a stall such as a GC pause.
+    pub stall_every: Option<Duration>,
+    /// How long each periodic pause lasts.
+    pub stall_for: Duration,
+    /// Share of `/v1/flaky` requests answered with 503.
+    pub flaky_rate: f64,
+    /// Delay added to every `/v1/*` response.
+    pub delay: Duration,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Runtime worker threads.
+    pub threads: usize,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            tls: false,
+            stall_every: None,
+            stall_for: Duration::from_secs(1),
+            flaky_rate: 0.1,
+            delay: Duration::ZERO,
+            port: 0,
+            threads: 1,
+        }
+    }
+}
+
+/// A running demo service; it stops when dropped.
+pub struct DemoServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The CA certificate (PEM) that signed its certificate, when serving HTTPS.
+    pub ca_pem: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DemoServer {
+    /// Starts the service on its own thread and runtime, listening on 127.0.0.1.
+    pub fn start(config: DemoConfig) -> std::io::Result<DemoServer> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", config.port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let (tls, ca_pem) = if config.tls {
+            let (acceptor, ca) = tls_acceptor().map_err(std::io::Error::other)?;
+            (Some(acceptor), Some(ca))
+        } else {
+            (None, None)
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads.max(1))
+            .thread_name("loadbench-demo")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = oneshot::channel();
+        let state = Arc::new(State {
+            config,
+            started: Instant::now(),
+            stall_until_ms: AtomicU64::new(0),
+            webhooks: AtomicU64::new(0),
+        });
+        let thread = std::thread::Builder::new()
+            .name("loadbench-demo".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(std_listener) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = accept_loop(listener, tls, state) => {}
+                        _ = rx => {}
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_millis(100));
+            })?;
+        Ok(DemoServer {
+            addr,
+            ca_pem,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL to put in a scenario.
+    pub fn url(&self) -> String {
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Stops the service and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
+
+fn tls_acceptor() -> Result<(tokio_rustls::TlsAcceptor, String), String> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let e = |e: rcgen::Error| format!("cannot generate the demo certificate: {e}");
+    let ca_key = KeyPair::generate().map_err(e)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "loadbench demo CA");
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(e)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().map_err(e)?;
+    let mut leaf_params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .map_err(e)?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(e)?;
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key_der)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca_cert.pem(),
+    ))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: Arc<State>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(state.clone(), req));
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+struct State {
+    config: DemoConfig,
+    started: Instant,
+    stall_until_ms: AtomicU64,
+    webhooks: AtomicU64,
+}
+
+impl State {
+    /// Waits out a stall in progress, if any.
+    async fn wait_stall(&self) {
+        loop {
+            let now = self.started.elapsed();
+            let mut end = Duration::from_millis(self.stall_until_ms.load(Ordering::Relaxed));
+            if let Some(every) = self.config.stall_every.filter(|e| !e.is_zero()) {
+                let k = (now.as_secs_f64() / every.as_secs_f64()).floor();
+                if k >= 1.0 {
+                    let start = every.mul_f64(k);
+                    let stop = start + self.config.stall_for;
+                    if now < stop {
+                        end = end.max(stop);
+                    }
+                }
+            }
+            if end <= now {
+                return;
+            }
+            tokio::time::sleep(end - now).await;
+        }
+    }
+}
+
+/// Per-request knobs from the query string: `delay_ms`, `error_rate`, `status`.
+#[derive(Default)]
+struct Knobs {
+    delay_ms: f64,
+    error_rate: Option<f64>,
+    status: Option<u16>,
+    ms: Option<u64>,
+}
+
+impl Knobs {
+    fn parse(query: Option<&str>) -> Knobs {
+        let mut k = Knobs::default();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "delay_ms" => k.delay_ms = value.parse().unwrap_or(0.0),
+                "error_rate" => k.error_rate = value.parse().ok(),
+                "status" => k.status = value.parse().ok(),
+                "ms" => k.ms = value.parse().ok(),
+                _ => {}
+            }
+        }
+        k
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn json(status: StatusCode, value: serde_json::Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
+"GET /health":"liveness",
+"GET /v1/echo":"fast; knobs delay_ms, error_rate, status",
+"POST /v1/events":"event ingest (JSON object or array), a few ms",
+"POST /v1/tokens/count":"CPU-bound token counting, cost proportional to the body",
+"GET /v1/dashboard":"slow query, log-normal latency (median ~80 ms)",
+"GET /v1/flaky":"a share of 503s (error_rate knob)",
+"POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
+"POST /admin/stall?ms=N":"pause the whole service for N ms"}}"#;
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infallible> {
+    let (parts, body) = req.into_parts();
+    let knobs = Knobs::parse(parts.uri.query());
+    let path = parts.uri.path();
+    if parts.method == Method::POST && path == "/admin/stall" {
+        let until = state.started.elapsed().as_millis() as u64 + knobs.ms.unwrap_or(1000);
+        state.stall_until_ms.fetch_max(until, Ordering::Relaxed);
+        return Ok(json(
+            StatusCode::OK,
+            serde_json::json!({"stalled_ms": knobs.ms.unwrap_or(1000)}),
+        ));
+    }
+    state.wait_stall().await;
+    let body = match Limited::new(body, 8 << 20).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({"error": "body unreadable or over 8 MiB"}),
+            ));
+        }
+    };
+    let is_api = path.starts_with("/v1/");
+    let extra = if is_api {
+        state.config.delay
+    } else {
+        Duration::ZERO
+    } + Duration::from_secs_f64(knobs.delay_ms.max(0.0) / 1000.0);
+    if !extra.is_zero() {
+        tokio::time::sleep(extra).await;
+    }
+    let injected_error = knobs
+        .error_rate
+        .is_some_and(|p| rand::rng().random::<f64>() < p);
+    let mut resp = if injected_error {
+        json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": "injected error"}),
+        )
+    } else {
+        route(&state, &parts.method, path, &knobs, &body).await
+    };
+    if let Some(code) = knobs.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+        *resp.status_mut() = code;
+    }
+    state.wait_stall().await;
+    Ok(resp)
+}
+
+async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: &Bytes) -> Resp {
+    match (method.as_str(), path) {
+        ("GET", "/") => {
+            let v: serde_json::Value = serde_json::from_str(INDEX).unwrap_or_default();
+            json(StatusCode::OK, v)
+        }
+        ("GET", "/health") => Response::new(Full::new(Bytes::from_static(b"ok"))),
+        ("GET" | "POST", "/v1/echo") => json(
+            StatusCode::OK,
+            serde_json::json!({"ok": true, "bytes": body.len()}),
+        ),
+        ("POST", "/v1/events") => {
+            let accepted = match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(serde_json::Value::Array(a)) => a.len(),
+                Ok(serde_json::Value::Object(_)) => 1,
+                _ => {
+                    return json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"error": "expected a JSON object or array of events"}),
+                    );
+                }
+            };
+            let ms = rand::rng().random_range(1.0..3.0);
+            tokio::time::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
+            json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({"accepted": accepted}),
+            )
+        }
+        ("POST", "/v1/tokens/count") => {
+            let (tokens, digest) = count_tokens(body);
+            json(
+                StatusCode::OK,
+                serde_json::json!({"tokens": tokens, "bytes": body.len(), "model": "demo-bpe", "digest": format!("{digest:016x}")}),
+            )
+        }
+        ("GET", "/v1/dashboard") => {
+            let delay = lognormal_ms(80.0, 0.5).clamp(10.0, 2000.0);
+            tokio::time::sleep(Duration::from_secs_f64(delay / 1000.0)).await;
+            let series: Vec<serde_json::Value> = (0..24)
+                .map(|h| serde_json::json!({"hour": h, "requests": 1000 + h * 37, "p95_ms": 40 + h % 7}))
+                .collect();
+            json(
+                StatusCode::OK,
+                serde_json::json!({"query_ms": delay.round(), "series": series}),
+            )
+        }
+        ("GET", "/v1/flaky") => {
+            let p = knobs.error_rate.unwrap_or(state.config.flaky_rate);
+            if rand::rng().random::<f64>() < p {
+                json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({"error": "upstream unavailable"}),
+                )
+            } else {
+                json(StatusCode::OK, serde_json::json!({"ok": true}))
+            }
+        }
+        ("POST", "/v1/webhooks") => {
+            state.webhooks.fetch_add(1, Ordering::Relaxed);
+            let mut r = Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            r
+        }
+        ("GET", "/v1/webhooks/count") => json(
+            StatusCode::OK,
+            serde_json::json!({"received": state.webhooks.load(Ordering::Relaxed)}),
+        ),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": format!("no route for {method} {path}; GET / lists the endpoints")}),
+        ),
+    }
+}
+
+/// Counts tokens the way a BPE tokenizer's cost scales: every byte goes through a few hash rounds.
+fn count_tokens(body: &[u8]) -> (u64, u64) {
+    let mut tokens = 0u64;
+    let mut word_len = 0u64;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in body {
+        for round in 0..48u64 {
+            h ^= u64::from(b) ^ round;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        if b.is_ascii_alphanumeric() || b >= 0x80 {
+            word_len += 1;
+        } else {
+            tokens += word_len.div_ceil(4);
+            word_len = 0;
+            if !b.is_ascii_whitespace() {
+                tokens += 1;
+            }
+        }
+    }
+    tokens += word_len.div_ceil(4);
+    (tokens, h)
+}
+
+fn lognormal_ms(median: f64, sigma: f64) -> f64 {
+    let mut rng = rand::rng();
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    median * (sigma * z).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_counting_scales_with_text() {
+        assert_eq!(count_tokens(b"hello world").0, 4);
+        assert_eq!(count_tokens(b"a, b.").0, 4);
+        let long = "tokenize me ".repeat(100);
+        assert_eq!(count_tokens(long.as_bytes()).0, 300);
+    }
+}

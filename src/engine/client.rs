@@ -1,0 +1,368 @@
+//! The HTTP hot path: hyper connections owned by one task each, TLS through rustls, errors classified.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::metrics::ErrorKind;
+use crate::scenario::{HttpVersion, Target};
+
+/// Where one target's connections go and how they are set up; shared by all tasks of a run.
+pub struct Endpoint {
+    /// The resolved address.
+    pub addr: SocketAddr,
+    /// `host[:port]`, for the Host header and HTTP/2 `:authority`.
+    pub authority: String,
+    /// The Host header value.
+    pub host_header: HeaderValue,
+    /// `http` or `https`.
+    pub https: bool,
+    /// The target's path prefix.
+    pub base_path: String,
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    http: HttpVersion,
+}
+
+/// A live connection, owned by exactly one task (no lock on the hot path).
+pub enum Conn {
+    /// HTTP/1.1.
+    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    /// HTTP/2.
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Conn {
+    /// Whether requests on this connection need an absolute URI (HTTP/2).
+    pub fn is_h2(&self) -> bool {
+        matches!(self, Conn::H2(_))
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Conn::H1(s) => s.is_closed(),
+            Conn::H2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> Result<(), hyper::Error> {
+        match self {
+            Conn::H1(s) => s.ready().await,
+            Conn::H2(s) => s.ready().await,
+        }
+    }
+
+    async fn send(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, hyper::Error> {
+        match self {
+            Conn::H1(s) => s.send_request(req).await,
+            Conn::H2(s) => s.send_request(req).await,
+        }
+    }
+}
+
+impl Endpoint {
+    /// Prepares a target: resolves its address and builds its TLS configuration.
+    pub fn new(
+        target: &Target,
+        host: &str,
+        port: u16,
+        https: bool,
+        base_path: &str,
+        authority: String,
+        extra_ca_pem: Option<&str>,
+    ) -> Result<Endpoint, String> {
+        use std::net::ToSocketAddrs;
+        let addr = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| format!("target `{}`: cannot resolve {host}: {e}", target.name))?
+            .next()
+            .ok_or_else(|| format!("target `{}`: {host} has no address", target.name))?;
+        let tls = if https {
+            let config = client_tls(target, extra_ca_pem)?;
+            let name = ServerName::try_from(host.to_string()).map_err(|e| {
+                format!(
+                    "target `{}`: \"{host}\" is not a valid TLS server name: {e}",
+                    target.name
+                )
+            })?;
+            Some((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
+        } else {
+            None
+        };
+        let host_header = HeaderValue::from_str(&authority)
+            .map_err(|_| format!("target `{}`: bad host \"{authority}\"", target.name))?;
+        Ok(Endpoint {
+            addr,
+            authority,
+            host_header,
+            https,
+            base_path: base_path.to_string(),
+            tls,
+            http: target.http,
+        })
+    }
+
+    /// Opens a connection: TCP (no Nagle), then TLS with ALPN if https, then the HTTP handshake.
+    pub async fn connect(&self) -> Result<Conn, ErrorKind> {
+        let tcp = TcpStream::connect(self.addr).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                ErrorKind::ConnectRefused
+            } else {
+                ErrorKind::Connect
+            }
+        })?;
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            None => handshake(tcp, self.http == HttpVersion::Http2).await,
+            Some((connector, name)) => {
+                let tls = connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| classify_io(&e, ErrorKind::Tls))?;
+                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                handshake(tls, h2).await
+            }
+        }
+    }
+
+    /// Sends one request on `slot`'s connection (opening one if needed) and reads the whole response.
+    /// A kept-alive connection the server closed in the meantime is reopened once, without counting an error.
+    pub async fn exchange(
+        &self,
+        slot: &mut Option<Conn>,
+        build: impl Fn(bool) -> Request<Full<Bytes>>,
+        keep_body: Option<&mut Vec<u8>>,
+    ) -> Result<(u16, u64), ErrorKind> {
+        if slot.as_ref().is_some_and(Conn::is_closed) {
+            *slot = None;
+        }
+        let mut reused = slot.is_some();
+        loop {
+            if slot.is_none() {
+                *slot = Some(self.connect().await?);
+            }
+            let Some(conn) = slot.as_mut() else {
+                return Err(ErrorKind::Other);
+            };
+            if let Err(e) = conn.ready().await {
+                *slot = None;
+                if reused {
+                    reused = false;
+                    continue;
+                }
+                return Err(classify(&e));
+            }
+            let req = build(conn.is_h2());
+            let resp = match conn.send(req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    *slot = None;
+                    if reused && e.is_canceled() {
+                        reused = false;
+                        continue;
+                    }
+                    return Err(classify(&e));
+                }
+            };
+            let status = resp.status().as_u16();
+            let mut body = resp.into_body();
+            let mut bytes = 0u64;
+            let mut keep = keep_body;
+            while let Some(frame) = body.frame().await {
+                match frame {
+                    Ok(f) => {
+                        if let Some(d) = f.data_ref() {
+                            bytes += d.len() as u64;
+                            if let Some(buf) = keep.as_deref_mut() {
+                                buf.extend_from_slice(d);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        *slot = None;
+                        let kind = classify(&e);
+                        return Err(if kind == ErrorKind::Reset {
+                            kind
+                        } else {
+                            ErrorKind::Body
+                        });
+                    }
+                }
+            }
+            return Ok((status, bytes));
+        }
+    }
+}
+
+async fn handshake<I>(io: I, h2: bool) -> Result<Conn, ErrorKind>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    if h2 {
+        let (send, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(|e| classify(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn::H2(send))
+    } else {
+        let (send, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| classify(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn::H1(send))
+    }
+}
+
+fn classify_io(e: &std::io::Error, default: ErrorKind) -> ErrorKind {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => ErrorKind::Reset,
+        K::TimedOut => ErrorKind::Timeout,
+        K::ConnectionRefused => ErrorKind::ConnectRefused,
+        K::UnexpectedEof if default != ErrorKind::Tls => ErrorKind::Reset,
+        _ => default,
+    }
+}
+
+/// Classifies a hyper error by walking its source chain.
+fn classify(e: &hyper::Error) -> ErrorKind {
+    if e.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return classify_io(io, ErrorKind::Other);
+        }
+        if s.downcast_ref::<rustls::Error>().is_some() {
+            return ErrorKind::Tls;
+        }
+        source = s.source();
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        ErrorKind::Reset
+    } else {
+        ErrorKind::Other
+    }
+}
+
+fn client_tls(target: &Target, extra_ca_pem: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let mut config = if target.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        let mut add_pem = |pem: &[u8], origin: &str| -> Result<(), String> {
+            let mut n = 0;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("{origin}: not a PEM certificate: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{origin}: unusable CA certificate: {e}"))?;
+                n += 1;
+            }
+            if n == 0 {
+                return Err(format!("{origin}: no PEM certificate found"));
+            }
+            Ok(())
+        };
+        if let Some(path) = &target.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                format!(
+                    "target `{}`: cannot read ca_file {}: {e}",
+                    target.name,
+                    path.display()
+                )
+            })?;
+            add_pem(
+                &pem,
+                &format!("target `{}`: ca_file {}", target.name, path.display()),
+            )?;
+        }
+        if let Some(pem) = extra_ca_pem {
+            add_pem(pem.as_bytes(), "demo CA")?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = match target.http {
+        HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+        HttpVersion::Http2 => vec![b"h2".to_vec()],
+    };
+    Ok(config)
+}
+
+/// Accepts any certificate: only for test hosts the user marked `insecure = true`.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

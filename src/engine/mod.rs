@@ -1,0 +1,331 @@
+//! Turns a scenario into load on its own threads and reports one tick per second; never blocks its caller.
+
+mod client;
+mod plan;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::demo::DemoServer;
+use crate::metrics::{Accumulator, Key, Stats, Summary, Tick};
+use crate::scenario::{Load, Scenario, TargetKind};
+use plan::Plan;
+use worker::WorkerMsg;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// It ran its full schedule.
+    Completed,
+    /// The user stopped it; what was measured is kept.
+    Stopped,
+    /// The engine failed part-way (a worker died); what was measured is kept.
+    Failed,
+}
+
+impl RunStatus {
+    /// The stable name used in output and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What the engine reports while it runs.
+#[derive(Debug)]
+pub enum Event {
+    /// One second of measurements.
+    Tick(Arc<Tick>),
+    /// The run is over; no event follows.
+    Finished(Box<Outcome>),
+}
+
+/// The end result of a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: RunStatus,
+    /// Its figures and threshold verdicts.
+    pub summary: Summary,
+    /// Run totals per series (histograms included), for storage and comparison.
+    pub totals: Accumulator,
+}
+
+/// Options a caller can set beside the scenario.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Engine threads; overrides the scenario's `engine.threads`.
+    pub threads: Option<usize>,
+}
+
+/// A running load test: its events and its Stop button.
+pub struct RunHandle {
+    /// Ticks, then one `Finished`.
+    pub events: Receiver<Event>,
+    /// The series measured, in tick order.
+    pub keys: Vec<Key>,
+    /// The base URL of each target as actually used (demo targets resolved to their port).
+    pub target_urls: Vec<(String, String)>,
+    stop: CancellationToken,
+}
+
+/// Stops a run from anywhere (a Ctrl-C handler, a GUI button).
+#[derive(Clone)]
+pub struct Stopper(CancellationToken);
+
+impl Stopper {
+    /// Asks the run to stop; it ends within about a second, keeping what it measured.
+    pub fn stop(&self) {
+        self.0.cancel();
+    }
+}
+
+impl RunHandle {
+    /// Asks the run to stop.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// A handle that can stop the run from another thread.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
+    }
+
+    /// Waits for the end, passing each tick to `on_tick`.
+    pub fn wait(self, mut on_tick: impl FnMut(&Tick)) -> Option<Outcome> {
+        for ev in self.events.iter() {
+            match ev {
+                Event::Tick(t) => on_tick(&t),
+                Event::Finished(o) => return Some(*o),
+            }
+        }
+        None
+    }
+}
+
+/// Starts `scenario`: embedded demo services first, then the workers. Errors mean nothing was sent.
+pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, String> {
+    let mut demos: Vec<DemoServer> = Vec::new();
+    let mut demo_urls = Vec::new();
+    let mut demo_cas = Vec::new();
+    for t in &scenario.targets {
+        match &t.kind {
+            TargetKind::Demo(cfg) => {
+                let server = DemoServer::start(cfg.clone()).map_err(|e| {
+                    format!("target `{}`: cannot start the demo service: {e}", t.name)
+                })?;
+                demo_urls.push(Some(server.url()));
+                demo_cas.push(server.ca_pem.clone());
+                demos.push(server);
+            }
+            TargetKind::Url(_) => {
+                demo_urls.push(None);
+                demo_cas.push(None);
+            }
+        }
+    }
+    let target_urls = scenario
+        .targets
+        .iter()
+        .zip(&demo_urls)
+        .map(|(t, d)| {
+            let url = match (&t.kind, d) {
+                (_, Some(u)) => u.clone(),
+                (TargetKind::Url(b), None) => format!(
+                    "{}://{}{}",
+                    if b.https { "https" } else { "http" },
+                    b.authority(),
+                    b.base_path
+                ),
+                (TargetKind::Demo(_), None) => String::new(),
+            };
+            (t.name.clone(), url)
+        })
+        .collect();
+    let plan = Arc::new(Plan::new(scenario, &demo_urls, &demo_cas)?);
+    let keys = plan.keys.clone();
+    let workers = worker_count(&plan.scenario, &options);
+    let stop = CancellationToken::new();
+    let (wtx, wrx) = mpsc::channel::<WorkerMsg>();
+    let (etx, erx) = mpsc::channel::<Event>();
+    let start = Instant::now();
+    let started_at = SystemTime::now();
+    for id in 0..workers {
+        let plan = plan.clone();
+        let stop = stop.clone();
+        let wtx = wtx.clone();
+        std::thread::Builder::new()
+            .name(format!("loadbench-engine-{id}"))
+            .spawn(move || worker::run(id, workers, plan, start, stop, wtx))
+            .map_err(|e| format!("cannot start an engine thread: {e}"))?;
+    }
+    drop(wtx);
+    let stop2 = stop.clone();
+    std::thread::Builder::new()
+        .name("loadbench-aggregator".into())
+        .spawn(move || {
+            aggregate(&plan, workers, wrx, &etx, &stop2, started_at);
+            drop(demos);
+        })
+        .map_err(|e| format!("cannot start the aggregator thread: {e}"))?;
+    Ok(RunHandle {
+        events: erx,
+        keys,
+        target_urls,
+        stop,
+    })
+}
+
+fn worker_count(scenario: &Scenario, options: &RunOptions) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let wanted = options.threads.or(scenario.threads).unwrap_or(cores).max(1);
+    let useful = match &scenario.load {
+        Load::Open { max_in_flight, .. } => *max_in_flight,
+        Load::Closed { vus, .. } => vus.max_level().ceil() as usize,
+    };
+    wanted.min(useful.max(1))
+}
+
+/// Merges the workers' shares of each second into one tick, in order, and computes the summary at the end.
+fn aggregate(
+    plan: &Plan,
+    workers: usize,
+    rx: Receiver<WorkerMsg>,
+    tx: &Sender<Event>,
+    stop: &CancellationToken,
+    started_at: SystemTime,
+) {
+    let scenario = &plan.scenario;
+    let mut acc = Accumulator::new(plan.keys.len());
+    let mut pending: BTreeMap<u32, Vec<WorkerMsg>> = BTreeMap::new();
+    let mut finals: Vec<WorkerMsg> = Vec::new();
+    let mut ticks = TickMaker {
+        plan,
+        tx,
+        warmup_ticks: scenario.warmup.as_secs_f64().ceil() as u32,
+        last_end: 0.0,
+        last_index: 0,
+    };
+    let mut failed = false;
+    loop {
+        let Ok(msg) = rx.recv() else {
+            failed = finals.len() < workers;
+            break;
+        };
+        if msg.is_final {
+            finals.push(msg);
+            if finals.len() == workers {
+                break;
+            }
+            continue;
+        }
+        let index = msg.index;
+        let parts = pending.entry(index).or_default();
+        parts.push(msg);
+        if parts.len() == workers {
+            // Anything older still pending is incomplete (a late worker); send it as it is, in order.
+            let ready: Vec<u32> = pending.range(..=index).map(|(i, _)| *i).collect();
+            for i in ready {
+                if let Some(parts) = pending.remove(&i) {
+                    ticks.emit(i, f64::from(i), &parts, 0, &mut acc);
+                }
+            }
+        }
+    }
+    for (i, parts) in std::mem::take(&mut pending) {
+        ticks.emit(i, f64::from(i), &parts, 0, &mut acc);
+    }
+    let started: u64 = finals.iter().map(|f| f.started).sum();
+    let end = finals.iter().map(|f| f.end).fold(ticks.last_end, f64::max);
+    let not_started = match &scenario.load {
+        Load::Open { rate, .. } => {
+            let horizon = end.min(rate.total().as_secs_f64());
+            (rate.count_until(horizon).ceil() as u64).saturating_sub(started)
+        }
+        Load::Closed { .. } => 0,
+    };
+    let index = finals
+        .iter()
+        .map(|f| f.index)
+        .max()
+        .unwrap_or(1)
+        .max(ticks.last_index + 1);
+    ticks.emit(index, end, &finals, not_started, &mut acc);
+    let status = if failed {
+        RunStatus::Failed
+    } else if stop.is_cancelled() {
+        RunStatus::Stopped
+    } else {
+        RunStatus::Completed
+    };
+    let summary = Summary::build(scenario, &plan.keys, &acc, status.as_str(), started_at);
+    let _ = tx.send(Event::Finished(Box::new(Outcome {
+        status,
+        summary,
+        totals: acc,
+    })));
+}
+
+/// Builds ticks from the workers' parts, keeping the time line continuous.
+struct TickMaker<'a> {
+    plan: &'a Plan,
+    tx: &'a Sender<Event>,
+    warmup_ticks: u32,
+    last_end: f64,
+    last_index: u32,
+}
+
+impl TickMaker<'_> {
+    fn emit(
+        &mut self,
+        index: u32,
+        end: f64,
+        parts: &[WorkerMsg],
+        not_started: u64,
+        acc: &mut Accumulator,
+    ) {
+        let scenario = &self.plan.scenario;
+        let mut stats = vec![Stats::default(); self.plan.keys.len()];
+        let mut in_flight = 0;
+        for p in parts {
+            for (a, s) in stats.iter_mut().zip(&p.stats) {
+                a.merge(s);
+            }
+            in_flight += p.in_flight_peak;
+        }
+        let end = end.max(self.last_end);
+        let seconds = end - self.last_end;
+        let profile = scenario.load.profile();
+        let target = match scenario.load {
+            Load::Open { .. } if seconds > 0.0 => {
+                (profile.count_until(end) - profile.count_until(self.last_end)) / seconds
+            }
+            Load::Open { .. } => 0.0,
+            Load::Closed { .. } => profile
+                .level_at(end.min(profile.total().as_secs_f64() - 1e-9))
+                .round(),
+        };
+        let tick = Tick {
+            index,
+            end,
+            seconds,
+            warmup: index <= self.warmup_ticks,
+            target,
+            in_flight,
+            not_started,
+            stats,
+        };
+        self.last_end = end;
+        self.last_index = index;
+        acc.add(&tick);
+        let _ = self.tx.send(Event::Tick(Arc::new(tick)));
+    }
+}

@@ -1,0 +1,345 @@
+//! A scenario turned into what the hot path needs: resolved endpoints and requests built once.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Uri};
+use http_body_util::Full;
+use rand::RngExt;
+use rand::rngs::SmallRng;
+
+use super::client::Endpoint;
+use crate::metrics::{ErrorKind, Key};
+use crate::scenario::template::Vars;
+use crate::scenario::{Check, Resolved, Scenario, TargetKind};
+
+/// Everything the workers share, read-only.
+pub(crate) struct Plan {
+    pub scenario: Scenario,
+    pub keys: Vec<Key>,
+    pub endpoints: Vec<Endpoint>,
+    pub prepared: Vec<Prepared>,
+    cumulative: Vec<u64>,
+}
+
+impl Plan {
+    /// Builds the plan; `demo_urls[i]` and `demo_cas[i]` stand in for demo targets.
+    pub fn new(
+        scenario: Scenario,
+        demo_urls: &[Option<String>],
+        demo_cas: &[Option<String>],
+    ) -> Result<Plan, String> {
+        let mut endpoints = Vec::new();
+        for (i, t) in scenario.targets.iter().enumerate() {
+            let base = match (&t.kind, demo_urls.get(i).and_then(Option::as_ref)) {
+                (TargetKind::Url(b), _) => b.clone(),
+                (TargetKind::Demo(_), Some(url)) => crate::scenario::BaseUrl::parse(url)?,
+                (TargetKind::Demo(_), None) => {
+                    return Err(format!(
+                        "target `{}`: the demo service is not running",
+                        t.name
+                    ));
+                }
+            };
+            let ca = demo_cas.get(i).and_then(Option::as_deref);
+            endpoints.push(Endpoint::new(
+                t,
+                &base.host,
+                base.port,
+                base.https,
+                &base.base_path,
+                base.authority(),
+                ca,
+            )?);
+        }
+        let keys = scenario.keys();
+        let mut prepared = Vec::new();
+        let mut cumulative = Vec::new();
+        let mut total = 0u64;
+        for (ri, r) in scenario.requests.iter().enumerate() {
+            for &ti in &r.targets {
+                let p = Prepared::new(prepared.len(), ri, ti, &scenario, &endpoints[ti])?;
+                prepared.push(p);
+                total += u64::from(r.weight);
+                cumulative.push(total);
+            }
+        }
+        if total == 0 {
+            return Err("the scenario has no request to send".into());
+        }
+        Ok(Plan {
+            scenario,
+            keys,
+            endpoints,
+            prepared,
+            cumulative,
+        })
+    }
+
+    /// Picks the next request of the mix by weight.
+    pub fn pick(&self, rng: &mut SmallRng) -> usize {
+        if self.cumulative.len() == 1 {
+            return 0;
+        }
+        let total = self.cumulative.last().copied().unwrap_or(1);
+        let r = rng.random_range(0..total);
+        self.cumulative.partition_point(|&c| c <= r)
+    }
+}
+
+/// One (request, target) pair with everything static built once.
+pub(crate) struct Prepared {
+    pub target: usize,
+    method: http::Method,
+    uri_h1: Option<Uri>,
+    uri_h2: Option<Uri>,
+    headers_h1: HeaderMap,
+    headers_h2: HeaderMap,
+    body: Option<Bytes>,
+    path: Resolved,
+    query: Vec<(String, Resolved)>,
+    dyn_headers: Vec<(http::HeaderName, Resolved)>,
+    dyn_body: Option<Resolved>,
+    checks: Vec<Check>,
+    pub needs_body: bool,
+    status_checked: bool,
+}
+
+/// The per-request parts of a request with variables.
+pub(crate) enum Rendered {
+    Static(usize),
+    Dynamic {
+        uri_h1: Uri,
+        uri_h2: Uri,
+        headers: Vec<(http::HeaderName, HeaderValue)>,
+        body: Bytes,
+    },
+}
+
+impl Rendered {
+    pub fn body_len(&self) -> usize {
+        match self {
+            Rendered::Static(n) => *n,
+            Rendered::Dynamic { body, .. } => body.len(),
+        }
+    }
+}
+
+impl Prepared {
+    fn new(
+        _key: usize,
+        ri: usize,
+        ti: usize,
+        scenario: &Scenario,
+        ep: &Endpoint,
+    ) -> Result<Prepared, String> {
+        let r = &scenario.requests[ri];
+        let mut headers_h2 = HeaderMap::new();
+        let mut dyn_headers = Vec::new();
+        for (name, value) in &r.headers {
+            match value.as_static() {
+                Some(v) => {
+                    let v = HeaderValue::from_str(v).map_err(|_| {
+                        format!(
+                            "request `{}`: header {name} has a value HTTP does not allow",
+                            r.name
+                        )
+                    })?;
+                    headers_h2.append(name.clone(), v);
+                }
+                None => dyn_headers.push((name.clone(), value.clone())),
+            }
+        }
+        let mut headers_h1 = headers_h2.clone();
+        if !headers_h1.contains_key(http::header::HOST) {
+            headers_h1.insert(http::header::HOST, ep.host_header.clone());
+        }
+        let is_static =
+            r.path.as_static().is_some() && r.query.iter().all(|(_, v)| v.as_static().is_some());
+        let mut p = Prepared {
+            target: ti,
+            method: r.method.clone(),
+            uri_h1: None,
+            uri_h2: None,
+            headers_h1,
+            headers_h2,
+            body: None,
+            path: r.path.clone(),
+            query: r.query.clone(),
+            dyn_headers,
+            dyn_body: None,
+            checks: r.checks.clone(),
+            needs_body: r.needs_body(),
+            status_checked: r.has_status_check(),
+        };
+        if is_static {
+            let mut rng = <SmallRng as rand::SeedableRng>::seed_from_u64(0);
+            let (h1, h2) = p.uris(
+                ep,
+                &mut Vars {
+                    seq: 0,
+                    rng: &mut rng,
+                },
+            )?;
+            p.uri_h1 = Some(h1);
+            p.uri_h2 = Some(h2);
+        }
+        match r.body.as_ref().map(|b| (b, b.as_static())) {
+            Some((_, Some(text))) => p.body = Some(Bytes::from(text.to_string())),
+            Some((b, None)) => p.dyn_body = Some(b.clone()),
+            None => p.body = Some(Bytes::new()),
+        }
+        Ok(p)
+    }
+
+    fn uris(&self, ep: &Endpoint, vars: &mut Vars<'_>) -> Result<(Uri, Uri), String> {
+        let mut path = ep.base_path.clone();
+        self.path.render(vars, &mut path);
+        if !self.query.is_empty() {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            let mut value = String::new();
+            for (k, v) in &self.query {
+                value.clear();
+                v.render(vars, &mut value);
+                q.append_pair(k, &value);
+            }
+            path.push(if path.contains('?') { '&' } else { '?' });
+            path.push_str(&q.finish());
+        }
+        let h1: Uri = path
+            .parse()
+            .map_err(|e| format!("path \"{path}\" is not a valid request target: {e}"))?;
+        let scheme = if ep.https { "https" } else { "http" };
+        let h2: Uri = format!("{scheme}://{}{path}", ep.authority)
+            .parse()
+            .map_err(|e| format!("path \"{path}\" is not a valid request target: {e}"))?;
+        Ok((h1, h2))
+    }
+
+    /// Renders this request's variables (nothing to do for a fixed request).
+    pub fn render(&self, seq: u64, rng: &mut SmallRng, ep: &Endpoint) -> Result<Rendered, ()> {
+        if self.uri_h1.is_some() && self.dyn_headers.is_empty() && self.dyn_body.is_none() {
+            return Ok(Rendered::Static(self.body.as_ref().map_or(0, Bytes::len)));
+        }
+        let mut vars = Vars { seq, rng };
+        let (uri_h1, uri_h2) = match (&self.uri_h1, &self.uri_h2) {
+            (Some(a), Some(b)) => (a.clone(), b.clone()),
+            _ => self.uris(ep, &mut vars).map_err(|_| ())?,
+        };
+        let mut headers = Vec::with_capacity(self.dyn_headers.len());
+        let mut text = String::new();
+        for (name, tpl) in &self.dyn_headers {
+            text.clear();
+            tpl.render(&mut vars, &mut text);
+            headers.push((name.clone(), HeaderValue::from_str(&text).map_err(|_| ())?));
+        }
+        let body = match (&self.body, &self.dyn_body) {
+            (Some(b), _) => b.clone(),
+            (None, Some(tpl)) => {
+                let mut s = String::new();
+                tpl.render(&mut vars, &mut s);
+                Bytes::from(s)
+            }
+            (None, None) => Bytes::new(),
+        };
+        Ok(Rendered::Dynamic {
+            uri_h1,
+            uri_h2,
+            headers,
+            body,
+        })
+    }
+
+    /// Builds the request for an HTTP/1.1 (origin-form URI, Host header) or HTTP/2 (absolute URI) connection.
+    pub fn build(&self, r: &Rendered, h2: bool) -> Request<Full<Bytes>> {
+        let (uri, body) = match r {
+            Rendered::Static(_) => {
+                let uri = if h2 { &self.uri_h2 } else { &self.uri_h1 };
+                (
+                    uri.clone().unwrap_or_default(),
+                    self.body.clone().unwrap_or_default(),
+                )
+            }
+            Rendered::Dynamic {
+                uri_h1,
+                uri_h2,
+                body,
+                ..
+            } => (
+                if h2 { uri_h2.clone() } else { uri_h1.clone() },
+                body.clone(),
+            ),
+        };
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = if h2 {
+            self.headers_h2.clone()
+        } else {
+            self.headers_h1.clone()
+        };
+        if let Rendered::Dynamic { headers, .. } = r {
+            for (n, v) in headers {
+                req.headers_mut().append(n.clone(), v.clone());
+            }
+        }
+        req
+    }
+
+    /// Decides whether a response counts as an error, and of which kind.
+    pub fn judge(&self, status: u16, body: &[u8], latency_us: u64) -> Option<ErrorKind> {
+        let by_status = || match status {
+            400..=499 => ErrorKind::Http4xx,
+            500..=599 => ErrorKind::Http5xx,
+            _ => ErrorKind::CheckFailed,
+        };
+        if !self.status_checked && status >= 400 {
+            return Some(by_status());
+        }
+        for check in &self.checks {
+            let ok = match check {
+                Check::Status(codes) => {
+                    if !codes.contains(&status) {
+                        return Some(by_status());
+                    }
+                    true
+                }
+                Check::BodyContains(s) => {
+                    let needle = s.as_bytes();
+                    needle.is_empty() || body.windows(needle.len()).any(|w| w == needle)
+                }
+                Check::Json { path, equals } => json_check(body, path, equals.as_ref()),
+                Check::Latency { op, limit_us } => op.holds(latency_us as f64, *limit_us),
+            };
+            if !ok {
+                return Some(ErrorKind::CheckFailed);
+            }
+        }
+        None
+    }
+}
+
+fn json_check(body: &[u8], path: &[String], equals: Option<&serde_json::Value>) -> bool {
+    let Ok(root) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let mut v = &root;
+    for seg in path {
+        let next = match v {
+            serde_json::Value::Object(m) => m.get(seg),
+            serde_json::Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => v = n,
+            None => return false,
+        }
+    }
+    match equals {
+        None => true,
+        Some(want) => match (v, want) {
+            (serde_json::Value::Number(a), serde_json::Value::Number(b)) => {
+                a.as_f64() == b.as_f64()
+            }
+            _ => v == want,
+        },
+    }
+}

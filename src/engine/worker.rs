@@ -1,0 +1,360 @@
+//! One engine thread: a current-thread tokio runtime whose tasks share one recorder without locks.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use tokio::sync::Notify;
+use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
+
+use super::client::Conn;
+use super::plan::Plan;
+use crate::metrics::{ErrorKind, LATE_AFTER, Stats};
+use crate::scenario::{Load, Schedule};
+
+/// What a worker hands the aggregator once a second, and once more at the end.
+pub(crate) struct WorkerMsg {
+    pub index: u32,
+    pub end: f64,
+    pub is_final: bool,
+    pub stats: Vec<Stats>,
+    pub in_flight_peak: u64,
+    pub started: u64,
+}
+
+struct Worker {
+    id: usize,
+    workers: usize,
+    plan: Arc<Plan>,
+    start: Instant,
+    end: Instant,
+    stop: CancellationToken,
+    stats: RefCell<Vec<Stats>>,
+    rng: RefCell<SmallRng>,
+    in_flight: Cell<u64>,
+    peak: Cell<u64>,
+    seq: Cell<u64>,
+    started: Cell<u64>,
+    live: Cell<usize>,
+    done: Notify,
+}
+
+/// After the schedule ends, in-flight requests get this long to finish (or the timeout, if shorter).
+const END_GRACE: Duration = Duration::from_secs(2);
+/// After a Stop, in-flight requests get this long, so a run stops within a second.
+const STOP_GRACE: Duration = Duration::from_millis(300);
+
+/// Runs this worker's share of the load to the end, sending ticks on `tx`.
+pub(crate) fn run(
+    id: usize,
+    workers: usize,
+    plan: Arc<Plan>,
+    start: Instant,
+    stop: CancellationToken,
+    tx: Sender<WorkerMsg>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(_) => {
+            let _ = tx.send(final_msg(1, 0.0, Vec::new(), 0, 0));
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let end = start + plan.scenario.duration();
+    let w = Rc::new(Worker {
+        id,
+        workers,
+        stats: RefCell::new(vec![Stats::default(); plan.keys.len()]),
+        rng: RefCell::new(SmallRng::seed_from_u64(rand::random::<u64>() ^ id as u64)),
+        plan,
+        start,
+        end,
+        stop,
+        in_flight: Cell::new(0),
+        peak: Cell::new(0),
+        seq: Cell::new(0),
+        started: Cell::new(0),
+        live: Cell::new(0),
+        done: Notify::new(),
+    });
+    let next_tick = Rc::new(Cell::new(1u32));
+    local.block_on(&runtime, async {
+        let ticker = tokio::task::spawn_local(ticker(w.clone(), next_tick.clone(), tx.clone()));
+        match &w.plan.scenario.load {
+            Load::Open {
+                max_in_flight,
+                rate,
+            } => {
+                let cap = max_in_flight.div_ceil(workers).max(1);
+                let open = Rc::new(Open {
+                    schedule: RefCell::new(Schedule::new(rate)),
+                    next_k: Cell::new(0),
+                    conns: Cell::new(1),
+                    waiting: Cell::new(0),
+                    cap,
+                });
+                spawn_task(&w, open_task(w.clone(), open));
+            }
+            Load::Closed { vus, .. } => {
+                let max = vus.max_level().ceil() as usize;
+                for vu in (id..max).step_by(workers) {
+                    spawn_task(&w, vu_task(w.clone(), vu));
+                }
+            }
+        }
+        wait_for_tasks(&w).await;
+        ticker.abort();
+    });
+    let stats = w.stats.replace(Vec::new());
+    let elapsed = w.start.elapsed().as_secs_f64();
+    let _ = tx.send(final_msg(
+        next_tick.get(),
+        elapsed,
+        stats,
+        w.peak.get(),
+        w.started.get(),
+    ));
+}
+
+fn final_msg(index: u32, end: f64, stats: Vec<Stats>, peak: u64, started: u64) -> WorkerMsg {
+    WorkerMsg {
+        index,
+        end,
+        is_final: true,
+        stats,
+        in_flight_peak: peak,
+        started,
+    }
+}
+
+fn spawn_task(w: &Rc<Worker>, f: impl std::future::Future<Output = ()> + 'static) {
+    w.live.set(w.live.get() + 1);
+    let w2 = w.clone();
+    tokio::task::spawn_local(async move {
+        f.await;
+        w2.live.set(w2.live.get() - 1);
+        w2.done.notify_one();
+    });
+}
+
+/// Waits until every load task is done, the schedule's end plus grace passes, or Stop plus grace.
+async fn wait_for_tasks(w: &Rc<Worker>) {
+    let end_grace = END_GRACE.min(w.plan.scenario.timeout);
+    let deadline = tokio::time::Instant::from_std(w.end + end_grace);
+    loop {
+        if w.live.get() == 0 {
+            return;
+        }
+        tokio::select! {
+            _ = w.done.notified() => {}
+            _ = sleep_until(deadline) => return,
+            _ = w.stop.cancelled() => {
+                let grace = tokio::time::Instant::now() + STOP_GRACE;
+                while w.live.get() > 0 {
+                    tokio::select! {
+                        _ = w.done.notified() => {}
+                        _ = sleep_until(grace) => return,
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Sends this worker's share of each whole second; the last (partial) second is sent by `run`.
+async fn ticker(w: Rc<Worker>, next: Rc<Cell<u32>>, tx: Sender<WorkerMsg>) {
+    loop {
+        let i = next.get();
+        let at = w.start + Duration::from_secs(u64::from(i));
+        if at >= w.end {
+            return;
+        }
+        sleep_until(tokio::time::Instant::from_std(at)).await;
+        let snapshot = {
+            let mut stats = w.stats.borrow_mut();
+            let snap = stats.clone();
+            stats.iter_mut().for_each(Stats::reset);
+            snap
+        };
+        let peak = w.peak.replace(w.in_flight.get());
+        next.set(i + 1);
+        let msg = WorkerMsg {
+            index: i,
+            end: f64::from(i),
+            is_final: false,
+            stats: snapshot,
+            in_flight_peak: peak,
+            started: 0,
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+struct Open {
+    schedule: RefCell<Schedule>,
+    next_k: Cell<u64>,
+    conns: Cell<usize>,
+    waiting: Cell<usize>,
+    cap: usize,
+}
+
+/// One connection of the open model: take the next scheduled request, wait for its time, send it.
+/// A task about to send makes sure another waits for the next slot, so requests start on time until
+/// `max_in_flight` is reached; past that they queue, and the queueing shows in corrected latency.
+fn open_task(
+    w: Rc<Worker>,
+    o: Rc<Open>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    Box::pin(async move {
+        let mut slots: Vec<Option<Conn>> = (0..w.plan.endpoints.len()).map(|_| None).collect();
+        let mut body = Vec::new();
+        loop {
+            if w.stop.is_cancelled() {
+                return;
+            }
+            let k = o.next_k.get();
+            let n = k * w.workers as u64 + w.id as u64;
+            let Some(at) = o.schedule.borrow_mut().time_of(n) else {
+                return;
+            };
+            o.next_k.set(k + 1);
+            let intended = w.start + Duration::from_secs_f64(at);
+            if intended >= w.end {
+                return;
+            }
+            o.waiting.set(o.waiting.get() + 1);
+            let cancelled = if intended > Instant::now() {
+                tokio::select! {
+                    _ = sleep_until(tokio::time::Instant::from_std(intended)) => false,
+                    _ = w.stop.cancelled() => true,
+                }
+            } else {
+                false
+            };
+            o.waiting.set(o.waiting.get() - 1);
+            if cancelled {
+                return;
+            }
+            if o.waiting.get() == 0 && o.conns.get() < o.cap {
+                o.conns.set(o.conns.get() + 1);
+                spawn_task(&w, open_task(w.clone(), o.clone()));
+            }
+            w.started.set(w.started.get() + 1);
+            one_request(&w, &mut slots, &mut body, Some(intended)).await;
+        }
+    })
+}
+
+/// One virtual user of the closed model: request, wait for the answer, think, repeat.
+async fn vu_task(w: Rc<Worker>, vu: usize) {
+    let Load::Closed { vus, think } = &w.plan.scenario.load else {
+        return;
+    };
+    let mut slots: Vec<Option<Conn>> = (0..w.plan.endpoints.len()).map(|_| None).collect();
+    let mut body = Vec::new();
+    loop {
+        let now = Instant::now();
+        if w.stop.is_cancelled() || now >= w.end {
+            return;
+        }
+        let level = vus.level_at(now.duration_since(w.start).as_secs_f64());
+        if (vu as f64) >= level.round() {
+            // Not active at this point of the ramp: drop idle connections, check again shortly.
+            slots.iter_mut().for_each(|s| *s = None);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = w.stop.cancelled() => return,
+            }
+            continue;
+        }
+        one_request(&w, &mut slots, &mut body, None).await;
+        if let Some((lo, hi)) = think {
+            let pause = if lo == hi {
+                *lo
+            } else {
+                let f: f64 = w.rng.borrow_mut().random();
+                *lo + (*hi - *lo).mul_f64(f)
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = w.stop.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+/// Sends one request from the mix and records it; `intended` is the open model's scheduled start.
+async fn one_request(
+    w: &Worker,
+    slots: &mut [Option<Conn>],
+    body: &mut Vec<u8>,
+    intended: Option<Instant>,
+) {
+    let plan = &w.plan;
+    let key = plan.pick(&mut w.rng.borrow_mut());
+    let prepared = &plan.prepared[key];
+    let seq = w.seq.get() * w.workers as u64 + w.id as u64;
+    w.seq.set(w.seq.get() + 1);
+    let endpoint = &plan.endpoints[prepared.target];
+    let rendered = prepared.render(seq, &mut w.rng.borrow_mut(), endpoint);
+    let in_flight = w.in_flight.get() + 1;
+    w.in_flight.set(in_flight);
+    if in_flight > w.peak.get() {
+        w.peak.set(in_flight);
+    }
+    body.clear();
+    let sent_at = Instant::now();
+    let keep = prepared.needs_body.then_some(&mut *body);
+    let result = match &rendered {
+        Ok(r) => {
+            let fut = endpoint.exchange(
+                &mut slots[prepared.target],
+                |h2| prepared.build(r, h2),
+                keep,
+            );
+            match tokio::time::timeout(plan.scenario.timeout, fut).await {
+                Ok(res) => res,
+                Err(_) => {
+                    slots[prepared.target] = None;
+                    Err(ErrorKind::Timeout)
+                }
+            }
+        }
+        Err(()) => Err(ErrorKind::Other),
+    };
+    let done = Instant::now();
+    w.in_flight.set(w.in_flight.get() - 1);
+    let origin = intended.unwrap_or(sent_at);
+    let latency_us = done.saturating_duration_since(origin).as_micros() as u64;
+    let service_us = done.saturating_duration_since(sent_at).as_micros() as u64;
+    let mut stats = w.stats.borrow_mut();
+    let s = &mut stats[key];
+    if intended.is_some_and(|i| sent_at.saturating_duration_since(i) > LATE_AFTER) {
+        s.late += 1;
+    }
+    if let Ok(r) = &rendered {
+        s.bytes_out += r.body_len() as u64;
+    }
+    match result {
+        Ok((status, bytes)) => {
+            s.bytes_in += bytes;
+            let error = prepared.judge(status, body, latency_us);
+            s.record_response(status, latency_us, service_us, error);
+        }
+        Err(kind) => s.record_failure(kind),
+    }
+}

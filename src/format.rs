@@ -1,0 +1,167 @@
+//! Human-readable numbers shared by the CLI printer, the GUI and reports.
+
+use std::time::Duration;
+
+/// Formats a latency in microseconds so people can read it at a glance (`850 µs`, `1.23 ms`, `1.20 s`).
+pub fn micros(us: f64) -> String {
+    if !us.is_finite() {
+        return "-".to_string();
+    }
+    if us < 1_000.0 {
+        format!("{us:.0} µs")
+    } else if us < 10_000.0 {
+        format!("{:.2} ms", us / 1_000.0)
+    } else if us < 100_000.0 {
+        format!("{:.1} ms", us / 1_000.0)
+    } else if us < 1_000_000.0 {
+        format!("{:.0} ms", us / 1_000.0)
+    } else {
+        format!("{:.2} s", us / 1_000_000.0)
+    }
+}
+
+/// Formats a request rate compactly (`950/s`, `1.2k/s`, `93.2k/s`).
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() {
+        return "-".to_string();
+    }
+    if per_sec < 10.0 {
+        format!("{per_sec:.1}/s")
+    } else if per_sec < 1_000.0 {
+        format!("{per_sec:.0}/s")
+    } else if per_sec < 100_000.0 {
+        format!("{:.1}k/s", per_sec / 1_000.0)
+    } else {
+        format!("{:.0}k/s", per_sec / 1_000.0)
+    }
+}
+
+/// Formats a count compactly (`999`, `12.3k`, `4.5M`).
+pub fn count(n: u64) -> String {
+    let f = n as f64;
+    if n < 10_000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        format!("{:.1}k", f / 1_000.0)
+    } else {
+        format!("{:.1}M", f / 1_000_000.0)
+    }
+}
+
+/// Formats a fraction as a percentage with enough digits for error budgets (`0.00%`, `0.013%`).
+pub fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    if p == 0.0 {
+        "0.00%".to_string()
+    } else if p < 0.1 {
+        format!("{p:.3}%")
+    } else {
+        format!("{p:.2}%")
+    }
+}
+
+/// Formats a wall-clock span the way scenarios write it (`90s` → `1m30s`).
+pub fn span(d: Duration) -> String {
+    let total_ms = d.as_millis();
+    if total_ms % 1000 != 0 {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// Parses a duration as scenarios and flags write it: `250ms`, `10s`, `1m30s`, `1.5s`, `500us`, `2h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(
+            "expected a duration such as \"10s\", \"250ms\" or \"1m30s\", found an empty string"
+                .into(),
+        );
+    }
+    let mut total = 0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(format!(
+                "expected a duration such as \"10s\", \"250ms\" or \"1m30s\", found \"{t}\""
+            ));
+        }
+        let value: f64 = rest[..num_len]
+            .parse()
+            .map_err(|_| format!("\"{}\" in \"{t}\" is not a number", &rest[..num_len]))?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "" => {
+                return Err(format!(
+                    "duration \"{t}\" needs a unit: h, m, s, ms or us (for example \"{value}s\")"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "unknown unit \"{other}\" in duration \"{t}\": expected h, m, s, ms or us"
+                ));
+            }
+        };
+        total += value * scale;
+    }
+    if !total.is_finite() || total > 365.0 * 86_400.0 {
+        return Err(format!("duration \"{t}\" is out of range"));
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500us"), Ok(Duration::from_micros(500)));
+        assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("10 sec").is_err());
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(micros(850.0), "850 µs");
+        assert_eq!(micros(1234.0), "1.23 ms");
+        assert_eq!(micros(183_000.0), "183 ms");
+        assert_eq!(micros(1_200_000.0), "1.20 s");
+        assert_eq!(rate(1234.0), "1.2k/s");
+        assert_eq!(rate(950.0), "950/s");
+        assert_eq!(percent(0.001), "0.100%");
+        assert_eq!(percent(0.0001), "0.010%");
+        assert_eq!(span(Duration::from_secs(90)), "1m30s");
+    }
+}

@@ -1,0 +1,10 @@
+//! loadbench: design HTTP load scenarios, run them with corrected latency, keep and compare the results.
+
+pub mod analysis;
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod format;
+pub mod metrics;
+pub mod printer;
+pub mod scenario;

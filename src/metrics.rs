@@ -1,0 +1,531 @@
+//! Recorders and summaries: HdrHistograms of latency plus counters, per request name and target.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Significant digits kept by every latency histogram.
+pub const SIGFIG: u8 = 3;
+
+/// A fresh latency histogram in microseconds that grows as needed.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGFIG).expect("3 significant digits is a valid histogram precision")
+}
+
+/// Records a microsecond value, growing the histogram as needed (values below 1 µs count as 1 µs).
+pub fn record(h: &mut Histogram<u64>, us: u64) {
+    let v = us.max(1);
+    if h.record(v).is_err() {
+        h.saturating_record(v);
+    }
+}
+
+/// Why a request did not succeed, so errors can be counted by cause rather than lumped together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The target refused the TCP connection.
+    ConnectRefused,
+    /// Any other failure to connect (unreachable, name resolution).
+    Connect,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The connection was reset or closed mid-request.
+    Reset,
+    /// The TLS handshake failed (unknown CA, bad name, protocol).
+    Tls,
+    /// The response body could not be read completely.
+    Body,
+    /// A response arrived but a scenario check failed on it.
+    CheckFailed,
+    /// A 4xx status where no status check said it was expected.
+    Http4xx,
+    /// A 5xx status where no status check said it was expected.
+    Http5xx,
+    /// Anything not classified above.
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in counter order.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::ConnectRefused,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Tls,
+        ErrorKind::Body,
+        ErrorKind::CheckFailed,
+        ErrorKind::Http4xx,
+        ErrorKind::Http5xx,
+        ErrorKind::Other,
+    ];
+    /// How many kinds there are.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The stable name used in output, JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connect_refused",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Body => "body",
+            ErrorKind::CheckFailed => "check_failed",
+            ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// The kind with the stable name `name`.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// What one request name against one target did over an interval (a tick) or a whole run.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Latency from the intended start (coordinated omission corrected), µs, for every response.
+    pub latency: Histogram<u64>,
+    /// Service time from the actual send, µs, for every response.
+    pub service: Histogram<u64>,
+    /// Requests that completed, with a response or an error.
+    pub requests: u64,
+    /// Requests that counted as errors.
+    pub errors: u64,
+    /// Errors by kind, indexed like [`ErrorKind::ALL`].
+    pub error_kinds: [u64; ErrorKind::COUNT],
+    /// Responses by status code.
+    pub status: BTreeMap<u16, u64>,
+    /// Response bytes received (body).
+    pub bytes_in: u64,
+    /// Request bytes sent (body).
+    pub bytes_out: u64,
+    /// Open model: requests that started later than [`LATE_AFTER`] behind their intended time.
+    pub late: u64,
+}
+
+/// A request that starts this far behind its intended time counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(2);
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            latency: new_histogram(),
+            service: new_histogram(),
+            requests: 0,
+            errors: 0,
+            error_kinds: [0; ErrorKind::COUNT],
+            status: BTreeMap::new(),
+            bytes_in: 0,
+            bytes_out: 0,
+            late: 0,
+        }
+    }
+}
+
+impl Stats {
+    /// Records a response (`error` says whether it still counts as an error, e.g. a 5xx or a failed check).
+    pub fn record_response(
+        &mut self,
+        status: u16,
+        latency_us: u64,
+        service_us: u64,
+        error: Option<ErrorKind>,
+    ) {
+        self.requests += 1;
+        record(&mut self.latency, latency_us);
+        record(&mut self.service, service_us);
+        *self.status.entry(status).or_insert(0) += 1;
+        if let Some(kind) = error {
+            self.errors += 1;
+            self.error_kinds[kind as usize] += 1;
+        }
+    }
+
+    /// Records a request that ended without a response.
+    pub fn record_failure(&mut self, kind: ErrorKind) {
+        self.requests += 1;
+        self.errors += 1;
+        self.error_kinds[kind as usize] += 1;
+    }
+
+    /// Adds `other` into `self`: how ticks become totals and worker shares become ticks.
+    pub fn merge(&mut self, other: &Stats) {
+        // Both histograms auto-resize, so adding never fails for in-range values.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        self.requests += other.requests;
+        self.errors += other.errors;
+        for (a, b) in self.error_kinds.iter_mut().zip(other.error_kinds.iter()) {
+            *a += b;
+        }
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_insert(0) += n;
+        }
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.late += other.late;
+    }
+
+    /// Clears the counts, keeping the histograms' allocated size.
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.service.reset();
+        self.requests = 0;
+        self.errors = 0;
+        self.error_kinds = [0; ErrorKind::COUNT];
+        self.status.clear();
+        self.bytes_in = 0;
+        self.bytes_out = 0;
+        self.late = 0;
+    }
+
+    /// Errors as a share of completed requests (0 when nothing completed).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.requests as f64
+        }
+    }
+}
+
+/// The name of one measured series: a request against a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    /// The request's name in the scenario.
+    pub request: String,
+    /// The target's name in the scenario.
+    pub target: String,
+}
+
+/// One second of a run: what every series did in it. Everything downstream of the engine sees only these.
+#[derive(Debug, Clone)]
+pub struct Tick {
+    /// 1-based number of the tick; tick i covers `[i-1, i)` seconds (the last may be shorter).
+    pub index: u32,
+    /// Seconds since the start at the end of this tick.
+    pub end: f64,
+    /// Length of this tick in seconds.
+    pub seconds: f64,
+    /// Whether this tick is part of the warm-up, excluded from results.
+    pub warmup: bool,
+    /// Open model: the scheduled rate (req/s) over this tick; closed model: the virtual users at its end.
+    pub target: f64,
+    /// The most requests in flight at once during this tick.
+    pub in_flight: u64,
+    /// Open model: requests whose start time passed but which never started (only on the last tick).
+    pub not_started: u64,
+    /// Per series, indexed like the run's keys.
+    pub stats: Vec<Stats>,
+}
+
+impl Tick {
+    /// All series of this tick merged.
+    pub fn total(&self) -> Stats {
+        let mut t = Stats::default();
+        for s in &self.stats {
+            t.merge(s);
+        }
+        t
+    }
+}
+
+/// Merges ticks as they come into the run's totals (warm-up excluded): constant memory however long the run.
+#[derive(Debug, Clone)]
+pub struct Accumulator {
+    /// Run totals per series.
+    pub stats: Vec<Stats>,
+    /// Measured seconds (warm-up excluded).
+    pub seconds: f64,
+    /// Seconds of warm-up seen.
+    pub warmup_seconds: f64,
+    /// Requests never started (open model).
+    pub not_started: u64,
+    /// Scheduled requests over the measured time (open model), for the mean target rate.
+    pub scheduled: f64,
+    /// Ticks merged, warm-up included.
+    pub ticks: u32,
+}
+
+impl Accumulator {
+    /// An empty accumulator for `keys` series.
+    pub fn new(keys: usize) -> Accumulator {
+        Accumulator {
+            stats: vec![Stats::default(); keys],
+            seconds: 0.0,
+            warmup_seconds: 0.0,
+            not_started: 0,
+            scheduled: 0.0,
+            ticks: 0,
+        }
+    }
+
+    /// Adds one tick.
+    pub fn add(&mut self, tick: &Tick) {
+        self.ticks += 1;
+        self.not_started += tick.not_started;
+        if tick.warmup {
+            self.warmup_seconds += tick.seconds;
+            return;
+        }
+        self.seconds += tick.seconds;
+        self.scheduled += tick.target * tick.seconds;
+        for (acc, s) in self.stats.iter_mut().zip(&tick.stats) {
+            acc.merge(s);
+        }
+    }
+
+    /// All series merged.
+    pub fn total(&self) -> Stats {
+        let mut t = Stats::default();
+        for s in &self.stats {
+            t.merge(s);
+        }
+        t
+    }
+}
+
+/// Latency figures in milliseconds, as people and dashboards read them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Responses measured.
+    pub samples: u64,
+    /// Fastest response.
+    pub min_ms: f64,
+    /// Arithmetic mean.
+    pub mean_ms: f64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// 99.9th percentile.
+    pub p99_9_ms: f64,
+    /// Slowest response.
+    pub max_ms: f64,
+}
+
+impl LatencySummary {
+    /// Summarises a microsecond histogram.
+    pub fn from_histogram(h: &Histogram<u64>) -> LatencySummary {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        LatencySummary {
+            samples: h.len(),
+            min_ms: ms(h.min()),
+            mean_ms: h.mean().round() / 1000.0,
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p99_9_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+        }
+    }
+}
+
+/// The figures of one series (or of all together) over the measured part of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSummary {
+    /// Request name (`*` for the total).
+    pub request: String,
+    /// Target name (`*` for the total).
+    pub target: String,
+    /// Requests completed.
+    pub count: u64,
+    /// Requests that were not errors.
+    pub ok: u64,
+    /// Requests that were errors.
+    pub errors: u64,
+    /// errors ÷ count.
+    pub error_rate: f64,
+    /// Completed requests per measured second.
+    pub rate: f64,
+    /// Responses by status code.
+    pub status_codes: BTreeMap<String, u64>,
+    /// Errors by kind (only kinds that occurred).
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Open model: requests that started more than 2 ms late.
+    pub late_starts: u64,
+    /// Latency from the intended start (coordinated omission corrected).
+    pub latency: LatencySummary,
+    /// Service time from the actual send.
+    pub service_time: LatencySummary,
+}
+
+impl EndpointSummary {
+    /// Summarises `stats` measured over `seconds`.
+    pub fn from_stats(request: &str, target: &str, stats: &Stats, seconds: f64) -> EndpointSummary {
+        EndpointSummary {
+            request: request.to_string(),
+            target: target.to_string(),
+            count: stats.requests,
+            ok: stats.requests - stats.errors,
+            errors: stats.errors,
+            error_rate: stats.error_rate(),
+            rate: if seconds > 0.0 {
+                stats.requests as f64 / seconds
+            } else {
+                0.0
+            },
+            status_codes: stats
+                .status
+                .iter()
+                .map(|(c, n)| (c.to_string(), *n))
+                .collect(),
+            error_kinds: ErrorKind::ALL
+                .iter()
+                .zip(stats.error_kinds.iter())
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (k.as_str().to_string(), *n))
+                .collect(),
+            bytes_received: stats.bytes_in,
+            bytes_sent: stats.bytes_out,
+            late_starts: stats.late,
+            latency: LatencySummary::from_histogram(&stats.latency),
+            service_time: LatencySummary::from_histogram(&stats.service),
+        }
+    }
+}
+
+/// The version of the JSON summary document; bumped on any incompatible change.
+pub const SUMMARY_SCHEMA: &str = "loadbench.summary/1";
+
+/// A run's results as `loadbench run --json` prints them (see docs/json-summary.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Always [`SUMMARY_SCHEMA`].
+    pub schema: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// `open` or `closed`.
+    pub model: String,
+    /// `completed`, `stopped` or `failed`.
+    pub status: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Measured seconds (warm-up excluded).
+    pub duration_s: f64,
+    /// Warm-up seconds, excluded from every figure.
+    pub warmup_s: f64,
+    /// Open model: the mean scheduled rate over the measured time.
+    pub target_rate: Option<f64>,
+    /// Closed model: the most virtual users.
+    pub max_vus: Option<u64>,
+    /// Open model: requests whose start time came but which never started (in-flight cap reached).
+    pub not_started: u64,
+    /// One entry per request name and target.
+    pub endpoints: Vec<EndpointSummary>,
+    /// Everything together.
+    pub total: EndpointSummary,
+    /// Threshold verdicts, in scenario order.
+    pub thresholds: Vec<crate::analysis::ThresholdResult>,
+    /// Whether every threshold held (true when there are none).
+    pub thresholds_passed: bool,
+}
+
+impl Summary {
+    /// Summarises a run's accumulated ticks and judges the scenario's thresholds on them.
+    pub fn build(
+        scenario: &crate::scenario::Scenario,
+        keys: &[Key],
+        acc: &Accumulator,
+        status: &str,
+        started_at: std::time::SystemTime,
+    ) -> Summary {
+        let endpoints: Vec<EndpointSummary> = keys
+            .iter()
+            .zip(&acc.stats)
+            .map(|(k, s)| EndpointSummary::from_stats(&k.request, &k.target, s, acc.seconds))
+            .collect();
+        let total = EndpointSummary::from_stats("*", "*", &acc.total(), acc.seconds);
+        let thresholds = crate::analysis::judge(scenario, keys, acc);
+        let (target_rate, max_vus) = match &scenario.load {
+            crate::scenario::Load::Open { .. } => (
+                Some(if acc.seconds > 0.0 {
+                    acc.scheduled / acc.seconds
+                } else {
+                    0.0
+                }),
+                None,
+            ),
+            crate::scenario::Load::Closed { vus, .. } => {
+                (None, Some(vus.max_level().round() as u64))
+            }
+        };
+        Summary {
+            schema: SUMMARY_SCHEMA.to_string(),
+            scenario: scenario.name.clone(),
+            model: scenario.load.model_name().to_string(),
+            status: status.to_string(),
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            duration_s: acc.seconds,
+            warmup_s: acc.warmup_seconds,
+            target_rate,
+            max_vus,
+            not_started: acc.not_started,
+            thresholds_passed: thresholds.iter().all(|t| t.passed),
+            thresholds,
+            endpoints,
+            total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_ticks_equals_recording_once() {
+        let mut a = Stats::default();
+        let mut b = Stats::default();
+        let mut whole = Stats::default();
+        for i in 1..=1000u64 {
+            let (s, e) = if i % 7 == 0 {
+                (503, Some(ErrorKind::Http5xx))
+            } else {
+                (200, None)
+            };
+            let target = if i % 2 == 0 { &mut a } else { &mut b };
+            target.record_response(s, i * 10, i * 5, e);
+            whole.record_response(s, i * 10, i * 5, e);
+        }
+        a.record_failure(ErrorKind::Timeout);
+        whole.record_failure(ErrorKind::Timeout);
+        let mut merged = Stats::default();
+        merged.merge(&a);
+        merged.merge(&b);
+        assert_eq!(merged.requests, whole.requests);
+        assert_eq!(merged.errors, whole.errors);
+        assert_eq!(merged.status, whole.status);
+        assert_eq!(merged.error_kinds, whole.error_kinds);
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            assert_eq!(
+                merged.latency.value_at_quantile(q),
+                whole.latency.value_at_quantile(q)
+            );
+        }
+        let s = EndpointSummary::from_stats("r", "t", &merged, 10.0);
+        assert_eq!(s.count, 1001);
+        assert_eq!(s.error_kinds.get("timeout"), Some(&1));
+        assert_eq!(s.error_kinds.get("http_5xx"), Some(&142));
+        assert!((s.rate - 100.1).abs() < 1e-9);
+        assert!((s.latency.p50_ms - 5.0).abs() < 0.01);
+    }
+}

@@ -1,0 +1,278 @@
+//! Text output of the CLI: the live progress line and the end-of-run summary table.
+
+use std::fmt::Write;
+
+use crate::format;
+use crate::metrics::{EndpointSummary, LatencySummary, Stats, Summary, Tick};
+
+/// Keeps what the progress line needs between ticks (a run-so-far histogram, constant size).
+pub struct Progress {
+    so_far: Stats,
+    total_s: f64,
+    open: bool,
+}
+
+impl Progress {
+    /// A progress line for a run of `total_s` seconds.
+    pub fn new(total_s: f64, open: bool) -> Progress {
+        Progress {
+            so_far: Stats::default(),
+            total_s,
+            open,
+        }
+    }
+
+    /// Adds a tick and returns its progress line.
+    pub fn line(&mut self, tick: &Tick) -> String {
+        let t = tick.total();
+        if !tick.warmup {
+            self.so_far.merge(&t);
+        }
+        let shown = if tick.warmup { &t } else { &self.so_far };
+        let rate = if tick.seconds > 0.0 {
+            t.requests as f64 / tick.seconds
+        } else {
+            0.0
+        };
+        let q = |p: f64| {
+            if shown.latency.is_empty() {
+                "-".to_string()
+            } else {
+                format::micros(shown.latency.value_at_quantile(p) as f64)
+            }
+        };
+        let target = if self.open {
+            format!("target {}", format::rate(tick.target))
+        } else {
+            format!("{} VUs", tick.target)
+        };
+        let mut line = format!(
+            "[{:>5}/{}]{} {} ({target}) | p50 {} p95 {} p99 {} | errors {} ({}) | in flight {}",
+            format::span(std::time::Duration::from_secs_f64(tick.end.round())),
+            format::span(std::time::Duration::from_secs_f64(self.total_s)),
+            if tick.warmup { " warm-up" } else { "" },
+            format::rate(rate),
+            q(0.50),
+            q(0.95),
+            q(0.99),
+            format::count(shown.errors),
+            format::percent(shown.error_rate()),
+            tick.in_flight,
+        );
+        if tick.not_started > 0 {
+            let _ = write!(line, " | not started {}", tick.not_started);
+        }
+        line
+    }
+}
+
+fn lat_cells(l: &LatencySummary) -> [String; 8] {
+    let f = |ms: f64| {
+        if l.samples == 0 {
+            "-".to_string()
+        } else {
+            format::micros(ms * 1000.0)
+        }
+    };
+    [
+        f(l.min_ms),
+        f(l.mean_ms),
+        f(l.p50_ms),
+        f(l.p90_ms),
+        f(l.p95_ms),
+        f(l.p99_ms),
+        f(l.p99_9_ms),
+        f(l.max_ms),
+    ]
+}
+
+fn endpoint_name(e: &EndpointSummary, single_target: bool) -> String {
+    if e.request == "*" {
+        "TOTAL".to_string()
+    } else if single_target {
+        e.request.clone()
+    } else {
+        format!("{} @ {}", e.request, e.target)
+    }
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[String]| {
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = w - c.chars().count();
+            if i == 0 {
+                out.push_str(c);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str("  ");
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+            }
+        }
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    );
+    for r in rows {
+        line(&mut out, r);
+    }
+    out
+}
+
+/// The end-of-run summary as a text table.
+pub fn summary(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{} — {} model, {}, {} measured{}",
+        s.scenario,
+        s.model,
+        s.status,
+        format::span(std::time::Duration::from_secs_f64(
+            (s.duration_s * 10.0).round() / 10.0
+        )),
+        if s.warmup_s > 0.0 {
+            format!(
+                " (after {} warm-up)",
+                format::span(std::time::Duration::from_secs_f64(s.warmup_s.round()))
+            )
+        } else {
+            String::new()
+        }
+    );
+    match (s.target_rate, s.max_vus) {
+        (Some(t), _) => {
+            let _ = writeln!(
+                out,
+                "rate {} achieved of {} scheduled",
+                format::rate(s.total.rate),
+                format::rate(t)
+            );
+        }
+        (_, Some(v)) => {
+            let _ = writeln!(
+                out,
+                "rate {} with up to {v} virtual users",
+                format::rate(s.total.rate)
+            );
+        }
+        _ => {}
+    }
+    if s.not_started > 0 {
+        let _ = writeln!(
+            out,
+            "{} requests were due but never started (max_in_flight reached): the target could not keep up",
+            s.not_started
+        );
+    }
+    out.push('\n');
+    let single_target = s
+        .endpoints
+        .iter()
+        .all(|e| e.target == s.endpoints.first().map_or("", |f| f.target.as_str()));
+    let header = [
+        "latency (corrected)",
+        "count",
+        "rate",
+        "errors",
+        "min",
+        "mean",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p99.9",
+        "max",
+    ];
+    let mut rows = Vec::new();
+    let mut entries: Vec<&EndpointSummary> = s.endpoints.iter().collect();
+    if s.endpoints.len() > 1 {
+        entries.push(&s.total);
+    }
+    for e in &entries {
+        let mut row = vec![
+            endpoint_name(e, single_target),
+            e.count.to_string(),
+            format::rate(e.rate),
+            format::percent(e.error_rate),
+        ];
+        row.extend(lat_cells(&e.latency));
+        rows.push(row);
+    }
+    out.push_str(&table(&header, &rows));
+    if s.model == "open" {
+        out.push('\n');
+        let header = [
+            "service time",
+            "late",
+            "min",
+            "mean",
+            "p50",
+            "p90",
+            "p95",
+            "p99",
+            "p99.9",
+            "max",
+        ];
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                let mut row = vec![endpoint_name(e, single_target), e.late_starts.to_string()];
+                row.extend(lat_cells(&e.service_time));
+                row
+            })
+            .collect();
+        out.push_str(&table(&header, &rows));
+    }
+    out.push('\n');
+    for e in &entries {
+        let codes: Vec<String> = e
+            .status_codes
+            .iter()
+            .map(|(c, n)| format!("{c}×{n}"))
+            .collect();
+        let kinds: Vec<String> = e
+            .error_kinds
+            .iter()
+            .map(|(k, n)| format!("{k}×{n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}: status {}{}",
+            endpoint_name(e, single_target),
+            if codes.is_empty() {
+                "none".to_string()
+            } else {
+                codes.join(" ")
+            },
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!("; errors {}", kinds.join(" "))
+            },
+        );
+    }
+    if !s.thresholds.is_empty() {
+        let _ = writeln!(out, "\nthresholds:");
+        for t in &s.thresholds {
+            let _ = writeln!(
+                out,
+                "  {} {:<28} {:<16} actual {}",
+                if t.passed { "✓ pass" } else { "✗ FAIL" },
+                t.expression,
+                t.scope,
+                t.actual_text
+            );
+        }
+    }
+    out
+}

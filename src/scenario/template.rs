@@ -1,0 +1,288 @@
+//! Text with variables (`${env.NAME}`, `${seq}`, `${random(1,100)}`, `${uuid}`), rendered per request.
+
+use rand::RngExt;
+use rand::rngs::SmallRng;
+
+/// One piece of a parsed template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Text sent as written.
+    Lit(String),
+    /// `${env.NAME}`: resolved once, when the scenario is prepared, so secrets stay out of files.
+    Env(String),
+    /// `${seq}`: a number unique to each request of the run, counting from 0.
+    Seq,
+    /// `${random(lo,hi)}`: a uniform random integer in `lo..=hi`.
+    Random(i64, i64),
+    /// `${uuid}`: a fresh random (v4) UUID.
+    Uuid,
+}
+
+/// A parsed template as written in the scenario, before environment variables are resolved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// A template with `${env.*}` resolved, ready to render on the hot path.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Resolved {
+    parts: Vec<Part>,
+}
+
+/// Per-request inputs of the dynamic variables.
+pub struct Vars<'a> {
+    /// The run-wide sequence number of this request.
+    pub seq: u64,
+    /// The worker's random source.
+    pub rng: &'a mut SmallRng,
+}
+
+impl Template {
+    /// Parses `text`; the error says which variable is malformed and what is allowed.
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut rest = text;
+        while let Some(pos) = rest.find('$') {
+            lit.push_str(&rest[..pos]);
+            rest = &rest[pos..];
+            if rest.starts_with("$${") {
+                lit.push_str("${");
+                rest = &rest[3..];
+                continue;
+            }
+            if !rest.starts_with("${") {
+                lit.push('$');
+                rest = &rest[1..];
+                continue;
+            }
+            let end = rest.find('}').ok_or_else(|| {
+                format!("unclosed variable \"{}\": expected a closing `}}`", rest)
+            })?;
+            let inner = rest[2..end].trim();
+            rest = &rest[end + 1..];
+            let part = parse_var(inner)?;
+            if !lit.is_empty() {
+                parts.push(Part::Lit(std::mem::take(&mut lit)));
+            }
+            parts.push(part);
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Template { parts })
+    }
+
+    /// Parses serialized JSON; a string that is exactly `"${seq}"` or `"${random(..)}"` becomes a JSON number.
+    pub fn parse_json(json_text: &str) -> Result<Template, String> {
+        let mut t = Template::parse(json_text)?;
+        let n = t.parts.len();
+        let mut unquote = vec![false; n];
+        for i in 1..n.saturating_sub(1) {
+            if !matches!(t.parts[i], Part::Seq | Part::Random(..)) {
+                continue;
+            }
+            let before = matches!(&t.parts[i - 1], Part::Lit(s) if ends_with_open_quote(s));
+            let after = matches!(&t.parts[i + 1], Part::Lit(s) if s.starts_with('"'));
+            unquote[i] = before && after;
+        }
+        for i in 0..n {
+            if unquote[i] {
+                if let Part::Lit(s) = &mut t.parts[i - 1] {
+                    s.pop();
+                }
+                if let Part::Lit(s) = &mut t.parts[i + 1] {
+                    s.remove(0);
+                }
+            }
+        }
+        t.parts
+            .retain(|p| !matches!(p, Part::Lit(s) if s.is_empty()));
+        Ok(t)
+    }
+
+    /// The environment variables this template reads.
+    pub fn env_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Env(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Replaces `${env.NAME}` by its value (JSON-escaped when `json`); the error names the missing variable.
+    pub fn resolve(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        json: bool,
+    ) -> Result<Resolved, String> {
+        let mut parts: Vec<Part> = Vec::with_capacity(self.parts.len());
+        for p in &self.parts {
+            let part = match p {
+                Part::Env(name) => {
+                    let value = lookup(name).ok_or_else(|| {
+                        format!(
+                            "environment variable `{name}` is not set (used as ${{env.{name}}})"
+                        )
+                    })?;
+                    let value = if json {
+                        let quoted = serde_json::Value::String(value).to_string();
+                        quoted[1..quoted.len() - 1].to_string()
+                    } else {
+                        value
+                    };
+                    Part::Lit(value)
+                }
+                other => other.clone(),
+            };
+            match (parts.last_mut(), part) {
+                (Some(Part::Lit(prev)), Part::Lit(s)) => prev.push_str(&s),
+                (_, part) => parts.push(part),
+            }
+        }
+        Ok(Resolved { parts })
+    }
+}
+
+fn ends_with_open_quote(s: &str) -> bool {
+    let Some(body) = s.strip_suffix('"') else {
+        return false;
+    };
+    let backslashes = body.len() - body.trim_end_matches('\\').len();
+    backslashes % 2 == 0
+}
+
+fn parse_var(inner: &str) -> Result<Part, String> {
+    const HELP: &str = "expected ${env.NAME}, ${seq}, ${random(LOW,HIGH)} or ${uuid}";
+    if let Some(name) = inner.strip_prefix("env.") {
+        let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        return if ok {
+            Ok(Part::Env(name.to_string()))
+        } else {
+            Err(format!(
+                "\"{name}\" is not an environment variable name (letters, digits and _)"
+            ))
+        };
+    }
+    match inner {
+        "seq" => return Ok(Part::Seq),
+        "uuid" => return Ok(Part::Uuid),
+        _ => {}
+    }
+    if let Some(args) = inner
+        .strip_prefix("random(")
+        .and_then(|a| a.strip_suffix(')'))
+    {
+        let mut it = args.split(',').map(|a| a.trim().parse::<i64>());
+        return match (it.next(), it.next(), it.next()) {
+            (Some(Ok(lo)), Some(Ok(hi)), None) if lo <= hi => Ok(Part::Random(lo, hi)),
+            (Some(Ok(lo)), Some(Ok(hi)), None) => Err(format!(
+                "${{random({lo},{hi})}}: the low bound must not exceed the high bound"
+            )),
+            _ => Err(format!(
+                "${{{inner}}}: expected two integers, as in ${{random(1,100)}}"
+            )),
+        };
+    }
+    Err(format!("unknown variable ${{{inner}}}: {HELP}"))
+}
+
+impl Resolved {
+    /// A template that renders to fixed text.
+    pub fn fixed(text: &str) -> Resolved {
+        Resolved {
+            parts: vec![Part::Lit(text.to_string())],
+        }
+    }
+
+    /// The text when nothing varies per request, so it can be built once.
+    pub fn as_static(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Lit(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Appends this request's text to `out`.
+    pub fn render(&self, vars: &mut Vars<'_>, out: &mut String) {
+        use std::fmt::Write;
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Seq => {
+                    let _ = write!(out, "{}", vars.seq);
+                }
+                Part::Random(lo, hi) => {
+                    let v = vars.rng.random_range(*lo..=*hi);
+                    let _ = write!(out, "{v}");
+                }
+                Part::Uuid => {
+                    let bytes: [u8; 16] = vars.rng.random();
+                    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+                    let _ = write!(out, "{}", id.hyphenated());
+                }
+                Part::Env(_) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn render(r: &Resolved, seq: u64) -> String {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut out = String::new();
+        r.render(&mut Vars { seq, rng: &mut rng }, &mut out);
+        out
+    }
+
+    #[test]
+    fn variables_render() {
+        let t = Template::parse("/items/${seq}?r=${random(5,5)}&t=${env.TOKEN}&x=$${seq}").unwrap();
+        let r = t
+            .resolve(&|n| (n == "TOKEN").then(|| "abc".to_string()), false)
+            .unwrap();
+        assert_eq!(render(&r, 42), "/items/42?r=5&t=abc&x=${seq}");
+        let u = Template::parse("${uuid}")
+            .unwrap()
+            .resolve(&|_| None, false)
+            .unwrap();
+        let id = render(&u, 0);
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+    }
+
+    #[test]
+    fn json_numbers_are_unquoted_and_env_escaped() {
+        let t =
+            Template::parse_json(r#"{"id":"${seq}","name":"n-${seq}","s":"${env.S}"}"#).unwrap();
+        let r = t.resolve(&|_| Some("a\"b".into()), true).unwrap();
+        let text = render(&r, 3);
+        assert_eq!(text, r#"{"id":3,"name":"n-3","s":"a\"b"}"#);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["id"], 3);
+    }
+
+    #[test]
+    fn bad_variables_are_explained() {
+        assert!(
+            Template::parse("${nope}")
+                .unwrap_err()
+                .contains("unknown variable")
+        );
+        assert!(Template::parse("${seq").unwrap_err().contains("closing"));
+        assert!(
+            Template::parse("${random(9,1)}")
+                .unwrap_err()
+                .contains("low bound")
+        );
+        let missing = Template::parse("${env.NOPE_X}")
+            .unwrap()
+            .resolve(&|_| None, false);
+        assert!(missing.unwrap_err().contains("NOPE_X"));
+    }
+}
