@@ -82,6 +82,9 @@ impl DemoServer {
             started: Instant::now(),
             stall_until_ms: AtomicU64::new(0),
             webhooks: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            in_flight_max: AtomicU64::new(0),
         });
         let thread = std::thread::Builder::new()
             .name("loadbench-demo".into())
@@ -209,6 +212,9 @@ struct State {
     started: Instant,
     stall_until_ms: AtomicU64,
     webhooks: AtomicU64,
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    in_flight_max: AtomicU64,
 }
 
 impl State {
@@ -230,7 +236,7 @@ impl State {
             if end <= now {
                 return;
             }
-            tokio::time::sleep(end - now).await;
+            crate::timer::sleep(end - now).await;
         }
     }
 }
@@ -280,7 +286,8 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "GET /v1/dashboard":"slow query, log-normal latency (median ~80 ms)",
 "GET /v1/flaky":"a share of 503s (error_rate knob)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
-"POST /admin/stall?ms=N":"pause the whole service for N ms"}}"#;
+"POST /admin/stall?ms=N":"pause the whole service for N ms",
+"GET /admin/stats":"requests served, in flight now and at most"}}"#;
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let (parts, body) = req.into_parts();
@@ -294,14 +301,40 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
             serde_json::json!({"stalled_ms": knobs.ms.unwrap_or(1000)}),
         ));
     }
+    if parts.method == Method::GET && path == "/admin/stats" {
+        return Ok(json(
+            StatusCode::OK,
+            serde_json::json!({
+                "requests": state.requests.load(Ordering::Relaxed),
+                "in_flight": state.in_flight.load(Ordering::Relaxed),
+                "in_flight_max": state.in_flight_max.load(Ordering::Relaxed),
+            }),
+        ));
+    }
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let now = state.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    state.in_flight_max.fetch_max(now, Ordering::Relaxed);
+    // Decrements even when the client goes away mid-request and this future is dropped.
+    struct InFlight<'a>(&'a AtomicU64);
+    impl Drop for InFlight<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    let _guard = InFlight(&state.in_flight);
+    Ok(serve(&state, &parts, knobs, body).await)
+}
+
+async fn serve(state: &State, parts: &http::request::Parts, knobs: Knobs, body: Incoming) -> Resp {
+    let path = parts.uri.path();
     state.wait_stall().await;
     let body = match Limited::new(body, 8 << 20).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return Ok(json(
+            return json(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 serde_json::json!({"error": "body unreadable or over 8 MiB"}),
-            ));
+            );
         }
     };
     let is_api = path.starts_with("/v1/");
@@ -311,7 +344,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
         Duration::ZERO
     } + Duration::from_secs_f64(knobs.delay_ms.max(0.0) / 1000.0);
     if !extra.is_zero() {
-        tokio::time::sleep(extra).await;
+        crate::timer::sleep(extra).await;
     }
     let injected_error = knobs
         .error_rate
@@ -322,13 +355,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
             serde_json::json!({"error": "injected error"}),
         )
     } else {
-        route(&state, &parts.method, path, &knobs, &body).await
+        route(state, &parts.method, path, &knobs, &body).await
     };
     if let Some(code) = knobs.status.and_then(|s| StatusCode::from_u16(s).ok()) {
         *resp.status_mut() = code;
     }
     state.wait_stall().await;
-    Ok(resp)
+    resp
 }
 
 async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: &Bytes) -> Resp {
@@ -354,7 +387,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
                 }
             };
             let ms = rand::rng().random_range(1.0..3.0);
-            tokio::time::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
+            crate::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
             json(
                 StatusCode::ACCEPTED,
                 serde_json::json!({"accepted": accepted}),
@@ -369,7 +402,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
         }
         ("GET", "/v1/dashboard") => {
             let delay = lognormal_ms(80.0, 0.5).clamp(10.0, 2000.0);
-            tokio::time::sleep(Duration::from_secs_f64(delay / 1000.0)).await;
+            crate::timer::sleep(Duration::from_secs_f64(delay / 1000.0)).await;
             let series: Vec<serde_json::Value> = (0..24)
                 .map(|h| serde_json::json!({"hour": h, "requests": 1000 + h * 37, "p95_ms": 40 + h % 7}))
                 .collect();

@@ -8,3 +8,4 @@ pub mod format;
 pub mod metrics;
 pub mod printer;
 pub mod scenario;
+pub mod timer;

@@ -237,7 +237,7 @@ fn open_task(
             o.waiting.set(o.waiting.get() + 1);
             let cancelled = if intended > Instant::now() {
                 tokio::select! {
-                    _ = sleep_until(tokio::time::Instant::from_std(intended)) => false,
+                    _ = crate::timer::sleep_until(intended) => false,
                     _ = w.stop.cancelled() => true,
                 }
             } else {

@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests: real loopback HTTP, real engine runs, one at a time.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use loadbench::engine::{self, Outcome, RunOptions};
+use loadbench::metrics::Tick;
+use loadbench::scenario::Scenario;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Load tests in one binary run one at a time, so their timing is not skewed by each other.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Parses scenario text, panicking with the full error if it is invalid.
+pub fn scenario(text: &str) -> Scenario {
+    match Scenario::parse(text, None, &|n| std::env::var(n).ok()) {
+        Ok(s) => s,
+        Err(e) => panic!("scenario should be valid:\n{e}"),
+    }
+}
+
+/// Runs a scenario to the end and returns its outcome and every tick.
+pub fn run(s: Scenario) -> (Outcome, Vec<Tick>) {
+    let handle = engine::start(s, RunOptions::default()).expect("engine starts");
+    let mut ticks = Vec::new();
+    let outcome = handle
+        .wait(|t| ticks.push(t.clone()))
+        .expect("run finishes");
+    (outcome, ticks)
+}
+
+/// A plain HTTP/1.1 GET over loopback, returning the status and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    port
+}

@@ -1,0 +1,404 @@
+//! The engine against the real demo service on loopback: rates, latency accuracy, stalls, errors, TLS.
+
+mod common;
+
+use common::{closed_port, http_get, run, scenario, serial};
+use loadbench::demo::{DemoConfig, DemoServer};
+use loadbench::engine::RunStatus;
+
+#[test]
+fn open_model_holds_its_target_rate() {
+    let _g = serial();
+    let (o, ticks) = run(scenario(
+        r#"
+name = "rate"
+duration = "3s"
+[targets]
+demo = "demo"
+[load]
+model = "open"
+rate = 500
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    ));
+    assert_eq!(o.status, RunStatus::Completed);
+    let total = o.summary.total.count as f64;
+    assert!(
+        (total - 1500.0).abs() / 1500.0 < 0.03,
+        "sent {total}, expected 1500 ± 3%"
+    );
+    for t in ticks.iter().filter(|t| (t.seconds - 1.0).abs() < 1e-9) {
+        let rate = t.total().requests as f64;
+        assert!(
+            (rate - 500.0).abs() / 500.0 < 0.05,
+            "tick {} ran at {rate}/s",
+            t.index
+        );
+    }
+    assert_eq!(o.summary.total.errors, 0);
+    assert_eq!(o.summary.not_started, 0);
+}
+
+#[test]
+fn fixed_server_delay_is_reported_within_3ms() {
+    let _g = serial();
+    let (o, _) = run(scenario(
+        r#"
+name = "delay"
+duration = "3s"
+warmup = "1s"
+[targets]
+demo = "demo"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+query = { delay_ms = 50 }
+"#,
+    ));
+    let l = &o.summary.total.latency;
+    assert!(l.samples >= 90, "only {} samples", l.samples);
+    assert!(
+        (l.p50_ms - 50.0).abs() <= 3.0,
+        "p50 {} ms, expected 50 ± 3",
+        l.p50_ms
+    );
+    let s = &o.summary.total.service_time;
+    assert!(
+        (s.p50_ms - 50.0).abs() <= 3.0,
+        "service p50 {} ms",
+        s.p50_ms
+    );
+}
+
+#[test]
+fn a_server_stall_shows_in_corrected_latency_not_in_service_time() {
+    let _g = serial();
+    // 200 req/s for 4 s with at most 2 requests in flight; the server stalls for 500 ms at t≈2 s.
+    // The ~100 requests due during the stall queue in the generator: their latency from the
+    // intended start runs from 500 ms down to 0. They are 12.5 % of the run, so the corrected p99
+    // sits near 500 × (1 − 0.01/0.125) = 460 ms, while only the 2 requests in flight see the
+    // stall in their service time.
+    let (o, _) = run(scenario(
+        r#"
+name = "stall"
+duration = "4s"
+[targets]
+demo = { demo = { stall_every = "2s", stall_for = "500ms" } }
+[load]
+model = "open"
+rate = 200
+max_in_flight = 2
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    ));
+    let t = &o.summary.total;
+    assert!(
+        (330.0..=600.0).contains(&t.latency.p99_ms),
+        "corrected p99 {} ms, expected ≈ 460 ms",
+        t.latency.p99_ms
+    );
+    assert!(
+        t.service_time.p99_ms < 50.0,
+        "service p99 {} ms should not see the stall",
+        t.service_time.p99_ms
+    );
+    assert!(
+        t.service_time.max_ms >= 300.0,
+        "the requests in flight did wait: max {}",
+        t.service_time.max_ms
+    );
+    assert!(
+        t.late_starts >= 50,
+        "requests queued behind the stall start late: {}",
+        t.late_starts
+    );
+}
+
+#[test]
+fn closed_model_never_exceeds_its_virtual_users_in_flight() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig::default()).expect("demo starts");
+    let text = format!(
+        r#"
+name = "closed"
+duration = "2s"
+[targets]
+api = "{}"
+[load]
+model = "closed"
+vus = 5
+[[requests]]
+name = "slowish"
+path = "/v1/echo"
+query = {{ delay_ms = 20 }}
+"#,
+        demo.url()
+    );
+    let (o, ticks) = run(scenario(&text));
+    let (_, stats) = http_get(demo.addr, "/admin/stats");
+    let stats: serde_json::Value = serde_json::from_str(&stats).expect("stats json");
+    let server_max = stats["in_flight_max"].as_u64().expect("in_flight_max");
+    assert!(
+        server_max <= 5,
+        "the server saw {server_max} concurrent requests from 5 VUs"
+    );
+    assert_eq!(server_max, 5, "all 5 VUs were busy at once");
+    assert!(ticks.iter().all(|t| t.in_flight <= 5));
+    // 5 VUs × ~20 ms per request ≈ 250 req/s.
+    assert!(
+        o.summary.total.rate > 150.0,
+        "rate {}",
+        o.summary.total.rate
+    );
+    assert_eq!(o.summary.max_vus, Some(5));
+}
+
+#[test]
+fn closed_model_ramps_virtual_users() {
+    let _g = serial();
+    let (_, ticks) = run(scenario(
+        r#"
+name = "ramp"
+[targets]
+demo = "demo"
+[load]
+model = "closed"
+stages = [{ duration = "2s", target = 4 }, { duration = "1s", target = 4 }]
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+query = { delay_ms = 10 }
+"#,
+    ));
+    let targets: Vec<f64> = ticks.iter().map(|t| t.target).collect();
+    assert_eq!(targets.first(), Some(&2.0), "{targets:?}");
+    assert!(ticks.iter().all(|t| t.in_flight <= 4));
+    assert!(ticks.last().is_some_and(|t| t.target == 4.0), "{targets:?}");
+}
+
+#[test]
+fn refused_connections_are_classified_not_fatal() {
+    let _g = serial();
+    let text = format!(
+        r#"
+name = "refused"
+duration = "1s"
+thresholds = ["error_rate < 1%"]
+[targets]
+gone = "http://127.0.0.1:{}"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "x"
+path = "/"
+"#,
+        closed_port()
+    );
+    let (o, _) = run(scenario(&text));
+    let t = &o.summary.total;
+    assert!(t.count >= 40, "{} requests", t.count);
+    assert_eq!(t.errors, t.count);
+    assert_eq!(t.error_kinds.get("connect_refused"), Some(&t.count));
+    assert!(!o.summary.thresholds_passed);
+}
+
+#[test]
+fn http_errors_timeouts_and_checks_are_classified() {
+    let _g = serial();
+    let (o, _) = run(scenario(
+        r#"
+name = "kinds"
+duration = "2s"
+timeout = "100ms"
+[targets]
+demo = "demo"
+[load]
+model = "open"
+rate = 40
+[[requests]]
+name = "notfound"
+path = "/v1/nope"
+[[requests]]
+name = "fivehundred"
+path = "/v1/echo"
+query = { status = 503 }
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+query = { delay_ms = 300 }
+[[requests]]
+name = "wrongbody"
+path = "/v1/echo"
+checks = [{ body_contains = "definitely-not-there" }]
+[[requests]]
+name = "expected404"
+path = "/v1/nope"
+checks = [{ status = 404 }]
+"#,
+    ));
+    let by = |name: &str| {
+        o.summary
+            .endpoints
+            .iter()
+            .find(|e| e.request == name)
+            .expect(name)
+    };
+    let only = |name: &str, kind: &str| {
+        let e = by(name);
+        assert!(e.count > 0, "{name} sent nothing");
+        assert_eq!(
+            e.error_kinds.get(kind),
+            Some(&e.count),
+            "{name}: {:?}",
+            e.error_kinds
+        );
+    };
+    only("notfound", "http_4xx");
+    only("fivehundred", "http_5xx");
+    only("slow", "timeout");
+    only("wrongbody", "check_failed");
+    assert_eq!(by("expected404").errors, 0);
+}
+
+#[test]
+fn https_works_with_the_ca_option_and_fails_clearly_without() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig {
+        tls: true,
+        ..DemoConfig::default()
+    })
+    .expect("demo starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
+    let body = |target: String| {
+        format!(
+            r#"
+name = "tls"
+duration = "1s"
+[targets]
+{target}
+[load]
+model = "open"
+rate = 30
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+checks = [{{ status = 200 }}]
+"#
+        )
+    };
+    let url = format!("https://localhost:{}", demo.addr.port());
+    for http in ["1.1", "2"] {
+        let (o, _) = run(scenario(&body(format!(
+            "secure = {{ url = \"{url}\", ca_file = \"{}\", http = \"{http}\" }}",
+            ca.display()
+        ))));
+        assert!(
+            o.summary.total.count >= 25,
+            "http {http}: {:?}",
+            o.summary.total
+        );
+        assert_eq!(
+            o.summary.total.errors, 0,
+            "http {http}: {:?}",
+            o.summary.total.error_kinds
+        );
+    }
+    let (o, _) = run(scenario(&body(format!("secure = \"{url}\""))));
+    let t = &o.summary.total;
+    assert!(t.count > 0);
+    assert_eq!(
+        t.error_kinds.get("tls"),
+        Some(&t.count),
+        "{:?}",
+        t.error_kinds
+    );
+    let (o, _) = run(scenario(&body(format!(
+        "secure = {{ url = \"{url}\", insecure = true }}"
+    ))));
+    assert_eq!(o.summary.total.errors, 0);
+}
+
+#[test]
+fn cleartext_http2_works() {
+    let _g = serial();
+    let (o, _) = run(scenario(
+        r#"
+name = "h2c"
+duration = "1s"
+[targets]
+demo = { url = "demo", http = "2" }
+[load]
+model = "closed"
+vus = 2
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+checks = [{ status = 200 }, { json = "ok", equals = true }]
+"#,
+    ));
+    assert!(o.summary.total.count > 50);
+    assert_eq!(
+        o.summary.total.errors, 0,
+        "{:?}",
+        o.summary.total.error_kinds
+    );
+}
+
+#[test]
+fn per_request_variables_reach_the_server() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig::default()).expect("demo starts");
+    // The echo endpoint reports the body length it got; the JSON body with ${seq}, ${uuid} and
+    // ${random} must parse on the ingest endpoint (202), proving the rendered JSON is valid.
+    let text = format!(
+        r#"
+name = "vars"
+duration = "1s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "ingest"
+method = "POST"
+path = "/v1/events"
+json = {{ id = "${{uuid}}", n = "${{seq}}", r = "${{random(1,9)}}", nested = [{{ a = "${{seq}}" }}] }}
+checks = [{{ status = 202 }}, {{ json = "accepted", equals = 1 }}]
+[[requests]]
+name = "hook"
+method = "POST"
+path = "/v1/webhooks"
+headers = {{ x-delivery = "${{uuid}}" }}
+body = "event ${{seq}}"
+checks = [{{ status = 204 }}]
+"#,
+        demo.url()
+    );
+    let (o, _) = run(scenario(&text));
+    assert_eq!(
+        o.summary.total.errors, 0,
+        "{:?}",
+        o.summary.total.error_kinds
+    );
+    let hooks = o
+        .summary
+        .endpoints
+        .iter()
+        .find(|e| e.request == "hook")
+        .expect("hook")
+        .count;
+    let (_, body) = http_get(demo.addr, "/v1/webhooks/count");
+    let got: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(got["received"].as_u64(), Some(hooks));
+}
