@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(micros(1_200_000.0), "1.20 s");
         assert_eq!(rate(1234.0), "1.2k/s");
         assert_eq!(rate(950.0), "950/s");
-        assert_eq!(percent(0.001), "0.100%");
+        assert_eq!(percent(0.001), "0.10%");
         assert_eq!(percent(0.0001), "0.010%");
         assert_eq!(span(Duration::from_secs(90)), "1m30s");
     }

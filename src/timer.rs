@@ -69,7 +69,12 @@ async fn fine_sleep(d: Duration) -> bool {
     if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } < 0 {
         return false;
     }
-    let Ok(afd) = tokio::io::unix::AsyncFd::with_interest(fd, tokio::io::Interest::READABLE) else {
+    // SAFETY: the AsyncFd owns `fd` (an OwnedFd), so it stays open and the same descriptor for
+    // the AsyncFd's whole life.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+    };
+    let Ok(afd) = registered else {
         return false;
     };
     match afd.readable().await {

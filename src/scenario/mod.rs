@@ -564,11 +564,33 @@ struct RawCheck {
     latency: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(i64),
-    Many(Vec<i64>),
+/// A status code or a list of them.
+struct OneOrMany(Vec<i64>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a status code such as 200, or a list such as [200, 204]")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v]))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![i64::try_from(v).unwrap_or(i64::MAX)]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<i64>()? {
+                    out.push(v);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -986,10 +1008,7 @@ impl Validator<'_> {
             return None;
         }
         if let Some(s) = &c.status {
-            let codes = match s.get_ref() {
-                OneOrMany::One(c) => vec![*c],
-                OneOrMany::Many(v) => v.clone(),
-            };
+            let codes = s.get_ref().0.clone();
             if codes.is_empty() || codes.iter().any(|c| !(100..=599).contains(c)) {
                 self.err(
                     s.span(),
