@@ -353,11 +353,11 @@ fn demo(args: DemoArgs) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
-    if let (Some(path), Some(pem)) = (&args.ca_out, &server.ca_pem) {
-        if let Err(e) = std::fs::write(path, pem) {
-            eprintln!("loadbench demo: cannot write {}: {e}", path.display());
-            return EXIT_RUN_ERROR;
-        }
+    if let (Some(path), Some(pem)) = (&args.ca_out, &server.ca_pem)
+        && let Err(e) = std::fs::write(path, pem)
+    {
+        eprintln!("loadbench demo: cannot write {}: {e}", path.display());
+        return EXIT_RUN_ERROR;
     }
     println!("demo service listening on {}", server.url());
     let _ = std::io::stdout().flush();

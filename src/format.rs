@@ -63,7 +63,7 @@ pub fn percent(fraction: f64) -> String {
 /// Formats a wall-clock span the way scenarios write it (`90s` → `1m30s`).
 pub fn span(d: Duration) -> String {
     let total_ms = d.as_millis();
-    if total_ms % 1000 != 0 {
+    if !total_ms.is_multiple_of(1000) {
         return format!("{:.1}s", d.as_secs_f64());
     }
     let s = d.as_secs();

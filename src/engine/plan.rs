@@ -104,6 +104,8 @@ pub(crate) struct Prepared {
 }
 
 /// The per-request parts of a request with variables.
+// It lives on the stack for one request; boxing the large variant would add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Rendered {
     Static(usize),
     Dynamic {

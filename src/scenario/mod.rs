@@ -1154,10 +1154,10 @@ impl Validator<'_> {
                 .max_in_flight
                 .as_ref()
                 .map_or(DEFAULT_MAX_IN_FLIGHT, |m| *m.get_ref() as usize);
-            if cap == 0 {
-                if let Some(m) = &l.max_in_flight {
-                    self.err(m.span(), "max_in_flight must be at least 1");
-                }
+            if let Some(m) = &l.max_in_flight
+                && cap == 0
+            {
+                self.err(m.span(), "max_in_flight must be at least 1");
             }
             Load::Open {
                 rate: profile,

@@ -78,24 +78,19 @@ impl Template {
     /// Parses serialized JSON; a string that is exactly `"${seq}"` or `"${random(..)}"` becomes a JSON number.
     pub fn parse_json(json_text: &str) -> Result<Template, String> {
         let mut t = Template::parse(json_text)?;
-        let n = t.parts.len();
-        let mut unquote = vec![false; n];
-        for i in 1..n.saturating_sub(1) {
-            if !matches!(t.parts[i], Part::Seq | Part::Random(..)) {
-                continue;
+        let numeric: Vec<usize> = (1..t.parts.len().saturating_sub(1))
+            .filter(|&i| {
+                matches!(t.parts[i], Part::Seq | Part::Random(..))
+                    && matches!(&t.parts[i - 1], Part::Lit(s) if ends_with_open_quote(s))
+                    && matches!(&t.parts[i + 1], Part::Lit(s) if s.starts_with('"'))
+            })
+            .collect();
+        for i in numeric {
+            if let Part::Lit(s) = &mut t.parts[i - 1] {
+                s.pop();
             }
-            let before = matches!(&t.parts[i - 1], Part::Lit(s) if ends_with_open_quote(s));
-            let after = matches!(&t.parts[i + 1], Part::Lit(s) if s.starts_with('"'));
-            unquote[i] = before && after;
-        }
-        for i in 0..n {
-            if unquote[i] {
-                if let Part::Lit(s) = &mut t.parts[i - 1] {
-                    s.pop();
-                }
-                if let Part::Lit(s) = &mut t.parts[i + 1] {
-                    s.remove(0);
-                }
+            if let Part::Lit(s) = &mut t.parts[i + 1] {
+                s.remove(0);
             }
         }
         t.parts

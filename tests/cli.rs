@@ -1,0 +1,245 @@
+//! The `loadbench` binary as a user runs it: progress, summary, JSON, exit codes, Ctrl-C, demo.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::serial;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_loadbench"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn quickstart_runs_and_prints_json_with_a_schema() {
+    let _g = serial();
+    let (code, out, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--duration",
+        "2s",
+        "--warmup",
+        "0s",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
+    assert_eq!(v["schema"], "loadbench.summary/1");
+    assert_eq!(v["status"], "completed");
+    assert_eq!(v["endpoints"].as_array().map(Vec::len), Some(2));
+    let count = v["total"]["count"].as_u64().expect("count");
+    assert!((380..=420).contains(&count), "200/s for 2 s sent {count}");
+    assert!(
+        v["total"]["latency"]["p99_ms"]
+            .as_f64()
+            .is_some_and(|p| p > 0.0)
+    );
+    assert_eq!(v["thresholds_passed"], true);
+    assert_eq!(v["thresholds"].as_array().map(Vec::len), Some(4));
+    let progress: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
+    assert!(progress.len() >= 2, "a progress line each second:\n{err}");
+    assert!(
+        progress[0].contains("target 200/s") && progress[0].contains("p95"),
+        "{}",
+        progress[0]
+    );
+}
+
+#[test]
+fn summary_table_has_every_figure() {
+    let _g = serial();
+    let (code, out, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for needle in [
+        "count",
+        "rate",
+        "errors",
+        "min",
+        "mean",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p99.9",
+        "max",
+        "TOTAL",
+        "status 200×",
+        "✓ pass",
+        "service time",
+    ] {
+        assert!(out.contains(needle), "summary lacks {needle}:\n{out}");
+    }
+    assert!(err.is_empty(), "--quiet prints no progress: {err}");
+}
+
+#[test]
+fn a_failed_threshold_exits_1() {
+    let _g = serial();
+    let (code, out, _) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "-q",
+        "--threshold",
+        "p50 < 1us",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✗ FAIL p50 < 1us"), "{out}");
+}
+
+#[test]
+fn invalid_scenarios_and_flags_exit_2_with_the_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nduration = \"5s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = \"fast\"\n[[requests]]\nname = \"a\"\npath = \"/\"\n").expect("write");
+    let (code, _, err) = run(&["run", bad.to_str().expect("path")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:7:8:"), "{err}");
+    let (code, _, err) = run(&["run", "scenarios/quickstart.toml", "--rate", "abc"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["run", "scenarios/quickstart.toml", "--vus", "3"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--vus applies to the closed model"), "{err}");
+    let (code, _, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--target",
+        "nope=http://127.0.0.1:1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no target named `nope`"), "{err}");
+    let (code, _, err) = run(&["run", "scenarios/quickstart.toml", "--threshold", "p95 <"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["run", "does/not/exist.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_within_a_second_and_keeps_the_results() {
+    let _g = serial();
+    let mut child = bin()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "30s",
+            "--warmup",
+            "0s",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut ticks = 0;
+    for line in lines.by_ref() {
+        if line.expect("line").starts_with('[') {
+            ticks += 1;
+            if ticks == 2 {
+                break;
+            }
+        }
+    }
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    std::thread::spawn(move || for _ in lines {});
+    let out = child.wait_with_output().expect("wait");
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_millis(1500), "stopping took {took:?}");
+    assert_eq!(out.status.code(), Some(130));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("a JSON summary of what was measured");
+    assert_eq!(v["status"], "stopped");
+    assert!(
+        v["total"]["count"].as_u64().is_some_and(|c| c >= 350),
+        "{}",
+        v["total"]
+    );
+}
+
+#[test]
+fn demo_subcommand_serves_and_a_run_can_target_it() {
+    let _g = serial();
+    let mut demo = bin()
+        .args(["demo", "--port", "0", "--delay", "5ms"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn demo");
+    let mut first = String::new();
+    BufReader::new(demo.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read");
+    let url = first.trim().rsplit(' ').next().expect("url").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let target = format!("demo={url}");
+    let (code, out, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--json",
+        "--target",
+        &target,
+    ]);
+    let _ = Command::new("kill")
+        .args(["-INT", &demo.id().to_string()])
+        .status();
+    let _ = demo.wait();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains(&url), "runs against the given URL: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        v["total"]["latency"]["p50_ms"]
+            .as_f64()
+            .is_some_and(|p| p >= 5.0),
+        "the 5 ms delay shows: {}",
+        v["total"]["latency"]
+    );
+}
+
+#[test]
+fn validate_reports_ok_for_every_sample() {
+    for entry in
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")).expect("scenarios/")
+    {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let (code, out, err) = run(&["validate", path.to_str().expect("path")]);
+            assert_eq!(code, 0, "{}: {err}", path.display());
+            assert!(out.contains(": ok"), "{out}");
+        }
+    }
+}
