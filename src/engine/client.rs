@@ -32,30 +32,48 @@ pub struct Endpoint {
 }
 
 /// A live connection, owned by exactly one task (no lock on the hot path).
-pub enum Conn {
-    /// HTTP/1.1.
+pub struct Conn {
+    sender: Sender,
+    /// HTTP/1.1: the connection's I/O future, polled inside the owning task while a request is
+    /// in flight, so a request costs no hand-off between tasks. HTTP/2 connections run as their
+    /// own task (`None`), since they must be polled between requests too.
+    driver: Option<Driver>,
+}
+
+type Driver = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), hyper::Error>> + Send>>;
+
+enum Sender {
     H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
-    /// HTTP/2.
     H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+/// Why one attempt on a connection failed.
+enum Fail {
+    /// The connection was found closed before the request went out: safe to retry on a new one.
+    Stale(ErrorKind),
+    /// The request failed.
+    Kind(ErrorKind),
 }
 
 impl Conn {
     /// Whether requests on this connection need an absolute URI (HTTP/2).
     pub fn is_h2(&self) -> bool {
-        matches!(self, Conn::H2(_))
+        matches!(self.sender, Sender::H2(_))
     }
 
     fn is_closed(&self) -> bool {
-        match self {
-            Conn::H1(s) => s.is_closed(),
-            Conn::H2(s) => s.is_closed(),
+        match &self.sender {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s) => s.is_closed(),
         }
     }
+}
 
+impl Sender {
     async fn ready(&mut self) -> Result<(), hyper::Error> {
         match self {
-            Conn::H1(s) => s.ready().await,
-            Conn::H2(s) => s.ready().await,
+            Sender::H1(s) => s.ready().await,
+            Sender::H2(s) => s.ready().await,
         }
     }
 
@@ -64,9 +82,49 @@ impl Conn {
         req: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, hyper::Error> {
         match self {
-            Conn::H1(s) => s.send_request(req).await,
-            Conn::H2(s) => s.send_request(req).await,
+            Sender::H1(s) => s.send_request(req).await,
+            Sender::H2(s) => s.send_request(req).await,
         }
+    }
+
+    /// One request on this connection, body read to the end.
+    async fn attempt(
+        &mut self,
+        req: Request<Full<Bytes>>,
+        mut keep: Option<&mut Vec<u8>>,
+    ) -> Result<(u16, u64), Fail> {
+        self.ready().await.map_err(|e| Fail::Stale(classify(&e)))?;
+        let resp = self.send(req).await.map_err(|e| {
+            if e.is_canceled() {
+                Fail::Stale(classify(&e))
+            } else {
+                Fail::Kind(classify(&e))
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let mut bytes = 0u64;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => {
+                    if let Some(d) = f.data_ref() {
+                        bytes += d.len() as u64;
+                        if let Some(buf) = keep.as_deref_mut() {
+                            buf.extend_from_slice(d);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let kind = classify(&e);
+                    return Err(Fail::Kind(if kind == ErrorKind::Reset {
+                        kind
+                    } else {
+                        ErrorKind::Body
+                    }));
+                }
+            }
+        }
+        Ok((status, bytes))
     }
 }
 
@@ -141,7 +199,7 @@ impl Endpoint {
         &self,
         slot: &mut Option<Conn>,
         build: impl Fn(bool) -> Request<Full<Bytes>>,
-        keep_body: Option<&mut Vec<u8>>,
+        mut keep_body: Option<&mut Vec<u8>>,
     ) -> Result<(u16, u64), ErrorKind> {
         if slot.as_ref().is_some_and(Conn::is_closed) {
             *slot = None;
@@ -149,57 +207,42 @@ impl Endpoint {
         let mut reused = slot.is_some();
         loop {
             if slot.is_none() {
-                *slot = Some(self.connect().await?);
+                // Boxed: connecting (TLS included) is rare and its state is large; keeping it out of
+                // line keeps the per-request future small and cheap to move.
+                *slot = Some(Box::pin(self.connect()).await?);
             }
             let Some(conn) = slot.as_mut() else {
                 return Err(ErrorKind::Other);
             };
-            if let Err(e) = conn.ready().await {
-                *slot = None;
-                if reused {
-                    reused = false;
-                    continue;
-                }
-                return Err(classify(&e));
-            }
             let req = build(conn.is_h2());
-            let resp = match conn.send(req).await {
-                Ok(r) => r,
-                Err(e) => {
-                    *slot = None;
-                    if reused && e.is_canceled() {
-                        reused = false;
-                        continue;
+            let Conn { sender, driver } = conn;
+            let work = sender.attempt(req, keep_body.as_deref_mut());
+            let (result, closed) = match driver {
+                Some(driver) => {
+                    tokio::pin!(work);
+                    tokio::select! {
+                        biased;
+                        r = &mut work => (r, false),
+                        // The connection ended: whatever it delivered is already queued for `work`.
+                        _ = driver.as_mut() => (work.await, true),
                     }
-                    return Err(classify(&e));
                 }
+                None => (work.await, false),
             };
-            let status = resp.status().as_u16();
-            let mut body = resp.into_body();
-            let mut bytes = 0u64;
-            let mut keep = keep_body;
-            while let Some(frame) = body.frame().await {
-                match frame {
-                    Ok(f) => {
-                        if let Some(d) = f.data_ref() {
-                            bytes += d.len() as u64;
-                            if let Some(buf) = keep.as_deref_mut() {
-                                buf.extend_from_slice(d);
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        *slot = None;
-                        let kind = classify(&e);
-                        return Err(if kind == ErrorKind::Reset {
-                            kind
-                        } else {
-                            ErrorKind::Body
-                        });
-                    }
+            if closed {
+                *slot = None;
+            }
+            match result {
+                Ok(done) => return Ok(done),
+                Err(Fail::Stale(_)) if reused => {
+                    *slot = None;
+                    reused = false;
+                }
+                Err(Fail::Stale(kind) | Fail::Kind(kind)) => {
+                    *slot = None;
+                    return Err(kind);
                 }
             }
-            return Ok((status, bytes));
         }
     }
 }
@@ -216,15 +259,18 @@ where
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Conn::H2(send))
+        Ok(Conn {
+            sender: Sender::H2(send),
+            driver: None,
+        })
     } else {
         let (send, conn) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|e| classify(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(Conn::H1(send))
+        Ok(Conn {
+            sender: Sender::H1(send),
+            driver: Some(Box::pin(conn)),
+        })
     }
 }
 
