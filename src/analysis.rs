@@ -248,36 +248,49 @@ pub struct ThresholdResult {
     pub passed: bool,
 }
 
-/// Judges every threshold of `scenario` on a run's totals: scenario-level ones on everything together,
-/// request-level ones on that request across its targets.
+/// A threshold with the scope it applies to, as stored with a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdSpec {
+    /// `total`, or `request:NAME` for one request across its targets.
+    pub scope: String,
+    /// The expression, e.g. `p95 < 200ms`.
+    pub expression: String,
+}
+
+/// Judges thresholds on a run's totals: `total` ones on everything together, `request:NAME` ones
+/// on that request across its targets.
 pub fn judge(
-    scenario: &crate::scenario::Scenario,
+    specs: &[ThresholdSpec],
     keys: &[crate::metrics::Key],
     acc: &crate::metrics::Accumulator,
 ) -> Vec<ThresholdResult> {
-    let mut out = Vec::new();
-    if !scenario.thresholds.is_empty() {
-        let total = acc.total();
-        for t in &scenario.thresholds {
-            out.push(t.evaluate("total", &total, acc.seconds));
-        }
-    }
-    for r in &scenario.requests {
-        if r.thresholds.is_empty() {
-            continue;
-        }
-        let mut merged = Stats::default();
-        for (k, s) in keys.iter().zip(&acc.stats) {
-            if k.request == r.name {
-                merged.merge(s);
+    specs
+        .iter()
+        .map(|spec| {
+            let stats = match spec.scope.strip_prefix("request:") {
+                Some(name) => {
+                    let mut merged = Stats::default();
+                    for (k, s) in keys.iter().zip(&acc.stats) {
+                        if k.request == name {
+                            merged.merge(s);
+                        }
+                    }
+                    merged
+                }
+                None => acc.total(),
+            };
+            match spec.expression.parse::<Threshold>() {
+                Ok(t) => t.evaluate(&spec.scope, &stats, acc.seconds),
+                Err(e) => ThresholdResult {
+                    scope: spec.scope.clone(),
+                    expression: spec.expression.clone(),
+                    actual: None,
+                    actual_text: format!("invalid: {e}"),
+                    passed: false,
+                },
             }
-        }
-        let scope = format!("request:{}", r.name);
-        for t in &r.thresholds {
-            out.push(t.evaluate(&scope, &merged, acc.seconds));
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::demo::{DemoConfig, DemoServer};
 use crate::engine::{self, RunOptions, RunStatus};
 use crate::printer::{self, Progress};
 use crate::scenario::{BaseUrl, Load, Profile, Scenario, TargetKind};
+use crate::store::{NewRun, Recorder, RunFilter, Store};
 
 /// Exit code: the run completed and every threshold held.
 pub const EXIT_OK: i32 = 0;
@@ -31,6 +32,9 @@ pub const EXIT_STOPPED: i32 = 130;
 3 the run could not be carried out, 130 stopped with Ctrl-C."
 )]
 struct Cli {
+    /// The run database (default: the platform's data directory).
+    #[arg(long, global = true, env = "LOADBENCH_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -41,6 +45,8 @@ enum Command {
     Run(RunArgs),
     /// Serve the demo API on 127.0.0.1 until Ctrl-C.
     Demo(DemoArgs),
+    /// List stored runs (newest first), or show, tag, annotate, delete, export and import them.
+    Runs(RunsArgs),
     /// Check a scenario file and report every problem with its line and column.
     Validate {
         /// The scenario file (TOML).
@@ -79,6 +85,101 @@ struct RunArgs {
     /// Engine threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Do not store this run in the database.
+    #[arg(long)]
+    no_store: bool,
+    /// Name the stored run (default: the scenario's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Tag the stored run (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct RunsArgs {
+    #[command(subcommand)]
+    command: Option<RunsCommand>,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// Only runs of this scenario (its name).
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Only runs with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Only runs with this status: running, completed, stopped, interrupted, failed.
+    #[arg(long)]
+    status: Option<String>,
+    /// Only runs started since a date (2026-11-01), a time (2026-11-01T12:00:00Z) or a span ago (24h, 7d).
+    #[arg(long, value_parser = parse_when)]
+    since: Option<i64>,
+    /// Only runs started before a date, time or span ago.
+    #[arg(long, value_parser = parse_when)]
+    until: Option<i64>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Print a JSON array of runs.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// Print a stored run's summary, exactly as the live run printed it.
+    Show {
+        /// Run id.
+        id: i64,
+        /// The same JSON document as `run --json`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add tags to a run (or remove them with --remove).
+    Tag {
+        /// Run id.
+        id: i64,
+        /// Tags.
+        #[arg(required = true)]
+        tags: Vec<String>,
+        /// Remove these tags instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Set a run's notes.
+    Note {
+        /// Run id.
+        id: i64,
+        /// The notes (replaces any earlier ones).
+        text: String,
+    },
+    /// Delete runs (asks first; --yes to skip).
+    Delete {
+        /// Run ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Write a run, histograms included, to a JSON file another machine can import.
+    Export {
+        /// Run id.
+        id: i64,
+        /// Output file.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Import a run exported with `runs export`.
+    Import {
+        /// The exported file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -113,6 +214,25 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
     crate::format::parse_duration(s)
 }
 
+/// Parses a point in time as ms since the epoch: a date, an RFC 3339 time, or a span ago.
+fn parse_when(s: &str) -> Result<i64, String> {
+    let now = crate::store::epoch_ms(std::time::SystemTime::now());
+    if let Some(days) = s.strip_suffix('d').and_then(|d| d.parse::<f64>().ok()) {
+        return Ok(now - (days * 86_400_000.0) as i64);
+    }
+    if let Ok(d) = crate::format::parse_duration(s) {
+        return Ok(now - d.as_millis() as i64);
+    }
+    let text = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    humantime::parse_rfc3339_weak(&text)
+        .map(crate::store::epoch_ms)
+        .map_err(|_| format!("\"{s}\": expected a date (2026-11-01), a time (2026-11-01T12:00:00Z) or a span ago (24h, 7d)"))
+}
+
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -126,6 +246,7 @@ pub fn main() -> i32 {
             };
         }
     };
+    let db = cli.db.clone().unwrap_or_else(Store::default_path);
     match cli.command {
         None => {
             eprintln!(
@@ -135,7 +256,8 @@ pub fn main() -> i32 {
             );
             EXIT_INVALID
         }
-        Some(Command::Run(args)) => run(args),
+        Some(Command::Run(args)) => run(args, &db),
+        Some(Command::Runs(args)) => runs(args, &db),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
@@ -236,7 +358,7 @@ fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: RunArgs) -> i32 {
+fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     let mut scenario = match Scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
@@ -254,6 +376,15 @@ fn run(args: RunArgs) -> i32 {
     }
     let total_s = scenario.duration().as_secs_f64();
     let open = matches!(scenario.load, Load::Open { .. });
+    if !args.no_store
+        && let Err(e) = Store::open(db)
+    {
+        eprintln!("loadbench: {e}\n(run with --no-store to run without storing)");
+        return EXIT_RUN_ERROR;
+    }
+    let name = args.name.clone().unwrap_or_else(|| scenario.name.clone());
+    let scenario_text = scenario.text.clone();
+    let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
     let handle = match engine::start(
         scenario,
         RunOptions {
@@ -266,6 +397,32 @@ fn run(args: RunArgs) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
+    let recorder = if args.no_store {
+        None
+    } else {
+        let new = NewRun {
+            name,
+            scenario_text,
+            scenario_path,
+            info: handle.info.clone(),
+            targets: handle.target_urls.clone(),
+            started_at: handle.started_at,
+        };
+        match Recorder::start(db, new) {
+            Ok(r) => {
+                if !args.tags.is_empty()
+                    && let Ok(store) = Store::open(db)
+                {
+                    let _ = store.tag(r.run_id, &args.tags);
+                }
+                Some(r)
+            }
+            Err(e) => {
+                eprintln!("loadbench: not storing this run: {e}");
+                None
+            }
+        }
+    };
     if !args.quiet {
         for (name, url) in &handle.target_urls {
             eprintln!("target {name}: {url}");
@@ -276,6 +433,9 @@ fn run(args: RunArgs) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let quiet = args.quiet;
     let outcome = handle.wait(|tick| {
+        if let Some(r) = &recorder {
+            r.tick(tick.clone());
+        }
         if quiet {
             return;
         }
@@ -295,6 +455,16 @@ fn run(args: RunArgs) -> i32 {
         eprintln!("loadbench: the engine ended without a result");
         return EXIT_RUN_ERROR;
     };
+    if let Some(r) = recorder {
+        match r.finish(outcome.status.as_str(), &outcome.summary) {
+            Ok(id) => {
+                if !quiet {
+                    eprintln!("stored as run #{id} in {}", db.display());
+                }
+            }
+            Err(e) => eprintln!("loadbench: the run could not be stored completely: {e}"),
+        }
+    }
     if args.json {
         match serde_json::to_string_pretty(&outcome.summary) {
             Ok(j) => println!("{j}"),
@@ -372,4 +542,195 @@ fn demo(args: DemoArgs) -> i32 {
     });
     server.stop();
     EXIT_OK
+}
+
+fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
+    use crate::store::StoreError;
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
+        }
+    };
+    let result = match args.command {
+        None => list_runs(&store, &args.list),
+        Some(RunsCommand::Show { id, json }) => {
+            store.run(id).map(|run| match (run.summary, json) {
+                (Some(s), true) => {
+                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default())
+                }
+                (Some(s), false) => print!("{}", printer::summary(&s)),
+                (None, _) => println!(
+                    "run #{id} is still running ({:.0} s stored so far)",
+                    run.row.duration_s
+                ),
+            })
+        }
+        Some(RunsCommand::Tag { id, tags, remove }) => {
+            if remove {
+                store.untag(id, &tags)
+            } else {
+                store.tag(id, &tags)
+            }
+        }
+        Some(RunsCommand::Note { id, text }) => store.set_notes(id, &text),
+        Some(RunsCommand::Delete { ids, yes }) => delete_runs(&store, &ids, yes),
+        Some(RunsCommand::Export { id, output }) => store.export_run(id).and_then(|doc| {
+            let text =
+                serde_json::to_string(&doc).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            std::fs::write(&output, text).map_err(|source| StoreError::Io {
+                path: output.display().to_string(),
+                source,
+            })?;
+            eprintln!(
+                "run #{id} written to {} ({} ticks)",
+                output.display(),
+                doc.ticks.len()
+            );
+            Ok(())
+        }),
+        Some(RunsCommand::Import { file }) => import_run(&store, &file),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            match e {
+                StoreError::NoSuchRun(_) | StoreError::Invalid(_) => EXIT_INVALID,
+                _ => EXIT_RUN_ERROR,
+            }
+        }
+    }
+}
+
+fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()> {
+    let rows = store.list_runs(&RunFilter {
+        scenario: a.scenario.clone(),
+        tag: a.tag.clone(),
+        status: a.status.clone(),
+        since_ms: a.since,
+        until_ms: a.until,
+        limit: Some(a.limit),
+    })?;
+    if a.json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "uuid": r.uuid,
+                    "name": r.name,
+                    "scenario": r.scenario,
+                    "status": r.status,
+                    "started_at": when(r.started_at_ms),
+                    "duration_s": r.duration_s,
+                    "requests": r.requests,
+                    "rate": r.rate,
+                    "p95_ms": r.p95_ms,
+                    "error_rate": r.error_rate,
+                    "thresholds_passed": r.thresholds_passed,
+                    "tags": r.tags,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no runs stored in {}", store.path().display());
+        return Ok(());
+    }
+    let header = [
+        "id",
+        "started (UTC)",
+        "name",
+        "status",
+        "verdict",
+        "rate",
+        "p95",
+        "errors",
+        "tags",
+    ];
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                format!("#{}", r.id),
+                when(r.started_at_ms)
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_string(),
+                r.name.clone(),
+                r.status.clone(),
+                match r.thresholds_passed {
+                    Some(true) => "pass".into(),
+                    Some(false) => "FAIL".into(),
+                    None => "-".into(),
+                },
+                r.rate.map_or("-".into(), crate::format::rate),
+                r.p95_ms
+                    .map_or("-".into(), |p| crate::format::micros(p * 1000.0)),
+                r.error_rate.map_or("-".into(), crate::format::percent),
+                r.tags.join(","),
+            ]
+        })
+        .collect();
+    print!("{}", printer::table(&header, &body));
+    Ok(())
+}
+
+fn when(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn delete_runs(store: &Store, ids: &[i64], yes: bool) -> crate::store::Result<()> {
+    for &id in ids {
+        let run = store.run(id)?;
+        if !yes {
+            eprint!(
+                "delete run #{id} ({}, {}, {})? [y/N] ",
+                run.row.name,
+                when(run.row.started_at_ms),
+                run.row.status
+            );
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("kept run #{id}");
+                continue;
+            }
+        }
+        store.delete_run(id)?;
+        eprintln!("deleted run #{id}");
+    }
+    Ok(())
+}
+
+fn import_run(store: &Store, file: &std::path::Path) -> crate::store::Result<()> {
+    use crate::store::StoreError;
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| StoreError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let doc: crate::store::RunExport = serde_json::from_str(&text).map_err(|e| {
+        StoreError::Invalid(format!(
+            "{shown}:{}:{}: not a loadbench run export: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let id = store.import_run(&doc).map_err(|e| match e {
+        StoreError::Invalid(m) => StoreError::Invalid(format!("{shown}: {m}")),
+        other => other,
+    })?;
+    eprintln!("imported {shown} as run #{id}");
+    println!("{id}");
+    Ok(())
 }

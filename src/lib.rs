@@ -8,4 +8,5 @@ pub mod format;
 pub mod metrics;
 pub mod printer;
 pub mod scenario;
+pub mod store;
 pub mod timer;

@@ -22,6 +22,71 @@ pub fn record(h: &mut Histogram<u64>, us: u64) {
     }
 }
 
+/// Encodes a histogram losslessly (HdrHistogram V2 + deflate), the format other HdrHistogram tools read.
+pub fn encode_histogram(h: &Histogram<u64>) -> Vec<u8> {
+    use hdrhistogram::serialization::Serializer;
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail for I/O; an encoding error would mean a corrupt histogram.
+    let _ = hdrhistogram::serialization::V2DeflateSerializer::new().serialize(h, &mut out);
+    out
+}
+
+/// Decodes [`encode_histogram`]'s output into a histogram that grows as needed.
+pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    let mut h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| format!("bad histogram encoding: {e:?}"))?;
+    h.auto(true);
+    Ok(h)
+}
+
+/// Encodes counts by name as compact text (`200:950,503:2`), the form the store keeps per tick.
+pub fn encode_counts<'a>(items: impl Iterator<Item = (String, u64)> + 'a) -> Option<String> {
+    let parts: Vec<String> = items
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k}:{n}"))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// Parses [`encode_counts`]'s text.
+pub fn decode_counts(text: &str) -> Vec<(&str, u64)> {
+    text.split(',')
+        .filter_map(|p| p.split_once(':'))
+        .filter_map(|(k, n)| n.parse().ok().map(|n| (k, n)))
+        .collect()
+}
+
+impl Stats {
+    /// Status codes as stored text.
+    pub fn status_text(&self) -> Option<String> {
+        encode_counts(self.status.iter().map(|(c, n)| (c.to_string(), *n)))
+    }
+
+    /// Error kinds as stored text.
+    pub fn error_kinds_text(&self) -> Option<String> {
+        encode_counts(
+            ErrorKind::ALL
+                .iter()
+                .zip(self.error_kinds.iter())
+                .map(|(k, n)| (k.as_str().to_string(), *n)),
+        )
+    }
+
+    /// Restores status codes and error kinds from stored text.
+    pub fn set_counts_from_text(&mut self, status: Option<&str>, kinds: Option<&str>) {
+        for (code, n) in status.map(decode_counts).unwrap_or_default() {
+            if let Ok(code) = code.parse::<u16>() {
+                *self.status.entry(code).or_insert(0) += n;
+            }
+        }
+        for (kind, n) in kinds.map(decode_counts).unwrap_or_default() {
+            let k = ErrorKind::from_name(kind).unwrap_or(ErrorKind::Other);
+            self.error_kinds[k as usize] += n;
+        }
+    }
+}
+
 /// Why a request did not succeed, so errors can be counted by cause rather than lumped together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
@@ -439,45 +504,87 @@ pub struct Summary {
     pub thresholds_passed: bool,
 }
 
+/// What a summary needs to know about the run besides its ticks; stored with the run so a summary
+/// can be rebuilt later (e.g. for an interrupted run) without the scenario file or its secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Scenario name.
+    pub scenario: String,
+    /// `open` or `closed`.
+    pub model: String,
+    /// Closed model: the most virtual users.
+    pub max_vus: Option<u64>,
+    /// The series, in tick order.
+    pub keys: Vec<Key>,
+    /// The thresholds to judge, with their scope.
+    pub thresholds: Vec<crate::analysis::ThresholdSpec>,
+}
+
+impl RunInfo {
+    /// The run info of a scenario.
+    pub fn of(scenario: &crate::scenario::Scenario) -> RunInfo {
+        let mut thresholds: Vec<crate::analysis::ThresholdSpec> = scenario
+            .thresholds
+            .iter()
+            .map(|t| crate::analysis::ThresholdSpec {
+                scope: "total".into(),
+                expression: t.text.clone(),
+            })
+            .collect();
+        for r in &scenario.requests {
+            for t in &r.thresholds {
+                thresholds.push(crate::analysis::ThresholdSpec {
+                    scope: format!("request:{}", r.name),
+                    expression: t.text.clone(),
+                });
+            }
+        }
+        RunInfo {
+            scenario: scenario.name.clone(),
+            model: scenario.load.model_name().to_string(),
+            max_vus: match &scenario.load {
+                crate::scenario::Load::Closed { vus, .. } => Some(vus.max_level().round() as u64),
+                crate::scenario::Load::Open { .. } => None,
+            },
+            keys: scenario.keys(),
+            thresholds,
+        }
+    }
+}
+
 impl Summary {
-    /// Summarises a run's accumulated ticks and judges the scenario's thresholds on them.
+    /// Summarises a run's accumulated ticks and judges its thresholds on them.
     pub fn build(
-        scenario: &crate::scenario::Scenario,
-        keys: &[Key],
+        info: &RunInfo,
         acc: &Accumulator,
         status: &str,
         started_at: std::time::SystemTime,
     ) -> Summary {
-        let endpoints: Vec<EndpointSummary> = keys
+        let endpoints: Vec<EndpointSummary> = info
+            .keys
             .iter()
             .zip(&acc.stats)
             .map(|(k, s)| EndpointSummary::from_stats(&k.request, &k.target, s, acc.seconds))
             .collect();
         let total = EndpointSummary::from_stats("*", "*", &acc.total(), acc.seconds);
-        let thresholds = crate::analysis::judge(scenario, keys, acc);
-        let (target_rate, max_vus) = match &scenario.load {
-            crate::scenario::Load::Open { .. } => (
-                Some(if acc.seconds > 0.0 {
-                    acc.scheduled / acc.seconds
-                } else {
-                    0.0
-                }),
-                None,
-            ),
-            crate::scenario::Load::Closed { vus, .. } => {
-                (None, Some(vus.max_level().round() as u64))
-            }
-        };
+        let thresholds = crate::analysis::judge(&info.thresholds, &info.keys, acc);
+        let open = info.model == "open";
         Summary {
             schema: SUMMARY_SCHEMA.to_string(),
-            scenario: scenario.name.clone(),
-            model: scenario.load.model_name().to_string(),
+            scenario: info.scenario.clone(),
+            model: info.model.clone(),
             status: status.to_string(),
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             duration_s: acc.seconds,
             warmup_s: acc.warmup_seconds,
-            target_rate,
-            max_vus,
+            target_rate: open.then(|| {
+                if acc.seconds > 0.0 {
+                    acc.scheduled / acc.seconds
+                } else {
+                    0.0
+                }
+            }),
+            max_vus: info.max_vus,
             not_started: acc.not_started,
             thresholds_passed: thresholds.iter().all(|t| t.passed),
             thresholds,

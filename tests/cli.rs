@@ -11,6 +11,9 @@ use common::serial;
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_loadbench"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Runs are stored; keep them out of the user's own database.
+    let db = std::env::temp_dir().join(format!("loadbench-cli-test-{}.db", std::process::id()));
+    c.env("LOADBENCH_DB", db);
     c
 }
 

@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::DemoServer;
-use crate::metrics::{Accumulator, Key, Stats, Summary, Tick};
+use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
 use crate::scenario::{Load, Scenario, TargetKind};
 use plan::Plan;
 use worker::WorkerMsg;
@@ -74,6 +74,10 @@ pub struct RunHandle {
     pub keys: Vec<Key>,
     /// The base URL of each target as actually used (demo targets resolved to their port).
     pub target_urls: Vec<(String, String)>,
+    /// When the run started.
+    pub started_at: SystemTime,
+    /// What a summary of this run needs besides its ticks.
+    pub info: RunInfo,
     stop: CancellationToken,
 }
 
@@ -100,7 +104,7 @@ impl RunHandle {
     }
 
     /// Waits for the end, passing each tick to `on_tick`.
-    pub fn wait(self, mut on_tick: impl FnMut(&Tick)) -> Option<Outcome> {
+    pub fn wait(self, mut on_tick: impl FnMut(&Arc<Tick>)) -> Option<Outcome> {
         for ev in self.events.iter() {
             match ev {
                 Event::Tick(t) => on_tick(&t),
@@ -152,6 +156,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
         .collect();
     let plan = Arc::new(Plan::new(scenario, &demo_urls, &demo_cas)?);
     let keys = plan.keys.clone();
+    let info = RunInfo::of(&plan.scenario);
     let workers = worker_count(&plan.scenario, &options);
     let stop = CancellationToken::new();
     let (wtx, wrx) = mpsc::channel::<WorkerMsg>();
@@ -180,6 +185,8 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
         events: erx,
         keys,
         target_urls,
+        started_at,
+        info,
         stop,
     })
 }
@@ -266,7 +273,7 @@ fn aggregate(
     } else {
         RunStatus::Completed
     };
-    let summary = Summary::build(scenario, &plan.keys, &acc, status.as_str(), started_at);
+    let summary = Summary::build(&RunInfo::of(scenario), &acc, status.as_str(), started_at);
     let _ = tx.send(Event::Finished(Box::new(Outcome {
         status,
         summary,

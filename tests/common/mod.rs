@@ -30,7 +30,7 @@ pub fn run(s: Scenario) -> (Outcome, Vec<Tick>) {
     let handle = engine::start(s, RunOptions::default()).expect("engine starts");
     let mut ticks = Vec::new();
     let outcome = handle
-        .wait(|t| ticks.push(t.clone()))
+        .wait(|t| ticks.push(Tick::clone(t)))
         .expect("run finishes");
     (outcome, ticks)
 }

@@ -1,0 +1,450 @@
+//! Reading runs back: the list, one run, its chart series, its full ticks, any time window.
+
+use rusqlite::{OptionalExtension, params, params_from_iter};
+
+use super::{Result, Store, StoreError, parse_info};
+use crate::metrics::{Accumulator, RunInfo, Stats, Summary, Tick, decode_histogram};
+
+/// One line of the run list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// Local id (`#12`).
+    pub id: i64,
+    /// Identity across databases (kept by export/import).
+    pub uuid: String,
+    /// The run's name.
+    pub name: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// `running`, `completed`, `stopped`, `interrupted` or `failed`.
+    pub status: String,
+    /// Start, ms since the epoch.
+    pub started_at_ms: i64,
+    /// End, ms since the epoch.
+    pub ended_at_ms: Option<i64>,
+    /// Measured seconds.
+    pub duration_s: f64,
+    /// Requests completed.
+    pub requests: i64,
+    /// Requests per measured second.
+    pub rate: Option<f64>,
+    /// Corrected p95 in ms.
+    pub p95_ms: Option<f64>,
+    /// Error share.
+    pub error_rate: Option<f64>,
+    /// Whether every threshold held (None while running).
+    pub thresholds_passed: Option<bool>,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only runs of this scenario.
+    pub scenario: Option<String>,
+    /// Only runs with this tag.
+    pub tag: Option<String>,
+    /// Only runs with this status.
+    pub status: Option<String>,
+    /// Only runs started at or after this time (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// Only runs started before this time (ms since the epoch).
+    pub until_ms: Option<i64>,
+    /// At most this many (newest first).
+    pub limit: Option<usize>,
+}
+
+/// A stored run with everything but its ticks.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    /// The list figures.
+    pub row: RunRow,
+    /// Scenario name, model, series and thresholds.
+    pub info: RunInfo,
+    /// The summary (None while the run is still being written).
+    pub summary: Option<Summary>,
+    /// The scenario as it ran, `${env.*}` unresolved.
+    pub scenario_text: String,
+    /// The scenario file, if it came from one.
+    pub scenario_path: Option<String>,
+    /// Target names and the URLs used.
+    pub targets: Vec<(String, String)>,
+    /// Free-text notes.
+    pub notes: String,
+    /// The loadbench version that ran it.
+    pub version: String,
+    /// OS, architecture, cores.
+    pub host: serde_json::Value,
+}
+
+/// Run-level gauges of one tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TickGauges {
+    /// Tick number.
+    pub tick: u32,
+    /// Seconds since the start at the tick's end.
+    pub end: f64,
+    /// Tick length in seconds.
+    pub seconds: f64,
+    /// Part of the warm-up.
+    pub warmup: bool,
+    /// Scheduled rate (open) or virtual users (closed).
+    pub target: f64,
+    /// Most requests in flight during the tick.
+    pub in_flight: u64,
+}
+
+/// One series' figures in one tick, as charts draw them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesPoint {
+    /// Tick number.
+    pub tick: u32,
+    /// Requests completed.
+    pub requests: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Corrected latency percentiles and max, µs: p50, p90, p95, p99, max.
+    pub latency_us: [u64; 5],
+    /// Service time percentiles and max, µs.
+    pub service_us: [u64; 5],
+    /// Error kinds with counts, as stored (`timeout:3,http_5xx:1`).
+    pub error_kinds: Option<String>,
+    /// Status codes with counts, as stored.
+    pub status: Option<String>,
+}
+
+/// Everything a chart of a run needs, without histograms.
+#[derive(Debug, Clone, Default)]
+pub struct RunSeries {
+    /// One entry per tick.
+    pub ticks: Vec<TickGauges>,
+    /// Per series (indexed like the run's keys), its points in tick order (empty ticks omitted).
+    pub series: Vec<Vec<SeriesPoint>>,
+}
+
+const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed,
+     (SELECT group_concat(tag, ',') FROM (SELECT tag FROM run_tags WHERE run_id = runs.id ORDER BY tag))";
+
+fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let tags: Option<String> = r.get(13)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        name: r.get(2)?,
+        scenario: r.get(3)?,
+        status: r.get(4)?,
+        started_at_ms: r.get(5)?,
+        ended_at_ms: r.get(6)?,
+        duration_s: r.get(7)?,
+        requests: r.get(8)?,
+        rate: r.get(9)?,
+        p95_ms: r.get(10)?,
+        error_rate: r.get(11)?,
+        thresholds_passed: r.get(12)?,
+        tags: tags
+            .map(|t| t.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    })
+}
+
+impl Store {
+    /// Lists runs, newest first.
+    pub fn list_runs(&self, f: &RunFilter) -> Result<Vec<RunRow>> {
+        let mut sql = format!("SELECT {ROW_COLUMNS} FROM runs WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(s) = &f.scenario {
+            sql.push_str(" AND scenario = ?");
+            args.push(s.clone().into());
+        }
+        if let Some(s) = &f.status {
+            sql.push_str(" AND status = ?");
+            args.push(s.clone().into());
+        }
+        if let Some(t) = &f.tag {
+            sql.push_str(" AND id IN (SELECT run_id FROM run_tags WHERE tag = ?)");
+            args.push(t.clone().into());
+        }
+        if let Some(s) = f.since_ms {
+            sql.push_str(" AND started_at_ms >= ?");
+            args.push(s.into());
+        }
+        if let Some(u) = f.until_ms {
+            sql.push_str(" AND started_at_ms < ?");
+            args.push(u.into());
+        }
+        sql.push_str(" ORDER BY started_at_ms DESC, id DESC");
+        if let Some(l) = f.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        let e = self.err();
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(&e)?;
+        let rows = stmt
+            .query_map(params_from_iter(args), row_from)
+            .map_err(&e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(&e)?;
+        Ok(rows)
+    }
+
+    /// One run, without its ticks.
+    pub fn run(&self, id: i64) -> Result<StoredRun> {
+        let e = self.err();
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, info_json, summary_json, scenario_text, scenario_path, targets_json, notes, version, host_json
+             FROM runs WHERE id = ?1"
+        );
+        let found = self
+            .conn
+            .query_row(&sql, params![id], |r| {
+                Ok((
+                    row_from(r)?,
+                    r.get::<_, String>(14)?,
+                    r.get::<_, Option<String>>(15)?,
+                    r.get::<_, String>(16)?,
+                    r.get::<_, Option<String>>(17)?,
+                    r.get::<_, String>(18)?,
+                    r.get::<_, String>(19)?,
+                    r.get::<_, String>(20)?,
+                    r.get::<_, String>(21)?,
+                ))
+            })
+            .optional()
+            .map_err(&e)?;
+        let (row, info, summary, scenario_text, scenario_path, targets, notes, version, host) =
+            found.ok_or(StoreError::NoSuchRun(id))?;
+        let bad = |what: &str, err: serde_json::Error| {
+            StoreError::Invalid(format!("run #{id}: stored {what} is unreadable: {err}"))
+        };
+        Ok(StoredRun {
+            row,
+            info: parse_info(&info)?,
+            summary: summary
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|err| bad("summary", err))?,
+            scenario_text,
+            scenario_path,
+            targets: serde_json::from_str(&targets).map_err(|err| bad("targets", err))?,
+            notes,
+            version,
+            host: serde_json::from_str(&host).unwrap_or_default(),
+        })
+    }
+
+    /// A run's chart data: gauges per tick and figures per series per tick (no histograms).
+    pub fn series(&self, id: i64, keys: usize) -> Result<RunSeries> {
+        let e = self.err();
+        let mut out = RunSeries {
+            ticks: Vec::new(),
+            series: vec![Vec::new(); keys],
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT tick, t_end, seconds, warmup, target, in_flight FROM ticks WHERE run_id = ?1 ORDER BY tick",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            out.ticks.push(TickGauges {
+                tick: r.get(0).map_err(&e)?,
+                end: r.get(1).map_err(&e)?,
+                seconds: r.get(2).map_err(&e)?,
+                warmup: r.get(3).map_err(&e)?,
+                target: r.get(4).map_err(&e)?,
+                in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
+            });
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT series, tick, requests, errors, p50_us, p90_us, p95_us, p99_us, max_us,
+                        s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds, status
+                 FROM tick_series WHERE run_id = ?1 ORDER BY tick, series",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let series: usize = r.get::<_, i64>(0).map_err(&e)? as usize;
+            let us = |i: usize| -> rusqlite::Result<u64> {
+                Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
+            };
+            let point = SeriesPoint {
+                tick: r.get(1).map_err(&e)?,
+                requests: r.get::<_, i64>(2).map_err(&e)? as u64,
+                errors: r.get::<_, i64>(3).map_err(&e)? as u64,
+                latency_us: [us(4), us(5), us(6), us(7), us(8)]
+                    .into_iter()
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(&e)?
+                    .try_into()
+                    .unwrap_or_default(),
+                service_us: [us(9), us(10), us(11), us(12), us(13)]
+                    .into_iter()
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(&e)?
+                    .try_into()
+                    .unwrap_or_default(),
+                error_kinds: r.get(14).map_err(&e)?,
+                status: r.get(15).map_err(&e)?,
+            };
+            if let Some(s) = out.series.get_mut(series) {
+                s.push(point);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A run's ticks exactly as the engine emitted them, histograms included (optionally a window).
+    pub fn ticks_between(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Vec<Tick>> {
+        let info = self.run(id)?.info;
+        let keys = info.keys.len();
+        let e = self.err();
+        let mut ticks: Vec<Tick> = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started FROM ticks
+                 WHERE run_id = ?1 AND tick BETWEEN ?2 AND ?3 ORDER BY tick",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            ticks.push(Tick {
+                index: r.get(0).map_err(&e)?,
+                end: r.get(1).map_err(&e)?,
+                seconds: r.get(2).map_err(&e)?,
+                warmup: r.get(3).map_err(&e)?,
+                target: r.get(4).map_err(&e)?,
+                in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
+                not_started: r.get::<_, i64>(6).map_err(&e)? as u64,
+                stats: vec![Stats::default(); keys],
+            });
+        }
+        let first = ticks.first().map_or(0, |t| t.index);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in, s.bytes_out, s.late, s.status, s.error_kinds,
+                        h.latency, h.service
+                 FROM tick_series s JOIN tick_histograms h
+                   ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
+                 WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let tick: u32 = r.get(0).map_err(&e)?;
+            let series = r.get::<_, i64>(1).map_err(&e)? as usize;
+            let Some(t) = ticks
+                .get_mut(tick.saturating_sub(first) as usize)
+                .filter(|t| t.index == tick)
+            else {
+                continue;
+            };
+            let Some(s) = t.stats.get_mut(series) else {
+                continue;
+            };
+            s.requests = r.get::<_, i64>(2).map_err(&e)? as u64;
+            s.errors = r.get::<_, i64>(3).map_err(&e)? as u64;
+            s.bytes_in = r.get::<_, i64>(4).map_err(&e)? as u64;
+            s.bytes_out = r.get::<_, i64>(5).map_err(&e)? as u64;
+            s.late = r.get::<_, i64>(6).map_err(&e)? as u64;
+            let status: Option<String> = r.get(7).map_err(&e)?;
+            let kinds: Option<String> = r.get(8).map_err(&e)?;
+            s.set_counts_from_text(status.as_deref(), kinds.as_deref());
+            let lat: Vec<u8> = r.get(9).map_err(&e)?;
+            let svc: Vec<u8> = r.get(10).map_err(&e)?;
+            s.latency = decode_histogram(&lat)
+                .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))?;
+            s.service = decode_histogram(&svc)
+                .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))?;
+        }
+        Ok(ticks)
+    }
+
+    /// All of a run's ticks, histograms included.
+    pub fn ticks(&self, id: i64) -> Result<Vec<Tick>> {
+        self.ticks_between(id, 0, u32::MAX)
+    }
+
+    /// Merges a window of ticks (inclusive, warm-up included if asked for) into per-series totals,
+    /// from the stored histograms: any percentile of any window, exactly.
+    pub fn window(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Accumulator> {
+        let ticks = self.ticks_between(id, from_tick, to_tick)?;
+        let keys = ticks.first().map_or(0, |t| t.stats.len());
+        let mut acc = Accumulator::new(keys);
+        for mut t in ticks {
+            t.warmup = false;
+            acc.add(&t);
+        }
+        Ok(acc)
+    }
+
+    /// Adds tags to a run.
+    pub fn tag(&self, id: i64, tags: &[String]) -> Result<()> {
+        self.run_exists(id)?;
+        for t in tags {
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
+                    params![id, t],
+                )
+                .map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    /// Removes tags from a run.
+    pub fn untag(&self, id: i64, tags: &[String]) -> Result<()> {
+        self.run_exists(id)?;
+        for t in tags {
+            self.conn
+                .execute(
+                    "DELETE FROM run_tags WHERE run_id = ?1 AND tag = ?2",
+                    params![id, t],
+                )
+                .map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a run's notes.
+    pub fn set_notes(&self, id: i64, notes: &str) -> Result<()> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE runs SET notes = ?2 WHERE id = ?1",
+                params![id, notes],
+            )
+            .map_err(self.err())?;
+        if n == 0 {
+            return Err(StoreError::NoSuchRun(id));
+        }
+        Ok(())
+    }
+
+    /// Deletes a run and everything stored with it.
+    pub fn delete_run(&self, id: i64) -> Result<()> {
+        let n = self
+            .conn
+            .execute("DELETE FROM runs WHERE id = ?1", params![id])
+            .map_err(self.err())?;
+        if n == 0 {
+            return Err(StoreError::NoSuchRun(id));
+        }
+        Ok(())
+    }
+
+    fn run_exists(&self, id: i64) -> Result<()> {
+        let found: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM runs WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err())?;
+        found.map(|_| ()).ok_or(StoreError::NoSuchRun(id))
+    }
+}

@@ -1,0 +1,244 @@
+//! Writes a run as it happens, on its own thread: one transaction per tick, so a crash loses at
+//! most the last second, and the caller (a CLI loop or the GUI thread) never waits on the disk.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use rusqlite::params;
+
+use super::{Result, Store, StoreError, epoch_ms, host_facts, lock_path};
+use crate::metrics::{RunInfo, Summary, Tick, encode_histogram};
+
+/// What is known about a run when it starts.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Shown in lists (defaults to the scenario name).
+    pub name: String,
+    /// The scenario text as written (`${env.*}` unresolved: no secret is stored).
+    pub scenario_text: String,
+    /// The scenario file, if any.
+    pub scenario_path: Option<String>,
+    /// Model, series and thresholds.
+    pub info: RunInfo,
+    /// Target names and URLs.
+    pub targets: Vec<(String, String)>,
+    /// When the engine started.
+    pub started_at: SystemTime,
+}
+
+enum Msg {
+    Tick(Arc<Tick>),
+    Finish(String, Box<Summary>),
+}
+
+/// A run being stored.
+pub struct Recorder {
+    /// The run's id in the database.
+    pub run_id: i64,
+    tx: Option<Sender<Msg>>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl Recorder {
+    /// Creates the run (status `running`) and starts the writer thread.
+    pub fn start(db: &Path, run: NewRun) -> Result<Recorder> {
+        let store = Store::open(db)?;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let lock_file = lock_path(db, &uuid);
+        let lock = take_lock(&lock_file)?;
+        store
+            .conn
+            .execute(
+                "INSERT INTO runs (uuid, name, scenario, scenario_text, scenario_path, model, info_json, targets_json,
+                                   status, started_at_ms, version, host_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11)",
+                params![
+                    uuid,
+                    run.name,
+                    run.info.scenario,
+                    run.scenario_text,
+                    run.scenario_path,
+                    run.info.model,
+                    json(&run.info),
+                    json(&run.targets),
+                    epoch_ms(run.started_at),
+                    env!("CARGO_PKG_VERSION"),
+                    host_facts().to_string(),
+                ],
+            )
+            .map_err(store.err())?;
+        let run_id = store.conn.last_insert_rowid();
+        let (tx, rx) = channel();
+        let thread = std::thread::Builder::new()
+            .name("loadbench-store".into())
+            .spawn(move || write_loop(store, run_id, rx, lock, lock_file))
+            .map_err(|source| StoreError::Io {
+                path: db.display().to_string(),
+                source,
+            })?;
+        Ok(Recorder {
+            run_id,
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a tick for writing; never blocks.
+    pub fn tick(&self, tick: Arc<Tick>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Tick(tick));
+        }
+    }
+
+    /// Records the final status and summary, waits for everything to be written, and reports
+    /// the first write error, if any.
+    pub fn finish(mut self, status: &str, summary: &Summary) -> Result<i64> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::Finish(status.to_string(), Box::new(summary.clone())));
+        }
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r.map(|()| self.run_id),
+            Some(Err(_)) => Err(StoreError::Invalid("the store writer thread failed".into())),
+            None => Ok(self.run_id),
+        }
+    }
+}
+
+/// JSON text of plain data (which cannot fail to serialize).
+pub(super) fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn take_lock(path: &PathBuf) -> Result<File> {
+    let io = |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let f = File::create(path).map_err(io)?;
+    f.lock().map_err(io)?;
+    Ok(f)
+}
+
+fn write_loop(
+    store: Store,
+    id: i64,
+    rx: Receiver<Msg>,
+    lock: File,
+    lock_file: PathBuf,
+) -> Result<()> {
+    let mut first_error: Option<StoreError> = None;
+    let mut finished = false;
+    for msg in rx.iter() {
+        let r = match msg {
+            Msg::Tick(t) => write_tick(&store, id, &t),
+            Msg::Finish(status, summary) => {
+                finished = true;
+                let end = epoch_ms(SystemTime::now());
+                store.write_final(id, &status, end, &summary)
+            }
+        };
+        if let Err(e) = r {
+            first_error.get_or_insert(e);
+        }
+        if finished {
+            break;
+        }
+    }
+    // Without a Finish (the caller went away), the run stays `running`; with the lock released
+    // below, the next open marks it interrupted with the ticks written so far.
+    drop(lock);
+    if finished {
+        let _ = std::fs::remove_file(&lock_file);
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn write_tick(store: &Store, id: i64, t: &Tick) -> Result<()> {
+    let e = store.err();
+    let tx = store.conn.unchecked_transaction().map_err(&e)?;
+    let measured = insert_tick(&tx, id, t).map_err(&e)?;
+    if !t.warmup {
+        tx.prepare_cached(
+            "UPDATE runs SET duration_s = duration_s + ?2, requests = requests + ?3 WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![id, t.seconds, measured as i64]))
+        .map_err(&e)?;
+    }
+    tx.commit().map_err(&e)
+}
+
+/// Inserts one tick: its gauges, and for each non-empty series its figures and histograms.
+/// Returns the requests it holds.
+pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rusqlite::Result<u64> {
+    conn.prepare_cached(
+        "INSERT INTO ticks (run_id, tick, t_end, seconds, warmup, target, in_flight, not_started)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id,
+        t.index,
+        t.end,
+        t.seconds,
+        t.warmup,
+        t.target,
+        t.in_flight as i64,
+        t.not_started as i64
+    ])?;
+    let mut measured = 0u64;
+    for (series, s) in t.stats.iter().enumerate() {
+        if s.requests == 0 && s.errors == 0 {
+            continue;
+        }
+        measured += s.requests;
+        let q = |h: &hdrhistogram::Histogram<u64>, p: f64| {
+            (!h.is_empty()).then(|| h.value_at_quantile(p) as i64)
+        };
+        let max = |h: &hdrhistogram::Histogram<u64>| (!h.is_empty()).then(|| h.max() as i64);
+        conn.prepare_cached(
+            "INSERT INTO tick_series (run_id, tick, series, requests, errors, bytes_in, bytes_out, late,
+                p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us,
+                status, error_kinds)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            id,
+            t.index,
+            series as i64,
+            s.requests as i64,
+            s.errors as i64,
+            s.bytes_in as i64,
+            s.bytes_out as i64,
+            s.late as i64,
+            q(&s.latency, 0.5),
+            q(&s.latency, 0.9),
+            q(&s.latency, 0.95),
+            q(&s.latency, 0.99),
+            max(&s.latency),
+            q(&s.service, 0.5),
+            q(&s.service, 0.9),
+            q(&s.service, 0.95),
+            q(&s.service, 0.99),
+            max(&s.service),
+            s.status_text(),
+            s.error_kinds_text(),
+        ])?;
+        conn.prepare_cached(
+            "INSERT INTO tick_histograms (run_id, tick, series, latency, service) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            id,
+            t.index,
+            series as i64,
+            encode_histogram(&s.latency),
+            encode_histogram(&s.service)
+        ])?;
+    }
+    Ok(measured)
+}

@@ -1,0 +1,101 @@
+//! The database schema as an ordered list of migrations; `PRAGMA user_version` counts those applied.
+
+/// Marks a SQLite file as a loadbench database (`PRAGMA application_id`, "LBnc").
+pub const APPLICATION_ID: i32 = 0x4C42_6E63;
+
+/// Each entry moves the schema from version i to i + 1, inside one transaction.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs, ticks, per-series tick figures, tick histograms, tags, benchmark sets.
+    r#"
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    scenario_text TEXT NOT NULL,
+    scenario_path TEXT,
+    model TEXT NOT NULL,
+    info_json TEXT NOT NULL,
+    targets_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped', 'interrupted', 'failed')),
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    duration_s REAL NOT NULL DEFAULT 0,
+    summary_json TEXT,
+    thresholds_passed INTEGER,
+    requests INTEGER NOT NULL DEFAULT 0,
+    rate REAL,
+    p95_ms REAL,
+    error_rate REAL,
+    notes TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL,
+    host_json TEXT NOT NULL
+);
+CREATE INDEX runs_by_start ON runs (started_at_ms DESC);
+CREATE INDEX runs_by_scenario ON runs (scenario, started_at_ms DESC);
+CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
+
+CREATE TABLE run_tags (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (run_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX run_tags_by_tag ON run_tags (tag, run_id);
+
+-- One row per tick (second): the run-level gauges.
+CREATE TABLE ticks (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    tick INTEGER NOT NULL,
+    t_end REAL NOT NULL,
+    seconds REAL NOT NULL,
+    warmup INTEGER NOT NULL,
+    target REAL NOT NULL,
+    in_flight INTEGER NOT NULL,
+    not_started INTEGER NOT NULL,
+    PRIMARY KEY (run_id, tick)
+) WITHOUT ROWID;
+
+-- One row per tick per series (request name × target): what charts draw. Empty series are omitted.
+CREATE TABLE tick_series (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    tick INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    late INTEGER NOT NULL,
+    p50_us INTEGER, p90_us INTEGER, p95_us INTEGER, p99_us INTEGER, max_us INTEGER,
+    s_p50_us INTEGER, s_p90_us INTEGER, s_p95_us INTEGER, s_p99_us INTEGER, s_max_us INTEGER,
+    status TEXT,
+    error_kinds TEXT,
+    PRIMARY KEY (run_id, tick, series)
+) WITHOUT ROWID;
+
+-- The interval histograms themselves (HdrHistogram V2 + deflate), kept apart so loading charts
+-- never reads them; any percentile of any window is recomputed exactly from these.
+CREATE TABLE tick_histograms (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    tick INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    latency BLOB NOT NULL,
+    service BLOB NOT NULL
+);
+CREATE UNIQUE INDEX tick_histograms_key ON tick_histograms (run_id, tick, series);
+
+CREATE TABLE benchmark_sets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL DEFAULT '',
+    published TEXT NOT NULL DEFAULT '',
+    notes TEXT NOT NULL DEFAULT '',
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE benchmark_figures (
+    set_id INTEGER NOT NULL REFERENCES benchmark_sets (id) ON DELETE CASCADE,
+    endpoint TEXT NOT NULL,
+    rate REAL, p50_ms REAL, p90_ms REAL, p95_ms REAL, p99_ms REAL, max_ms REAL, error_rate REAL,
+    PRIMARY KEY (set_id, endpoint)
+) WITHOUT ROWID;
+"#,
+];

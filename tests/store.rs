@@ -1,0 +1,493 @@
+//! The run store on a real SQLite file: round trips, crash safety, migrations, export/import,
+//! and readers alongside the writer.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{scenario, serial};
+use loadbench::engine::{self, RunOptions};
+use loadbench::metrics::{Accumulator, Summary};
+use loadbench::store::{NewRun, Recorder, RunFilter, Store, StoreError};
+
+const SCENARIO: &str = r#"
+name = "stored"
+duration = "3s"
+warmup = "1s"
+thresholds = ["p99 < 1s", "error_rate < 50%"]
+[targets]
+demo = "demo"
+[load]
+model = "open"
+rate = 300
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+weight = 3
+[[requests]]
+name = "flaky"
+path = "/v1/flaky"
+thresholds = ["p95 < 500ms"]
+"#;
+
+/// Runs a scenario with a recorder; returns the run id and the live summary.
+fn recorded_run(db: &std::path::Path, text: &str, on_tick: impl Fn(&Store, i64)) -> (i64, Summary) {
+    let s = scenario(text);
+    let scenario_text = s.text.clone();
+    let handle = engine::start(s, RunOptions::default()).expect("engine starts");
+    let recorder = Recorder::start(
+        db,
+        NewRun {
+            name: "stored".into(),
+            scenario_text,
+            scenario_path: None,
+            info: handle.info.clone(),
+            targets: handle.target_urls.clone(),
+            started_at: handle.started_at,
+        },
+    )
+    .expect("recorder starts");
+    let id = recorder.run_id;
+    let reader = Store::open(db).expect("a second connection opens while writing");
+    let outcome = handle
+        .wait(|t| {
+            recorder.tick(t.clone());
+            on_tick(&reader, id);
+        })
+        .expect("finishes");
+    recorder
+        .finish(outcome.status.as_str(), &outcome.summary)
+        .expect("stored");
+    (id, outcome.summary)
+}
+
+#[test]
+fn a_stored_run_reads_back_figure_for_figure() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let (id, live) = recorded_run(&db, SCENARIO, |_, _| {});
+    let store = Store::open(&db).expect("opens");
+    let run = store.run(id).expect("run");
+    assert_eq!(run.row.status, "completed");
+    assert_eq!(
+        run.summary.as_ref(),
+        Some(&live),
+        "the stored summary is the live one"
+    );
+    assert_eq!(run.row.requests as u64, live.total.count);
+    assert!(run.scenario_text.contains("name = \"stored\""));
+    // Recompute everything from the stored ticks and histograms alone.
+    let ticks = store.ticks(id).expect("ticks");
+    assert!(ticks.len() >= 3);
+    let mut acc = Accumulator::new(run.info.keys.len());
+    for t in &ticks {
+        acc.add(t);
+    }
+    let started =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(run.row.started_at_ms as u64);
+    let rebuilt = Summary::build(&run.info, &acc, "completed", started);
+    assert_eq!(
+        rebuilt.endpoints, live.endpoints,
+        "per-endpoint figures from stored histograms"
+    );
+    assert_eq!(rebuilt.total, live.total);
+    assert_eq!(rebuilt.thresholds, live.thresholds);
+    assert_eq!(rebuilt.duration_s, live.duration_s);
+    // A window of the run recomputes from the stored histograms too.
+    let window = store.window(id, 2, 2).expect("window");
+    let tick2 = ticks.iter().find(|t| t.index == 2).expect("tick 2");
+    assert_eq!(window.total().requests, tick2.total().requests);
+    assert_eq!(
+        window.total().latency.value_at_quantile(0.99),
+        tick2.total().latency.value_at_quantile(0.99)
+    );
+    // Chart series agree with the ticks.
+    let series = store.series(id, run.info.keys.len()).expect("series");
+    assert_eq!(series.ticks.len(), ticks.len());
+    let echo_total: u64 = series.series[0].iter().map(|p| p.requests).sum();
+    let echo_ticks: u64 = ticks.iter().map(|t| t.stats[0].requests).sum();
+    assert_eq!(echo_total, echo_ticks);
+}
+
+#[test]
+fn kill_9_mid_run_leaves_an_interrupted_run_with_its_ticks() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("crash.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "--db",
+            db.to_str().expect("path"),
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "30s",
+            "--warmup",
+            "0s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut progress = 0;
+    for line in lines.by_ref() {
+        if line.expect("line").starts_with('[') {
+            progress += 1;
+            if progress == 3 {
+                break;
+            }
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let _ = child.wait();
+    let store = Store::open(&db).expect("reopens");
+    let runs = store.list_runs(&RunFilter::default()).expect("list");
+    assert_eq!(runs.len(), 1);
+    let run = store.run(runs[0].id).expect("run");
+    assert_eq!(run.row.status, "interrupted");
+    let ticks = store.ticks(run.row.id).expect("ticks");
+    assert!(ticks.len() >= 2, "{} ticks kept", ticks.len());
+    let summary = run
+        .summary
+        .expect("a summary rebuilt from the stored ticks");
+    assert_eq!(summary.status, "interrupted");
+    assert!(summary.duration_s >= 2.0, "{} s", summary.duration_s);
+    assert!(summary.total.count >= 350, "{}", summary.total.count);
+    // It reads like any other run.
+    let out = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .args([
+            "--db",
+            db.to_str().expect("path"),
+            "runs",
+            "show",
+            &run.row.id.to_string(),
+        ])
+        .output()
+        .expect("show");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("open model, interrupted"));
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("future.db");
+    drop(Store::open(&db).expect("create"));
+    {
+        let conn = rusqlite::Connection::open(&db).expect("raw open");
+        conn.execute_batch("PRAGMA user_version = 99; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .expect("bump version");
+    }
+    let before = std::fs::read(&db).expect("read");
+    match Store::open(&db) {
+        Err(StoreError::TooNew { found, .. }) => assert_eq!(found, 99),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a newer database must be refused"),
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .args(["--db", db.to_str().expect("path"), "runs"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("newer loadbench") && err.contains("schema version 99"),
+        "{err}"
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        before,
+        "the file's bytes are unchanged"
+    );
+}
+
+#[test]
+fn a_non_sqlite_or_foreign_file_is_reported_not_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junk = dir.path().join("junk.db");
+    std::fs::write(
+        &junk,
+        b"this is not a database, it is a shopping list\n".repeat(100),
+    )
+    .expect("write");
+    let before = std::fs::read(&junk).expect("read");
+    let err = Store::open(&junk).err().expect("refused");
+    assert!(
+        err.to_string().contains("not a loadbench database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&junk).expect("read"), before);
+
+    let foreign = dir.path().join("other-app.db");
+    rusqlite::Connection::open(&foreign)
+        .expect("open")
+        .execute_batch("CREATE TABLE contacts (name TEXT);")
+        .expect("create");
+    let before = std::fs::read(&foreign).expect("read");
+    let err = Store::open(&foreign).err().expect("refused");
+    assert!(err.to_string().contains("another application"), "{err}");
+    assert_eq!(std::fs::read(&foreign).expect("read"), before);
+}
+
+#[test]
+fn export_then_import_is_lossless_and_bad_files_store_nothing() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a.db");
+    let (id, _) = recorded_run(&a, SCENARIO, |_, _| {});
+    let store_a = Store::open(&a).expect("a");
+    store_a
+        .tag(id, &["baseline".into(), "ci".into()])
+        .expect("tag");
+    store_a
+        .set_notes(id, "before the cache change")
+        .expect("note");
+    let exported = store_a.export_run(id).expect("export");
+    let text = serde_json::to_string(&exported).expect("json");
+
+    let b = dir.path().join("b.db");
+    let store_b = Store::open(&b).expect("b");
+    let doc = serde_json::from_str(&text).expect("parse");
+    let new_id = store_b.import_run(&doc).expect("import");
+    let again = store_b.export_run(new_id).expect("export again");
+    assert_eq!(
+        again, exported,
+        "export → import → export is identical, histograms included"
+    );
+    assert!(
+        store_b.import_run(&doc).is_err(),
+        "importing the same run twice is refused"
+    );
+
+    // Damaged documents: every one refused, nothing stored.
+    let mut bad = exported.clone();
+    bad.uuid = "other".into();
+    bad.ticks[1].series[0].latency = "not base64!".into();
+    assert!(
+        store_b
+            .import_run(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("not base64")
+    );
+    let mut bad2 = exported.clone();
+    bad2.uuid = "other-2".into();
+    bad2.ticks[1].series[0].series = 99;
+    assert!(store_b.import_run(&bad2).is_err());
+    let mut bad3 = exported.clone();
+    bad3.schema = "loadbench.run/999".into();
+    assert!(store_b.import_run(&bad3).is_err());
+    assert_eq!(
+        store_b
+            .list_runs(&RunFilter::default())
+            .expect("list")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn readers_see_consistent_data_while_a_run_is_written() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("live.db");
+    let stop = Arc::new(AtomicBool::new(false));
+    let checks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let reader = {
+        let db = db.clone();
+        let stop = stop.clone();
+        let checks = checks.clone();
+        std::thread::spawn(move || {
+            // Wait for the database to exist, then read in snapshots while the writer commits.
+            while !db.exists() && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let conn = rusqlite::Connection::open_with_flags(
+                &db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .expect("reader opens");
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .expect("timeout");
+            while !stop.load(Ordering::Relaxed) {
+                let tx = conn.unchecked_transaction().expect("read transaction");
+                let rows: Vec<(i64, f64, i64)> = tx
+                    .prepare("SELECT id, duration_s, requests FROM runs")
+                    .and_then(|mut s| {
+                        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for (id, duration, requests) in rows {
+                    let (secs, reqs, n, max): (f64, i64, i64, i64) = tx
+                        .query_row(
+                            "SELECT coalesce(sum(seconds), 0), (SELECT coalesce(sum(s.requests), 0) FROM tick_series s JOIN ticks t
+                               ON t.run_id = s.run_id AND t.tick = s.tick WHERE s.run_id = ?1 AND t.warmup = 0),
+                               count(*), coalesce(max(tick), 0)
+                             FROM ticks WHERE run_id = ?1 AND warmup = 0",
+                            [id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )
+                        .expect("tick sums");
+                    let hists: i64 = tx
+                        .query_row(
+                            "SELECT count(*) FROM tick_histograms WHERE run_id = ?1",
+                            [id],
+                            |r| r.get(0),
+                        )
+                        .expect("histograms");
+                    let series: i64 = tx
+                        .query_row(
+                            "SELECT count(*) FROM tick_series WHERE run_id = ?1",
+                            [id],
+                            |r| r.get(0),
+                        )
+                        .expect("series");
+                    assert!(
+                        (secs - duration).abs() < 1e-6,
+                        "run row says {duration} s, ticks hold {secs} s"
+                    );
+                    assert_eq!(reqs, requests, "run row and tick rows agree on requests");
+                    assert_eq!(hists, series, "every series row has its histograms");
+                    let _ = (n, max);
+                    checks.fetch_add(1, Ordering::Relaxed);
+                }
+                drop(tx);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+    };
+    let listed = std::sync::atomic::AtomicU64::new(0);
+    recorded_run(&db, SCENARIO, |store, id| {
+        // The GUI's kind of reads, between ticks, from another connection.
+        let rows = store
+            .list_runs(&RunFilter::default())
+            .expect("list while writing");
+        assert!(rows.iter().any(|r| r.id == id && r.status == "running"));
+        store.series(id, 2).expect("series while writing");
+        listed.fetch_add(1, Ordering::Relaxed);
+    });
+    stop.store(true, Ordering::Relaxed);
+    reader.join().expect("reader thread passed its checks");
+    assert!(
+        checks.load(Ordering::Relaxed) > 10,
+        "the reader checked {} snapshots",
+        checks.load(Ordering::Relaxed)
+    );
+    assert!(listed.load(Ordering::Relaxed) >= 3);
+}
+
+#[test]
+fn cli_lists_filters_tags_notes_and_deletes_with_confirmation() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("cli.db");
+    let dbs = db.to_str().expect("path");
+    let lb = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--db")
+            .arg(dbs)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, live, _) = lb(
+        &[
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "-q",
+            "--tag",
+            "nightly",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let (code, _, _) = lb(
+        &[
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "-q",
+            "--no-store",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let (_, shown, _) = lb(&["runs", "show", "1"], "");
+    assert_eq!(
+        shown, live,
+        "show prints the summary exactly as the live run did"
+    );
+    let (_, json, _) = lb(&["runs", "--json"], "");
+    let list: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "--no-store stored nothing"
+    );
+    for field in [
+        "id",
+        "scenario",
+        "status",
+        "started_at",
+        "rate",
+        "p95_ms",
+        "error_rate",
+    ] {
+        assert!(list[0].get(field).is_some(), "missing {field}");
+    }
+    let (_, shown_json, _) = lb(&["runs", "show", "1", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&shown_json).expect("json");
+    assert_eq!(v["schema"], "loadbench.summary/1");
+    lb(&["runs", "note", "1", "baseline before tuning"], "");
+    lb(&["runs", "tag", "1", "keep"], "");
+    let (_, tagged, _) = lb(&["runs", "--tag", "keep"], "");
+    assert!(
+        tagged.contains("keep,nightly") || tagged.contains("nightly,keep"),
+        "{tagged}"
+    );
+    let (_, none, _) = lb(&["runs", "--status", "failed"], "");
+    assert!(none.contains("no runs"), "{none}");
+    let (_, recent, _) = lb(&["runs", "--since", "1h"], "");
+    assert!(recent.contains("#1"), "{recent}");
+    let (code, _, err) = lb(&["runs", "delete", "1"], "n\n");
+    assert_eq!(code, 0);
+    assert!(err.contains("kept run #1"), "{err}");
+    let (code, _, err) = lb(&["runs", "delete", "1"], "y\n");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = lb(&["runs", "show", "1"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no run #1"), "{err}");
+}
