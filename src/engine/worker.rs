@@ -1,6 +1,7 @@
 //! One engine thread: a current-thread tokio runtime whose tasks share one recorder without locks.
 
 use std::cell::{Cell, RefCell};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -218,8 +219,7 @@ fn open_task(
     o: Rc<Open>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
     Box::pin(async move {
-        let mut slots: Vec<Option<Conn>> = (0..w.plan.endpoints.len()).map(|_| None).collect();
-        let mut body = Vec::new();
+        let mut task = TaskState::new(&w);
         loop {
             if w.stop.is_cancelled() {
                 return;
@@ -252,7 +252,7 @@ fn open_task(
                 spawn_task(&w, open_task(w.clone(), o.clone()));
             }
             w.started.set(w.started.get() + 1);
-            one_request(&w, &mut slots, &mut body, Some(intended)).await;
+            one_request(&w, &mut task, Some(intended)).await;
         }
     })
 }
@@ -262,8 +262,7 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
     let Load::Closed { vus, think } = &w.plan.scenario.load else {
         return;
     };
-    let mut slots: Vec<Option<Conn>> = (0..w.plan.endpoints.len()).map(|_| None).collect();
-    let mut body = Vec::new();
+    let mut task = TaskState::new(&w);
     loop {
         let now = Instant::now();
         if w.stop.is_cancelled() || now >= w.end {
@@ -272,14 +271,14 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
         let level = vus.level_at(now.duration_since(w.start).as_secs_f64());
         if (vu as f64) >= level.round() {
             // Not active at this point of the ramp: drop idle connections, check again shortly.
-            slots.iter_mut().for_each(|s| *s = None);
+            task.slots.iter_mut().for_each(|s| *s = None);
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 _ = w.stop.cancelled() => return,
             }
             continue;
         }
-        one_request(&w, &mut slots, &mut body, None).await;
+        one_request(&w, &mut task, None).await;
         if let Some((lo, hi)) = think {
             let pause = if lo == hi {
                 *lo
@@ -297,13 +296,31 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
     }
 }
 
+/// What one load task owns: its connections (one per target), a body buffer, and a timeout timer
+/// that is re-armed per request rather than created anew.
+struct TaskState {
+    slots: Vec<Option<Conn>>,
+    body: Vec<u8>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl TaskState {
+    fn new(w: &Worker) -> TaskState {
+        TaskState {
+            slots: (0..w.plan.endpoints.len()).map(|_| None).collect(),
+            body: Vec::new(),
+            deadline: Box::pin(tokio::time::sleep(w.plan.scenario.timeout)),
+        }
+    }
+}
+
 /// Sends one request from the mix and records it; `intended` is the open model's scheduled start.
-async fn one_request(
-    w: &Worker,
-    slots: &mut [Option<Conn>],
-    body: &mut Vec<u8>,
-    intended: Option<Instant>,
-) {
+async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
+    let TaskState {
+        slots,
+        body,
+        deadline,
+    } = task;
     let plan = &w.plan;
     let key = plan.pick(&mut w.rng.borrow_mut());
     let prepared = &plan.prepared[key];
@@ -326,13 +343,18 @@ async fn one_request(
                 |h2| prepared.build(r, h2),
                 keep,
             );
-            match tokio::time::timeout(plan.scenario.timeout, fut).await {
-                Ok(res) => res,
-                Err(_) => {
-                    slots[prepared.target] = None;
-                    Err(ErrorKind::Timeout)
-                }
-            }
+            deadline.as_mut().reset(tokio::time::Instant::from_std(
+                sent_at + plan.scenario.timeout,
+            ));
+            let outcome = tokio::select! {
+                biased;
+                res = fut => Some(res),
+                _ = deadline.as_mut() => None,
+            };
+            outcome.unwrap_or_else(|| {
+                slots[prepared.target] = None;
+                Err(ErrorKind::Timeout)
+            })
         }
         Err(()) => Err(ErrorKind::Other),
     };
