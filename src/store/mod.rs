@@ -154,6 +154,13 @@ impl Store {
         }
     }
 
+    /// Folds the write-ahead log into the main file (so its size is the database's size).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(self.err())
+    }
+
     /// Marks runs left `running` by a process that no longer holds their lock as `interrupted`,
     /// with their summary rebuilt from the ticks they stored.
     pub fn recover_interrupted(&self) -> Result<Vec<i64>> {

@@ -123,11 +123,9 @@ pub struct RunSeries {
     pub series: Vec<Vec<SeriesPoint>>,
 }
 
-const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed,
-     (SELECT group_concat(tag, ',') FROM (SELECT tag FROM run_tags WHERE run_id = runs.id ORDER BY tag))";
+const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed";
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
-    let tags: Option<String> = r.get(13)?;
     Ok(RunRow {
         id: r.get(0)?,
         uuid: r.get(1)?,
@@ -142,9 +140,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         p95_ms: r.get(10)?,
         error_rate: r.get(11)?,
         thresholds_passed: r.get(12)?,
-        tags: tags
-            .map(|t| t.split(',').map(str::to_string).collect())
-            .unwrap_or_default(),
+        tags: Vec::new(),
     })
 }
 
@@ -179,12 +175,37 @@ impl Store {
         }
         let e = self.err();
         let mut stmt = self.conn.prepare_cached(&sql).map_err(&e)?;
-        let rows = stmt
+        let mut rows = stmt
             .query_map(params_from_iter(args), row_from)
             .map_err(&e)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(&e)?;
+        self.attach_tags(&mut rows)?;
         Ok(rows)
+    }
+
+    /// Fills in tags with one query for all rows (tags are few; a per-row subquery is not).
+    fn attach_tags(&self, rows: &mut [RunRow]) -> Result<()> {
+        let e = self.err();
+        let mut by_run: std::collections::HashMap<i64, Vec<String>> =
+            std::collections::HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT run_id, tag FROM run_tags ORDER BY run_id, tag")
+            .map_err(&e)?;
+        let mut q = stmt.query([]).map_err(&e)?;
+        while let Some(r) = q.next().map_err(&e)? {
+            by_run
+                .entry(r.get(0).map_err(&e)?)
+                .or_default()
+                .push(r.get(1).map_err(&e)?);
+        }
+        for row in rows {
+            if let Some(tags) = by_run.remove(&row.id) {
+                row.tags = tags;
+            }
+        }
+        Ok(())
     }
 
     /// One run, without its ticks.
@@ -199,20 +220,21 @@ impl Store {
             .query_row(&sql, params![id], |r| {
                 Ok((
                     row_from(r)?,
-                    r.get::<_, String>(14)?,
-                    r.get::<_, Option<String>>(15)?,
-                    r.get::<_, String>(16)?,
-                    r.get::<_, Option<String>>(17)?,
+                    r.get::<_, String>(13)?,
+                    r.get::<_, Option<String>>(14)?,
+                    r.get::<_, String>(15)?,
+                    r.get::<_, Option<String>>(16)?,
+                    r.get::<_, String>(17)?,
                     r.get::<_, String>(18)?,
                     r.get::<_, String>(19)?,
                     r.get::<_, String>(20)?,
-                    r.get::<_, String>(21)?,
                 ))
             })
             .optional()
             .map_err(&e)?;
-        let (row, info, summary, scenario_text, scenario_path, targets, notes, version, host) =
+        let (mut row, info, summary, scenario_text, scenario_path, targets, notes, version, host) =
             found.ok_or(StoreError::NoSuchRun(id))?;
+        self.attach_tags(std::slice::from_mut(&mut row))?;
         let bad = |what: &str, err: serde_json::Error| {
             StoreError::Invalid(format!("run #{id}: stored {what} is unreadable: {err}"))
         };

@@ -8,30 +8,32 @@ pub const MIGRATIONS: &[&str] = &[
     // 1: runs, ticks, per-series tick figures, tick histograms, tags, benchmark sets.
     r#"
 CREATE TABLE runs (
+    -- Small columns the run list reads come first; SQLite reads a row's columns in order, and the
+    -- large texts at the end may spill into overflow pages the list then never touches.
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     scenario TEXT NOT NULL,
-    scenario_text TEXT NOT NULL,
-    scenario_path TEXT,
-    model TEXT NOT NULL,
-    info_json TEXT NOT NULL,
-    targets_json TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped', 'interrupted', 'failed')),
     started_at_ms INTEGER NOT NULL,
     ended_at_ms INTEGER,
     duration_s REAL NOT NULL DEFAULT 0,
-    summary_json TEXT,
-    thresholds_passed INTEGER,
     requests INTEGER NOT NULL DEFAULT 0,
     rate REAL,
     p95_ms REAL,
     error_rate REAL,
-    notes TEXT NOT NULL DEFAULT '',
+    thresholds_passed INTEGER,
+    model TEXT NOT NULL,
     version TEXT NOT NULL,
-    host_json TEXT NOT NULL
+    scenario_path TEXT,
+    notes TEXT NOT NULL DEFAULT '',
+    host_json TEXT NOT NULL,
+    targets_json TEXT NOT NULL,
+    info_json TEXT NOT NULL,
+    summary_json TEXT,
+    scenario_text TEXT NOT NULL
 );
-CREATE INDEX runs_by_start ON runs (started_at_ms DESC);
+CREATE INDEX runs_by_start ON runs (started_at_ms DESC, id DESC);
 CREATE INDEX runs_by_scenario ON runs (scenario, started_at_ms DESC);
 CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
 

@@ -165,6 +165,17 @@ impl Store {
         })
     }
 
+    /// Imports several runs in one transaction (all or nothing).
+    pub fn import_many(&self, docs: impl IntoIterator<Item = RunExport>) -> Result<Vec<i64>> {
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let ids = docs
+            .into_iter()
+            .map(|d| self.import_run(&d))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit().map_err(self.err())?;
+        Ok(ids)
+    }
+
     /// Stores an exported run as a new local run; checks everything first, so a bad file stores nothing.
     pub fn import_run(&self, doc: &RunExport) -> Result<i64> {
         let bad = |m: String| StoreError::Invalid(m);
@@ -232,51 +243,69 @@ impl Store {
                 stats,
             });
         }
-        let e = self.err();
-        let tx = self.conn.unchecked_transaction().map_err(&e)?;
-        let s = doc.summary.as_ref();
-        tx.execute(
-            "INSERT INTO runs (uuid, name, scenario, scenario_text, scenario_path, model, info_json, targets_json,
-                               status, started_at_ms, ended_at_ms, duration_s, summary_json, thresholds_passed,
-                               requests, rate, p95_ms, error_rate, notes, version, host_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-            params![
-                doc.uuid,
-                doc.name,
-                doc.info.scenario,
-                doc.scenario_text,
-                doc.scenario_path,
-                doc.info.model,
-                json(&doc.info),
-                json(&doc.targets),
-                doc.status,
-                doc.started_at_ms,
-                doc.ended_at_ms,
-                s.map_or(0.0, |s| s.duration_s),
-                s.map(json),
-                s.map(|s| s.thresholds_passed),
-                s.map_or(0, |s| s.total.count as i64),
-                s.map(|s| s.total.rate),
-                s.map(|s| s.total.latency.p95_ms),
-                s.map(|s| s.total.error_rate),
-                doc.notes,
-                doc.version,
-                doc.host.to_string(),
-            ],
-        )
-        .map_err(&e)?;
-        let id = tx.last_insert_rowid();
-        for tag in &doc.tags {
-            tx.execute(
-                "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
-                params![id, tag],
+        // A savepoint: all or nothing, alone or inside import_many's transaction.
+        self.conn
+            .execute_batch("SAVEPOINT import_run")
+            .map_err(self.err())?;
+        let written = (|| -> Result<i64> {
+            let s = doc.summary.as_ref();
+            self.conn.execute(
+                "INSERT INTO runs (uuid, name, scenario, scenario_text, scenario_path, model, info_json, targets_json,
+                                   status, started_at_ms, ended_at_ms, duration_s, summary_json, thresholds_passed,
+                                   requests, rate, p95_ms, error_rate, notes, version, host_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                params![
+                    doc.uuid,
+                    doc.name,
+                    doc.info.scenario,
+                    doc.scenario_text,
+                    doc.scenario_path,
+                    doc.info.model,
+                    json(&doc.info),
+                    json(&doc.targets),
+                    doc.status,
+                    doc.started_at_ms,
+                    doc.ended_at_ms,
+                    s.map_or(0.0, |s| s.duration_s),
+                    s.map(json),
+                    s.map(|s| s.thresholds_passed),
+                    s.map_or(0, |s| s.total.count as i64),
+                    s.map(|s| s.total.rate),
+                    s.map(|s| s.total.latency.p95_ms),
+                    s.map(|s| s.total.error_rate),
+                    doc.notes,
+                    doc.version,
+                    doc.host.to_string(),
+                ],
             )
-            .map_err(&e)?;
+            .map_err(self.err())?;
+            let id = self.conn.last_insert_rowid();
+            for tag in &doc.tags {
+                self.conn
+                    .execute(
+                        "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
+                        params![id, tag],
+                    )
+                    .map_err(self.err())?;
+            }
+            for t in &ticks {
+                insert_tick(&self.conn, id, t).map_err(self.err())?;
+            }
+            Ok(id)
+        })();
+        match written {
+            Ok(id) => {
+                self.conn
+                    .execute_batch("RELEASE import_run")
+                    .map_err(self.err())?;
+                Ok(id)
+            }
+            Err(err) => {
+                let _ = self
+                    .conn
+                    .execute_batch("ROLLBACK TO import_run; RELEASE import_run");
+                Err(err)
+            }
         }
-        for t in &ticks {
-            insert_tick(&tx, id, t).map_err(&e)?;
-        }
-        tx.commit().map_err(&e)?;
-        Ok(id)
     }
 }
