@@ -301,6 +301,81 @@ impl Tick {
     }
 }
 
+/// One tick reduced to what charts draw: totals over every series, a few numbers, constant size.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickSummary {
+    /// Tick number.
+    pub index: u32,
+    /// Seconds since the start at its end.
+    pub end: f64,
+    /// Its length in seconds.
+    pub seconds: f64,
+    /// Part of the warm-up.
+    pub warmup: bool,
+    /// Scheduled rate (open) or virtual users (closed).
+    pub target: f64,
+    /// Most requests in flight.
+    pub in_flight: u64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Corrected latency µs: p50, p90, p95, p99, max (0 when no response).
+    pub latency_us: [u64; 5],
+    /// Service time µs: p50, p90, p95, p99, max.
+    pub service_us: [u64; 5],
+    /// Errors by kind.
+    pub error_kinds: Vec<(String, u64)>,
+}
+
+/// p50, p90, p95, p99 and max of a histogram, µs (zeros when empty).
+pub fn quantiles(h: &Histogram<u64>) -> [u64; 5] {
+    if h.is_empty() {
+        return [0; 5];
+    }
+    [
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.9),
+        h.value_at_quantile(0.95),
+        h.value_at_quantile(0.99),
+        h.max(),
+    ]
+}
+
+impl TickSummary {
+    /// Reduces a tick to its totals.
+    pub fn of(tick: &Tick) -> TickSummary {
+        let total = tick.total();
+        TickSummary {
+            index: tick.index,
+            end: tick.end,
+            seconds: tick.seconds,
+            warmup: tick.warmup,
+            target: tick.target,
+            in_flight: tick.in_flight,
+            requests: total.requests,
+            errors: total.errors,
+            latency_us: quantiles(&total.latency),
+            service_us: quantiles(&total.service),
+            error_kinds: ErrorKind::ALL
+                .iter()
+                .zip(total.error_kinds.iter())
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (k.as_str().to_string(), *n))
+                .collect(),
+        }
+    }
+
+    /// Completed requests per second over this tick.
+    pub fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.requests as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Merges ticks as they come into the run's totals (warm-up excluded): constant memory however long the run.
 #[derive(Debug, Clone)]
 pub struct Accumulator {

@@ -3,7 +3,9 @@
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::{Result, Store, StoreError, parse_info};
-use crate::metrics::{Accumulator, RunInfo, Stats, Summary, Tick, decode_histogram};
+use crate::metrics::{
+    Accumulator, RunInfo, Stats, Summary, Tick, TickSummary, decode_counts, decode_histogram,
+};
 
 /// One line of the run list.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,23 +80,6 @@ pub struct StoredRun {
     pub host: serde_json::Value,
 }
 
-/// Run-level gauges of one tick.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TickGauges {
-    /// Tick number.
-    pub tick: u32,
-    /// Seconds since the start at the tick's end.
-    pub end: f64,
-    /// Tick length in seconds.
-    pub seconds: f64,
-    /// Part of the warm-up.
-    pub warmup: bool,
-    /// Scheduled rate (open) or virtual users (closed).
-    pub target: f64,
-    /// Most requests in flight during the tick.
-    pub in_flight: u64,
-}
-
 /// One series' figures in one tick, as charts draw them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeriesPoint {
@@ -117,13 +102,22 @@ pub struct SeriesPoint {
 /// Everything a chart of a run needs, without histograms.
 #[derive(Debug, Clone, Default)]
 pub struct RunSeries {
-    /// One entry per tick.
-    pub ticks: Vec<TickGauges>,
+    /// One entry per tick: gauges and totals over every series.
+    pub ticks: Vec<TickSummary>,
     /// Per series (indexed like the run's keys), its points in tick order (empty ticks omitted).
     pub series: Vec<Vec<SeriesPoint>>,
 }
 
 const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed";
+
+/// Five nullable µs columns from `from` on (p50, p90, p95, p99, max), NULL as 0.
+fn five_us(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<[u64; 5]> {
+    let mut out = [0u64; 5];
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = r.get::<_, Option<i64>>(from + i)?.unwrap_or(0) as u64;
+    }
+    Ok(out)
+}
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -264,18 +258,32 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT tick, t_end, seconds, warmup, target, in_flight FROM ticks WHERE run_id = ?1 ORDER BY tick",
+                "SELECT tick, t_end, seconds, warmup, target, in_flight, requests, errors,
+                        p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds
+                 FROM ticks WHERE run_id = ?1 ORDER BY tick",
             )
             .map_err(&e)?;
         let mut rows = stmt.query(params![id]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
-            out.ticks.push(TickGauges {
-                tick: r.get(0).map_err(&e)?,
+            let kinds: Option<String> = r.get(18).map_err(&e)?;
+            out.ticks.push(TickSummary {
+                index: r.get(0).map_err(&e)?,
                 end: r.get(1).map_err(&e)?,
                 seconds: r.get(2).map_err(&e)?,
                 warmup: r.get(3).map_err(&e)?,
                 target: r.get(4).map_err(&e)?,
                 in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
+                requests: r.get::<_, i64>(6).map_err(&e)? as u64,
+                errors: r.get::<_, i64>(7).map_err(&e)? as u64,
+                latency_us: five_us(r, 8).map_err(&e)?,
+                service_us: five_us(r, 13).map_err(&e)?,
+                error_kinds: kinds
+                    .as_deref()
+                    .map(decode_counts)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, n)| (k.to_string(), n))
+                    .collect(),
             });
         }
         let mut stmt = self
@@ -289,25 +297,12 @@ impl Store {
         let mut rows = stmt.query(params![id]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
             let series: usize = r.get::<_, i64>(0).map_err(&e)? as usize;
-            let us = |i: usize| -> rusqlite::Result<u64> {
-                Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
-            };
             let point = SeriesPoint {
                 tick: r.get(1).map_err(&e)?,
                 requests: r.get::<_, i64>(2).map_err(&e)? as u64,
                 errors: r.get::<_, i64>(3).map_err(&e)? as u64,
-                latency_us: [us(4), us(5), us(6), us(7), us(8)]
-                    .into_iter()
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(&e)?
-                    .try_into()
-                    .unwrap_or_default(),
-                service_us: [us(9), us(10), us(11), us(12), us(13)]
-                    .into_iter()
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(&e)?
-                    .try_into()
-                    .unwrap_or_default(),
+                latency_us: five_us(r, 4).map_err(&e)?,
+                service_us: five_us(r, 9).map_err(&e)?,
                 error_kinds: r.get(14).map_err(&e)?,
                 status: r.get(15).map_err(&e)?,
             };

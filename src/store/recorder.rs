@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use rusqlite::params;
 
 use super::{Result, Store, StoreError, epoch_ms, host_facts, lock_path};
-use crate::metrics::{RunInfo, Summary, Tick, encode_histogram};
+use crate::metrics::{RunInfo, Summary, Tick, TickSummary, encode_counts, encode_histogram};
 
 /// What is known about a run when it starts.
 #[derive(Debug, Clone)]
@@ -177,9 +177,13 @@ fn write_tick(store: &Store, id: i64, t: &Tick) -> Result<()> {
 /// Inserts one tick: its gauges, and for each non-empty series its figures and histograms.
 /// Returns the requests it holds.
 pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rusqlite::Result<u64> {
+    let total = TickSummary::of(t);
+    let opt = |v: u64| (v > 0).then_some(v as i64);
+    let (l, sv) = (total.latency_us, total.service_us);
     conn.prepare_cached(
-        "INSERT INTO ticks (run_id, tick, t_end, seconds, warmup, target, in_flight, not_started)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO ticks (run_id, tick, t_end, seconds, warmup, target, in_flight, not_started, requests, errors,
+             p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         id,
@@ -189,7 +193,20 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
         t.warmup,
         t.target,
         t.in_flight as i64,
-        t.not_started as i64
+        t.not_started as i64,
+        total.requests as i64,
+        total.errors as i64,
+        opt(l[0]),
+        opt(l[1]),
+        opt(l[2]),
+        opt(l[3]),
+        opt(l[4]),
+        opt(sv[0]),
+        opt(sv[1]),
+        opt(sv[2]),
+        opt(sv[3]),
+        opt(sv[4]),
+        encode_counts(total.error_kinds.iter().cloned()),
     ])?;
     let mut measured = 0u64;
     for (series, s) in t.stats.iter().enumerate() {

@@ -44,7 +44,7 @@ CREATE TABLE run_tags (
 ) WITHOUT ROWID;
 CREATE INDEX run_tags_by_tag ON run_tags (tag, run_id);
 
--- One row per tick (second): the run-level gauges.
+-- One row per tick (second): the run-level gauges and totals.
 CREATE TABLE ticks (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     tick INTEGER NOT NULL,
@@ -54,6 +54,12 @@ CREATE TABLE ticks (
     target REAL NOT NULL,
     in_flight INTEGER NOT NULL,
     not_started INTEGER NOT NULL,
+    -- Totals over every series, so whole-run charts need no histogram.
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    p50_us INTEGER, p90_us INTEGER, p95_us INTEGER, p99_us INTEGER, max_us INTEGER,
+    s_p50_us INTEGER, s_p90_us INTEGER, s_p95_us INTEGER, s_p99_us INTEGER, s_max_us INTEGER,
+    error_kinds TEXT,
     PRIMARY KEY (run_id, tick)
 ) WITHOUT ROWID;
 
