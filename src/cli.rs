@@ -43,6 +43,8 @@ struct Cli {
 enum Command {
     /// Run a scenario headless: live progress each second, then a summary; exit code from thresholds.
     Run(RunArgs),
+    /// Open the workbench window (what `loadbench` alone does).
+    Gui(GuiArgs),
     /// Serve the demo API on 127.0.0.1 until Ctrl-C.
     Demo(DemoArgs),
     /// List stored runs (newest first), or show, tag, annotate, delete, export and import them.
@@ -183,6 +185,21 @@ enum RunsCommand {
 }
 
 #[derive(Args)]
+struct GuiArgs {
+    /// The screen to show first: scenarios, live or runs.
+    #[arg(long, value_parser = parse_screen)]
+    screen: Option<crate::ui::Screen>,
+    /// Open this scenario and run it at once.
+    #[arg(long, value_name = "SCENARIO")]
+    run: Option<PathBuf>,
+}
+
+fn parse_screen(s: &str) -> Result<crate::ui::Screen, String> {
+    crate::ui::Screen::from_name(s)
+        .ok_or_else(|| format!("\"{s}\": expected scenarios, live or runs"))
+}
+
+#[derive(Args)]
 struct DemoArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -248,14 +265,15 @@ pub fn main() -> i32 {
     };
     let db = cli.db.clone().unwrap_or_else(Store::default_path);
     match cli.command {
-        None => {
-            eprintln!(
-                "loadbench: the workbench window is not part of this build yet.\n\
-                 Run a scenario headless instead:  loadbench run scenarios/quickstart.toml\n\
-                 (loadbench --help lists every command)"
-            );
-            EXIT_INVALID
-        }
+        None => crate::ui::run(crate::ui::GuiOptions {
+            db,
+            ..Default::default()
+        }),
+        Some(Command::Gui(args)) => crate::ui::run(crate::ui::GuiOptions {
+            db,
+            screen: args.screen,
+            run: args.run,
+        }),
         Some(Command::Run(args)) => run(args, &db),
         Some(Command::Runs(args)) => runs(args, &db),
         Some(Command::Demo(args)) => demo(args),

@@ -10,3 +10,4 @@ pub mod printer;
 pub mod scenario;
 pub mod store;
 pub mod timer;
+pub mod ui;

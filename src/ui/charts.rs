@@ -1,0 +1,304 @@
+//! Chart helpers shared by the live and stored views: aggregated points per tick, axes with units.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+use egui::Color32;
+use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Span};
+use hdrhistogram::Histogram;
+
+use crate::format;
+use crate::metrics::TickSummary;
+
+/// Chart series built from ticks: a few numbers per second, whatever the request rate.
+#[derive(Debug, Clone, Default)]
+pub struct ChartData {
+    /// Seconds since the start at each tick's end.
+    pub t: Vec<f64>,
+    /// Achieved requests/s.
+    pub rate: Vec<f64>,
+    /// Scheduled rate (open) or virtual users (closed).
+    pub target: Vec<f64>,
+    /// Corrected latency in ms: p50, p95, p99.
+    pub latency: [Vec<f64>; 3],
+    /// Service time in ms: p50, p95, p99.
+    pub service: [Vec<f64>; 3],
+    /// Most requests in flight.
+    pub in_flight: Vec<f64>,
+    /// Errors per second by kind, aligned with `t`.
+    pub errors: BTreeMap<String, Vec<f64>>,
+    /// Whether the target is a rate (open model) or virtual users (closed).
+    pub open: bool,
+}
+
+impl ChartData {
+    /// Empty series for a run of the given model.
+    pub fn new(open: bool) -> ChartData {
+        ChartData {
+            open,
+            ..ChartData::default()
+        }
+    }
+
+    /// Series from stored tick totals.
+    pub fn from_ticks(open: bool, ticks: &[TickSummary]) -> ChartData {
+        let mut d = ChartData::new(open);
+        for t in ticks {
+            d.push(t);
+        }
+        d
+    }
+
+    /// Adds one tick.
+    pub fn push(&mut self, s: &TickSummary) {
+        let ms = |us: u64| us as f64 / 1000.0;
+        let n = self.t.len();
+        self.t.push(s.end);
+        self.rate.push(s.rate());
+        self.target.push(s.target);
+        for (i, q) in [0usize, 2, 3].into_iter().enumerate() {
+            self.latency[i].push(ms(s.latency_us[q]));
+            self.service[i].push(ms(s.service_us[q]));
+        }
+        self.in_flight.push(s.in_flight as f64);
+        let per_s = |c: u64| {
+            if s.seconds > 0.0 {
+                c as f64 / s.seconds
+            } else {
+                0.0
+            }
+        };
+        for (kind, _) in &s.error_kinds {
+            self.errors
+                .entry(kind.clone())
+                .or_insert_with(|| vec![0.0; n]);
+        }
+        for (kind, v) in self.errors.iter_mut() {
+            let c = s
+                .error_kinds
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map_or(0, |(_, c)| *c);
+            v.push(per_s(c));
+        }
+    }
+
+    fn line(&self, name: &str, ys: &[f64]) -> Line<'static> {
+        let pts: Vec<[f64; 2]> = self.t.iter().zip(ys).map(|(t, y)| [*t, *y]).collect();
+        Line::new(name.to_string(), PlotPoints::from(pts))
+    }
+}
+
+fn time_axis(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
+    format!("{:.0} s", mark.value)
+}
+
+fn base_plot(id: &str, height: f32, y_label: &str) -> Plot<'static> {
+    Plot::new(id.to_string())
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("time (s)")
+        .y_axis_label(y_label.to_string())
+        .x_axis_formatter(time_axis)
+        .include_y(0.0)
+        .allow_scroll(false)
+}
+
+/// Achieved vs target rate.
+pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
+    base_plot(id, height, "requests/s")
+        .y_axis_formatter(|m, _| format::rate(m.value))
+        .show(ui, |p| {
+            p.line(d.line("achieved", &d.rate));
+            if d.open {
+                p.line(
+                    d.line("target", &d.target)
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+        });
+}
+
+/// Latency percentiles over time (corrected; service time beside it if asked); returns the plot
+/// response so a caller can turn a drag into a time-window selection.
+pub fn latency_chart(
+    ui: &mut egui::Ui,
+    d: &ChartData,
+    id: &str,
+    height: f32,
+    service: bool,
+    window: Option<(f64, f64)>,
+) -> egui_plot::PlotResponse<()> {
+    base_plot(id, height, "latency (ms)")
+        .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+        .allow_drag(window.is_none())
+        .show(ui, |p| {
+            for (i, name) in ["p50", "p95", "p99"].iter().enumerate() {
+                p.line(d.line(name, &d.latency[i]));
+            }
+            if service {
+                for (i, name) in ["service p50", "service p95", "service p99"]
+                    .iter()
+                    .enumerate()
+                {
+                    p.line(
+                        d.line(name, &d.service[i])
+                            .style(egui_plot::LineStyle::dotted_dense()),
+                    );
+                }
+            }
+            if let Some((a, b)) = window {
+                p.span(
+                    Span::new("selected window", a.min(b)..=a.max(b))
+                        .fill(Color32::from_rgba_unmultiplied(120, 160, 255, 40)),
+                );
+            }
+        })
+}
+
+/// Errors per second by kind.
+pub fn errors_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
+    base_plot(id, height, "errors/s").show(ui, |p| {
+        if d.errors.is_empty() {
+            p.line(d.line("errors", &vec![0.0; d.t.len()]));
+        }
+        for (kind, ys) in &d.errors {
+            p.line(d.line(kind, ys));
+        }
+    });
+}
+
+/// Requests in flight, and virtual users for the closed model.
+pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
+    base_plot(id, height, "requests in flight").show(ui, |p| {
+        p.line(d.line("in flight", &d.in_flight));
+        if !d.open {
+            p.line(
+                d.line("virtual users", &d.target)
+                    .style(egui_plot::LineStyle::dashed_loose()),
+            );
+        }
+    });
+}
+
+/// Maps a percentile (0-100) to the spectrum's x axis: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3 ...
+fn spectrum_x(p: f64) -> f64 {
+    -(1.0 - (p / 100.0).min(0.999_999)).log10()
+}
+
+/// Latency by percentile on a log scale (HdrHistogram's percentile plot): where the tail lives.
+pub fn spectrum_chart(
+    ui: &mut egui::Ui,
+    series: &[(&str, &Histogram<u64>)],
+    id: &str,
+    height: f32,
+) {
+    Plot::new(id.to_string())
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("percentile")
+        .y_axis_label("latency (ms)")
+        .x_axis_formatter(|m, _| {
+            let p = 100.0 * (1.0 - 10f64.powf(-m.value));
+            if m.value.fract().abs() > 1e-9 {
+                String::new()
+            } else if p < 99.0 {
+                format!("{p:.0}%")
+            } else {
+                format!("{}%", trim(p))
+            }
+        })
+        .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+        .include_x(0.0)
+        .include_x(5.0)
+        .include_y(0.0)
+        .allow_scroll(false)
+        .show(ui, |p| {
+            for (name, h) in series {
+                if h.is_empty() {
+                    continue;
+                }
+                let mut pts = Vec::new();
+                let mut q = 0.0f64;
+                while q <= 99.999 {
+                    pts.push([
+                        spectrum_x(q),
+                        h.value_at_quantile(q / 100.0) as f64 / 1000.0,
+                    ]);
+                    // Denser towards the tail.
+                    q += ((100.0 - q) / 40.0).max(0.0005);
+                }
+                pts.push([
+                    spectrum_x(99.999),
+                    h.value_at_quantile(0.99999) as f64 / 1000.0,
+                ]);
+                p.line(Line::new(name.to_string(), PlotPoints::from(pts)));
+            }
+        });
+}
+
+fn trim(p: f64) -> String {
+    let s = format!("{p:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The latency distribution as a histogram (40 bins from the minimum to p99.9; the rest in the last bin).
+pub fn histogram_chart(ui: &mut egui::Ui, h: &Histogram<u64>, id: &str, height: f32) {
+    let mut bars = Vec::new();
+    if !h.is_empty() {
+        let lo = h.min() as f64;
+        let hi = (h.value_at_quantile(0.999) as f64).max(lo + 1.0);
+        let bins = 40usize;
+        let width = (hi - lo) / bins as f64;
+        let mut counts = vec![0u64; bins];
+        for v in h.iter_recorded() {
+            let x = v.value_iterated_to() as f64;
+            let i = (((x - lo) / width) as usize).min(bins - 1);
+            counts[i] += v.count_at_value();
+        }
+        for (i, c) in counts.into_iter().enumerate() {
+            let mid = lo + width * (i as f64 + 0.5);
+            bars.push(Bar::new(mid / 1000.0, c as f64).width(width / 1000.0 * 0.9));
+        }
+    }
+    Plot::new(id.to_string())
+        .height(height)
+        .x_axis_label("latency (ms)")
+        .y_axis_label("responses")
+        .x_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+        .allow_scroll(false)
+        .show(ui, |p| p.bar_chart(BarChart::new("responses", bars)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spectrum_axis_puts_nines_at_integers() {
+        assert!((spectrum_x(90.0) - 1.0).abs() < 1e-9);
+        assert!((spectrum_x(99.9) - 3.0).abs() < 1e-9);
+        assert_eq!(trim(99.9), "99.9");
+    }
+
+    #[test]
+    fn chart_data_keeps_error_kinds_aligned() {
+        let mut d = ChartData::new(true);
+        d.push(&TickSummary {
+            end: 1.0,
+            seconds: 1.0,
+            requests: 10,
+            ..TickSummary::default()
+        });
+        d.push(&TickSummary {
+            end: 2.0,
+            seconds: 1.0,
+            requests: 10,
+            errors: 2,
+            error_kinds: vec![("timeout".into(), 2)],
+            ..TickSummary::default()
+        });
+        assert_eq!(d.errors["timeout"], vec![0.0, 2.0]);
+        assert_eq!(d.rate, vec![10.0, 10.0]);
+    }
+}

@@ -1,0 +1,420 @@
+//! The live run screen: Run/Stop, charts updated every tick, the per-request table, threshold badges.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use egui::{Color32, RichText};
+
+use super::Msg;
+use super::charts::{self, ChartData};
+use crate::analysis::{Threshold, ThresholdResult, ThresholdSpec};
+use crate::engine::{self, Event, Outcome, RunOptions, Stopper};
+use crate::format;
+use crate::metrics::{Key, Stats, Tick, TickSummary};
+use crate::scenario::Scenario;
+use crate::store::{NewRun, Recorder};
+
+/// What the forwarding thread hands the UI.
+pub enum LiveEvent {
+    /// One second of measurements.
+    Tick(Arc<Tick>),
+    /// The run ended; the stored run's id, or why it could not be stored.
+    Done(Box<Outcome>, Result<i64, String>),
+}
+
+/// A run in progress, seen from the UI thread (which never blocks on it).
+pub struct LiveRun {
+    events: Receiver<LiveEvent>,
+    stopper: Stopper,
+}
+
+/// State of the live screen.
+#[derive(Default)]
+pub struct LiveState {
+    /// The run in progress, if any.
+    pub run: Option<LiveRun>,
+    /// The charts' series.
+    pub chart: ChartData,
+    /// Show service time beside corrected latency.
+    pub show_service: bool,
+    /// The series of the run.
+    pub keys: Vec<Key>,
+    /// Per-series totals so far (warm-up excluded): constant size however long the run.
+    pub totals: Vec<Stats>,
+    /// Measured seconds so far.
+    pub seconds: f64,
+    /// The thresholds and their verdicts so far.
+    pub thresholds: Vec<ThresholdSpec>,
+    /// Verdicts so far, one per threshold.
+    pub badges: Vec<ThresholdResult>,
+    /// The scenario being run.
+    pub scenario_name: String,
+    /// The run's planned length in seconds.
+    pub total_s: f64,
+    /// The last tick's totals.
+    pub last: Option<TickSummary>,
+    /// The finished run: its status, and its id in the store.
+    pub finished: Option<(String, Result<i64, String>)>,
+    /// Why the last start failed.
+    pub error: Option<String>,
+}
+
+impl LiveState {
+    /// Whether a run is in progress.
+    pub fn is_running(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Starts `scenario`, storing it in `db`; the engine and the store writer run on their own threads.
+    pub fn start(
+        &mut self,
+        scenario: Scenario,
+        db: &Path,
+        ctx: egui::Context,
+    ) -> Result<(), String> {
+        let total_s = scenario.duration().as_secs_f64();
+        let open = matches!(scenario.load, crate::scenario::Load::Open { .. });
+        let name = scenario.name.clone();
+        let text = scenario.text.clone();
+        let path = scenario.path.as_ref().map(|p| p.display().to_string());
+        crate::store::Store::open(db).map_err(|e| e.to_string())?;
+        let handle = engine::start(scenario, RunOptions::default())?;
+        let recorder = Recorder::start(
+            db,
+            NewRun {
+                name: name.clone(),
+                scenario_text: text,
+                scenario_path: path,
+                info: handle.info.clone(),
+                targets: handle.target_urls.clone(),
+                started_at: handle.started_at,
+            },
+        );
+        let (tx, rx) = channel();
+        let stopper = handle.stopper();
+        *self = LiveState {
+            show_service: self.show_service,
+            chart: ChartData::new(open),
+            keys: handle.keys.clone(),
+            totals: vec![Stats::default(); handle.keys.len()],
+            thresholds: handle.info.thresholds.clone(),
+            scenario_name: name,
+            total_s,
+            ..LiveState::default()
+        };
+        std::thread::Builder::new()
+            .name("loadbench-ui-forward".into())
+            .spawn(move || {
+                let mut recorder = recorder.map_err(|e| e.to_string());
+                for ev in handle.events.iter() {
+                    match ev {
+                        Event::Tick(t) => {
+                            if let Ok(r) = &recorder {
+                                r.tick(t.clone());
+                            }
+                            let _ = tx.send(LiveEvent::Tick(t));
+                        }
+                        Event::Finished(o) => {
+                            let stored = match std::mem::replace(&mut recorder, Err(String::new()))
+                            {
+                                Ok(r) => r
+                                    .finish(o.status.as_str(), &o.summary)
+                                    .map_err(|e| e.to_string()),
+                                Err(e) => Err(e),
+                            };
+                            let _ = tx.send(LiveEvent::Done(o, stored));
+                        }
+                    }
+                    ctx.request_repaint();
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        self.run = Some(LiveRun {
+            events: rx,
+            stopper,
+        });
+        Ok(())
+    }
+
+    /// Asks the run to stop (it ends within a second, keeping what it measured).
+    pub fn stop(&self) {
+        if let Some(r) = &self.run {
+            r.stopper.stop();
+        }
+    }
+
+    /// Takes what arrived since the last frame; returns the stored run's id when the run just ended.
+    pub fn poll(&mut self) -> Option<Result<i64, String>> {
+        let mut done = None;
+        let events: Vec<LiveEvent> = match &self.run {
+            Some(r) => r.events.try_iter().collect(),
+            None => return None,
+        };
+        for ev in events {
+            match ev {
+                LiveEvent::Tick(t) => self.add_tick(&t),
+                LiveEvent::Done(o, stored) => {
+                    self.badges = o.summary.thresholds.clone();
+                    self.finished = Some((o.status.as_str().to_string(), stored.clone()));
+                    done = Some(stored);
+                }
+            }
+        }
+        if done.is_some() {
+            self.run = None;
+        }
+        done
+    }
+
+    fn add_tick(&mut self, t: &Tick) {
+        let s = TickSummary::of(t);
+        self.chart.push(&s);
+        if !t.warmup {
+            self.seconds += t.seconds;
+            for (acc, st) in self.totals.iter_mut().zip(&t.stats) {
+                acc.merge(st);
+            }
+        }
+        self.last = Some(s);
+        self.badges = self
+            .thresholds
+            .iter()
+            .map(|spec| {
+                let mut merged = Stats::default();
+                for (k, st) in self.keys.iter().zip(&self.totals) {
+                    let in_scope = spec
+                        .scope
+                        .strip_prefix("request:")
+                        .is_none_or(|name| name == k.request);
+                    if in_scope {
+                        merged.merge(st);
+                    }
+                }
+                match spec.expression.parse::<Threshold>() {
+                    Ok(th) => th.evaluate(&spec.scope, &merged, self.seconds),
+                    Err(e) => ThresholdResult {
+                        scope: spec.scope.clone(),
+                        expression: spec.expression.clone(),
+                        actual: None,
+                        actual_text: e,
+                        passed: false,
+                    },
+                }
+            })
+            .collect();
+    }
+}
+
+/// Draws the live screen; clicks become messages.
+pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &mut Vec<Msg>) {
+    ui.horizontal(|ui| {
+        if s.is_running() {
+            if ui.button(RichText::new("Stop").strong()).clicked() {
+                msgs.push(Msg::Stop);
+            }
+        } else {
+            let run = ui.add_enabled(
+                can_run.is_some(),
+                egui::Button::new(RichText::new("Run").strong()),
+            );
+            if run.clicked() {
+                msgs.push(Msg::Run);
+            }
+        }
+        match (can_run, s.is_running()) {
+            (_, true) => {
+                let elapsed = s.last.as_ref().map_or(0.0, |l| l.end);
+                ui.label(format!(
+                    "{} — {} / {}",
+                    s.scenario_name,
+                    format::span(std::time::Duration::from_secs_f64(elapsed.round())),
+                    format::span(std::time::Duration::from_secs_f64(s.total_s))
+                ));
+                ui.spinner();
+            }
+            (Some(name), false) => {
+                ui.label(format!("scenario: {name}"));
+            }
+            (None, false) => {
+                ui.label("Open a valid scenario on the Scenarios screen to run it.");
+            }
+        }
+        ui.checkbox(&mut s.show_service, "show service time");
+    });
+    if let Some(e) = &s.error {
+        ui.colored_label(Color32::LIGHT_RED, e);
+    }
+    if let Some((status, stored)) = &s.finished {
+        match stored {
+            Ok(id) => ui.label(format!("Run {status}; stored as run #{id} (see Runs).")),
+            Err(e) => {
+                ui.colored_label(Color32::LIGHT_RED, format!("Run {status}; not stored: {e}"))
+            }
+        };
+    }
+    if let Some(last) = &s.last {
+        ui.horizontal_wrapped(|ui| {
+            let what = if s.chart.open { "target" } else { "VUs" };
+            let target = if s.chart.open {
+                format::rate(last.target)
+            } else {
+                format!("{:.0}", last.target)
+            };
+            ui.label(RichText::new(format!("rate {}", format::rate(last.rate()))).strong());
+            ui.label(format!("{what} {target}"));
+            ui.label(format!("p50 {}", format::micros(last.latency_us[0] as f64)));
+            ui.label(format!("p95 {}", format::micros(last.latency_us[2] as f64)));
+            ui.label(format!("p99 {}", format::micros(last.latency_us[3] as f64)));
+            ui.label(format!("errors {}/s", format::count(last.errors)));
+            ui.label(format!("in flight {}", last.in_flight));
+            if last.warmup {
+                ui.label(RichText::new("warm-up").italics());
+            }
+        });
+    }
+    badges(ui, &s.badges);
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        let h = 170.0;
+        ui.columns(2, |cols| {
+            cols[0].label("Throughput");
+            charts::rate_chart(&mut cols[0], &s.chart, "live_rate", h);
+            cols[1].label(if s.show_service {
+                "Latency (corrected, with service time)"
+            } else {
+                "Latency (corrected)"
+            });
+            charts::latency_chart(
+                &mut cols[1],
+                &s.chart,
+                "live_latency",
+                h,
+                s.show_service,
+                None,
+            );
+        });
+        ui.columns(2, |cols| {
+            cols[0].label("Errors by kind");
+            charts::errors_chart(&mut cols[0], &s.chart, "live_errors", h);
+            cols[1].label(if s.chart.open {
+                "Requests in flight"
+            } else {
+                "In flight and virtual users"
+            });
+            charts::in_flight_chart(&mut cols[1], &s.chart, "live_inflight", h);
+        });
+        request_table(ui, &s.keys, &s.totals, s.seconds);
+    });
+}
+
+/// Threshold badges: green while a threshold holds, red the moment it breaks.
+pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult]) {
+    if results.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for r in results {
+            let (fill, mark) = if r.passed {
+                (Color32::from_rgb(30, 120, 60), "PASS")
+            } else {
+                (Color32::from_rgb(170, 40, 40), "FAIL")
+            };
+            let scope = r
+                .scope
+                .strip_prefix("request:")
+                .map(|n| format!("{n}: "))
+                .unwrap_or_default();
+            egui::Frame::new()
+                .fill(fill)
+                .corner_radius(4.0)
+                .inner_margin(egui::Margin::symmetric(6, 2))
+                .show(ui, |ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "{mark} {scope}{} ({})",
+                            r.expression, r.actual_text
+                        ))
+                        .color(Color32::WHITE),
+                    )
+                });
+        }
+    });
+}
+
+/// Per-request figures: rate, p50, p95, p99, max, errors, status codes.
+pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds: f64) {
+    use egui_extras::{Column, TableBuilder};
+    if keys.is_empty() {
+        return;
+    }
+    ui.separator();
+    let single_target = keys.iter().all(|k| k.target == keys[0].target);
+    TableBuilder::new(ui)
+        .id_salt("request_table")
+        .striped(true)
+        .column(Column::auto().at_least(140.0))
+        .columns(Column::auto().at_least(70.0), 6)
+        .column(Column::remainder())
+        .header(20.0, |mut h| {
+            for t in [
+                "request",
+                "rate",
+                "p50",
+                "p95",
+                "p99",
+                "max",
+                "errors",
+                "status codes",
+            ] {
+                h.col(|ui| {
+                    ui.strong(t);
+                });
+            }
+        })
+        .body(|mut body| {
+            for (k, st) in keys.iter().zip(totals) {
+                body.row(18.0, |mut row| {
+                    let q = |p: f64| {
+                        if st.latency.is_empty() {
+                            "-".to_string()
+                        } else {
+                            format::micros(st.latency.value_at_quantile(p) as f64)
+                        }
+                    };
+                    let name = if single_target {
+                        k.request.clone()
+                    } else {
+                        format!("{} @ {}", k.request, k.target)
+                    };
+                    let rate = if seconds > 0.0 {
+                        st.requests as f64 / seconds
+                    } else {
+                        0.0
+                    };
+                    let cells = [
+                        name,
+                        format::rate(rate),
+                        q(0.5),
+                        q(0.95),
+                        q(0.99),
+                        if st.latency.is_empty() {
+                            "-".into()
+                        } else {
+                            format::micros(st.latency.max() as f64)
+                        },
+                        format!("{} ({})", st.errors, format::percent(st.error_rate())),
+                        st.status
+                            .iter()
+                            .map(|(c, n)| format!("{c}×{n}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ];
+                    for c in cells {
+                        row.col(|ui| {
+                            ui.label(c);
+                        });
+                    }
+                });
+            }
+        });
+}

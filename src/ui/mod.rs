@@ -1,0 +1,646 @@
+//! The workbench window: one enum of screens, one state struct per screen, one file per view.
+//! Views only draw and turn clicks into [`Msg`]s; [`Workbench::update`] carries them out.
+
+pub mod charts;
+pub mod dialogs;
+pub mod live;
+pub mod runs;
+pub mod scenarios;
+
+use std::path::PathBuf;
+
+use egui::{Color32, RichText};
+use serde::{Deserialize, Serialize};
+
+use crate::store::Store;
+use dialogs::Dialogs;
+use scenarios::{Edit, Editor};
+
+/// The screens of the workbench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Screen {
+    /// The scenario library and editor.
+    #[default]
+    Scenarios,
+    /// The run in progress.
+    Live,
+    /// Stored runs.
+    Runs,
+}
+
+impl Screen {
+    /// Parses a screen name (for `--screen`).
+    pub fn from_name(s: &str) -> Option<Screen> {
+        match s {
+            "scenarios" => Some(Screen::Scenarios),
+            "live" => Some(Screen::Live),
+            "runs" => Some(Screen::Runs),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a view can ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// Show a screen.
+    Goto(Screen),
+    /// Open the library entry at this index.
+    OpenScenario(usize),
+    /// Add a folder to the library (file dialog).
+    OpenFolder,
+    /// Start a new scenario from the quick-start sample.
+    NewFromSample,
+    /// Duplicate the open scenario as a new unsaved one.
+    Duplicate,
+    /// Save the open scenario (asks where if it was never saved).
+    Save,
+    /// Save the open scenario elsewhere.
+    SaveAs,
+    /// The TOML text was edited.
+    TextChanged(String),
+    /// A form field was edited.
+    Edit(Edit),
+    /// Run the open scenario.
+    Run,
+    /// Stop the run in progress.
+    Stop,
+    /// Reload the run list.
+    RefreshRuns,
+    /// Sort the run list.
+    SortRuns(runs::SortBy),
+    /// Open a stored run.
+    OpenRun(i64),
+    /// Close the opened run.
+    CloseRun,
+    /// Tick or untick a run for comparison.
+    ToggleSelect(i64),
+    /// Compare the ticked runs.
+    CompareSelected,
+    /// Ask to delete a run.
+    DeleteRun(i64),
+    /// Delete it (confirmed).
+    ConfirmDelete(i64),
+    /// Replace a run's notes.
+    SetNotes(i64, String),
+    /// Tag a run.
+    AddTag(i64, String),
+    /// Untag a run.
+    RemoveTag(i64, String),
+    /// Recompute the opened run's figures for a time window (seconds).
+    SelectWindow(f64, f64),
+    /// Back to the whole run.
+    ClearWindow,
+    /// Save the unsaved scenario, then do what was asked.
+    SaveThen(Box<Msg>),
+    /// Throw away unsaved changes, then do what was asked.
+    DiscardThen(Box<Msg>),
+    /// Close the "unsaved changes" question.
+    CancelPending,
+    /// Close the comparison.
+    CloseCompare,
+    /// Close the window (asks first if a scenario has unsaved changes).
+    Quit,
+}
+
+/// The sample scenarios, built in so a first start anywhere has them.
+pub const SAMPLES: [(&str, &str); 3] = [
+    (
+        "quickstart.toml",
+        include_str!("../../scenarios/quickstart.toml"),
+    ),
+    ("api-mix.toml", include_str!("../../scenarios/api-mix.toml")),
+    (
+        "find-the-knee.toml",
+        include_str!("../../scenarios/find-the-knee.toml"),
+    ),
+];
+
+/// The whole application state.
+pub struct Workbench {
+    /// The screen shown.
+    pub screen: Screen,
+    /// Scenarios screen.
+    pub scenarios: scenarios::ScenariosState,
+    /// Live screen.
+    pub live: live::LiveState,
+    /// Runs screen.
+    pub runs: runs::RunsState,
+    /// The run database.
+    pub db: PathBuf,
+    /// A message waiting for an answer about unsaved changes.
+    pub pending: Option<Msg>,
+    /// Runs being compared (id, name, summary).
+    pub compare: Vec<(i64, String, crate::metrics::Summary)>,
+    /// A message for the status line.
+    pub status: String,
+    dialogs: Box<dyn Dialogs>,
+    store: Option<Store>,
+    samples: PathBuf,
+    quitting: bool,
+    ctx: Option<egui::Context>,
+}
+
+impl Workbench {
+    /// A workbench over the sample folder `samples` and the database `db`.
+    pub fn new(samples: PathBuf, db: PathBuf, dialogs: Box<dyn Dialogs>) -> Workbench {
+        let mut w = Workbench {
+            screen: Screen::Scenarios,
+            scenarios: scenarios::ScenariosState {
+                dirs: vec![samples.clone()],
+                ..Default::default()
+            },
+            live: live::LiveState::default(),
+            runs: runs::RunsState::default(),
+            db,
+            pending: None,
+            compare: Vec::new(),
+            status: String::new(),
+            dialogs,
+            store: None,
+            samples,
+            quitting: false,
+            ctx: None,
+        };
+        w.scenarios.rescan();
+        if let Some(i) = w
+            .scenarios
+            .library
+            .iter()
+            .position(|e| e.path.file_name().is_some_and(|f| f == "quickstart.toml"))
+            .or((!w.scenarios.library.is_empty()).then_some(0))
+        {
+            w.update(Msg::OpenScenario(i));
+        }
+        match Store::open(&w.db) {
+            Ok(s) => {
+                w.runs.refresh(&s);
+                w.store = Some(s);
+            }
+            Err(e) => w.status = format!("run history unavailable: {e}"),
+        }
+        w
+    }
+
+    /// Draws one frame and carries out what was clicked.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        if self.ctx.is_none() {
+            self.ctx = Some(ui.ctx().clone());
+        }
+        if self.quitting {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        if let Some(Ok(id)) = self.live.poll()
+            && let Some(store) = &self.store
+        {
+            self.status = format!("run stored as #{id}");
+            self.runs.refresh(store);
+        }
+        self.runs.poll();
+        if self.live.is_running() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(250));
+        }
+        if self.runs.open.is_some() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(200));
+        }
+        let mut msgs = Vec::new();
+        egui::Panel::top("screens").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("loadbench").strong());
+                ui.separator();
+                for (screen, label) in [
+                    (Screen::Scenarios, "Scenarios"),
+                    (Screen::Live, "Live run"),
+                    (Screen::Runs, "Runs"),
+                ] {
+                    let label = if screen == Screen::Live && self.live.is_running() {
+                        format!("{label} (running)")
+                    } else {
+                        label.to_string()
+                    };
+                    if ui.selectable_label(self.screen == screen, label).clicked() {
+                        msgs.push(Msg::Goto(screen));
+                    }
+                }
+                ui.separator();
+                ui.label(RichText::new(&self.status).weak());
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| match self.screen {
+            Screen::Scenarios => scenarios::view(ui, &mut self.scenarios, &mut msgs),
+            Screen::Live => {
+                let name = self
+                    .scenarios
+                    .editor
+                    .as_ref()
+                    .filter(|e| e.check.is_ok())
+                    .map(|e| e.name());
+                live::view(ui, &mut self.live, name.as_deref(), &mut msgs);
+            }
+            Screen::Runs => runs::view(ui, &mut self.runs, &mut msgs),
+        });
+        self.dialogs_ui(ui, &mut msgs);
+        for m in msgs {
+            self.update(m);
+        }
+    }
+
+    fn dialogs_ui(&mut self, ui: &mut egui::Ui, msgs: &mut Vec<Msg>) {
+        if let Some(next) = self.pending.clone() {
+            egui::Modal::new(egui::Id::unique("unsaved")).show(ui.ctx(), |ui| {
+                ui.heading("Unsaved changes");
+                ui.label("The open scenario has changes that are not saved.");
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        msgs.push(Msg::SaveThen(Box::new(next.clone())));
+                    }
+                    if ui.button("Discard changes").clicked() {
+                        msgs.push(Msg::DiscardThen(Box::new(next.clone())));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        msgs.push(Msg::CancelPending);
+                    }
+                });
+            });
+        }
+        if let Some(id) = self.runs.confirm_delete {
+            egui::Modal::new(egui::Id::unique("delete")).show(ui.ctx(), |ui| {
+                ui.heading(format!("Delete run #{id}?"));
+                ui.label("Its ticks and histograms are removed from the database.");
+                ui.horizontal(|ui| {
+                    if ui
+                        .button(RichText::new("Delete").color(Color32::LIGHT_RED))
+                        .clicked()
+                    {
+                        msgs.push(Msg::ConfirmDelete(id));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.runs.confirm_delete = None;
+                    }
+                });
+            });
+        }
+        if !self.compare.is_empty() {
+            egui::Window::new("Compare runs")
+                .collapsible(false)
+                .show(ui.ctx(), |ui| {
+                    ui.label("The first run is the baseline; changes are relative to it.");
+                    runs::compare_table(ui, &self.compare);
+                    if ui.button("Close").clicked() {
+                        msgs.push(Msg::CloseCompare);
+                    }
+                });
+        }
+    }
+
+    /// Opens a scenario file in the editor (adding its folder to the library).
+    pub fn open_path(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+        if !self.scenarios.dirs.contains(&dir) {
+            self.scenarios.dirs.push(dir.clone());
+            self.scenarios.rescan();
+        }
+        self.scenarios.editor = Some(Editor::new(Some(path.to_path_buf()), text, &dir));
+        Ok(())
+    }
+
+    /// Sets the context used to wake the UI from other threads (done by `show` too).
+    pub fn set_context(&mut self, ctx: egui::Context) {
+        self.ctx = Some(ctx);
+    }
+
+    /// Whether the open scenario has unsaved changes.
+    pub fn dirty(&self) -> bool {
+        self.scenarios.editor.as_ref().is_some_and(Editor::dirty)
+    }
+
+    /// Carries out one message.
+    pub fn update(&mut self, msg: Msg) {
+        match msg {
+            Msg::Goto(s) => self.screen = s,
+            m @ (Msg::OpenScenario(_) | Msg::NewFromSample | Msg::Quit) if self.dirty() => {
+                self.pending = Some(m)
+            }
+            Msg::Quit => self.quitting = true,
+            Msg::OpenScenario(i) => {
+                if let Some(entry) = self.scenarios.library.get(i).cloned() {
+                    match std::fs::read_to_string(&entry.path) {
+                        Ok(text) => {
+                            let dir = entry.path.parent().map(PathBuf::from).unwrap_or_default();
+                            self.scenarios.editor = Some(Editor::new(Some(entry.path), text, &dir));
+                            self.scenarios.error = None;
+                        }
+                        Err(e) => {
+                            self.scenarios.error = Some(format!("{}: {e}", entry.path.display()))
+                        }
+                    }
+                }
+            }
+            Msg::NewFromSample => {
+                let text = std::fs::read_to_string(self.samples.join("quickstart.toml"))
+                    .unwrap_or_else(|_| SAMPLES[0].1.to_string());
+                self.scenarios.editor = Some(Editor::new(None, text, &self.samples));
+            }
+            Msg::OpenFolder => {
+                if let Some(dir) = self.dialogs.pick_folder() {
+                    if !self.scenarios.dirs.contains(&dir) {
+                        self.scenarios.dirs.push(dir);
+                    }
+                    self.scenarios.rescan();
+                }
+            }
+            Msg::Duplicate => {
+                if let Some(ed) = &self.scenarios.editor {
+                    let mut copy =
+                        Editor::new(None, ed.text.clone(), &self.scenarios.default_dir());
+                    let name = format!("{} (copy)", copy.name());
+                    copy.apply(Edit::Top("name", name));
+                    self.scenarios.editor = Some(copy);
+                }
+            }
+            Msg::Save => self.save(false),
+            Msg::SaveAs => self.save(true),
+            Msg::TextChanged(t) => {
+                if let Some(ed) = self.scenarios.editor.as_mut() {
+                    ed.set_text(t);
+                }
+            }
+            Msg::Edit(e) => {
+                if let Some(ed) = self.scenarios.editor.as_mut() {
+                    ed.apply(e);
+                }
+            }
+            Msg::Run => self.run(),
+            Msg::Stop => self.live.stop(),
+            Msg::RefreshRuns => {
+                if let Some(s) = &self.store {
+                    self.runs.refresh(s);
+                }
+            }
+            Msg::SortRuns(by) => {
+                self.runs.sort = if self.runs.sort.0 == by {
+                    (by, !self.runs.sort.1)
+                } else {
+                    (by, true)
+                };
+            }
+            Msg::OpenRun(id) => {
+                if let Some(s) = &self.store {
+                    self.runs.open(s, self.db.clone(), id);
+                }
+            }
+            Msg::CloseRun => self.runs.open = None,
+            Msg::ToggleSelect(id) => {
+                if !self.runs.selected.remove(&id) {
+                    self.runs.selected.insert(id);
+                }
+            }
+            Msg::CompareSelected => {
+                if let Some(s) = &self.store {
+                    self.compare = self
+                        .runs
+                        .selected
+                        .iter()
+                        .filter_map(|id| s.run(*id).ok())
+                        .filter_map(|r| r.summary.map(|sum| (r.row.id, r.row.name, sum)))
+                        .collect();
+                }
+            }
+            Msg::CloseCompare => self.compare.clear(),
+            Msg::DeleteRun(id) => self.runs.confirm_delete = Some(id),
+            Msg::ConfirmDelete(id) => {
+                self.runs.confirm_delete = None;
+                if let Some(s) = &self.store {
+                    match s.delete_run(id) {
+                        Ok(()) => {
+                            self.status = format!("deleted run #{id}");
+                            if self.runs.open.as_ref().is_some_and(|o| o.run.row.id == id) {
+                                self.runs.open = None;
+                            }
+                            self.runs.selected.remove(&id);
+                            self.runs.refresh(s);
+                        }
+                        Err(e) => self.runs.error = Some(e.to_string()),
+                    }
+                }
+            }
+            Msg::SetNotes(id, text) => self.store_op(id, |s| s.set_notes(id, &text)),
+            Msg::AddTag(id, tag) => self.store_op(id, |s| s.tag(id, &[tag])),
+            Msg::RemoveTag(id, tag) => self.store_op(id, |s| s.untag(id, &[tag])),
+            Msg::SelectWindow(a, b) => {
+                if let Some(o) = self.runs.open.as_mut() {
+                    o.window = Some((a, b));
+                    o.recompute(self.db.clone());
+                }
+            }
+            Msg::ClearWindow => {
+                if let Some(o) = self.runs.open.as_mut() {
+                    o.window = None;
+                    o.recompute(self.db.clone());
+                }
+            }
+            Msg::SaveThen(next) => {
+                self.pending = None;
+                self.save(false);
+                if !self.dirty() {
+                    self.update(*next);
+                }
+            }
+            Msg::DiscardThen(next) => {
+                self.pending = None;
+                if let Some(ed) = self.scenarios.editor.as_mut() {
+                    let saved = ed.saved.clone();
+                    ed.set_text(saved);
+                }
+                self.update(*next);
+            }
+            Msg::CancelPending => self.pending = None,
+        }
+    }
+
+    fn store_op(&mut self, id: i64, op: impl FnOnce(&Store) -> crate::store::Result<()>) {
+        let Some(s) = &self.store else { return };
+        match op(s) {
+            Ok(()) => {
+                self.runs.refresh(s);
+                if let Ok(run) = s.run(id)
+                    && let Some(o) = self.runs.open.as_mut().filter(|o| o.run.row.id == id)
+                {
+                    o.notes = run.notes.clone();
+                    o.run = run;
+                }
+            }
+            Err(e) => self.runs.error = Some(e.to_string()),
+        }
+    }
+
+    fn save(&mut self, ask: bool) {
+        let dir = self.scenarios.default_dir();
+        let Some(ed) = self.scenarios.editor.as_mut() else {
+            return;
+        };
+        let target = match (&ed.path, ask) {
+            (Some(p), false) => Some(p.clone()),
+            _ => {
+                let name = format!(
+                    "{}.toml",
+                    ed.name()
+                        .to_lowercase()
+                        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+                );
+                self.dialogs.save_scenario(&dir, &name)
+            }
+        };
+        let Some(path) = target else { return };
+        match std::fs::write(&path, &ed.text) {
+            Ok(()) => {
+                ed.saved_as(path.clone());
+                self.scenarios.error = None;
+                self.status = format!("saved {}", path.display());
+                self.scenarios.rescan();
+            }
+            Err(e) => self.scenarios.error = Some(format!("cannot save {}: {e}", path.display())),
+        }
+    }
+
+    fn run(&mut self) {
+        if self.live.is_running() {
+            return;
+        }
+        let Some(ed) = &self.scenarios.editor else {
+            return;
+        };
+        match &ed.check {
+            Ok(sc) => {
+                let sc = sc.clone();
+                self.screen = Screen::Live;
+                let ctx = self.ctx.clone().unwrap_or_default();
+                if let Err(e) = self.live.start(sc, &self.db, ctx) {
+                    self.live.error = Some(e);
+                }
+            }
+            Err(e) => self.scenarios.error = Some(e.to_string()),
+        }
+    }
+}
+
+/// The eframe application around the workbench.
+pub struct App {
+    /// The workbench.
+    pub bench: Workbench,
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let closing = ui.ctx().input(|i| i.viewport().close_requested());
+        if closing && self.bench.dirty() && !self.bench.quitting {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.bench.pending = Some(Msg::Quit);
+        }
+        if closing {
+            self.bench.live.stop();
+        }
+        self.bench.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, "screen", &self.bench.screen);
+    }
+}
+
+/// How the window starts.
+#[derive(Debug, Clone, Default)]
+pub struct GuiOptions {
+    /// The run database.
+    pub db: PathBuf,
+    /// Show this screen first (else the last one used).
+    pub screen: Option<Screen>,
+    /// Open this scenario and run it at once.
+    pub run: Option<PathBuf>,
+}
+
+/// The sample folder: `scenarios/` here if it exists, else a copy in the data directory.
+pub fn samples_dir(db: &std::path::Path) -> PathBuf {
+    let here = PathBuf::from("scenarios");
+    if here.join("quickstart.toml").is_file() {
+        return here;
+    }
+    let dir = db
+        .parent()
+        .map_or_else(|| PathBuf::from("scenarios"), |d| d.join("scenarios"));
+    let _ = std::fs::create_dir_all(&dir);
+    for (name, text) in SAMPLES {
+        let p = dir.join(name);
+        if !p.exists() {
+            let _ = std::fs::write(p, text);
+        }
+    }
+    dir
+}
+
+/// Whether a window can open here (Linux: an X11 or Wayland display).
+pub fn display_available() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    set("DISPLAY") || set("WAYLAND_DISPLAY")
+}
+
+/// Opens the workbench window; returns the process exit code.
+pub fn run(opts: GuiOptions) -> i32 {
+    const NO_WINDOW: &str =
+        "to run a scenario without a window: loadbench run scenarios/quickstart.toml";
+    if !display_available() {
+        eprintln!(
+            "loadbench: no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open; {NO_WINDOW}"
+        );
+        return crate::cli::EXIT_RUN_ERROR;
+    }
+    let samples = samples_dir(&opts.db);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("loadbench")
+            .with_app_id("loadbench")
+            .with_inner_size([1280.0, 840.0])
+            .with_min_inner_size([800.0, 560.0]),
+        persist_window: true,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "loadbench",
+        options,
+        Box::new(move |cc| {
+            let mut bench =
+                Workbench::new(samples, opts.db.clone(), Box::new(dialogs::NativeDialogs));
+            bench.set_context(cc.egui_ctx.clone());
+            if let Some(screen) = cc
+                .storage
+                .and_then(|s| eframe::get_value::<Screen>(s, "screen"))
+            {
+                bench.screen = screen;
+            }
+            if let Some(s) = opts.screen {
+                bench.screen = s;
+            }
+            if let Some(path) = &opts.run {
+                match bench.open_path(path) {
+                    Ok(()) => bench.update(Msg::Run),
+                    Err(e) => bench.status = e,
+                }
+            }
+            Ok(Box::new(App { bench }))
+        }),
+    );
+    match result {
+        Ok(()) => crate::cli::EXIT_OK,
+        Err(e) => {
+            eprintln!("loadbench: the window could not open ({e}); {NO_WINDOW}");
+            crate::cli::EXIT_RUN_ERROR
+        }
+    }
+}

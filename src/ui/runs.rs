@@ -1,0 +1,504 @@
+//! The run history: a sortable, filterable table; one run opened with its charts, percentile
+//! spectrum and histogram; any time window recomputed from the stored histograms.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+
+use egui::{Color32, RichText};
+
+use super::Msg;
+use super::charts::{self, ChartData};
+use crate::format;
+use crate::metrics::{Accumulator, Summary};
+use crate::store::{RunRow, RunSeries, Store, StoredRun};
+
+/// A column the table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Start time.
+    #[default]
+    Date,
+    /// Scenario / run name.
+    Name,
+    /// Status.
+    Status,
+    /// Achieved rate.
+    Rate,
+    /// Corrected p95.
+    P95,
+    /// Error rate.
+    Errors,
+}
+
+/// A run opened for a closer look.
+pub struct OpenRun {
+    /// The stored run.
+    pub run: StoredRun,
+    /// Its chart series.
+    pub chart: ChartData,
+    /// Its per-series points.
+    pub series: RunSeries,
+    /// The selected window in seconds, if any.
+    pub window: Option<(f64, f64)>,
+    /// Totals of the window (or the whole run), recomputed from the stored histograms.
+    pub window_totals: Option<(String, Accumulator)>,
+    pending: Option<Receiver<Result<(String, Accumulator), String>>>,
+    /// Notes being edited.
+    pub notes: String,
+    /// A tag being typed.
+    pub new_tag: String,
+    drag_from: Option<f64>,
+}
+
+/// State of the runs screen.
+#[derive(Default)]
+pub struct RunsState {
+    /// The listed runs.
+    pub rows: Vec<RunRow>,
+    /// Text filter on name and scenario.
+    pub filter: String,
+    /// Status filter ("" for all).
+    pub status: String,
+    /// Sort column and direction (true = descending).
+    pub sort: (SortBy, bool),
+    /// Runs ticked for comparison.
+    pub selected: BTreeSet<i64>,
+    /// The opened run.
+    pub open: Option<OpenRun>,
+    /// A run waiting for delete confirmation.
+    pub confirm_delete: Option<i64>,
+    /// The last error.
+    pub error: Option<String>,
+}
+
+impl RunsState {
+    /// Reloads the list.
+    pub fn refresh(&mut self, store: &Store) {
+        match store.list_runs(&crate::store::RunFilter::default()) {
+            Ok(rows) => {
+                self.rows = rows;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// Opens a run: its rows and chart series now (fast), its histograms in the background.
+    pub fn open(&mut self, store: &Store, db: PathBuf, id: i64) {
+        let loaded = store
+            .run(id)
+            .and_then(|run| store.series(id, run.info.keys.len()).map(|s| (run, s)));
+        match loaded {
+            Ok((run, series)) => {
+                let chart = ChartData::from_ticks(run.info.model == "open", &series.ticks);
+                let notes = run.notes.clone();
+                let mut open = OpenRun {
+                    run,
+                    chart,
+                    series,
+                    window: None,
+                    window_totals: None,
+                    pending: None,
+                    notes,
+                    new_tag: String::new(),
+                    drag_from: None,
+                };
+                open.recompute(db);
+                self.open = Some(open);
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// Picks up background results; true when something arrived.
+    pub fn poll(&mut self) -> bool {
+        let Some(open) = self.open.as_mut() else {
+            return false;
+        };
+        let Some(rx) = &open.pending else {
+            return false;
+        };
+        match rx.try_recv() {
+            Ok(Ok(r)) => {
+                open.window_totals = Some(r);
+                open.pending = None;
+                true
+            }
+            Ok(Err(e)) => {
+                open.pending = None;
+                self.error = Some(e);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn sorted(&self) -> Vec<&RunRow> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&RunRow> = self
+            .rows
+            .iter()
+            .filter(|r| {
+                needle.is_empty()
+                    || r.name.to_lowercase().contains(&needle)
+                    || r.scenario.to_lowercase().contains(&needle)
+                    || r.tags.iter().any(|t| t.contains(&needle))
+            })
+            .filter(|r| self.status.is_empty() || r.status == self.status)
+            .collect();
+        let key = |r: &RunRow| -> f64 {
+            match self.sort.0 {
+                SortBy::Rate => r.rate.unwrap_or(0.0),
+                SortBy::P95 => r.p95_ms.unwrap_or(0.0),
+                SortBy::Errors => r.error_rate.unwrap_or(0.0),
+                _ => r.started_at_ms as f64,
+            }
+        };
+        rows.sort_by(|a, b| match self.sort.0 {
+            SortBy::Name => a.name.cmp(&b.name),
+            SortBy::Status => a.status.cmp(&b.status),
+            _ => key(a).total_cmp(&key(b)),
+        });
+        if self.sort.1 {
+            rows.reverse();
+        }
+        rows
+    }
+}
+
+impl OpenRun {
+    /// Recomputes the totals of the selected window (or the whole run) on a background thread.
+    pub fn recompute(&mut self, db: PathBuf) {
+        let id = self.run.row.id;
+        let ticks: Vec<(u32, f64, f64)> = self
+            .series
+            .ticks
+            .iter()
+            .map(|t| (t.index, t.end - t.seconds, t.end))
+            .collect();
+        let (from, to, label) = match self.window {
+            Some((a, b)) => {
+                let (a, b) = (a.min(b), a.max(b));
+                let first = ticks.iter().find(|t| t.2 > a).map_or(1, |t| t.0);
+                let last = ticks.iter().rev().find(|t| t.1 < b).map_or(first, |t| t.0);
+                (
+                    first,
+                    last.max(first),
+                    format!("seconds {:.0}–{:.0}", a.max(0.0), b),
+                )
+            }
+            None => (0, u32::MAX, "whole run (warm-up excluded)".to_string()),
+        };
+        let whole = self.window.is_none();
+        let (tx, rx) = channel();
+        self.pending = Some(rx);
+        std::thread::spawn(move || {
+            let r = Store::open(&db)
+                .and_then(|s| {
+                    if whole {
+                        s.ticks(id).map(|ticks| {
+                            let keys = ticks.first().map_or(0, |t| t.stats.len());
+                            let mut acc = Accumulator::new(keys);
+                            ticks.iter().for_each(|t| acc.add(t));
+                            acc
+                        })
+                    } else {
+                        s.window(id, from, to)
+                    }
+                })
+                .map(|acc| (label, acc))
+                .map_err(|e| e.to_string());
+            let _ = tx.send(r);
+        });
+    }
+}
+
+fn header_button(ui: &mut egui::Ui, s: &RunsState, by: SortBy, label: &str, msgs: &mut Vec<Msg>) {
+    let arrow = if s.sort.0 == by {
+        if s.sort.1 { " v" } else { " ^" }
+    } else {
+        ""
+    };
+    if ui
+        .button(RichText::new(format!("{label}{arrow}")).strong())
+        .clicked()
+    {
+        msgs.push(Msg::SortRuns(by));
+    }
+}
+
+/// Draws the runs screen.
+pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
+    ui.horizontal(|ui| {
+        ui.label("Filter");
+        ui.add(
+            egui::TextEdit::singleline(&mut s.filter)
+                .hint_text("name, scenario or tag")
+                .desired_width(200.0),
+        );
+        egui::ComboBox::from_id_salt("status_filter")
+            .selected_text(if s.status.is_empty() {
+                "any status"
+            } else {
+                s.status.as_str()
+            })
+            .show_ui(ui, |ui| {
+                for st in [
+                    "",
+                    "completed",
+                    "stopped",
+                    "interrupted",
+                    "failed",
+                    "running",
+                ] {
+                    ui.selectable_value(
+                        &mut s.status,
+                        st.to_string(),
+                        if st.is_empty() { "any status" } else { st },
+                    );
+                }
+            });
+        if ui.button("Refresh").clicked() {
+            msgs.push(Msg::RefreshRuns);
+        }
+        let n = s.selected.len();
+        if ui
+            .add_enabled(n >= 2, egui::Button::new(format!("Compare {n} selected")))
+            .clicked()
+        {
+            msgs.push(Msg::CompareSelected);
+        }
+    });
+    if let Some(e) = &s.error {
+        ui.colored_label(Color32::LIGHT_RED, e);
+    }
+    let rows: Vec<RunRow> = s.sorted().into_iter().cloned().collect();
+    let table_height = if s.open.is_some() {
+        180.0
+    } else {
+        ui.available_height() - 10.0
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("runs_table")
+        .max_height(table_height)
+        .show(ui, |ui| {
+            egui::Grid::new("runs_grid")
+                .striped(true)
+                .num_columns(10)
+                .show(ui, |ui| {
+                    ui.label("");
+                    ui.strong("id");
+                    header_button(ui, s, SortBy::Name, "scenario", msgs);
+                    header_button(ui, s, SortBy::Date, "date (UTC)", msgs);
+                    header_button(ui, s, SortBy::Status, "status", msgs);
+                    header_button(ui, s, SortBy::Rate, "rate", msgs);
+                    header_button(ui, s, SortBy::P95, "p95", msgs);
+                    header_button(ui, s, SortBy::Errors, "errors", msgs);
+                    ui.strong("verdict");
+                    ui.strong("tags");
+                    ui.end_row();
+                    for r in &rows {
+                        let mut ticked = s.selected.contains(&r.id);
+                        if ui.checkbox(&mut ticked, "").changed() {
+                            msgs.push(Msg::ToggleSelect(r.id));
+                        }
+                        let opened = s.open.as_ref().is_some_and(|o| o.run.row.id == r.id);
+                        if ui.selectable_label(opened, format!("#{}", r.id)).clicked() {
+                            msgs.push(Msg::OpenRun(r.id));
+                        }
+                        if ui.selectable_label(opened, &r.name).clicked() {
+                            msgs.push(Msg::OpenRun(r.id));
+                        }
+                        ui.label(date(r.started_at_ms));
+                        ui.label(&r.status);
+                        ui.label(r.rate.map_or("-".into(), format::rate));
+                        ui.label(r.p95_ms.map_or("-".into(), |p| format::micros(p * 1000.0)));
+                        ui.label(r.error_rate.map_or("-".into(), format::percent));
+                        match r.thresholds_passed {
+                            Some(true) => ui.colored_label(Color32::from_rgb(60, 170, 90), "pass"),
+                            Some(false) => ui.colored_label(Color32::from_rgb(220, 70, 70), "FAIL"),
+                            None => ui.label("-"),
+                        };
+                        ui.label(r.tags.join(", "));
+                        ui.end_row();
+                    }
+                });
+        });
+    if let Some(open) = s.open.as_mut() {
+        ui.separator();
+        opened(ui, open, msgs);
+    }
+}
+
+/// A date for people (UTC, to the second).
+pub fn date(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
+    let id = o.run.row.id;
+    ui.horizontal(|ui| {
+        ui.heading(format!("Run #{id}: {}", o.run.row.name));
+        ui.label(format!(
+            "{} · {} · {}",
+            o.run.row.status,
+            date(o.run.row.started_at_ms),
+            o.run.info.model
+        ));
+        if ui.button("Close").clicked() {
+            msgs.push(Msg::CloseRun);
+        }
+        if ui.button("Delete…").clicked() {
+            msgs.push(Msg::DeleteRun(id));
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Tags:");
+        for t in o.run.row.tags.clone() {
+            if ui
+                .small_button(format!("{t} x"))
+                .on_hover_text("remove this tag")
+                .clicked()
+            {
+                msgs.push(Msg::RemoveTag(id, t));
+            }
+        }
+        ui.add(
+            egui::TextEdit::singleline(&mut o.new_tag)
+                .hint_text("new tag")
+                .desired_width(100.0),
+        );
+        if ui.button("Add tag").clicked() && !o.new_tag.trim().is_empty() {
+            msgs.push(Msg::AddTag(id, o.new_tag.trim().to_string()));
+            o.new_tag.clear();
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("Notes:");
+        ui.add(egui::TextEdit::singleline(&mut o.notes).desired_width(400.0));
+        if ui
+            .add_enabled(o.notes != o.run.notes, egui::Button::new("Save notes"))
+            .clicked()
+        {
+            msgs.push(Msg::SetNotes(id, o.notes.clone()));
+        }
+    });
+    if let Some(summary) = &o.run.summary {
+        super::live::badges(ui, &summary.thresholds);
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("opened_run")
+        .show(ui, |ui| {
+            let h = 160.0;
+            ui.columns(2, |cols| {
+                cols[0].label("Throughput");
+                charts::rate_chart(&mut cols[0], &o.chart, "run_rate", h);
+                cols[1].label("Latency — drag across the chart to select a time window");
+                let resp = charts::latency_chart(
+                    &mut cols[1],
+                    &o.chart,
+                    "run_latency",
+                    h,
+                    false,
+                    o.window.or(o.drag_from.map(|a| (a, a))),
+                );
+                if resp.response.drag_started() {
+                    o.drag_from = resp
+                        .transform
+                        .value_from_position(
+                            resp.response.interact_pointer_pos().unwrap_or_default(),
+                        )
+                        .x
+                        .into();
+                }
+                if resp.response.drag_stopped()
+                    && let (Some(a), Some(pos)) =
+                        (o.drag_from.take(), resp.response.interact_pointer_pos())
+                {
+                    let b = resp.transform.value_from_position(pos).x;
+                    if (b - a).abs() > 0.5 {
+                        msgs.push(Msg::SelectWindow(a.min(b), a.max(b)));
+                    }
+                }
+            });
+            ui.columns(2, |cols| {
+                cols[0].label("Errors by kind");
+                charts::errors_chart(&mut cols[0], &o.chart, "run_errors", h);
+                cols[1].label("In flight");
+                charts::in_flight_chart(&mut cols[1], &o.chart, "run_inflight", h);
+            });
+            ui.horizontal(|ui| {
+                match &o.window_totals {
+                    Some((label, _)) => ui.strong(format!("Distribution: {label}")),
+                    None => ui.label("Distribution: loading from the stored histograms…"),
+                };
+                if o.pending.is_some() {
+                    ui.spinner();
+                }
+                if o.window.is_some() && ui.button("Whole run").clicked() {
+                    msgs.push(Msg::ClearWindow);
+                }
+            });
+            if let Some((_, acc)) = &o.window_totals {
+                let total = acc.total();
+                ui.columns(2, |cols| {
+                    charts::spectrum_chart(
+                        &mut cols[0],
+                        &[
+                            ("corrected", &total.latency),
+                            ("service time", &total.service),
+                        ],
+                        "run_spectrum",
+                        200.0,
+                    );
+                    charts::histogram_chart(&mut cols[1], &total.latency, "run_histogram", 200.0);
+                });
+                super::live::request_table(ui, &o.run.info.keys, &acc.stats, acc.seconds);
+            }
+        });
+}
+
+/// The compared runs side by side: the first is the baseline.
+pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)]) {
+    let Some((_, _, base)) = runs.first() else {
+        return;
+    };
+    egui::Grid::new("compare").striped(true).show(ui, |ui| {
+        for h in ["run", "rate", "p50", "p95", "p99", "p99.9", "errors"] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for (id, name, s) in runs {
+            let t = &s.total;
+            let rel = |v: f64, b: f64| {
+                if b > 0.0 && !std::ptr::eq(s, base) {
+                    format!(" ({:+.0}%)", (v / b - 1.0) * 100.0)
+                } else {
+                    String::new()
+                }
+            };
+            ui.label(format!("#{id} {name}"));
+            ui.label(format!(
+                "{}{}",
+                format::rate(t.rate),
+                rel(t.rate, base.total.rate)
+            ));
+            for (v, b) in [
+                (t.latency.p50_ms, base.total.latency.p50_ms),
+                (t.latency.p95_ms, base.total.latency.p95_ms),
+                (t.latency.p99_ms, base.total.latency.p99_ms),
+                (t.latency.p99_9_ms, base.total.latency.p99_9_ms),
+            ] {
+                ui.label(format!("{}{}", format::micros(v * 1000.0), rel(v, b)));
+            }
+            ui.label(format::percent(t.error_rate));
+            ui.end_row();
+        }
+    });
+}

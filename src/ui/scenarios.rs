@@ -1,0 +1,933 @@
+//! The scenario library and editor: a form and the raw TOML, two faces of one text.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Color32, RichText};
+use toml_edit::{DocumentMut, Item, Table, value};
+
+use super::Msg;
+use crate::scenario::{Scenario, ScenarioError};
+
+/// A scenario file in the library.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibraryEntry {
+    /// The file.
+    pub path: PathBuf,
+    /// Its `name`, or the file name if it has none.
+    pub name: String,
+}
+
+/// Which face of the scenario is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Face {
+    /// Fields for targets, requests, load and thresholds.
+    #[default]
+    Form,
+    /// The TOML text itself.
+    Toml,
+}
+
+/// The scenario being edited. The TOML text is the truth; the form edits it in place (comments kept).
+pub struct Editor {
+    /// Where it is saved (None: never saved).
+    pub path: Option<PathBuf>,
+    /// The current text.
+    pub text: String,
+    /// The text as last saved or loaded.
+    pub saved: String,
+    /// The text parsed for editing (None while it is not valid TOML).
+    pub doc: Option<DocumentMut>,
+    /// The validated scenario, or every problem with its line.
+    pub check: Result<Scenario, ScenarioError>,
+    base_dir: PathBuf,
+}
+
+impl Editor {
+    /// An editor on `text` (from `path`, or unsaved with relative paths resolved in `base_dir`).
+    pub fn new(path: Option<PathBuf>, text: String, base_dir: &Path) -> Editor {
+        let mut e = Editor {
+            path,
+            saved: text.clone(),
+            text: String::new(),
+            doc: None,
+            check: Err(ScenarioError {
+                file: String::new(),
+                problems: vec![],
+            }),
+            base_dir: base_dir.to_path_buf(),
+        };
+        e.set_text(text);
+        e
+    }
+
+    /// Replaces the text and re-validates it.
+    pub fn set_text(&mut self, text: String) {
+        self.doc = text.parse::<DocumentMut>().ok();
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| self.base_dir.join("untitled.toml"));
+        self.check = Scenario::parse(&text, Some(&path), &|n| std::env::var(n).ok());
+        self.text = text;
+    }
+
+    /// Whether there are changes not saved.
+    pub fn dirty(&self) -> bool {
+        self.text != self.saved
+    }
+
+    /// The scenario's name as written.
+    pub fn name(&self) -> String {
+        self.doc
+            .as_ref()
+            .and_then(|d| d.get("name"))
+            .and_then(Item::as_str)
+            .unwrap_or("untitled")
+            .to_string()
+    }
+
+    /// Applies a form edit to the TOML (keeping comments and layout) and re-validates.
+    pub fn apply(&mut self, edit: Edit) {
+        let Some(doc) = self.doc.as_mut() else {
+            return;
+        };
+        edit.apply(doc);
+        let text = doc.to_string();
+        self.set_text(text);
+    }
+
+    /// Marks the current text as saved at `path`.
+    pub fn saved_as(&mut self, path: PathBuf) {
+        self.path = Some(path);
+        self.saved = self.text.clone();
+        let text = self.text.clone();
+        self.set_text(text);
+    }
+}
+
+/// State of the scenarios screen.
+#[derive(Default)]
+pub struct ScenariosState {
+    /// Folders in the library (the samples first).
+    pub dirs: Vec<PathBuf>,
+    /// Scenario files found in them.
+    pub library: Vec<LibraryEntry>,
+    /// The scenario being edited.
+    pub editor: Option<Editor>,
+    /// Form or TOML.
+    pub face: Face,
+    /// The last save error.
+    pub error: Option<String>,
+}
+
+impl ScenariosState {
+    /// Rescans the library folders.
+    pub fn rescan(&mut self) {
+        let mut out = Vec::new();
+        for dir in &self.dirs {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            for path in files {
+                let name = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| t.parse::<DocumentMut>().ok())
+                    .and_then(|d| d.get("name").and_then(Item::as_str).map(str::to_string))
+                    .unwrap_or_else(|| {
+                        path.file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    });
+                out.push(LibraryEntry { path, name });
+            }
+        }
+        self.library = out;
+    }
+
+    /// Where new scenarios are saved by default.
+    pub fn default_dir(&self) -> PathBuf {
+        self.dirs
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// A change made through the form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// A top-level string: name, description, duration, warmup, timeout (empty removes it).
+    Top(&'static str, String),
+    /// Scenario thresholds, one per line.
+    Thresholds(String),
+    /// A target's URL (or "demo").
+    TargetUrl(String, String),
+    /// Adds a target.
+    AddTarget,
+    /// Removes a target.
+    RemoveTarget(String),
+    /// The load model: "open" or "closed".
+    Model(String),
+    /// A number under [load]: rate, vus, max_in_flight, start (empty removes it).
+    LoadNumber(&'static str, String),
+    /// Think time (closed model).
+    ThinkTime(String),
+    /// A stage's duration.
+    StageDuration(usize, String),
+    /// A stage's target.
+    StageTarget(usize, String),
+    /// Adds a stage (switching from a constant level to stages).
+    AddStage,
+    /// Removes a stage.
+    RemoveStage(usize),
+    /// A request's string field: name, method, path, target, body (empty removes it).
+    Request(usize, &'static str, String),
+    /// A request's weight.
+    Weight(usize, String),
+    /// A request header's value.
+    Header(usize, String, String),
+    /// Adds a header to a request.
+    AddHeader(usize, String),
+    /// Removes a header.
+    RemoveHeader(usize, String),
+    /// A request's expected status codes ("200" or "200, 204"; empty removes the check).
+    StatusCheck(usize, String),
+    /// Adds a request.
+    AddRequest,
+    /// Removes a request.
+    RemoveRequest(usize),
+}
+
+/// A TOML value for text typed into a number field: a number if it is one, else the text (which
+/// validation then reports at its line).
+fn number(text: &str) -> toml_edit::Value {
+    let t = text.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        i.into()
+    } else if let Ok(f) = t.parse::<f64>() {
+        f.into()
+    } else {
+        t.into()
+    }
+}
+
+fn table<'a>(doc: &'a mut DocumentMut, key: &str) -> &'a mut Table {
+    if !doc.contains_table(key) {
+        doc[key] = Item::Table(Table::new());
+    }
+    doc[key].as_table_mut().expect("just made a table")
+}
+
+/// Sets a key's value keeping the comments and spacing around the old one, or removes the key.
+fn set_or_remove(t: &mut dyn toml_edit::TableLike, key: &str, v: Option<toml_edit::Value>) {
+    match v {
+        Some(mut v) => {
+            if let Some(old) = t.get_mut(key).and_then(Item::as_value_mut) {
+                *v.decor_mut() = old.decor().clone();
+                *old = v;
+            } else {
+                t.insert(key, Item::Value(v));
+            }
+        }
+        None => {
+            t.remove(key);
+        }
+    }
+}
+
+fn requests(doc: &mut DocumentMut) -> Option<&mut toml_edit::ArrayOfTables> {
+    doc.get_mut("requests")
+        .and_then(Item::as_array_of_tables_mut)
+}
+
+impl Edit {
+    fn apply(self, doc: &mut DocumentMut) {
+        let text_or_none = |s: &str| (!s.trim().is_empty()).then(|| toml_edit::Value::from(s));
+        match self {
+            Edit::Top(key, v) => {
+                // Keep top-level keys above the tables, where TOML needs them.
+                let v = text_or_none(&v);
+                set_or_remove(doc.as_table_mut(), key, v);
+            }
+            Edit::Thresholds(lines) => {
+                let mut arr = toml_edit::Array::new();
+                for l in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    arr.push(l);
+                }
+                if arr.is_empty() {
+                    doc.remove("thresholds");
+                } else {
+                    doc["thresholds"] = value(arr);
+                }
+            }
+            Edit::TargetUrl(name, url) => {
+                set_or_remove(table(doc, "targets"), &name, Some(url.as_str().into()));
+            }
+            Edit::AddTarget => {
+                let t = table(doc, "targets");
+                let mut i = t.len() + 1;
+                while t.contains_key(&format!("target-{i}")) {
+                    i += 1;
+                }
+                t[&format!("target-{i}")] = value("http://127.0.0.1:8080");
+            }
+            Edit::RemoveTarget(name) => {
+                table(doc, "targets").remove(&name);
+            }
+            Edit::Model(m) => {
+                let has_stages = table(doc, "load").contains_key("stages");
+                let l = table(doc, "load");
+                l["model"] = value(m.as_str());
+                if m == "open" {
+                    l.remove("vus");
+                    l.remove("think_time");
+                    if !has_stages && !l.contains_key("rate") {
+                        l["rate"] = value(100);
+                    }
+                } else {
+                    l.remove("rate");
+                    l.remove("max_in_flight");
+                    if !has_stages && !l.contains_key("vus") {
+                        l["vus"] = value(10);
+                    }
+                }
+            }
+            Edit::LoadNumber(key, v) => {
+                let v = (!v.trim().is_empty()).then(|| number(&v));
+                set_or_remove(table(doc, "load"), key, v);
+            }
+            Edit::ThinkTime(v) => {
+                let v = text_or_none(&v);
+                set_or_remove(table(doc, "load"), "think_time", v);
+            }
+            Edit::StageDuration(i, v) => {
+                if let Some(st) = stage(doc, i) {
+                    st.insert("duration", v.as_str().into());
+                }
+            }
+            Edit::StageTarget(i, v) => {
+                if let Some(st) = stage(doc, i) {
+                    st.insert("target", number(&v));
+                }
+            }
+            Edit::AddStage => {
+                let model = table(doc, "load")
+                    .get("model")
+                    .and_then(Item::as_str)
+                    .unwrap_or("open")
+                    .to_string();
+                let level_key = if model == "open" { "rate" } else { "vus" };
+                let l = table(doc, "load");
+                let level = l.get(level_key).and_then(Item::as_integer).unwrap_or(10);
+                let duration = doc
+                    .get("duration")
+                    .and_then(Item::as_str)
+                    .unwrap_or("30s")
+                    .to_string();
+                let l = table(doc, "load");
+                l.remove(level_key);
+                if l.get("stages").and_then(Item::as_array).is_none() {
+                    l["stages"] = value(toml_edit::Array::new());
+                }
+                if let Some(arr) = l.get_mut("stages").and_then(Item::as_array_mut) {
+                    let mut st = toml_edit::InlineTable::new();
+                    st.insert("duration", duration.as_str().into());
+                    st.insert("target", level.into());
+                    arr.push(st);
+                }
+                doc.remove("duration");
+            }
+            Edit::RemoveStage(i) => {
+                if let Some(arr) = table(doc, "load")
+                    .get_mut("stages")
+                    .and_then(Item::as_array_mut)
+                    && i < arr.len()
+                {
+                    arr.remove(i);
+                }
+            }
+            Edit::Request(i, key, v) => {
+                if let Some(r) = requests(doc).and_then(|a| a.get_mut(i)) {
+                    let v = text_or_none(&v);
+                    set_or_remove(r, key, v);
+                }
+            }
+            Edit::Weight(i, v) => {
+                if let Some(r) = requests(doc).and_then(|a| a.get_mut(i)) {
+                    let v = (!v.trim().is_empty()).then(|| number(&v));
+                    set_or_remove(r, "weight", v);
+                }
+            }
+            Edit::Header(i, k, v) => {
+                if let Some(h) = headers(doc, i) {
+                    h.insert(&k, v.as_str().into());
+                }
+            }
+            Edit::AddHeader(i, k) => {
+                if let Some(h) = headers(doc, i) {
+                    h.insert(&k, "".into());
+                }
+            }
+            Edit::RemoveHeader(i, k) => {
+                if let Some(h) = headers(doc, i) {
+                    h.remove(&k);
+                }
+            }
+            Edit::StatusCheck(i, v) => {
+                let codes: Vec<i64> = v.split(',').filter_map(|c| c.trim().parse().ok()).collect();
+                if let Some(r) = requests(doc).and_then(|a| a.get_mut(i)) {
+                    let mut checks = r
+                        .get("checks")
+                        .and_then(Item::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    checks.retain(|c| {
+                        c.as_inline_table()
+                            .is_none_or(|t| !t.contains_key("status"))
+                    });
+                    if !codes.is_empty() {
+                        let mut t = toml_edit::InlineTable::new();
+                        let status: toml_edit::Value = if codes.len() == 1 {
+                            codes[0].into()
+                        } else {
+                            codes.iter().copied().collect::<toml_edit::Array>().into()
+                        };
+                        t.insert("status", status);
+                        checks.insert(0, t);
+                    }
+                    if checks.is_empty() {
+                        r.remove("checks");
+                    } else {
+                        r["checks"] = value(checks);
+                    }
+                }
+            }
+            Edit::AddRequest => {
+                let n = requests(doc).map_or(0, |a| a.len());
+                let mut t = Table::new();
+                t["name"] = value(format!("request-{}", n + 1));
+                t["method"] = value("GET");
+                t["path"] = value("/");
+                match requests(doc) {
+                    Some(a) => a.push(t),
+                    None => {
+                        let mut a = toml_edit::ArrayOfTables::new();
+                        a.push(t);
+                        doc["requests"] = Item::ArrayOfTables(a);
+                    }
+                }
+            }
+            Edit::RemoveRequest(i) => {
+                if let Some(a) = requests(doc)
+                    && i < a.len()
+                {
+                    a.remove(i);
+                }
+            }
+        }
+    }
+}
+
+fn stage(doc: &mut DocumentMut, i: usize) -> Option<&mut toml_edit::InlineTable> {
+    table(doc, "load")
+        .get_mut("stages")
+        .and_then(Item::as_array_mut)
+        .and_then(|a| a.get_mut(i))
+        .and_then(toml_edit::Value::as_inline_table_mut)
+}
+
+fn headers(doc: &mut DocumentMut, i: usize) -> Option<&mut toml_edit::InlineTable> {
+    let r = requests(doc)?.get_mut(i)?;
+    if r.get("headers").is_none() {
+        r["headers"] = value(toml_edit::InlineTable::new());
+    }
+    r.get_mut("headers").and_then(Item::as_inline_table_mut)
+}
+
+/// A value as text for a field: strings without quotes, anything else as TOML without comments.
+fn value_text(v: &toml_edit::Value) -> String {
+    match v.as_str() {
+        Some(s) => s.to_string(),
+        None => {
+            let mut bare = v.clone();
+            bare.decor_mut().clear();
+            bare.to_string().trim().to_string()
+        }
+    }
+}
+
+fn item_text(item: Option<&Item>) -> String {
+    item.and_then(Item::as_value)
+        .map(value_text)
+        .unwrap_or_default()
+}
+
+/// A one-line text field bound to a value of the document; emits an edit when the user changes it.
+fn field(
+    ui: &mut egui::Ui,
+    label: &str,
+    current: String,
+    width: f32,
+    msgs: &mut Vec<Msg>,
+    edit: impl FnOnce(String) -> Edit,
+) {
+    let l = ui.label(label);
+    let mut text = current.clone();
+    let r = ui
+        .add(egui::TextEdit::singleline(&mut text).desired_width(width))
+        .labelled_by(l.id);
+    if r.changed() && text != current {
+        msgs.push(Msg::Edit(edit(text)));
+    }
+}
+
+/// Draws the scenarios screen.
+pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
+    egui::Panel::left("library")
+        .default_size(220.0)
+        .show(ui, |ui| {
+            ui.heading("Library");
+            ui.horizontal_wrapped(|ui| {
+                if ui.button("Open folder…").clicked() {
+                    msgs.push(Msg::OpenFolder);
+                }
+                if ui
+                    .button("New from sample")
+                    .on_hover_text("a copy of the quick-start sample")
+                    .clicked()
+                {
+                    msgs.push(Msg::NewFromSample);
+                }
+            });
+            ui.separator();
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                let current = s.editor.as_ref().and_then(|e| e.path.clone());
+                for (i, entry) in s.library.iter().enumerate() {
+                    let selected = current.as_deref() == Some(entry.path.as_path());
+                    let label = format!(
+                        "{}\n{}",
+                        entry.name,
+                        entry
+                            .path
+                            .file_name()
+                            .map(|f| f.to_string_lossy())
+                            .unwrap_or_default()
+                    );
+                    if ui.selectable_label(selected, label).clicked() && !selected {
+                        msgs.push(Msg::OpenScenario(i));
+                    }
+                }
+            });
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        let Some(ed) = s.editor.as_mut() else {
+            ui.label("Pick a scenario in the library, or start a new one from the sample.");
+            return;
+        };
+        ui.horizontal(|ui| {
+            let title = format!(
+                "{}{}",
+                ed.path
+                    .as_ref()
+                    .map_or("untitled".into(), |p| p.display().to_string()),
+                if ed.dirty() { " •" } else { "" }
+            );
+            ui.heading(title);
+        });
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(ed.dirty() || ed.path.is_none(), egui::Button::new("Save"))
+                .clicked()
+            {
+                msgs.push(Msg::Save);
+            }
+            if ui.button("Save as…").clicked() {
+                msgs.push(Msg::SaveAs);
+            }
+            if ui.button("Duplicate").clicked() {
+                msgs.push(Msg::Duplicate);
+            }
+            ui.separator();
+            ui.selectable_value(&mut s.face, Face::Form, "Form");
+            ui.selectable_value(&mut s.face, Face::Toml, "TOML");
+            ui.separator();
+            let runnable = ed.check.is_ok();
+            if ui
+                .add_enabled(runnable, egui::Button::new(RichText::new("Run").strong()))
+                .clicked()
+            {
+                msgs.push(Msg::Run);
+            }
+        });
+        if let Some(e) = &s.error {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
+        match &ed.check {
+            Ok(sc) => {
+                ui.label(format!(
+                    "valid: {} model, {} request(s), {} target(s), {}",
+                    sc.load.model_name(),
+                    sc.requests.len(),
+                    sc.targets.len(),
+                    crate::format::span(sc.duration())
+                ));
+            }
+            Err(err) => {
+                for p in &err.problems {
+                    ui.colored_label(
+                        Color32::LIGHT_RED,
+                        format!("line {}, column {}: {}", p.line, p.col, p.message),
+                    );
+                }
+            }
+        }
+        ui.separator();
+        match s.face {
+            Face::Toml => toml_face(ui, ed, msgs),
+            Face::Form => form_face(ui, ed, msgs),
+        }
+    });
+}
+
+fn toml_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
+    let bad_lines: Vec<usize> = match &ed.check {
+        Err(e) => e.problems.iter().map(|p| p.line).collect(),
+        Ok(_) => vec![],
+    };
+    let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap: f32| {
+        let mut job = egui::text::LayoutJob::default();
+        let font = egui::TextStyle::Monospace.resolve(ui.style());
+        let color = ui.visuals().text_color();
+        for (i, line) in text.as_str().split_inclusive('\n').enumerate() {
+            let mut fmt = egui::TextFormat::simple(font.clone(), color);
+            if bad_lines.contains(&(i + 1)) {
+                fmt.background = Color32::from_rgba_unmultiplied(200, 40, 40, 70);
+            }
+            job.append(line, 0.0, fmt);
+        }
+        job.wrap.max_width = wrap;
+        ui.fonts_mut(|f| f.layout_job(job))
+    };
+    let mut text = ed.text.clone();
+    let label = ui.label("Scenario TOML (problems are highlighted at their line)");
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        let r = ui
+            .add(
+                egui::TextEdit::multiline(&mut text)
+                    .id_salt("toml_editor")
+                    .code_editor()
+                    .desired_width(f32::INFINITY)
+                    .desired_rows(30)
+                    .layouter(&mut layouter),
+            )
+            .labelled_by(label.id);
+        if r.changed() {
+            msgs.push(Msg::TextChanged(text));
+        }
+    });
+}
+
+fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
+    let Some(doc) = ed.doc.as_ref() else {
+        ui.colored_label(
+            Color32::LIGHT_RED,
+            "The TOML does not parse; fix it on the TOML face.",
+        );
+        return;
+    };
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("top_fields").num_columns(2).show(ui, |ui| {
+            for (key, label) in [
+                ("name", "Name"),
+                ("description", "Description"),
+                ("duration", "Duration"),
+                ("warmup", "Warm-up"),
+                ("timeout", "Timeout"),
+            ] {
+                field(ui, label, item_text(doc.get(key)), 320.0, msgs, |v| {
+                    Edit::Top(key, v)
+                });
+                ui.end_row();
+            }
+        });
+        ui.collapsing("Targets", |ui| {
+            if let Some(t) = doc.get("targets").and_then(Item::as_table_like) {
+                let names: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
+                egui::Grid::new("targets").num_columns(3).show(ui, |ui| {
+                    for n in names {
+                        let url = item_text(t.get(&n));
+                        let n2 = n.clone();
+                        field(ui, &n, url, 320.0, msgs, move |v| Edit::TargetUrl(n2, v));
+                        if ui.small_button("remove").clicked() {
+                            msgs.push(Msg::Edit(Edit::RemoveTarget(n)));
+                        }
+                        ui.end_row();
+                    }
+                });
+            }
+            if ui.button("Add target").clicked() {
+                msgs.push(Msg::Edit(Edit::AddTarget));
+            }
+        });
+        let load = doc.get("load").and_then(Item::as_table_like);
+        let get = |k: &str| item_text(load.and_then(|l| l.get(k)));
+        ui.collapsing("Load", |ui| {
+            let model = get("model");
+            ui.horizontal(|ui| {
+                ui.label("Model");
+                for m in ["open", "closed"] {
+                    if ui.selectable_label(model == m, m).clicked() && model != m {
+                        msgs.push(Msg::Edit(Edit::Model(m.to_string())));
+                    }
+                }
+            });
+            let stages: Vec<(String, String)> = load
+                .and_then(|l| l.get("stages"))
+                .and_then(Item::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_inline_table())
+                        .map(|t| {
+                            (
+                                t.get("duration")
+                                    .and_then(|d| d.as_str())
+                                    .unwrap_or("")
+                                    .to_string(),
+                                t.get("target").map(value_text).unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            egui::Grid::new("load_fields")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    if stages.is_empty() {
+                        let (key, label) = if model == "closed" {
+                            ("vus", "Virtual users")
+                        } else {
+                            ("rate", "Rate (req/s)")
+                        };
+                        field(ui, label, get(key), 120.0, msgs, move |v| {
+                            Edit::LoadNumber(key, v)
+                        });
+                        ui.end_row();
+                    }
+                    if model == "closed" {
+                        field(
+                            ui,
+                            "Think time",
+                            get("think_time"),
+                            120.0,
+                            msgs,
+                            Edit::ThinkTime,
+                        );
+                    } else {
+                        field(
+                            ui,
+                            "Max in flight",
+                            get("max_in_flight"),
+                            120.0,
+                            msgs,
+                            |v| Edit::LoadNumber("max_in_flight", v),
+                        );
+                    }
+                    ui.end_row();
+                });
+            ui.label(if stages.is_empty() {
+                "Constant load. Stages ramp linearly between targets:"
+            } else {
+                "Stages (linear ramps between targets):"
+            });
+            egui::Grid::new("stages").num_columns(3).show(ui, |ui| {
+                for (i, (d, t)) in stages.iter().enumerate() {
+                    field(
+                        ui,
+                        &format!("{}. duration", i + 1),
+                        d.clone(),
+                        80.0,
+                        msgs,
+                        move |v| Edit::StageDuration(i, v),
+                    );
+                    field(ui, "target", t.clone(), 80.0, msgs, move |v| {
+                        Edit::StageTarget(i, v)
+                    });
+                    if ui.small_button("remove").clicked() {
+                        msgs.push(Msg::Edit(Edit::RemoveStage(i)));
+                    }
+                    ui.end_row();
+                }
+            });
+            if ui.button("Add stage").clicked() {
+                msgs.push(Msg::Edit(Edit::AddStage));
+            }
+            if let Ok(sc) = &ed.check {
+                let unit = if sc.load.model_name() == "open" {
+                    "requests/s"
+                } else {
+                    "virtual users"
+                };
+                ui.label(format!("Load profile ({unit} over time)"));
+                let pts = sc.load.profile().outline();
+                egui_plot::Plot::new("profile_preview")
+                    .height(140.0)
+                    .x_axis_label("time (s)")
+                    .y_axis_label(unit)
+                    .include_y(0.0)
+                    .allow_scroll(false)
+                    .show(ui, |p| {
+                        p.line(egui_plot::Line::new(
+                            "load",
+                            egui_plot::PlotPoints::from(pts),
+                        ))
+                    });
+            }
+        });
+        ui.collapsing("Requests", |ui| {
+            let reqs = doc.get("requests").and_then(Item::as_array_of_tables);
+            for (i, r) in reqs.into_iter().flat_map(|a| a.iter()).enumerate() {
+                let title = format!("{}. {}", i + 1, item_text(r.get("name")));
+                egui::CollapsingHeader::new(title)
+                    .id_salt(("request", i))
+                    .default_open(i == 0)
+                    .show(ui, |ui| {
+                        egui::Grid::new(("request_fields", i))
+                            .num_columns(2)
+                            .show(ui, |ui| {
+                                for (key, label) in [
+                                    ("name", "Name"),
+                                    ("method", "Method"),
+                                    ("path", "Path"),
+                                    ("target", "Target"),
+                                ] {
+                                    field(
+                                        ui,
+                                        label,
+                                        item_text(r.get(key)),
+                                        280.0,
+                                        msgs,
+                                        move |v| Edit::Request(i, key, v),
+                                    );
+                                    ui.end_row();
+                                }
+                                field(
+                                    ui,
+                                    "Weight",
+                                    item_text(r.get("weight")),
+                                    80.0,
+                                    msgs,
+                                    move |v| Edit::Weight(i, v),
+                                );
+                                ui.end_row();
+                                let status = r
+                                    .get("checks")
+                                    .and_then(Item::as_array)
+                                    .and_then(|a| {
+                                        a.iter()
+                                            .filter_map(|c| c.as_inline_table())
+                                            .find_map(|t| t.get("status").map(value_text))
+                                    })
+                                    .unwrap_or_default()
+                                    .trim()
+                                    .trim_start_matches('[')
+                                    .trim_end_matches(']')
+                                    .to_string();
+                                field(ui, "Expected status", status, 120.0, msgs, move |v| {
+                                    Edit::StatusCheck(i, v)
+                                });
+                                ui.end_row();
+                            });
+                        ui.label("Headers");
+                        let hs: Vec<(String, String)> = r
+                            .get("headers")
+                            .and_then(Item::as_inline_table)
+                            .map(|h| {
+                                h.iter()
+                                    .map(|(k, v)| {
+                                        (k.to_string(), v.as_str().unwrap_or_default().to_string())
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        egui::Grid::new(("headers", i))
+                            .num_columns(3)
+                            .show(ui, |ui| {
+                                for (k, v) in hs {
+                                    let k2 = k.clone();
+                                    field(ui, &k, v, 260.0, msgs, move |v| Edit::Header(i, k2, v));
+                                    if ui.small_button("remove").clicked() {
+                                        msgs.push(Msg::Edit(Edit::RemoveHeader(i, k)));
+                                    }
+                                    ui.end_row();
+                                }
+                            });
+                        ui.horizontal(|ui| {
+                            let id = ui.scope_id().with(("new_header", i));
+                            let mut name: String =
+                                ui.data_mut(|d| d.get_temp(id).unwrap_or_default());
+                            ui.add(
+                                egui::TextEdit::singleline(&mut name)
+                                    .hint_text("header name")
+                                    .desired_width(160.0),
+                            );
+                            if ui.button("Add header").clicked() && !name.trim().is_empty() {
+                                msgs.push(Msg::Edit(Edit::AddHeader(i, name.trim().to_string())));
+                                name.clear();
+                            }
+                            ui.data_mut(|d| d.insert_temp(id, name));
+                        });
+                        if r.get("json").is_some() {
+                            ui.label("Body: JSON (edit it on the TOML face)");
+                        } else {
+                            ui.label("Body");
+                            let current = item_text(r.get("body"));
+                            let mut body = current.clone();
+                            if ui
+                                .add(
+                                    egui::TextEdit::multiline(&mut body)
+                                        .desired_rows(2)
+                                        .desired_width(f32::INFINITY),
+                                )
+                                .changed()
+                                && body != current
+                            {
+                                msgs.push(Msg::Edit(Edit::Request(i, "body", body)));
+                            }
+                        }
+                        if ui.small_button("Remove request").clicked() {
+                            msgs.push(Msg::Edit(Edit::RemoveRequest(i)));
+                        }
+                    });
+            }
+            if ui.button("Add request").clicked() {
+                msgs.push(Msg::Edit(Edit::AddRequest));
+            }
+        });
+        ui.collapsing("Thresholds", |ui| {
+            let current: String = doc
+                .get("thresholds")
+                .and_then(Item::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default();
+            let mut text = current.clone();
+            ui.label("One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s");
+            if ui
+                .add(egui::TextEdit::multiline(&mut text).desired_rows(3))
+                .changed()
+                && text != current
+            {
+                msgs.push(Msg::Edit(Edit::Thresholds(text)));
+            }
+        });
+    });
+}

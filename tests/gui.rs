@@ -1,0 +1,242 @@
+//! The workbench driven through its real widgets (egui_kittest): edit a scenario, break it, run it
+//! against the demo service, stop it, find it in Runs.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use loadbench::ui::dialogs::ScriptedDialogs;
+use loadbench::ui::{Screen, Workbench};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    samples: std::path::PathBuf,
+    db: std::path::PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = dir.path().join("scenarios");
+    std::fs::create_dir_all(&samples).expect("mkdir");
+    for (name, text) in loadbench::ui::SAMPLES {
+        std::fs::write(samples.join(name), text).expect("write sample");
+    }
+    let db = dir.path().join("runs.db");
+    Env {
+        _dir: dir,
+        samples,
+        db,
+    }
+}
+
+fn harness(bench: Workbench) -> Harness<'static, Workbench> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_ui_state(|ui, bench: &mut Workbench| bench.show(ui), bench)
+}
+
+/// Steps the UI until `done` holds, in real time (the engine runs on its own threads).
+fn step_until(h: &mut Harness<'_, Workbench>, within: Duration, done: impl Fn(&Workbench) -> bool) {
+    let deadline = Instant::now() + within;
+    while !done(h.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {within:?}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    h.step();
+}
+
+#[test]
+fn editing_a_form_field_changes_the_toml() {
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    let ed = h
+        .state()
+        .scenarios
+        .editor
+        .as_ref()
+        .expect("the quick start opens first");
+    assert!(ed.text.contains("name = \"Quick start\""));
+    h.get_by_label("Name").focus();
+    h.run();
+    h.get_by_label("Name").type_text(" v2");
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.text.contains("name = \"Quick start v2\""), "{}", ed.text);
+    assert!(
+        ed.text.contains("# Quick start: a steady 200"),
+        "comments survive form edits"
+    );
+    assert!(ed.dirty());
+    // The TOML face shows the same text.
+    h.get_by_label("TOML").click();
+    h.run();
+    let toml = h
+        .get_by_role(egui::accesskit::Role::MultilineTextInput)
+        .value()
+        .unwrap_or_default();
+    assert!(toml.contains("name = \"Quick start v2\""), "{toml}");
+    // And the rate field edits [load].
+    h.get_by_label("Form").click();
+    h.run();
+    h.get_by_label("Load").click();
+    h.run();
+    h.get_by_label("Rate (req/s)").focus();
+    h.run();
+    h.get_by_label("Rate (req/s)").type_text("5");
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.text.contains("rate = 2005"), "{}", ed.text);
+    assert!(ed.check.is_ok());
+}
+
+#[test]
+fn broken_toml_shows_the_error_at_its_line() {
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("TOML").click();
+    h.run();
+    let editor = h.get_by_role(egui::accesskit::Role::MultilineTextInput);
+    editor.focus();
+    h.run();
+    h.get_by_role(egui::accesskit::Role::MultilineTextInput)
+        .type_text("rate = = 1\n");
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    let err = ed
+        .check
+        .as_ref()
+        .expect_err("the text no longer validates");
+    let line = err.problems[0].line;
+    h.get_by_label_contains(&format!("line {line}, column"));
+    assert!(h.query_by_label("Run").is_some(), "the Run button is there");
+}
+
+#[test]
+fn unsaved_changes_are_never_lost_silently() {
+    let e = env();
+    let save_to = e.samples.join("saved-copy.toml");
+    let dialogs = ScriptedDialogs {
+        saves: vec![save_to.clone()],
+        ..Default::default()
+    };
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    h.get_by_label("Name").focus();
+    h.run();
+    h.get_by_label("Name").type_text(" edited");
+    h.run();
+    // Switching to another scenario asks first; Cancel keeps the edit.
+    h.get_by_label_contains("API mix").click();
+    h.run();
+    h.get_by_label("Unsaved changes");
+    h.get_by_label("Cancel").click();
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.dirty() && ed.text.contains("Quick start edited"));
+    // Save as goes through the dialog seam and writes the file.
+    h.get_by_label("Save as…").click();
+    h.run();
+    let written = std::fs::read_to_string(&save_to).expect("saved");
+    assert!(written.contains("name = \"Quick start edited\""));
+    assert!(!h.state().scenarios.editor.as_ref().expect("editor").dirty());
+    assert!(
+        h.state()
+            .scenarios
+            .library
+            .iter()
+            .any(|l| l.path == save_to),
+        "the library shows it"
+    );
+}
+
+#[test]
+fn a_folder_opened_through_the_dialog_joins_the_library() {
+    let e = env();
+    let other = tempfile::tempdir().expect("tempdir");
+    std::fs::write(other.path().join("mine.toml"), "name = \"Mine\"\n").expect("write");
+    let dialogs = ScriptedDialogs {
+        folders: vec![other.path().to_path_buf()],
+        ..Default::default()
+    };
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    h.get_by_label("Open folder…").click();
+    h.run();
+    h.get_by_label_contains("Mine");
+}
+
+#[test]
+fn run_live_stop_then_open_it_in_runs() {
+    let _g = common::serial();
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("Run").click();
+    h.step();
+    assert_eq!(h.state().screen, Screen::Live);
+    assert!(h.state().live.is_running(), "{:?}", h.state().live.error);
+    // Live values arrive within a few seconds.
+    step_until(&mut h, Duration::from_secs(6), |b| {
+        b.live.last.as_ref().is_some_and(|l| l.requests > 0)
+    });
+    // Past the sample's 2 s warm-up, so the stored run has measured seconds.
+    step_until(&mut h, Duration::from_secs(8), |b| {
+        b.live.last.as_ref().is_some_and(|l| !l.warmup)
+    });
+    h.get_by_label("target 200/s");
+    h.get_by_label_contains("p95 < 200ms");
+    h.get_by_label("Stop").click();
+    h.step();
+    let stop_pressed = Instant::now();
+    step_until(&mut h, Duration::from_secs(5), |b| !b.live.is_running());
+    assert!(stop_pressed.elapsed() < Duration::from_secs(3));
+    let (status, stored) = h.state().live.finished.clone().expect("finished");
+    assert_eq!(status, "stopped");
+    let id = stored.expect("stored");
+    // The run is in Runs and opens.
+    h.get_by_label("Runs").click();
+    h.step();
+    h.step();
+    h.get_by_label(&format!("#{id}")).click();
+    h.step();
+    h.step();
+    h.get_by_label_contains(&format!("Run #{id}: Quick start"));
+    step_until(&mut h, Duration::from_secs(10), |b| {
+        b.runs
+            .open
+            .as_ref()
+            .is_some_and(|o| o.window_totals.is_some())
+    });
+    let open = h.state().runs.open.as_ref().expect("opened");
+    let (_, totals) = open.window_totals.as_ref().expect("totals");
+    assert!(totals.total().requests > 0);
+    h.get_by_label_contains("Distribution: whole run");
+}
