@@ -192,6 +192,9 @@ struct GuiArgs {
     /// Open this scenario and run it at once.
     #[arg(long, value_name = "SCENARIO")]
     run: Option<PathBuf>,
+    /// Open this stored run on the Runs screen.
+    #[arg(long, value_name = "ID")]
+    open_run: Option<i64>,
 }
 
 fn parse_screen(s: &str) -> Result<crate::ui::Screen, String> {
@@ -273,6 +276,7 @@ pub fn main() -> i32 {
             db,
             screen: args.screen,
             run: args.run,
+            open_run: args.open_run,
         }),
         Some(Command::Run(args)) => run(args, &db),
         Some(Command::Runs(args)) => runs(args, &db),

@@ -89,8 +89,6 @@ fn editing_a_form_field_changes_the_toml() {
     // And the rate field edits [load].
     h.get_by_label("Form").click();
     h.run();
-    h.get_by_label("Load").click();
-    h.run();
     h.get_by_label("Rate (req/s)").focus();
     h.run();
     h.get_by_label("Rate (req/s)").type_text("5");

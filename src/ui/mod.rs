@@ -561,6 +561,8 @@ pub struct GuiOptions {
     pub screen: Option<Screen>,
     /// Open this scenario and run it at once.
     pub run: Option<PathBuf>,
+    /// Open this stored run on the Runs screen.
+    pub open_run: Option<i64>,
 }
 
 /// The sample folder: `scenarios/` here if it exists, else a copy in the data directory.
@@ -626,6 +628,10 @@ pub fn run(opts: GuiOptions) -> i32 {
             }
             if let Some(s) = opts.screen {
                 bench.screen = s;
+            }
+            if let Some(id) = opts.open_run {
+                bench.screen = Screen::Runs;
+                bench.update(Msg::OpenRun(id));
             }
             if let Some(path) = &opts.run {
                 match bench.open_path(path) {

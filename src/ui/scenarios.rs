@@ -655,7 +655,7 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                 ui.end_row();
             }
         });
-        ui.collapsing("Targets", |ui| {
+        egui::CollapsingHeader::new("Targets").default_open(true).show(ui, |ui| {
             if let Some(t) = doc.get("targets").and_then(Item::as_table_like) {
                 let names: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
                 egui::Grid::new("targets").num_columns(3).show(ui, |ui| {
@@ -676,7 +676,7 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
         });
         let load = doc.get("load").and_then(Item::as_table_like);
         let get = |k: &str| item_text(load.and_then(|l| l.get(k)));
-        ui.collapsing("Load", |ui| {
+        egui::CollapsingHeader::new("Load").default_open(true).show(ui, |ui| {
             let model = get("model");
             ui.horizontal(|ui| {
                 ui.label("Model");
@@ -788,7 +788,7 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                     });
             }
         });
-        ui.collapsing("Requests", |ui| {
+        egui::CollapsingHeader::new("Requests").default_open(true).show(ui, |ui| {
             let reqs = doc.get("requests").and_then(Item::as_array_of_tables);
             for (i, r) in reqs.into_iter().flat_map(|a| a.iter()).enumerate() {
                 let title = format!("{}. {}", i + 1, item_text(r.get("name")));
@@ -800,7 +800,7 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                             .num_columns(2)
                             .show(ui, |ui| {
                                 for (key, label) in [
-                                    ("name", "Name"),
+                                    ("name", "Request name"),
                                     ("method", "Method"),
                                     ("path", "Path"),
                                     ("target", "Target"),
@@ -884,7 +884,7 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                         if r.get("json").is_some() {
                             ui.label("Body: JSON (edit it on the TOML face)");
                         } else {
-                            ui.label("Body");
+                            let label = ui.label("Body");
                             let current = item_text(r.get("body"));
                             let mut body = current.clone();
                             if ui
@@ -893,6 +893,7 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                                         .desired_rows(2)
                                         .desired_width(f32::INFINITY),
                                 )
+                                .labelled_by(label.id)
                                 .changed()
                                 && body != current
                             {
@@ -920,9 +921,10 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                 })
                 .unwrap_or_default();
             let mut text = current.clone();
-            ui.label("One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s");
+            let label = ui.label("One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s");
             if ui
                 .add(egui::TextEdit::multiline(&mut text).desired_rows(3))
+                .labelled_by(label.id)
                 .changed()
                 && text != current
             {
