@@ -60,17 +60,26 @@ pub fn decode_counts(text: &str) -> Vec<(&str, u64)> {
 impl Stats {
     /// Status codes as stored text.
     pub fn status_text(&self) -> Option<String> {
-        encode_counts(self.status.iter().map(|(c, n)| (c.to_string(), *n)))
+        encode_counts(self.status_counts())
+    }
+
+    /// The error kinds that occurred, by stable name, with their counts.
+    pub fn error_counts(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        ErrorKind::ALL
+            .iter()
+            .zip(self.error_kinds.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.as_str().to_string(), *n))
+    }
+
+    /// Status codes by code as text, with their counts.
+    pub fn status_counts(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.status.iter().map(|(c, n)| (c.to_string(), *n))
     }
 
     /// Error kinds as stored text.
     pub fn error_kinds_text(&self) -> Option<String> {
-        encode_counts(
-            ErrorKind::ALL
-                .iter()
-                .zip(self.error_kinds.iter())
-                .map(|(k, n)| (k.as_str().to_string(), *n)),
-        )
+        encode_counts(self.error_counts())
     }
 
     /// Restores status codes and error kinds from stored text.
@@ -357,12 +366,7 @@ impl TickSummary {
             errors: total.errors,
             latency_us: quantiles(&total.latency),
             service_us: quantiles(&total.service),
-            error_kinds: ErrorKind::ALL
-                .iter()
-                .zip(total.error_kinds.iter())
-                .filter(|(_, n)| **n > 0)
-                .map(|(k, n)| (k.as_str().to_string(), *n))
-                .collect(),
+            error_kinds: total.error_counts().collect(),
         }
     }
 
@@ -523,17 +527,8 @@ impl EndpointSummary {
             } else {
                 0.0
             },
-            status_codes: stats
-                .status
-                .iter()
-                .map(|(c, n)| (c.to_string(), *n))
-                .collect(),
-            error_kinds: ErrorKind::ALL
-                .iter()
-                .zip(stats.error_kinds.iter())
-                .filter(|(_, n)| **n > 0)
-                .map(|(k, n)| (k.as_str().to_string(), *n))
-                .collect(),
+            status_codes: stats.status_counts().collect(),
+            error_kinds: stats.error_counts().collect(),
             bytes_received: stats.bytes_in,
             bytes_sent: stats.bytes_out,
             late_starts: stats.late,

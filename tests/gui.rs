@@ -116,10 +116,7 @@ fn broken_toml_shows_the_error_at_its_line() {
         .type_text("rate = = 1\n");
     h.run();
     let ed = h.state().scenarios.editor.as_ref().expect("editor");
-    let err = ed
-        .check
-        .as_ref()
-        .expect_err("the text no longer validates");
+    let err = ed.check.as_ref().expect_err("the text no longer validates");
     let line = err.problems[0].line;
     h.get_by_label_contains(&format!("line {line}, column"));
     assert!(h.query_by_label("Run").is_some(), "the Run button is there");

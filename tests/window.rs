@@ -33,7 +33,11 @@ fn the_real_window_renders_a_live_run_under_xvfb() {
         .env("SCREENSHOT_WAIT", "4")
         .output()
         .expect("runs the script");
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{said}");
     assert!(shot.metadata().is_ok_and(|m| m.len() > 10_000), "{said}");
 }
@@ -43,11 +47,17 @@ fn without_a_display_it_says_so_in_one_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_loadbench"))
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
-        .env("LOADBENCH_DB", std::env::temp_dir().join("loadbench-nodisplay-test.db"))
+        .env(
+            "LOADBENCH_DB",
+            std::env::temp_dir().join("loadbench-nodisplay-test.db"),
+        )
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("no display") && err.contains("loadbench run"), "{err}");
+    assert!(
+        err.contains("no display") && err.contains("loadbench run"),
+        "{err}"
+    );
 }

@@ -401,28 +401,26 @@ impl Store {
 
     /// Adds tags to a run.
     pub fn tag(&self, id: i64, tags: &[String]) -> Result<()> {
-        self.run_exists(id)?;
-        for t in tags {
-            self.conn
-                .execute(
-                    "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
-                    params![id, t],
-                )
-                .map_err(self.err())?;
-        }
-        Ok(())
+        self.each_tag(
+            id,
+            tags,
+            "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
+        )
     }
 
     /// Removes tags from a run.
     pub fn untag(&self, id: i64, tags: &[String]) -> Result<()> {
+        self.each_tag(
+            id,
+            tags,
+            "DELETE FROM run_tags WHERE run_id = ?1 AND tag = ?2",
+        )
+    }
+
+    fn each_tag(&self, id: i64, tags: &[String], sql: &str) -> Result<()> {
         self.run_exists(id)?;
         for t in tags {
-            self.conn
-                .execute(
-                    "DELETE FROM run_tags WHERE run_id = ?1 AND tag = ?2",
-                    params![id, t],
-                )
-                .map_err(self.err())?;
+            self.conn.execute(sql, params![id, t]).map_err(self.err())?;
         }
         Ok(())
     }

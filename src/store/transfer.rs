@@ -131,13 +131,8 @@ impl Store {
                         bytes_in: s.bytes_in,
                         bytes_out: s.bytes_out,
                         late: s.late,
-                        status: s.status.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
-                        error_kinds: crate::metrics::ErrorKind::ALL
-                            .iter()
-                            .zip(s.error_kinds.iter())
-                            .filter(|(_, n)| **n > 0)
-                            .map(|(k, n)| (k.as_str().to_string(), *n))
-                            .collect(),
+                        status: s.status_counts().collect(),
+                        error_kinds: s.error_counts().collect(),
                         latency: B64.encode(encode_histogram(&s.latency)),
                         service: B64.encode(encode_histogram(&s.service)),
                     })

@@ -655,260 +655,274 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                 ui.end_row();
             }
         });
-        egui::CollapsingHeader::new("Targets").default_open(true).show(ui, |ui| {
-            if let Some(t) = doc.get("targets").and_then(Item::as_table_like) {
-                let names: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
-                egui::Grid::new("targets").num_columns(3).show(ui, |ui| {
-                    for n in names {
-                        let url = item_text(t.get(&n));
-                        let n2 = n.clone();
-                        field(ui, &n, url, 320.0, msgs, move |v| Edit::TargetUrl(n2, v));
-                        if ui.small_button("remove").clicked() {
-                            msgs.push(Msg::Edit(Edit::RemoveTarget(n)));
+        egui::CollapsingHeader::new("Targets")
+            .default_open(true)
+            .show(ui, |ui| {
+                if let Some(t) = doc.get("targets").and_then(Item::as_table_like) {
+                    let names: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
+                    egui::Grid::new("targets").num_columns(3).show(ui, |ui| {
+                        for n in names {
+                            let url = item_text(t.get(&n));
+                            let n2 = n.clone();
+                            field(ui, &n, url, 320.0, msgs, move |v| Edit::TargetUrl(n2, v));
+                            if ui.small_button("remove").clicked() {
+                                msgs.push(Msg::Edit(Edit::RemoveTarget(n)));
+                            }
+                            ui.end_row();
                         }
-                        ui.end_row();
-                    }
-                });
-            }
-            if ui.button("Add target").clicked() {
-                msgs.push(Msg::Edit(Edit::AddTarget));
-            }
-        });
+                    });
+                }
+                if ui.button("Add target").clicked() {
+                    msgs.push(Msg::Edit(Edit::AddTarget));
+                }
+            });
         let load = doc.get("load").and_then(Item::as_table_like);
         let get = |k: &str| item_text(load.and_then(|l| l.get(k)));
-        egui::CollapsingHeader::new("Load").default_open(true).show(ui, |ui| {
-            let model = get("model");
-            ui.horizontal(|ui| {
-                ui.label("Model");
-                for m in ["open", "closed"] {
-                    if ui.selectable_label(model == m, m).clicked() && model != m {
-                        msgs.push(Msg::Edit(Edit::Model(m.to_string())));
+        egui::CollapsingHeader::new("Load")
+            .default_open(true)
+            .show(ui, |ui| {
+                let model = get("model");
+                ui.horizontal(|ui| {
+                    ui.label("Model");
+                    for m in ["open", "closed"] {
+                        if ui.selectable_label(model == m, m).clicked() && model != m {
+                            msgs.push(Msg::Edit(Edit::Model(m.to_string())));
+                        }
                     }
-                }
-            });
-            let stages: Vec<(String, String)> = load
-                .and_then(|l| l.get("stages"))
-                .and_then(Item::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_inline_table())
-                        .map(|t| {
-                            (
-                                t.get("duration")
-                                    .and_then(|d| d.as_str())
-                                    .unwrap_or("")
-                                    .to_string(),
-                                t.get("target").map(value_text).unwrap_or_default(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            egui::Grid::new("load_fields")
-                .num_columns(2)
-                .show(ui, |ui| {
-                    if stages.is_empty() {
-                        let (key, label) = if model == "closed" {
-                            ("vus", "Virtual users")
+                });
+                let stages: Vec<(String, String)> = load
+                    .and_then(|l| l.get("stages"))
+                    .and_then(Item::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_inline_table())
+                            .map(|t| {
+                                (
+                                    t.get("duration")
+                                        .and_then(|d| d.as_str())
+                                        .unwrap_or("")
+                                        .to_string(),
+                                    t.get("target").map(value_text).unwrap_or_default(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                egui::Grid::new("load_fields")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        if stages.is_empty() {
+                            let (key, label) = if model == "closed" {
+                                ("vus", "Virtual users")
+                            } else {
+                                ("rate", "Rate (req/s)")
+                            };
+                            field(ui, label, get(key), 120.0, msgs, move |v| {
+                                Edit::LoadNumber(key, v)
+                            });
+                            ui.end_row();
+                        }
+                        if model == "closed" {
+                            field(
+                                ui,
+                                "Think time",
+                                get("think_time"),
+                                120.0,
+                                msgs,
+                                Edit::ThinkTime,
+                            );
                         } else {
-                            ("rate", "Rate (req/s)")
-                        };
-                        field(ui, label, get(key), 120.0, msgs, move |v| {
-                            Edit::LoadNumber(key, v)
+                            field(
+                                ui,
+                                "Max in flight",
+                                get("max_in_flight"),
+                                120.0,
+                                msgs,
+                                |v| Edit::LoadNumber("max_in_flight", v),
+                            );
+                        }
+                        ui.end_row();
+                    });
+                ui.label(if stages.is_empty() {
+                    "Constant load. Stages ramp linearly between targets:"
+                } else {
+                    "Stages (linear ramps between targets):"
+                });
+                egui::Grid::new("stages").num_columns(3).show(ui, |ui| {
+                    for (i, (d, t)) in stages.iter().enumerate() {
+                        field(
+                            ui,
+                            &format!("{}. duration", i + 1),
+                            d.clone(),
+                            80.0,
+                            msgs,
+                            move |v| Edit::StageDuration(i, v),
+                        );
+                        field(ui, "target", t.clone(), 80.0, msgs, move |v| {
+                            Edit::StageTarget(i, v)
                         });
+                        if ui.small_button("remove").clicked() {
+                            msgs.push(Msg::Edit(Edit::RemoveStage(i)));
+                        }
                         ui.end_row();
                     }
-                    if model == "closed" {
-                        field(
-                            ui,
-                            "Think time",
-                            get("think_time"),
-                            120.0,
-                            msgs,
-                            Edit::ThinkTime,
-                        );
-                    } else {
-                        field(
-                            ui,
-                            "Max in flight",
-                            get("max_in_flight"),
-                            120.0,
-                            msgs,
-                            |v| Edit::LoadNumber("max_in_flight", v),
-                        );
-                    }
-                    ui.end_row();
                 });
-            ui.label(if stages.is_empty() {
-                "Constant load. Stages ramp linearly between targets:"
-            } else {
-                "Stages (linear ramps between targets):"
-            });
-            egui::Grid::new("stages").num_columns(3).show(ui, |ui| {
-                for (i, (d, t)) in stages.iter().enumerate() {
-                    field(
-                        ui,
-                        &format!("{}. duration", i + 1),
-                        d.clone(),
-                        80.0,
-                        msgs,
-                        move |v| Edit::StageDuration(i, v),
-                    );
-                    field(ui, "target", t.clone(), 80.0, msgs, move |v| {
-                        Edit::StageTarget(i, v)
-                    });
-                    if ui.small_button("remove").clicked() {
-                        msgs.push(Msg::Edit(Edit::RemoveStage(i)));
-                    }
-                    ui.end_row();
+                if ui.button("Add stage").clicked() {
+                    msgs.push(Msg::Edit(Edit::AddStage));
+                }
+                if let Ok(sc) = &ed.check {
+                    let unit = if sc.load.model_name() == "open" {
+                        "requests/s"
+                    } else {
+                        "virtual users"
+                    };
+                    ui.label(format!("Load profile ({unit} over time)"));
+                    let pts = sc.load.profile().outline();
+                    egui_plot::Plot::new("profile_preview")
+                        .height(140.0)
+                        .x_axis_label("time (s)")
+                        .y_axis_label(unit)
+                        .include_y(0.0)
+                        .allow_scroll(false)
+                        .show(ui, |p| {
+                            p.line(egui_plot::Line::new(
+                                "load",
+                                egui_plot::PlotPoints::from(pts),
+                            ))
+                        });
                 }
             });
-            if ui.button("Add stage").clicked() {
-                msgs.push(Msg::Edit(Edit::AddStage));
-            }
-            if let Ok(sc) = &ed.check {
-                let unit = if sc.load.model_name() == "open" {
-                    "requests/s"
-                } else {
-                    "virtual users"
-                };
-                ui.label(format!("Load profile ({unit} over time)"));
-                let pts = sc.load.profile().outline();
-                egui_plot::Plot::new("profile_preview")
-                    .height(140.0)
-                    .x_axis_label("time (s)")
-                    .y_axis_label(unit)
-                    .include_y(0.0)
-                    .allow_scroll(false)
-                    .show(ui, |p| {
-                        p.line(egui_plot::Line::new(
-                            "load",
-                            egui_plot::PlotPoints::from(pts),
-                        ))
-                    });
-            }
-        });
-        egui::CollapsingHeader::new("Requests").default_open(true).show(ui, |ui| {
-            let reqs = doc.get("requests").and_then(Item::as_array_of_tables);
-            for (i, r) in reqs.into_iter().flat_map(|a| a.iter()).enumerate() {
-                let title = format!("{}. {}", i + 1, item_text(r.get("name")));
-                egui::CollapsingHeader::new(title)
-                    .id_salt(("request", i))
-                    .default_open(i == 0)
-                    .show(ui, |ui| {
-                        egui::Grid::new(("request_fields", i))
-                            .num_columns(2)
-                            .show(ui, |ui| {
-                                for (key, label) in [
-                                    ("name", "Request name"),
-                                    ("method", "Method"),
-                                    ("path", "Path"),
-                                    ("target", "Target"),
-                                ] {
+        egui::CollapsingHeader::new("Requests")
+            .default_open(true)
+            .show(ui, |ui| {
+                let reqs = doc.get("requests").and_then(Item::as_array_of_tables);
+                for (i, r) in reqs.into_iter().flat_map(|a| a.iter()).enumerate() {
+                    let title = format!("{}. {}", i + 1, item_text(r.get("name")));
+                    egui::CollapsingHeader::new(title)
+                        .id_salt(("request", i))
+                        .default_open(i == 0)
+                        .show(ui, |ui| {
+                            egui::Grid::new(("request_fields", i))
+                                .num_columns(2)
+                                .show(ui, |ui| {
+                                    for (key, label) in [
+                                        ("name", "Request name"),
+                                        ("method", "Method"),
+                                        ("path", "Path"),
+                                        ("target", "Target"),
+                                    ] {
+                                        field(
+                                            ui,
+                                            label,
+                                            item_text(r.get(key)),
+                                            280.0,
+                                            msgs,
+                                            move |v| Edit::Request(i, key, v),
+                                        );
+                                        ui.end_row();
+                                    }
                                     field(
                                         ui,
-                                        label,
-                                        item_text(r.get(key)),
-                                        280.0,
+                                        "Weight",
+                                        item_text(r.get("weight")),
+                                        80.0,
                                         msgs,
-                                        move |v| Edit::Request(i, key, v),
+                                        move |v| Edit::Weight(i, v),
                                     );
                                     ui.end_row();
-                                }
-                                field(
-                                    ui,
-                                    "Weight",
-                                    item_text(r.get("weight")),
-                                    80.0,
-                                    msgs,
-                                    move |v| Edit::Weight(i, v),
-                                );
-                                ui.end_row();
-                                let status = r
-                                    .get("checks")
-                                    .and_then(Item::as_array)
-                                    .and_then(|a| {
-                                        a.iter()
-                                            .filter_map(|c| c.as_inline_table())
-                                            .find_map(|t| t.get("status").map(value_text))
-                                    })
-                                    .unwrap_or_default()
-                                    .trim()
-                                    .trim_start_matches('[')
-                                    .trim_end_matches(']')
-                                    .to_string();
-                                field(ui, "Expected status", status, 120.0, msgs, move |v| {
-                                    Edit::StatusCheck(i, v)
-                                });
-                                ui.end_row();
-                            });
-                        ui.label("Headers");
-                        let hs: Vec<(String, String)> = r
-                            .get("headers")
-                            .and_then(Item::as_inline_table)
-                            .map(|h| {
-                                h.iter()
-                                    .map(|(k, v)| {
-                                        (k.to_string(), v.as_str().unwrap_or_default().to_string())
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        egui::Grid::new(("headers", i))
-                            .num_columns(3)
-                            .show(ui, |ui| {
-                                for (k, v) in hs {
-                                    let k2 = k.clone();
-                                    field(ui, &k, v, 260.0, msgs, move |v| Edit::Header(i, k2, v));
-                                    if ui.small_button("remove").clicked() {
-                                        msgs.push(Msg::Edit(Edit::RemoveHeader(i, k)));
-                                    }
+                                    let status = r
+                                        .get("checks")
+                                        .and_then(Item::as_array)
+                                        .and_then(|a| {
+                                            a.iter()
+                                                .filter_map(|c| c.as_inline_table())
+                                                .find_map(|t| t.get("status").map(value_text))
+                                        })
+                                        .unwrap_or_default()
+                                        .trim()
+                                        .trim_start_matches('[')
+                                        .trim_end_matches(']')
+                                        .to_string();
+                                    field(ui, "Expected status", status, 120.0, msgs, move |v| {
+                                        Edit::StatusCheck(i, v)
+                                    });
                                     ui.end_row();
+                                });
+                            ui.label("Headers");
+                            let hs: Vec<(String, String)> = r
+                                .get("headers")
+                                .and_then(Item::as_inline_table)
+                                .map(|h| {
+                                    h.iter()
+                                        .map(|(k, v)| {
+                                            (
+                                                k.to_string(),
+                                                v.as_str().unwrap_or_default().to_string(),
+                                            )
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            egui::Grid::new(("headers", i))
+                                .num_columns(3)
+                                .show(ui, |ui| {
+                                    for (k, v) in hs {
+                                        let k2 = k.clone();
+                                        field(ui, &k, v, 260.0, msgs, move |v| {
+                                            Edit::Header(i, k2, v)
+                                        });
+                                        if ui.small_button("remove").clicked() {
+                                            msgs.push(Msg::Edit(Edit::RemoveHeader(i, k)));
+                                        }
+                                        ui.end_row();
+                                    }
+                                });
+                            ui.horizontal(|ui| {
+                                let id = ui.scope_id().with(("new_header", i));
+                                let mut name: String =
+                                    ui.data_mut(|d| d.get_temp(id).unwrap_or_default());
+                                ui.add(
+                                    egui::TextEdit::singleline(&mut name)
+                                        .hint_text("header name")
+                                        .desired_width(160.0),
+                                );
+                                if ui.button("Add header").clicked() && !name.trim().is_empty() {
+                                    msgs.push(Msg::Edit(Edit::AddHeader(
+                                        i,
+                                        name.trim().to_string(),
+                                    )));
+                                    name.clear();
                                 }
+                                ui.data_mut(|d| d.insert_temp(id, name));
                             });
-                        ui.horizontal(|ui| {
-                            let id = ui.scope_id().with(("new_header", i));
-                            let mut name: String =
-                                ui.data_mut(|d| d.get_temp(id).unwrap_or_default());
-                            ui.add(
-                                egui::TextEdit::singleline(&mut name)
-                                    .hint_text("header name")
-                                    .desired_width(160.0),
-                            );
-                            if ui.button("Add header").clicked() && !name.trim().is_empty() {
-                                msgs.push(Msg::Edit(Edit::AddHeader(i, name.trim().to_string())));
-                                name.clear();
+                            if r.get("json").is_some() {
+                                ui.label("Body: JSON (edit it on the TOML face)");
+                            } else {
+                                let label = ui.label("Body");
+                                let current = item_text(r.get("body"));
+                                let mut body = current.clone();
+                                if ui
+                                    .add(
+                                        egui::TextEdit::multiline(&mut body)
+                                            .desired_rows(2)
+                                            .desired_width(f32::INFINITY),
+                                    )
+                                    .labelled_by(label.id)
+                                    .changed()
+                                    && body != current
+                                {
+                                    msgs.push(Msg::Edit(Edit::Request(i, "body", body)));
+                                }
                             }
-                            ui.data_mut(|d| d.insert_temp(id, name));
+                            if ui.small_button("Remove request").clicked() {
+                                msgs.push(Msg::Edit(Edit::RemoveRequest(i)));
+                            }
                         });
-                        if r.get("json").is_some() {
-                            ui.label("Body: JSON (edit it on the TOML face)");
-                        } else {
-                            let label = ui.label("Body");
-                            let current = item_text(r.get("body"));
-                            let mut body = current.clone();
-                            if ui
-                                .add(
-                                    egui::TextEdit::multiline(&mut body)
-                                        .desired_rows(2)
-                                        .desired_width(f32::INFINITY),
-                                )
-                                .labelled_by(label.id)
-                                .changed()
-                                && body != current
-                            {
-                                msgs.push(Msg::Edit(Edit::Request(i, "body", body)));
-                            }
-                        }
-                        if ui.small_button("Remove request").clicked() {
-                            msgs.push(Msg::Edit(Edit::RemoveRequest(i)));
-                        }
-                    });
-            }
-            if ui.button("Add request").clicked() {
-                msgs.push(Msg::Edit(Edit::AddRequest));
-            }
-        });
+                }
+                if ui.button("Add request").clicked() {
+                    msgs.push(Msg::Edit(Edit::AddRequest));
+                }
+            });
         ui.collapsing("Thresholds", |ui| {
             let current: String = doc
                 .get("thresholds")
