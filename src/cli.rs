@@ -49,6 +49,8 @@ enum Command {
     Demo(DemoArgs),
     /// List stored runs (newest first), or show, tag, annotate, delete, export and import them.
     Runs(RunsArgs),
+    /// Write a stored run as a report: md (with SVG charts beside it), html, json, csv, junit or hlog.
+    Report(ReportArgs),
     /// Check a scenario file and report every problem with its line and column.
     Validate {
         /// The scenario file (TOML).
@@ -185,6 +187,23 @@ enum RunsCommand {
 }
 
 #[derive(Args)]
+struct ReportArgs {
+    /// Run id (see `loadbench runs`).
+    run: i64,
+    /// md, html, json, csv, junit or hlog.
+    #[arg(long, short, value_parser = parse_format)]
+    format: crate::report::Format,
+    /// Output file (Markdown writes its charts beside it). Without it: stdout (not for md).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<crate::report::Format, String> {
+    crate::report::Format::from_name(s)
+        .ok_or_else(|| format!("\"{s}\": expected md, html, json, csv, junit or hlog"))
+}
+
+#[derive(Args)]
 struct GuiArgs {
     /// The screen to show first: scenarios, live or runs.
     #[arg(long, value_parser = parse_screen)]
@@ -280,6 +299,7 @@ pub fn main() -> i32 {
         }),
         Some(Command::Run(args)) => run(args, &db),
         Some(Command::Runs(args)) => runs(args, &db),
+        Some(Command::Report(args)) => report(args, &db),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
@@ -755,4 +775,47 @@ fn import_run(store: &Store, file: &std::path::Path) -> crate::store::Result<()>
     eprintln!("imported {shown} as run #{id}");
     println!("{id}");
     Ok(())
+}
+
+fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
+    use crate::report::{Format, Report};
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
+        }
+    };
+    let report = match Report::load(&store, args.run) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    match args.output {
+        Some(path) => match crate::report::write(&report, args.format, &path) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("loadbench: cannot write {}: {e}", path.display());
+                EXIT_RUN_ERROR
+            }
+        },
+        None if args.format == Format::Markdown => {
+            eprintln!(
+                "loadbench: --format md writes SVG charts beside the file: give it -o PATH.md"
+            );
+            EXIT_INVALID
+        }
+        None => {
+            let (bytes, _) = args.format.exporter().render(&report, "report");
+            let _ = std::io::stdout().write_all(&bytes);
+            EXIT_OK
+        }
+    }
 }

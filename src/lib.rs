@@ -7,6 +7,7 @@ pub mod engine;
 pub mod format;
 pub mod metrics;
 pub mod printer;
+pub mod report;
 pub mod scenario;
 pub mod store;
 pub mod timer;

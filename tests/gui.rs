@@ -188,10 +188,15 @@ fn a_folder_opened_through_the_dialog_joins_the_library() {
 fn run_live_stop_then_open_it_in_runs() {
     let _g = common::serial();
     let e = env();
+    let report = e.samples.join("exported.html");
+    let dialogs = ScriptedDialogs {
+        reports: vec![report.clone()],
+        ..Default::default()
+    };
     let mut h = harness(Workbench::new(
         e.samples.clone(),
         e.db.clone(),
-        Box::new(ScriptedDialogs::default()),
+        Box::new(dialogs),
     ));
     h.run();
     h.get_by_label("Run").click();
@@ -234,4 +239,9 @@ fn run_live_stop_then_open_it_in_runs() {
     let (_, totals) = open.window_totals.as_ref().expect("totals");
     assert!(totals.total().requests > 0);
     h.get_by_label_contains("Distribution: whole run");
+    // Export… writes the report where the (scripted) save dialog says.
+    h.get_by_label("Export…").click();
+    h.step();
+    let html = std::fs::read_to_string(&report).expect("the report was written");
+    assert!(html.contains("<svg") && html.contains("Quick start"));
 }

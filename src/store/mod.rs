@@ -14,7 +14,7 @@ use crate::metrics::{Accumulator, RunInfo, Summary};
 pub use query::{RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
 pub use recorder::{NewRun, Recorder};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
-pub use transfer::{EXPORT_SCHEMA, RunExport};
+pub use transfer::{EXPORT_SCHEMA, RunExport, SeriesExport, TickExport};
 
 /// What can go wrong with the database; every message names the file.
 #[derive(Debug, thiserror::Error)]

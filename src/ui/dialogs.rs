@@ -9,6 +9,8 @@ pub trait Dialogs {
     fn pick_folder(&mut self) -> Option<PathBuf>;
     /// Where to save a scenario, starting in `dir` with `name` suggested.
     fn save_scenario(&mut self, dir: &Path, name: &str) -> Option<PathBuf>;
+    /// Where to write a report, with `name` suggested.
+    fn save_report(&mut self, name: &str) -> Option<PathBuf>;
 }
 
 /// The real dialogs (rfd).
@@ -29,6 +31,13 @@ impl Dialogs for NativeDialogs {
             .add_filter("Scenario (TOML)", &["toml"])
             .save_file()
     }
+
+    fn save_report(&mut self, name: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Export report")
+            .set_file_name(name)
+            .save_file()
+    }
 }
 
 /// Answers from a script of prepared paths, in order (for tests).
@@ -38,6 +47,8 @@ pub struct ScriptedDialogs {
     pub folders: Vec<PathBuf>,
     /// Answers to `save_scenario`, first first.
     pub saves: Vec<PathBuf>,
+    /// Answers to `save_report`, first first.
+    pub reports: Vec<PathBuf>,
 }
 
 impl Dialogs for ScriptedDialogs {
@@ -47,5 +58,9 @@ impl Dialogs for ScriptedDialogs {
 
     fn save_scenario(&mut self, _dir: &Path, _name: &str) -> Option<PathBuf> {
         (!self.saves.is_empty()).then(|| self.saves.remove(0))
+    }
+
+    fn save_report(&mut self, _name: &str) -> Option<PathBuf> {
+        (!self.reports.is_empty()).then(|| self.reports.remove(0))
     }
 }

@@ -101,6 +101,8 @@ pub enum Msg {
     CloseCompare,
     /// Close the window (asks first if a scenario has unsaved changes).
     Quit,
+    /// Export a stored run as a report (asks where).
+    Export(i64, crate::report::Format),
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
@@ -458,6 +460,7 @@ impl Workbench {
                 self.update(*next);
             }
             Msg::CancelPending => self.pending = None,
+            Msg::Export(id, format) => self.export(id, format),
         }
     }
 
@@ -474,6 +477,29 @@ impl Workbench {
                 }
             }
             Err(e) => self.runs.error = Some(e.to_string()),
+        }
+    }
+
+    fn export(&mut self, id: i64, format: crate::report::Format) {
+        let Some(store) = &self.store else { return };
+        let report = match crate::report::Report::load(store, id) {
+            Ok(r) => r,
+            Err(e) => {
+                self.runs.error = Some(e.to_string());
+                return;
+            }
+        };
+        let Some(path) = self
+            .dialogs
+            .save_report(&format!("run-{id}.{}", format.extension()))
+        else {
+            return;
+        };
+        match crate::report::write(&report, format, &path) {
+            Ok(files) => {
+                self.status = format!("exported {} file(s) to {}", files.len(), path.display())
+            }
+            Err(e) => self.runs.error = Some(format!("cannot write {}: {e}", path.display())),
         }
     }
 

@@ -48,6 +48,8 @@ pub struct OpenRun {
     pub notes: String,
     /// A tag being typed.
     pub new_tag: String,
+    /// The export format picked.
+    pub export_format: crate::report::Format,
     drag_from: Option<f64>,
 }
 
@@ -102,6 +104,7 @@ impl RunsState {
                     pending: None,
                     notes,
                     new_tag: String::new(),
+                    export_format: crate::report::Format::Html,
                     drag_from: None,
                 };
                 open.recompute(db);
@@ -356,6 +359,17 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
         }
         if ui.button("Delete…").clicked() {
             msgs.push(Msg::DeleteRun(id));
+        }
+        ui.separator();
+        egui::ComboBox::from_id_salt("export_format")
+            .selected_text(o.export_format.extension())
+            .show_ui(ui, |ui| {
+                for (name, f) in crate::report::Format::ALL {
+                    ui.selectable_value(&mut o.export_format, f, name);
+                }
+            });
+        if ui.button("Export…").clicked() {
+            msgs.push(Msg::Export(id, o.export_format));
         }
     });
     ui.horizontal_wrapped(|ui| {

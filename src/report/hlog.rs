@@ -1,0 +1,52 @@
+//! HdrHistogram interval log: one interval histogram per second (all series together, untagged,
+//! and one tagged per request and target), readable by HdrHistogram's log tools. Values in µs.
+
+use super::{Exporter, Report};
+use crate::metrics::Stats;
+
+/// The interval-log exporter.
+pub struct Hlog;
+
+/// A tag HdrHistogram logs accept (no spaces, commas or '=').
+pub fn tag_of(request: &str, target: &str) -> String {
+    format!("{request}@{target}").replace([' ', ',', '='], "_")
+}
+
+impl Exporter for Hlog {
+    fn render(&self, r: &Report, _stem: &str) -> (Vec<u8>, Vec<(String, String)>) {
+        use hdrhistogram::serialization::V2DeflateSerializer;
+        use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+        let mut out = Vec::new();
+        let mut ser = V2DeflateSerializer::new();
+        let start = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(r.run.row.started_at_ms.max(0) as u64);
+        let mut builder = IntervalLogWriterBuilder::new();
+        builder
+            .add_comment(&format!(
+                "loadbench run #{} \"{}\": corrected latency in microseconds",
+                r.run.row.id, r.run.row.name
+            ))
+            .with_start_time(start)
+            .with_base_time(start)
+            .with_max_value_divisor(1000.0);
+        if let Ok(mut w) = builder.begin_log_with(&mut out, &mut ser) {
+            for t in r.intervals.iter().filter(|t| !t.warmup) {
+                let begin = std::time::Duration::from_secs_f64((t.end - t.seconds).max(0.0));
+                let len = std::time::Duration::from_secs_f64(t.seconds.max(0.0));
+                let mut total = Stats::default();
+                for s in &t.stats {
+                    total.merge(s);
+                }
+                let _ = w.write_histogram(&total.latency, begin, len, None);
+                for (k, s) in r.run.info.keys.iter().zip(&t.stats) {
+                    if s.latency.is_empty() {
+                        continue;
+                    }
+                    let tag = tag_of(&k.request, &k.target);
+                    let _ = w.write_histogram(&s.latency, begin, len, Tag::new(&tag));
+                }
+            }
+        }
+        (out, vec![])
+    }
+}

@@ -1,0 +1,82 @@
+//! One self-contained HTML file: charts inline as SVG, every string escaped, readable offline and printable.
+
+use std::fmt::Write;
+
+use super::markdown::{RESULT_COLUMNS, Tables};
+use super::svg::escape;
+use super::{Exporter, Report};
+
+/// The HTML exporter.
+pub struct Html;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\
+th:first-child,td:first-child{text-align:left}.pass{color:#1e7a3c;font-weight:bold}.fail{color:#b52a2a;font-weight:bold}\
+pre{background:#f6f6f6;padding:1em;overflow:auto}figure{margin:1em 0}@media print{figure{break-inside:avoid}}";
+
+fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    out.push_str("<table><thead><tr>");
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", escape(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in rows {
+        out.push_str("<tr>");
+        for c in r {
+            let class = match c.as_str() {
+                "pass" => " class=\"pass\"",
+                "FAIL" => " class=\"fail\"",
+                _ => "",
+            };
+            let _ = write!(out, "<td{class}>{}</td>", escape(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+impl Exporter for Html {
+    fn render(&self, r: &Report, _stem: &str) -> (Vec<u8>, Vec<(String, String)>) {
+        let t = Tables::of(r);
+        let title = format!("{}: load test report", r.run.row.name);
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>{}</title><style>{STYLE}</style></head><body>\n",
+            escape(&title)
+        );
+        let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
+        let class = if t.passed { "pass" } else { "fail" };
+        let _ = writeln!(
+            out,
+            "<p class=\"{class}\">{}</p>",
+            escape(&t.verdict.replace('`', ""))
+        );
+        let _ = writeln!(out, "<p>{}</p>", escape(&t.about.replace("**", "")));
+        if !t.thresholds.is_empty() {
+            out.push_str("<h2>Thresholds</h2>\n");
+            let rows: Vec<Vec<String>> = t.thresholds.iter().map(|r| r.to_vec()).collect();
+            table(&mut out, &["scope", "threshold", "actual", "result"], &rows);
+        }
+        out.push_str("<h2>Results</h2>\n<p>Latency is measured from each request's intended start (coordinated omission corrected).</p>\n");
+        table(&mut out, &RESULT_COLUMNS, &t.results);
+        out.push_str("<h2>Charts</h2>\n");
+        for (_, title, svg) in r.charts() {
+            let _ = writeln!(
+                out,
+                "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                escape(title)
+            );
+        }
+        out.push_str("<h2>Environment</h2>\n");
+        let rows: Vec<Vec<String>> = t.environment.iter().map(|r| r.to_vec()).collect();
+        table(&mut out, &["item", "value"], &rows);
+        let _ = writeln!(
+            out,
+            "<h2>Scenario</h2>\n<pre>{}</pre>",
+            escape(r.run.scenario_text.trim_end())
+        );
+        out.push_str("</body></html>\n");
+        (out.into_bytes(), vec![])
+    }
+}

@@ -1,0 +1,213 @@
+//! Markdown for a docs site: verdict first, tables, SVG charts written beside the file.
+
+use std::fmt::Write;
+
+use super::{Exporter, Report};
+
+/// The Markdown exporter.
+pub struct Markdown;
+
+/// The report's tables as rows of text, shared by Markdown and HTML.
+pub struct Tables {
+    /// Headline: the verdict in one sentence.
+    pub verdict: String,
+    /// Whether every threshold held.
+    pub passed: bool,
+    /// One line about the run.
+    pub about: String,
+    /// Thresholds: scope, threshold, actual, result.
+    pub thresholds: Vec<[String; 4]>,
+    /// Per request: request, target, count, rate, errors, p50, p90, p95, p99, p99.9, max.
+    pub results: Vec<Vec<String>>,
+    /// Environment: key, value.
+    pub environment: Vec<[String; 2]>,
+}
+
+/// Column names of [`Tables::results`].
+pub const RESULT_COLUMNS: [&str; 11] = [
+    "request", "target", "count", "rate", "errors", "p50", "p90", "p95", "p99", "p99.9", "max",
+];
+
+impl Tables {
+    /// Builds the tables of a report.
+    pub fn of(r: &Report) -> Tables {
+        use crate::format;
+        let s = &r.summary;
+        let failed: Vec<_> = s.thresholds.iter().filter(|t| !t.passed).collect();
+        let verdict = if s.thresholds.is_empty() {
+            "No thresholds were set.".to_string()
+        } else if failed.is_empty() {
+            format!("PASS: all {} thresholds held.", s.thresholds.len())
+        } else {
+            format!(
+                "FAIL: {} of {} thresholds failed: {}.",
+                failed.len(),
+                s.thresholds.len(),
+                failed
+                    .iter()
+                    .map(|t| format!("`{}` (actual {})", t.expression, t.actual_text))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let row = &r.run.row;
+        let about = format!(
+            "Scenario **{}**, {} model, run #{} ({}), started {} UTC, {} measured{}; {} requests at {}.",
+            s.scenario,
+            s.model,
+            row.id,
+            s.status,
+            s.started_at.replace('T', " ").trim_end_matches('Z'),
+            format::span(std::time::Duration::from_secs_f64(
+                (s.duration_s * 10.0).round() / 10.0
+            )),
+            if s.warmup_s > 0.0 {
+                format!(
+                    " after a {} warm-up",
+                    format::span(std::time::Duration::from_secs_f64(s.warmup_s.round()))
+                )
+            } else {
+                String::new()
+            },
+            s.total.count,
+            format::rate(s.total.rate),
+        );
+        let thresholds = s
+            .thresholds
+            .iter()
+            .map(|t| {
+                [
+                    t.scope.clone(),
+                    t.expression.clone(),
+                    t.actual_text.clone(),
+                    if t.passed {
+                        "pass".into()
+                    } else {
+                        "FAIL".into()
+                    },
+                ]
+            })
+            .collect();
+        let ms = |v: f64, n: u64| {
+            if n == 0 {
+                "-".to_string()
+            } else {
+                format::micros(v * 1000.0)
+            }
+        };
+        let results = r
+            .endpoint_rows()
+            .into_iter()
+            .map(|e| {
+                let l = &e.latency;
+                let n = l.samples;
+                vec![
+                    if e.request == "*" {
+                        "all".into()
+                    } else {
+                        e.request.clone()
+                    },
+                    if e.target == "*" {
+                        "all".into()
+                    } else {
+                        e.target.clone()
+                    },
+                    e.count.to_string(),
+                    format::rate(e.rate),
+                    format!("{} ({})", e.errors, format::percent(e.error_rate)),
+                    ms(l.p50_ms, n),
+                    ms(l.p90_ms, n),
+                    ms(l.p95_ms, n),
+                    ms(l.p99_ms, n),
+                    ms(l.p99_9_ms, n),
+                    ms(l.max_ms, n),
+                ]
+            })
+            .collect();
+        let host = |k: &str| {
+            r.run
+                .host
+                .get(k)
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let mut environment = vec![
+            ["loadbench".to_string(), r.run.version.clone()],
+            [
+                "machine".into(),
+                format!("{} {}, {} cores", host("os"), host("arch"), host("cores")),
+            ],
+        ];
+        for (name, url) in &r.run.targets {
+            environment.push([format!("target {name}"), url.clone()]);
+        }
+        if !row.tags.is_empty() {
+            environment.push(["tags".into(), row.tags.join(", ")]);
+        }
+        if !r.run.notes.is_empty() {
+            environment.push(["notes".into(), r.run.notes.clone()]);
+        }
+        Tables {
+            verdict,
+            passed: s.thresholds_passed,
+            about,
+            thresholds,
+            results,
+            environment,
+        }
+    }
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn md_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}",
+        header.iter().map(|_| " --- |").collect::<String>()
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
+        );
+    }
+}
+
+impl Exporter for Markdown {
+    fn render(&self, r: &Report, stem: &str) -> (Vec<u8>, Vec<(String, String)>) {
+        let t = Tables::of(r);
+        let mut out = String::new();
+        let _ = writeln!(out, "# {}: load test report\n", md_cell(&r.run.row.name));
+        let _ = writeln!(out, "**{}**\n", t.verdict);
+        let _ = writeln!(out, "{}\n", t.about);
+        if !t.thresholds.is_empty() {
+            out.push_str("## Thresholds\n\n");
+            let rows: Vec<Vec<String>> = t.thresholds.iter().map(|r| r.to_vec()).collect();
+            md_table(&mut out, &["scope", "threshold", "actual", "result"], &rows);
+            out.push('\n');
+        }
+        out.push_str("## Results\n\nLatency is measured from each request's intended start (coordinated omission corrected).\n\n");
+        md_table(&mut out, &RESULT_COLUMNS, &t.results);
+        out.push_str("\n## Charts\n\n");
+        let mut files = Vec::new();
+        for (suffix, title, svg) in r.charts() {
+            let name = format!("{stem}-{suffix}.svg");
+            let _ = writeln!(out, "![{title}]({name})\n");
+            files.push((name, svg));
+        }
+        out.push_str("## Environment\n\n");
+        let rows: Vec<Vec<String>> = t.environment.iter().map(|r| r.to_vec()).collect();
+        md_table(&mut out, &["item", "value"], &rows);
+        let _ = writeln!(
+            out,
+            "\n## Scenario\n\n```toml\n{}\n```",
+            r.run.scenario_text.trim_end()
+        );
+        (out.into_bytes(), files)
+    }
+}

@@ -1,0 +1,304 @@
+//! Exporters, one small type per format (hyperfine-style): a stored run in, files out.
+
+mod csv;
+mod hlog;
+mod html;
+mod json;
+mod junit;
+mod markdown;
+pub mod svg;
+
+use std::path::{Path, PathBuf};
+
+use crate::metrics::{Accumulator, EndpointSummary, Summary, TickSummary};
+use crate::store::{RunSeries, Store, StoredRun};
+
+/// Everything an exporter may show about one run, loaded once.
+pub struct Report {
+    /// The stored run (its scenario text already redacted).
+    pub run: StoredRun,
+    /// The run's summary (rebuilt from its ticks if it has none yet).
+    pub summary: Summary,
+    /// Per-tick totals, for charts and CSV.
+    pub ticks: Vec<TickSummary>,
+    /// Per-series tick figures, for CSV.
+    pub series: RunSeries,
+    /// Run totals from the stored histograms (warm-up excluded), for the spectrum and the hlog.
+    pub totals: Accumulator,
+    /// Interval histograms per tick (tick number, end, seconds, per-series stats), for the hlog.
+    pub intervals: Vec<crate::metrics::Tick>,
+}
+
+/// What a report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown with SVG charts beside it.
+    Markdown,
+    /// One self-contained HTML file.
+    Html,
+    /// The full summary, versioned.
+    Json,
+    /// The tick series.
+    Csv,
+    /// Thresholds as JUnit test cases.
+    Junit,
+    /// HdrHistogram interval log.
+    Hlog,
+}
+
+impl Format {
+    /// Every format, as `--format` names it.
+    pub const ALL: [(&'static str, Format); 6] = [
+        ("md", Format::Markdown),
+        ("html", Format::Html),
+        ("json", Format::Json),
+        ("csv", Format::Csv),
+        ("junit", Format::Junit),
+        ("hlog", Format::Hlog),
+    ];
+
+    /// Parses a `--format` value.
+    pub fn from_name(s: &str) -> Option<Format> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)
+    }
+
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Html => "html",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Junit => "xml",
+            Format::Hlog => "hlog",
+        }
+    }
+
+    /// The exporter of this format.
+    pub fn exporter(self) -> Box<dyn Exporter> {
+        match self {
+            Format::Markdown => Box::new(markdown::Markdown),
+            Format::Html => Box::new(html::Html),
+            Format::Json => Box::new(json::Json),
+            Format::Csv => Box::new(csv::Csv),
+            Format::Junit => Box::new(junit::Junit),
+            Format::Hlog => Box::new(hlog::Hlog),
+        }
+    }
+}
+
+/// One output format.
+pub trait Exporter {
+    /// Renders the report's main file; extra files (charts) are returned as (file name, content).
+    fn render(&self, report: &Report, stem: &str) -> (Vec<u8>, Vec<(String, String)>);
+}
+
+/// Writes `report` to `out` in `format` (charts beside it for Markdown); returns every file written.
+pub fn write(report: &Report, format: Format, out: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let stem = out.file_stem().map_or_else(
+        || "report".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let (main, extra) = format.exporter().render(report, &stem);
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir)?;
+    }
+    let mut written = vec![out.to_path_buf()];
+    std::fs::write(out, main)?;
+    for (name, content) in extra {
+        let p = dir.join(name);
+        std::fs::write(&p, content)?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+impl Report {
+    /// Loads a stored run with everything the exporters need.
+    pub fn load(store: &Store, id: i64) -> crate::store::Result<Report> {
+        let mut run = store.run(id)?;
+        let series = store.series(id, run.info.keys.len())?;
+        let intervals = store.ticks(id)?;
+        let mut totals = Accumulator::new(run.info.keys.len());
+        for t in &intervals {
+            totals.add(t);
+        }
+        let summary = match run.summary.clone() {
+            Some(s) => s,
+            None => {
+                let started = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_millis(run.row.started_at_ms.max(0) as u64);
+                Summary::build(&run.info, &totals, &run.row.status, started)
+            }
+        };
+        run.scenario_text = redact(&run.scenario_text);
+        Ok(Report {
+            ticks: series.ticks.clone(),
+            series,
+            run,
+            summary,
+            totals,
+            intervals,
+        })
+    }
+
+    /// The endpoints and, when there are several, the total.
+    pub fn endpoint_rows(&self) -> Vec<&EndpointSummary> {
+        let mut rows: Vec<&EndpointSummary> = self.summary.endpoints.iter().collect();
+        if rows.len() > 1 {
+            rows.push(&self.summary.total);
+        }
+        rows
+    }
+
+    /// The SVG charts: (file suffix, title, svg).
+    pub fn charts(&self) -> Vec<(&'static str, &'static str, String)> {
+        let t: Vec<f64> = self.ticks.iter().map(|t| t.end).collect();
+        let pts = |f: &dyn Fn(&TickSummary) -> f64| -> Vec<(f64, f64)> {
+            t.iter()
+                .zip(&self.ticks)
+                .map(|(x, tk)| (*x, f(tk)))
+                .collect()
+        };
+        let secs = |x: f64| format!("{x:.0} s");
+        let ms = |y: f64| crate::format::micros(y * 1000.0);
+        let latency = svg::line_chart(
+            &svg::Axes {
+                title: "Latency over time (corrected)",
+                x_label: "time (s)",
+                y_label: "latency (ms)",
+                x_fmt: &secs,
+                y_fmt: &ms,
+                x_ticks: None,
+            },
+            &[
+                svg::Series {
+                    name: "p50",
+                    points: pts(&|k| k.latency_us[0] as f64 / 1000.0),
+                    dashed: false,
+                },
+                svg::Series {
+                    name: "p95",
+                    points: pts(&|k| k.latency_us[2] as f64 / 1000.0),
+                    dashed: false,
+                },
+                svg::Series {
+                    name: "p99",
+                    points: pts(&|k| k.latency_us[3] as f64 / 1000.0),
+                    dashed: false,
+                },
+            ],
+        );
+        let open = self.run.info.model == "open";
+        let mut rate_series = vec![svg::Series {
+            name: "achieved",
+            points: pts(&|k| k.rate()),
+            dashed: false,
+        }];
+        if open {
+            rate_series.push(svg::Series {
+                name: "target",
+                points: pts(&|k| k.target),
+                dashed: true,
+            });
+        }
+        let rate = svg::line_chart(
+            &svg::Axes {
+                title: "Throughput over time",
+                x_label: "time (s)",
+                y_label: "requests/s",
+                x_fmt: &secs,
+                y_fmt: &|y| crate::format::rate(y),
+                x_ticks: None,
+            },
+            &rate_series,
+        );
+        let total = self.totals.total();
+        let spectrum = svg::spectrum_chart(&[
+            ("corrected", &total.latency),
+            ("service time", &total.service),
+        ]);
+        vec![
+            ("latency", "Latency over time", latency),
+            ("rate", "Throughput over time", rate),
+            ("spectrum", "Latency by percentile", spectrum),
+        ]
+    }
+}
+
+/// Header names whose values are secrets; reports show them as `[redacted]`.
+pub const SENSITIVE_HEADERS: [&str; 7] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+];
+
+/// The scenario text with every value of an authorization-like header replaced by `[redacted]`
+/// (literal values and `${env.*}` references alike), so a report shows which headers were sent
+/// but never what they held.
+pub fn redact(text: &str) -> String {
+    let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return redact_lines(text);
+    };
+    if let Some(reqs) = doc
+        .get_mut("requests")
+        .and_then(toml_edit::Item::as_array_of_tables_mut)
+    {
+        for r in reqs.iter_mut() {
+            let Some(h) = r.get_mut("headers").and_then(|h| h.as_table_like_mut()) else {
+                continue;
+            };
+            let keys: Vec<String> = h.iter().map(|(k, _)| k.to_string()).collect();
+            for k in keys {
+                if SENSITIVE_HEADERS.contains(&k.to_ascii_lowercase().as_str())
+                    && let Some(v) = h.get_mut(&k).and_then(toml_edit::Item::as_value_mut)
+                {
+                    let decor = v.decor().clone();
+                    *v = "[redacted]".into();
+                    *v.decor_mut() = decor;
+                }
+            }
+        }
+    }
+    doc.to_string()
+}
+
+/// Line-based redaction for text that is not valid TOML.
+fn redact_lines(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let lower = l.to_ascii_lowercase();
+            if SENSITIVE_HEADERS.iter().any(|h| lower.contains(h)) {
+                "# [line redacted: it names a credential header]".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted_env_references_kept() {
+        let t = "[[requests]]\nname = \"a\"\npath = \"/\"\nheaders = { Authorization = \"Bearer abc123\", x-trace = \"keep\", cookie = \"${env.C}\" }\n";
+        let r = redact(t);
+        assert!(
+            !r.contains("abc123") && r.contains("keep") && r.contains("[redacted]"),
+            "{r}"
+        );
+        assert!(!redact_lines("authorization = \"x\"").contains('x'));
+    }
+}

@@ -1,0 +1,335 @@
+//! Reports from a fixed stored run: golden Markdown and JSON, well-formed HTML and JUnit, an
+//! interval log that reads back, and no secret in any format.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use loadbench::metrics::{
+    Accumulator, ErrorKind, Key, RunInfo, Stats, Summary, Tick, encode_histogram,
+};
+use loadbench::report::{Format, Report};
+use loadbench::store::{RunExport, Store};
+
+const STARTED_MS: i64 = 1_793_527_200_000; // 2026-11-01T10:00:00Z
+
+/// A run with fixed figures: 6 ticks (1 warm-up) of two requests, one failing threshold.
+fn fixture(name: &str) -> RunExport {
+    let keys = vec![
+        Key {
+            request: "ingest".into(),
+            target: "api".into(),
+        },
+        Key {
+            request: "dashboard".into(),
+            target: "api".into(),
+        },
+    ];
+    let info = RunInfo {
+        scenario: name.into(),
+        model: "open".into(),
+        max_vus: None,
+        keys: keys.clone(),
+        thresholds: vec![
+            loadbench::analysis::ThresholdSpec {
+                scope: "total".into(),
+                expression: "p95 < 200ms".into(),
+            },
+            loadbench::analysis::ThresholdSpec {
+                scope: "total".into(),
+                expression: "error_rate < 0.1%".into(),
+            },
+            loadbench::analysis::ThresholdSpec {
+                scope: "request:ingest".into(),
+                expression: "p99 < 50ms".into(),
+            },
+        ],
+    };
+    let mut ticks = Vec::new();
+    let mut acc = Accumulator::new(2);
+    for i in 1..=6u32 {
+        let mut a = Stats::default();
+        let mut b = Stats::default();
+        for j in 0..100u64 {
+            a.record_response(202, 1_000 + j * 37 + u64::from(i) * 11, 900 + j * 30, None);
+        }
+        for j in 0..20u64 {
+            let err = (j == 0 && i % 2 == 0).then_some(ErrorKind::Http5xx);
+            b.record_response(
+                if err.is_some() { 503 } else { 200 },
+                40_000 + j * 4_000,
+                39_000 + j * 4_000,
+                err,
+            );
+        }
+        a.bytes_in = 1_600;
+        let tick = Tick {
+            index: i,
+            end: f64::from(i),
+            seconds: 1.0,
+            warmup: i == 1,
+            target: 120.0,
+            in_flight: 7,
+            not_started: 0,
+            stats: vec![a, b],
+        };
+        acc.add(&tick);
+        ticks.push(tick);
+    }
+    let started = std::time::UNIX_EPOCH + std::time::Duration::from_millis(STARTED_MS as u64);
+    let summary = Summary::build(&info, &acc, "completed", started);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    RunExport {
+        schema: loadbench::store::EXPORT_SCHEMA.into(),
+        uuid: "00000000-0000-4000-8000-000000000001".into(),
+        name: name.into(),
+        scenario_text: "name = \"fixture\"\n[[requests]]\nname = \"ingest\"\npath = \"/v1/events\"\nheaders = { authorization = \"Bearer literal-secret-token\", x-api-key = \"${env.API_KEY}\" }\n".into(),
+        scenario_path: Some("scenarios/fixture.toml".into()),
+        info,
+        targets: vec![("api".into(), "http://127.0.0.1:8080".into())],
+        status: "completed".into(),
+        started_at_ms: STARTED_MS,
+        ended_at_ms: Some(STARTED_MS + 6_000),
+        summary: Some(summary),
+        notes: "baseline | before the cache change".into(),
+        tags: vec!["baseline".into()],
+        version: "0.1.0".into(),
+        host: serde_json::json!({"os": "linux", "arch": "x86_64", "cores": 2}),
+        ticks: ticks
+            .iter()
+            .map(|t| loadbench::store::TickExport {
+                index: t.index,
+                end: t.end,
+                seconds: t.seconds,
+                warmup: t.warmup,
+                target: t.target,
+                in_flight: t.in_flight,
+                not_started: 0,
+                series: t
+                    .stats
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| loadbench::store::SeriesExport {
+                        series: i,
+                        requests: s.requests,
+                        errors: s.errors,
+                        bytes_in: s.bytes_in,
+                        bytes_out: 0,
+                        late: 0,
+                        status: s.status_counts().collect::<BTreeMap<_, _>>(),
+                        error_kinds: s.error_counts().collect(),
+                        latency: b64.encode(encode_histogram(&s.latency)),
+                        service: b64.encode(encode_histogram(&s.service)),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn report(name: &str) -> (tempfile::TempDir, Report) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("r.db")).expect("store");
+    let id = store.import_run(&fixture(name)).expect("import");
+    let r = Report::load(&store, id).expect("load");
+    (dir, r)
+}
+
+fn render(r: &Report, f: Format) -> String {
+    String::from_utf8(f.exporter().render(r, "report").0).expect("utf-8")
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write golden");
+    }
+    let expected = std::fs::read_to_string(&path).expect("golden file (UPDATE_GOLDEN=1 writes it)");
+    assert_eq!(actual, expected, "{name} differs from its golden file");
+}
+
+#[test]
+fn markdown_and_json_match_their_golden_files() {
+    let (_d, r) = report("Checkout API");
+    golden("report.md", &render(&r, Format::Markdown));
+    golden("report.json", &render(&r, Format::Json));
+    let (_d2, r2) = report("Checkout API");
+    assert_eq!(
+        render(&r, Format::Markdown),
+        render(&r2, Format::Markdown),
+        "deterministic"
+    );
+}
+
+#[test]
+fn markdown_links_its_svg_charts_relatively() {
+    let (dir, r) = report("Checkout API");
+    let out = dir.path().join("docs/performance/checkout.md");
+    let files = loadbench::report::write(&r, Format::Markdown, &out).expect("write");
+    let md = std::fs::read_to_string(&out).expect("md");
+    for suffix in ["latency", "rate", "spectrum"] {
+        let name = format!("checkout-{suffix}.svg");
+        assert!(md.contains(&format!("]({name})")), "{md}");
+        let svg = std::fs::read_to_string(out.with_file_name(&name)).expect("svg beside the md");
+        roxmltree::Document::parse(&svg).expect("the SVG is well-formed");
+    }
+    assert_eq!(files.len(), 4);
+    assert!(
+        md.contains("**FAIL: 1 of 3 thresholds failed"),
+        "verdict first: {md}"
+    );
+}
+
+#[test]
+fn html_parses_holds_its_charts_and_escapes_hostile_names() {
+    let (_d, r) = report("<script>alert('x')</script>");
+    let html = render(&r, Format::Html);
+    assert!(
+        !html.contains("<script>"),
+        "a scenario name must not inject markup"
+    );
+    assert!(html.contains("&lt;script&gt;"));
+    let doc = roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .expect("the HTML is well-formed");
+    let svgs = doc
+        .descendants()
+        .filter(|n| n.has_tag_name(("http://www.w3.org/2000/svg", "svg")))
+        .count();
+    assert_eq!(svgs, 3, "three inline charts");
+    assert!(doc.descendants().any(|n| n.has_tag_name("table")));
+}
+
+#[test]
+fn junit_counts_match_the_verdicts() {
+    let (_d, r) = report("Checkout API");
+    let xml = render(&r, Format::Junit);
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .expect("suite");
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let failures = cases
+        .iter()
+        .filter(|c| c.children().any(|x| x.has_tag_name("failure")))
+        .count();
+    let verdicts = &r.summary.thresholds;
+    assert_eq!(cases.len(), verdicts.len());
+    assert_eq!(failures, verdicts.iter().filter(|t| !t.passed).count());
+    assert_eq!(failures, 1, "error_rate < 0.1% fails in the fixture");
+    assert_eq!(suite.attribute("failures"), Some("1"));
+    assert_eq!(suite.attribute("tests"), Some("3"));
+}
+
+#[test]
+fn the_hlog_reads_back_to_the_same_counts_and_percentiles() {
+    let (_d, r) = report("Checkout API");
+    let bytes = Format::Hlog.exporter().render(&r, "report").0;
+    let mut merged = loadbench::metrics::new_histogram();
+    let mut tagged = 0;
+    for entry in IntervalLogIterator::new(&bytes) {
+        if let LogEntry::Interval(h) = entry.expect("a valid log entry") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(h.encoded_histogram())
+                .expect("base64");
+            let hist: hdrhistogram::Histogram<u64> = Deserializer::new()
+                .deserialize(&mut raw.as_slice())
+                .expect("histogram");
+            if h.tag().is_some() {
+                tagged += 1;
+            } else {
+                merged.add(&hist).expect("add");
+            }
+        }
+    }
+    let total = r.totals.total();
+    assert_eq!(
+        merged.len(),
+        total.latency.len(),
+        "same number of samples (warm-up excluded)"
+    );
+    for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
+        assert_eq!(
+            merged.value_at_quantile(q),
+            total.latency.value_at_quantile(q),
+            "q{q}"
+        );
+    }
+    assert_eq!(
+        tagged, 10,
+        "one tagged interval per series per measured second"
+    );
+}
+
+#[test]
+fn no_format_leaks_a_secret() {
+    let _g = common::serial();
+    // A real run whose header uses ${env.TOKEN}: the engine sends the resolved value; no export may hold it.
+    let secret = "s3cr3t-token-value-42";
+    let text = "name = \"secrets\"\nduration = \"1s\"\n[targets]\ndemo = \"demo\"\n[load]\nmodel = \"open\"\nrate = 20\n\
+[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\nheaders = { Authorization = \"Bearer ${env.TOKEN}\", x-api-key = \"literal-key-7\" }\n";
+    let scenario = loadbench::scenario::Scenario::parse(text, None, &|n| {
+        (n == "TOKEN").then(|| secret.to_string())
+    })
+    .expect("valid");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    let handle = loadbench::engine::start(scenario, loadbench::engine::RunOptions::default())
+        .expect("start");
+    let recorder = loadbench::store::Recorder::start(
+        &db,
+        loadbench::store::NewRun {
+            name: "secrets".into(),
+            scenario_text: text.into(),
+            scenario_path: None,
+            info: handle.info.clone(),
+            targets: handle.target_urls.clone(),
+            started_at: handle.started_at,
+        },
+    )
+    .expect("recorder");
+    let outcome = handle.wait(|t| recorder.tick(t.clone())).expect("finishes");
+    assert_eq!(outcome.summary.total.errors, 0);
+    let id = recorder
+        .finish("completed", &outcome.summary)
+        .expect("stored");
+    let store = Store::open(&db).expect("store");
+    let r = Report::load(&store, id).expect("report");
+    for (name, f) in Format::ALL {
+        let out = dir.path().join(format!("out.{}", f.extension()));
+        let files = loadbench::report::write(&r, f, &out).expect("write");
+        for file in files {
+            let bytes = std::fs::read(&file).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(secret),
+                "{name}: {} holds the resolved token",
+                file.display()
+            );
+            assert!(
+                !text.contains("literal-key-7"),
+                "{name}: {} holds a literal API key",
+                file.display()
+            );
+        }
+    }
+    let md = std::fs::read_to_string(dir.path().join("out.md")).expect("md");
+    assert!(
+        md.contains("[redacted]"),
+        "credential headers are shown redacted"
+    );
+}
