@@ -20,6 +20,8 @@ pub const EXIT_THRESHOLD_FAILED: i32 = 1;
 pub const EXIT_INVALID: i32 = 2;
 /// Exit code: the run could not be carried out (e.g. the demo service could not start).
 pub const EXIT_RUN_ERROR: i32 = 3;
+/// Exit code: a significant regression against the baseline (`run --compare-to`, `compare`).
+pub const EXIT_REGRESSED: i32 = 4;
 /// Exit code: stopped with Ctrl-C (the summary of what was measured is still printed).
 pub const EXIT_STOPPED: i32 = 130;
 
@@ -29,7 +31,8 @@ pub const EXIT_STOPPED: i32 = 130;
     version,
     about = "HTTP load workbench: corrected latency, HDR histograms, thresholds for CI",
     after_help = "Exit codes of `run`: 0 thresholds held, 1 a threshold failed, 2 invalid scenario or flag, \
-3 the run could not be carried out, 130 stopped with Ctrl-C."
+3 the run could not be carried out, 4 a significant regression against the baseline (--compare-to), \
+130 stopped with Ctrl-C."
 )]
 struct Cli {
     /// The run database (default: the platform's data directory).
@@ -49,6 +52,8 @@ enum Command {
     Demo(DemoArgs),
     /// List stored runs (newest first), or show, tag, annotate, delete, export and import them.
     Runs(RunsArgs),
+    /// Compare stored runs: a baseline against one or more candidates, with a verdict per metric.
+    Compare(CompareArgs),
     /// Write a stored run as a report: md (with SVG charts beside it), html, json, csv, junit or hlog.
     Report(ReportArgs),
     /// Check a scenario file and report every problem with its line and column.
@@ -98,6 +103,10 @@ struct RunArgs {
     /// Tag the stored run (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
+    /// After the run, compare it with its scenario's baseline (`baseline`) or a run id; exit 4 on
+    /// a significant regression.
+    #[arg(long, value_name = "baseline|ID")]
+    compare_to: Option<String>,
 }
 
 #[derive(Args)]
@@ -155,6 +164,11 @@ enum RunsCommand {
         #[arg(long)]
         remove: bool,
     },
+    /// Mark a run as the baseline of its scenario (for `run --compare-to baseline`).
+    Baseline {
+        /// Run id.
+        id: i64,
+    },
     /// Set a run's notes.
     Note {
         /// Run id.
@@ -184,6 +198,18 @@ enum RunsCommand {
         /// The exported file.
         file: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The baseline run id.
+    baseline: i64,
+    /// Candidate run ids.
+    #[arg(required = true)]
+    candidates: Vec<i64>,
+    /// Print the comparisons as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -300,6 +326,7 @@ pub fn main() -> i32 {
         Some(Command::Run(args)) => run(args, &db),
         Some(Command::Runs(args)) => runs(args, &db),
         Some(Command::Report(args)) => report(args, &db),
+        Some(Command::Compare(args)) => compare(args, &db),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
@@ -497,14 +524,29 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         eprintln!("loadbench: the engine ended without a result");
         return EXIT_RUN_ERROR;
     };
+    let mut stored_id = None;
     if let Some(r) = recorder {
         match r.finish(outcome.status.as_str(), &outcome.summary) {
             Ok(id) => {
+                stored_id = Some(id);
                 if !quiet {
                     eprintln!("stored as run #{id} in {}", db.display());
                 }
             }
             Err(e) => eprintln!("loadbench: the run could not be stored completely: {e}"),
+        }
+    }
+    let mut regressed = false;
+    if let Some(against) = &args.compare_to {
+        match gate(db, against, &outcome.summary.scenario, stored_id) {
+            Ok(Some(c)) => {
+                eprint!("{}", comparison_text(&c));
+                regressed = c.regressed;
+            }
+            Ok(None) => eprintln!(
+                "loadbench: no baseline to compare with (mark one: loadbench runs baseline ID)"
+            ),
+            Err(e) => eprintln!("loadbench: cannot compare: {e}"),
         }
     }
     if args.json {
@@ -521,8 +563,9 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     match outcome.status {
         RunStatus::Stopped => EXIT_STOPPED,
         RunStatus::Failed => EXIT_RUN_ERROR,
-        RunStatus::Completed if outcome.summary.thresholds_passed => EXIT_OK,
-        RunStatus::Completed => EXIT_THRESHOLD_FAILED,
+        RunStatus::Completed if !outcome.summary.thresholds_passed => EXIT_THRESHOLD_FAILED,
+        RunStatus::Completed if regressed => EXIT_REGRESSED,
+        RunStatus::Completed => EXIT_OK,
     }
 }
 
@@ -617,6 +660,9 @@ fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             }
         }
         Some(RunsCommand::Note { id, text }) => store.set_notes(id, &text),
+        Some(RunsCommand::Baseline { id }) => store
+            .set_baseline(id)
+            .map(|()| eprintln!("run #{id} is now its scenario's baseline")),
         Some(RunsCommand::Delete { ids, yes }) => delete_runs(&store, &ids, yes),
         Some(RunsCommand::Export { id, output }) => store.export_run(id).and_then(|doc| {
             let text =
@@ -817,5 +863,122 @@ fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
             let _ = std::io::stdout().write_all(&bytes);
             EXIT_OK
         }
+    }
+}
+
+/// Compares a just-stored run with `against` (`baseline` or a run id).
+fn gate(
+    db: &std::path::Path,
+    against: &str,
+    scenario: &str,
+    candidate: Option<i64>,
+) -> Result<Option<crate::analysis::compare::Comparison>, String> {
+    let candidate =
+        candidate.ok_or("the run was not stored (--no-store?), so it cannot be compared")?;
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let base = if against == "baseline" {
+        match store.baseline_of(scenario).map_err(|e| e.to_string())? {
+            Some(b) => b,
+            None => return Ok(None),
+        }
+    } else {
+        against
+            .parse::<i64>()
+            .map_err(|_| format!("--compare-to {against}: expected `baseline` or a run id"))?
+    };
+    crate::analysis::compare::compare_runs(&store, base, candidate)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// A comparison as a table: per request, each metric with its change, interval and verdict.
+fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
+    use crate::analysis::compare::Verdict;
+    let mut rows = Vec::new();
+    for (name, changes) in &c.requests {
+        for m in changes {
+            let value = |v: f64| match m.metric.as_str() {
+                "rate" => crate::format::rate(v),
+                "error_rate" => crate::format::percent(v),
+                _ => crate::format::micros(v * 1000.0),
+            };
+            let pct = |x: f64| {
+                if x.is_finite() {
+                    format!("{:+.1}%", x * 100.0)
+                } else {
+                    "-".into()
+                }
+            };
+            rows.push(vec![
+                if name == "*" {
+                    "all".to_string()
+                } else {
+                    name.clone()
+                },
+                m.metric.clone(),
+                value(m.baseline),
+                value(m.candidate),
+                pct(m.relative),
+                format!("[{}, {}]", pct(m.ci_low), pct(m.ci_high)),
+                match m.verdict {
+                    Verdict::Regressed => "REGRESSED".to_string(),
+                    v => v.as_str().to_string(),
+                },
+            ]);
+        }
+    }
+    format!(
+        "\ncompare: baseline #{} vs candidate #{}{}\n{}",
+        c.baseline,
+        c.candidate,
+        if c.regressed {
+            " — significant regression"
+        } else {
+            ""
+        },
+        printer::table(
+            &[
+                "request",
+                "metric",
+                "baseline",
+                "candidate",
+                "per-second change",
+                "95% interval",
+                "verdict"
+            ],
+            &rows
+        )
+    )
+}
+
+fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
+        }
+    };
+    let mut all = Vec::new();
+    for c in &args.candidates {
+        match crate::analysis::compare::compare_runs(&store, args.baseline, *c) {
+            Ok(cmp) => all.push(cmp),
+            Err(e) => {
+                eprintln!("loadbench: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    } else {
+        for c in &all {
+            print!("{}", comparison_text(c));
+        }
+    }
+    if all.iter().any(|c| c.regressed) {
+        EXIT_REGRESSED
+    } else {
+        EXIT_OK
     }
 }

@@ -425,6 +425,32 @@ impl Store {
         Ok(())
     }
 
+    /// Makes a run the baseline of its scenario (the previous baseline, if any, stops being one).
+    pub fn set_baseline(&self, id: i64) -> Result<()> {
+        self.run_exists(id)?;
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        tx.execute(
+            "UPDATE runs SET baseline = 0 WHERE baseline = 1 AND scenario = (SELECT scenario FROM runs WHERE id = ?1)",
+            params![id],
+        )
+        .map_err(self.err())?;
+        tx.execute("UPDATE runs SET baseline = 1 WHERE id = ?1", params![id])
+            .map_err(self.err())?;
+        tx.commit().map_err(self.err())
+    }
+
+    /// The baseline run of a scenario, if one is marked.
+    pub fn baseline_of(&self, scenario: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT id FROM runs WHERE scenario = ?1 AND baseline = 1",
+                params![scenario],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
     /// Replaces a run's notes.
     pub fn set_notes(&self, id: i64, notes: &str) -> Result<()> {
         let n = self

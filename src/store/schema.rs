@@ -106,4 +106,9 @@ CREATE TABLE benchmark_figures (
     PRIMARY KEY (set_id, endpoint)
 ) WITHOUT ROWID;
 "#,
+    // 2: the baseline of each scenario, for comparisons and the CI gate.
+    r#"
+ALTER TABLE runs ADD COLUMN baseline INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_baseline ON runs (scenario) WHERE baseline = 1;
+"#,
 ];

@@ -134,6 +134,8 @@ pub struct Workbench {
     pub pending: Option<Msg>,
     /// Runs being compared (id, name, summary).
     pub compare: Vec<(i64, String, crate::metrics::Summary)>,
+    /// Verdicts of each candidate against the first (baseline) of `compare`.
+    pub verdicts: Vec<crate::analysis::compare::Comparison>,
     /// A message for the status line.
     pub status: String,
     dialogs: Box<dyn Dialogs>,
@@ -157,6 +159,7 @@ impl Workbench {
             db,
             pending: None,
             compare: Vec::new(),
+            verdicts: Vec::new(),
             status: String::new(),
             dialogs,
             store: None,
@@ -290,6 +293,7 @@ impl Workbench {
                 .show(ui.ctx(), |ui| {
                     ui.label("The first run is the baseline; changes are relative to it.");
                     runs::compare_table(ui, &self.compare);
+                    runs::verdict_table(ui, &self.verdicts);
                     if ui.button("Close").clicked() {
                         msgs.push(Msg::CloseCompare);
                     }
@@ -409,9 +413,18 @@ impl Workbench {
                         .filter_map(|id| s.run(*id).ok())
                         .filter_map(|r| r.summary.map(|sum| (r.row.id, r.row.name, sum)))
                         .collect();
+                    let ids: Vec<i64> = self.compare.iter().map(|c| c.0).collect();
+                    self.verdicts = ids
+                        .iter()
+                        .skip(1)
+                        .filter_map(|c| crate::analysis::compare::compare_runs(s, ids[0], *c).ok())
+                        .collect();
                 }
             }
-            Msg::CloseCompare => self.compare.clear(),
+            Msg::CloseCompare => {
+                self.compare.clear();
+                self.verdicts.clear();
+            }
             Msg::DeleteRun(id) => self.runs.confirm_delete = Some(id),
             Msg::ConfirmDelete(id) => {
                 self.runs.confirm_delete = None;

@@ -516,3 +516,51 @@ pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)]) {
         }
     });
 }
+
+/// Each candidate's verdicts against the baseline, with their 95 % intervals.
+pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare::Comparison]) {
+    use crate::analysis::compare::Verdict;
+    for c in comparisons {
+        ui.separator();
+        ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline));
+        egui::Grid::new(("verdicts", c.candidate))
+            .striped(true)
+            .show(ui, |ui| {
+                for h in [
+                    "request",
+                    "metric",
+                    "per-second change",
+                    "95% interval",
+                    "verdict",
+                ] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for (name, changes) in &c.requests {
+                    for m in changes {
+                        let pct = |x: f64| {
+                            if x.is_finite() {
+                                format!("{:+.1}%", x * 100.0)
+                            } else {
+                                "-".into()
+                            }
+                        };
+                        ui.label(if name == "*" { "all" } else { name.as_str() });
+                        ui.label(&m.metric);
+                        ui.label(pct(m.relative));
+                        ui.label(format!("[{}, {}]", pct(m.ci_low), pct(m.ci_high)));
+                        match m.verdict {
+                            Verdict::Regressed => {
+                                ui.colored_label(Color32::from_rgb(220, 70, 70), "regressed")
+                            }
+                            Verdict::Improved => {
+                                ui.colored_label(Color32::from_rgb(60, 170, 90), "improved")
+                            }
+                            v => ui.label(v.as_str()),
+                        };
+                        ui.end_row();
+                    }
+                }
+            });
+    }
+}

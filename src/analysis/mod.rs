@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod compare;
+
 use crate::format;
 use crate::metrics::Stats;
 

@@ -1,0 +1,363 @@
+//! Run-to-run comparison that accounts for noise: each metric is compared through its per-second
+//! values, with a bootstrap confidence interval on the relative change of their means.
+
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoredRun};
+
+/// Changes smaller than this (relative) are never called significant: two runs of one unchanged
+/// system drift by a few percent, and a verdict should mean something to an architect.
+pub const PRACTICAL_CHANGE: f64 = 0.05;
+/// Bootstrap resamples per comparison.
+const RESAMPLES: usize = 2000;
+
+/// What a comparison concludes about one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Worse beyond noise and beyond [`PRACTICAL_CHANGE`].
+    Regressed,
+    /// Better beyond noise and beyond [`PRACTICAL_CHANGE`].
+    Improved,
+    /// The interval includes changes too small to matter, or no change.
+    NoSignificantChange,
+    /// Too few seconds measured on one side to tell.
+    NotEnoughData,
+}
+
+impl Verdict {
+    /// The word people read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regressed => "regressed",
+            Verdict::Improved => "improved",
+            Verdict::NoSignificantChange => "no significant change",
+            Verdict::NotEnoughData => "not enough data",
+        }
+    }
+}
+
+/// One metric of one request, baseline against candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricChange {
+    /// `p50`, `p95`, `p99`, `rate` or `error_rate`.
+    pub metric: String,
+    /// The baseline's run-level value (ms, req/s or a fraction).
+    pub baseline: f64,
+    /// The candidate's run-level value.
+    pub candidate: f64,
+    /// candidate − baseline.
+    pub absolute: f64,
+    /// Relative change of the per-second means (geometric for latency).
+    pub relative: f64,
+    /// 95 % bootstrap interval of the relative change.
+    pub ci_low: f64,
+    /// Upper end of the interval.
+    pub ci_high: f64,
+    /// The conclusion.
+    pub verdict: Verdict,
+}
+
+/// Compares per-second values of one metric (`higher_is_worse` for latency and errors): the
+/// relative change of their means (geometric for latency, whose per-second percentiles are
+/// skewed), with a 95 % bootstrap interval. Regressed or improved only when the whole interval
+/// lies beyond [`PRACTICAL_CHANGE`].
+pub fn compare_values(
+    base: &[f64],
+    cand: &[f64],
+    higher_is_worse: bool,
+    seed: u64,
+) -> (f64, f64, f64, Verdict) {
+    let geometric = higher_is_worse && base.iter().chain(cand).all(|v| *v > 0.0);
+    if base.len() < 3 || cand.len() < 3 {
+        return (f64::NAN, f64::NAN, f64::NAN, Verdict::NotEnoughData);
+    }
+    let tf = |v: &[f64]| -> Vec<f64> {
+        if geometric {
+            v.iter().map(|x| x.ln()).collect()
+        } else {
+            v.to_vec()
+        }
+    };
+    let (b, c) = (tf(base), tf(cand));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let rel = |mb: f64, mc: f64| {
+        if geometric {
+            (mc - mb).exp() - 1.0
+        } else if mb.abs() < 1e-12 {
+            if mc.abs() < 1e-12 { 0.0 } else { 1.0 }
+        } else {
+            mc / mb - 1.0
+        }
+    };
+    let point = rel(mean(&b), mean(&c));
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let resample_mean = |v: &[f64], rng: &mut SmallRng| {
+        (0..v.len())
+            .map(|_| v[rng.random_range(0..v.len())])
+            .sum::<f64>()
+            / v.len() as f64
+    };
+    let mut draws: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let mb = resample_mean(&b, &mut rng);
+            let mc = resample_mean(&c, &mut rng);
+            rel(mb, mc)
+        })
+        .collect();
+    draws.sort_by(f64::total_cmp);
+    let lo = draws[(RESAMPLES as f64 * 0.025) as usize];
+    let hi = draws[(RESAMPLES as f64 * 0.975) as usize - 1];
+    let worse = |x: f64| if higher_is_worse { x } else { -x };
+    let verdict = if worse(lo).min(worse(hi)) > PRACTICAL_CHANGE {
+        Verdict::Regressed
+    } else if worse(lo).max(worse(hi)) < -PRACTICAL_CHANGE {
+        Verdict::Improved
+    } else {
+        Verdict::NoSignificantChange
+    };
+    (point, lo, hi, verdict)
+}
+
+/// Per-second values of one series (or the total) of a stored run, warm-up excluded.
+#[derive(Debug, Clone, Default)]
+pub struct SecondValues {
+    /// p50, p95, p99 in ms.
+    pub latency: [Vec<f64>; 3],
+    /// Requests per second.
+    pub rate: Vec<f64>,
+    /// Error share per second.
+    pub error_rate: Vec<f64>,
+}
+
+/// All the comparisons of one candidate against the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Baseline run id.
+    pub baseline: i64,
+    /// Candidate run id.
+    pub candidate: i64,
+    /// Per request (`request@target`, `*` for all together): the metric changes.
+    pub requests: Vec<(String, Vec<MetricChange>)>,
+    /// Whether any metric regressed.
+    pub regressed: bool,
+}
+
+fn values_of(store: &Store, run: &StoredRun) -> crate::store::Result<Vec<(String, SecondValues)>> {
+    let series = store.series(run.row.id, run.info.keys.len())?;
+    let measured: std::collections::HashMap<u32, f64> = series
+        .ticks
+        .iter()
+        .filter(|t| !t.warmup && t.seconds > 0.5)
+        .map(|t| (t.index, t.seconds))
+        .collect();
+    let mut out = Vec::new();
+    let mut total = SecondValues::default();
+    for t in series
+        .ticks
+        .iter()
+        .filter(|t| measured.contains_key(&t.index))
+    {
+        push(&mut total, t.requests, t.errors, t.seconds, &t.latency_us);
+    }
+    out.push(("*".to_string(), total));
+    for (k, pts) in run.info.keys.iter().zip(&series.series) {
+        let mut v = SecondValues::default();
+        for p in pts {
+            if let Some(secs) = measured.get(&p.tick) {
+                push(&mut v, p.requests, p.errors, *secs, &p.latency_us);
+            }
+        }
+        out.push((format!("{}@{}", k.request, k.target), v));
+    }
+    Ok(out)
+}
+
+fn push(v: &mut SecondValues, requests: u64, errors: u64, secs: f64, lat: &[u64; 5]) {
+    v.rate.push(requests as f64 / secs);
+    v.error_rate.push(if requests > 0 {
+        errors as f64 / requests as f64
+    } else {
+        0.0
+    });
+    if requests > errors || lat[0] > 0 {
+        for (i, q) in [0usize, 2, 3].into_iter().enumerate() {
+            v.latency[i].push(lat[q] as f64 / 1000.0);
+        }
+    }
+}
+
+/// Compares two stored runs request by request (matched by request and target names).
+pub fn compare_runs(
+    store: &Store,
+    baseline: i64,
+    candidate: i64,
+) -> crate::store::Result<Comparison> {
+    let b = store.run(baseline)?;
+    let c = store.run(candidate)?;
+    let bv = values_of(store, &b)?;
+    let cv = values_of(store, &c)?;
+    let totals = |r: &StoredRun, name: &str| -> Option<crate::metrics::EndpointSummary> {
+        let s = r.summary.as_ref()?;
+        if name == "*" {
+            return Some(s.total.clone());
+        }
+        s.endpoints
+            .iter()
+            .find(|e| format!("{}@{}", e.request, e.target) == name)
+            .cloned()
+    };
+    let mut requests = Vec::new();
+    for (name, b_vals) in &bv {
+        let Some((_, c_vals)) = cv.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        let (Some(bs), Some(cs)) = (totals(&b, name), totals(&c, name)) else {
+            continue;
+        };
+        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+            (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3)
+        });
+        let mut changes = Vec::new();
+        let metrics = [
+            (
+                "p50",
+                &b_vals.latency[0],
+                &c_vals.latency[0],
+                bs.latency.p50_ms,
+                cs.latency.p50_ms,
+                true,
+            ),
+            (
+                "p95",
+                &b_vals.latency[1],
+                &c_vals.latency[1],
+                bs.latency.p95_ms,
+                cs.latency.p95_ms,
+                true,
+            ),
+            (
+                "p99",
+                &b_vals.latency[2],
+                &c_vals.latency[2],
+                bs.latency.p99_ms,
+                cs.latency.p99_ms,
+                true,
+            ),
+            ("rate", &b_vals.rate, &c_vals.rate, bs.rate, cs.rate, false),
+            (
+                "error_rate",
+                &b_vals.error_rate,
+                &c_vals.error_rate,
+                bs.error_rate,
+                cs.error_rate,
+                true,
+            ),
+        ];
+        for (i, (metric, bvals, cvals, base, cand, worse_up)) in metrics.into_iter().enumerate() {
+            let (relative, ci_low, ci_high, mut verdict) =
+                compare_values(bvals, cvals, worse_up, seed ^ i as u64);
+            // Error rates near zero: a change of less than 0.1 point is noise whatever its ratio.
+            if metric == "error_rate"
+                && (cand - base).abs() < 0.001
+                && verdict != Verdict::NotEnoughData
+            {
+                verdict = Verdict::NoSignificantChange;
+            }
+            changes.push(MetricChange {
+                metric: metric.to_string(),
+                baseline: base,
+                candidate: cand,
+                absolute: cand - base,
+                relative,
+                ci_low,
+                ci_high,
+                verdict,
+            });
+        }
+        requests.push((name.clone(), changes));
+    }
+    let regressed = requests
+        .iter()
+        .any(|(_, ch)| ch.iter().any(|c| c.verdict == Verdict::Regressed));
+    Ok(Comparison {
+        baseline,
+        candidate,
+        requests,
+        regressed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lognormal(rng: &mut SmallRng, median: f64) -> f64 {
+        let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+        let u2: f64 = rng.random();
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        median * (0.15 * z).exp()
+    }
+
+    fn seconds(seed: u64, median: f64, n: usize) -> Vec<f64> {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        (0..n).map(|_| lognormal(&mut rng, median)).collect()
+    }
+
+    #[test]
+    fn a_20_percent_shift_is_caught_both_ways() {
+        let base = seconds(1, 100.0, 30);
+        let slower = seconds(2, 120.0, 30);
+        let (rel, lo, hi, v) = compare_values(&base, &slower, true, 7);
+        assert_eq!(v, Verdict::Regressed, "rel {rel} [{lo}, {hi}]");
+        assert!(lo <= rel && rel <= hi);
+        let faster = seconds(3, 80.0, 30);
+        assert_eq!(compare_values(&base, &faster, true, 7).3, Verdict::Improved);
+        // For rates, higher is better.
+        assert_eq!(
+            compare_values(&base, &slower, false, 7).3,
+            Verdict::Improved
+        );
+    }
+
+    #[test]
+    fn identical_distributions_rarely_raise_an_alarm() {
+        let pairs = 200;
+        let alarms = (0..pairs)
+            .filter(|i| {
+                let a = seconds(1000 + i * 2, 100.0, 60);
+                let b = seconds(1001 + i * 2, 100.0, 60);
+                compare_values(&a, &b, true, *i).3 != Verdict::NoSignificantChange
+            })
+            .count();
+        let rate = alarms as f64 / pairs as f64;
+        // Each pair: two 60-second runs whose per-second p95 varies by ~15 % (log-normal).
+        println!(
+            "false-alarm rate over {pairs} seeded identical pairs: {:.1} %",
+            rate * 100.0
+        );
+        assert!(rate <= 0.02, "false alarms in {alarms} of {pairs} pairs");
+        let caught = (0..pairs)
+            .filter(|i| {
+                let a = seconds(5000 + i * 2, 100.0, 60);
+                let b = seconds(5001 + i * 2, 120.0, 60);
+                compare_values(&a, &b, true, *i).3 == Verdict::Regressed
+            })
+            .count();
+        println!("20 % shifts caught: {caught} of {pairs}");
+        assert!(
+            caught as f64 / pairs as f64 >= 0.95,
+            "caught {caught} of {pairs}"
+        );
+    }
+
+    #[test]
+    fn too_few_seconds_say_so() {
+        assert_eq!(
+            compare_values(&[1.0, 2.0], &[1.0, 2.0, 3.0], true, 1).3,
+            Verdict::NotEnoughData
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Comparing stored runs: the CI gate (`run --compare-to baseline`) and `loadbench compare`,
+//! on real runs against the demo service.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const SCENARIO: &str = r#"
+name = "gate"
+duration = "5s"
+warmup = "1s"
+[targets]
+api = "demo"
+[load]
+model = "open"
+rate = 40
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+query = { delay_ms = 20 }
+"#;
+
+fn lb(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
+    let _g = common::serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gate.db");
+    let file = dir.path().join("gate.toml");
+    std::fs::write(&file, SCENARIO).expect("write");
+    let f = file.to_str().expect("path");
+    let (code, _, err) = lb(&db, &["run", f, "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = lb(&db, &["runs", "baseline", "1"]);
+    assert_eq!(code, 0, "{err}");
+    // Same service, same scenario: no significant change, exit 0.
+    let (code, _, err) = lb(&db, &["run", f, "-q", "--compare-to", "baseline"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("compare: baseline #1 vs candidate #2"),
+        "{err}"
+    );
+    assert!(!err.contains("REGRESSED"), "{err}");
+    // The same scenario against a service 10 ms slower: +50 % latency, exit 4.
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .args(["demo", "--port", "0", "--delay", "10ms"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("demo");
+    let mut line = String::new();
+    BufReader::new(demo.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    let url = line.trim().rsplit(' ').next().expect("url").to_string();
+    let target = format!("api={url}");
+    let (code, _, err) = lb(
+        &db,
+        &[
+            "run",
+            f,
+            "-q",
+            "--target",
+            &target,
+            "--compare-to",
+            "baseline",
+        ],
+    );
+    let _ = Command::new("kill")
+        .args(["-INT", &demo.id().to_string()])
+        .status();
+    let _ = demo.wait();
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("REGRESSED") && err.contains("significant regression"),
+        "{err}"
+    );
+    // `compare` gives the same verdicts, as JSON for scripts.
+    let (code, out, _) = lb(&db, &["compare", "1", "2", "3", "--json"]);
+    assert_eq!(code, 4);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[0]["regressed"], false);
+    assert_eq!(v[1]["regressed"], true);
+    let p50 = v[1]["requests"][0][1]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["metric"] == "p50")
+        .expect("p50")
+        .clone();
+    assert_eq!(p50["verdict"], "regressed");
+    let rel = p50["relative"].as_f64().expect("relative");
+    assert!(
+        (0.35..0.65).contains(&rel),
+        "20 ms → 30 ms is about +50 %: {rel}"
+    );
+    assert!(
+        p50["ci_low"].as_f64().expect("low") <= rel
+            && rel <= p50["ci_high"].as_f64().expect("high")
+    );
+}
