@@ -222,6 +222,10 @@ struct ReportArgs {
     /// Output file (Markdown writes its charts beside it). Without it: stdout (not for md).
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Compare the run with these baseline runs (tables with verdicts, an overlaid chart, and
+    /// JUnit cases for regressions).
+    #[arg(long = "compare", value_name = "BASE")]
+    compare: Vec<i64>,
 }
 
 fn parse_format(s: &str) -> Result<crate::report::Format, String> {
@@ -832,7 +836,7 @@ fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
-    let report = match Report::load(&store, args.run) {
+    let report = match Report::load_compared(&store, args.run, &args.compare) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("loadbench: {e}");

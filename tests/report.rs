@@ -18,6 +18,12 @@ const STARTED_MS: i64 = 1_793_527_200_000; // 2026-11-01T10:00:00Z
 
 /// A run with fixed figures: 6 ticks (1 warm-up) of two requests, one failing threshold.
 fn fixture(name: &str) -> RunExport {
+    fixture_with(name, 1.0, "00000000-0000-4000-8000-000000000001")
+}
+
+/// The fixture with every latency multiplied by `factor`.
+fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
+    let f = |us: u64| (us as f64 * factor) as u64;
     let keys = vec![
         Key {
             request: "ingest".into(),
@@ -54,14 +60,19 @@ fn fixture(name: &str) -> RunExport {
         let mut a = Stats::default();
         let mut b = Stats::default();
         for j in 0..100u64 {
-            a.record_response(202, 1_000 + j * 37 + u64::from(i) * 11, 900 + j * 30, None);
+            a.record_response(
+                202,
+                f(1_000 + j * 37 + u64::from(i) * 11),
+                f(900 + j * 30),
+                None,
+            );
         }
         for j in 0..20u64 {
             let err = (j == 0 && i % 2 == 0).then_some(ErrorKind::Http5xx);
             b.record_response(
                 if err.is_some() { 503 } else { 200 },
-                40_000 + j * 4_000,
-                39_000 + j * 4_000,
+                f(40_000 + j * 4_000),
+                f(39_000 + j * 4_000),
                 err,
             );
         }
@@ -84,7 +95,7 @@ fn fixture(name: &str) -> RunExport {
     let b64 = base64::engine::general_purpose::STANDARD;
     RunExport {
         schema: loadbench::store::EXPORT_SCHEMA.into(),
-        uuid: "00000000-0000-4000-8000-000000000001".into(),
+        uuid: uuid.into(),
         name: name.into(),
         scenario_text: "name = \"fixture\"\n[[requests]]\nname = \"ingest\"\npath = \"/v1/events\"\nheaders = { authorization = \"Bearer literal-secret-token\", x-api-key = \"${env.API_KEY}\" }\n".into(),
         scenario_path: Some("scenarios/fixture.toml".into()),
@@ -332,4 +343,69 @@ fn no_format_leaks_a_secret() {
         md.contains("[redacted]"),
         "credential headers are shown redacted"
     );
+}
+
+#[test]
+fn a_comparison_report_shows_verdicts_an_overlay_and_junit_cases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("c.db")).expect("store");
+    let base = store.import_run(&fixture("Checkout API")).expect("base");
+    let same = store
+        .import_run(&fixture_with(
+            "Checkout API",
+            1.0,
+            "00000000-0000-4000-8000-000000000002",
+        ))
+        .expect("same");
+    let slow = store
+        .import_run(&fixture_with(
+            "Checkout API",
+            1.3,
+            "00000000-0000-4000-8000-000000000003",
+        ))
+        .expect("slow");
+    let r = Report::load_compared(&store, slow, &[base]).expect("load");
+    let md = render(&r, Format::Markdown);
+    assert!(
+        md.contains("Against baseline #1 (Checkout API): **REGRESSED"),
+        "{md}"
+    );
+    assert!(md.contains("| all | p95 |"), "{md}");
+    assert!(
+        r.charts().iter().any(|(suffix, _, _)| *suffix == "compare"),
+        "an overlaid spectrum"
+    );
+    let xml = render(&r, Format::Junit);
+    let doc = roxmltree::Document::parse(&xml).expect("parses");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .expect("suite");
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let failed = |c: &roxmltree::Node<'_, '_>| c.children().any(|x| x.has_tag_name("failure"));
+    let regressions: usize = r.comparisons[0]
+        .comparison
+        .requests
+        .iter()
+        .map(|(_, ch)| {
+            ch.iter()
+                .filter(|m| m.verdict == loadbench::analysis::compare::Verdict::Regressed)
+                .count()
+        })
+        .sum();
+    assert!(
+        regressions >= 3,
+        "latency +30 % regresses p50/p95/p99 at least for all requests"
+    );
+    assert_eq!(cases.len(), 3 + 15, "3 thresholds + 3 series × 5 metrics");
+    assert_eq!(cases.iter().filter(|c| failed(c)).count(), 1 + regressions);
+    let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).expect("json");
+    assert_eq!(json["comparisons"][0]["regressed"], true);
+    // An unchanged run: no regression anywhere.
+    let r = Report::load_compared(&store, same, &[base]).expect("load");
+    assert!(!r.comparisons[0].comparison.regressed);
+    assert!(render(&r, Format::Markdown).contains("no significant regression"));
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::markdown::{RESULT_COLUMNS, Tables};
+use super::markdown::{COMPARE_COLUMNS, RESULT_COLUMNS, Tables};
 use super::svg::escape;
 use super::{Exporter, Report};
 
@@ -53,6 +53,20 @@ impl Exporter for Html {
             escape(&t.verdict.replace('`', ""))
         );
         let _ = writeln!(out, "<p>{}</p>", escape(&t.about.replace("**", "")));
+        let compared = r.comparison_rows();
+        for (title, verdict, _) in &compared {
+            let class = if verdict.starts_with("REGRESSED") {
+                "fail"
+            } else {
+                "pass"
+            };
+            let _ = writeln!(
+                out,
+                "<p class=\"{class}\">{}: {}</p>",
+                escape(title),
+                escape(verdict)
+            );
+        }
         if !t.thresholds.is_empty() {
             out.push_str("<h2>Thresholds</h2>\n");
             let rows: Vec<Vec<String>> = t.thresholds.iter().map(|r| r.to_vec()).collect();
@@ -60,6 +74,10 @@ impl Exporter for Html {
         }
         out.push_str("<h2>Results</h2>\n<p>Latency is measured from each request's intended start (coordinated omission corrected).</p>\n");
         table(&mut out, &RESULT_COLUMNS, &t.results);
+        for (title, _, rows) in &compared {
+            let _ = writeln!(out, "<h2>{}</h2>", escape(title));
+            table(&mut out, &COMPARE_COLUMNS, rows);
+        }
         out.push_str("<h2>Charts</h2>\n");
         for (_, title, svg) in r.charts() {
             let _ = writeln!(

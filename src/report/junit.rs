@@ -11,21 +11,54 @@ pub struct Junit;
 impl Exporter for Junit {
     fn render(&self, r: &Report, _stem: &str) -> (Vec<u8>, Vec<(String, String)>) {
         let th = &r.summary.thresholds;
-        let failures = th.iter().filter(|t| !t.passed).count();
+        // Baseline checks: one test case per request and metric of each comparison.
+        let checks: Vec<(String, String, bool, String)> = r
+            .comparisons
+            .iter()
+            .flat_map(|b| {
+                let base = b.comparison.baseline;
+                b.comparison
+                    .requests
+                    .iter()
+                    .flat_map(move |(name, changes)| {
+                        changes.iter().map(move |m| {
+                            (
+                                format!("baseline.run{base}"),
+                                format!(
+                                    "{} {} no regression",
+                                    if name == "*" { "all" } else { name },
+                                    m.metric
+                                ),
+                                m.verdict != crate::analysis::compare::Verdict::Regressed,
+                                format!(
+                                    "{:+.1}% [{:+.1}%, {:+.1}%] {}",
+                                    m.relative * 100.0,
+                                    m.ci_low * 100.0,
+                                    m.ci_high * 100.0,
+                                    m.verdict.as_str()
+                                ),
+                            )
+                        })
+                    })
+            })
+            .collect();
+        let failures =
+            th.iter().filter(|t| !t.passed).count() + checks.iter().filter(|c| !c.2).count();
+        let tests = th.len() + checks.len();
         let name = format!("loadbench: {}", r.summary.scenario);
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             out,
             "<testsuites name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
             escape(&name),
-            th.len(),
+            tests,
             r.summary.duration_s
         );
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{:.3}\" timestamp=\"{}\">",
             escape(&name),
-            th.len(),
+            tests,
             r.summary.duration_s,
             escape(&r.summary.started_at)
         );
@@ -47,6 +80,23 @@ impl Exporter for Junit {
                     escape(&t.scope),
                     escape(&t.expression),
                     escape(&t.actual_text)
+                );
+            }
+            out.push_str("</testcase>\n");
+        }
+        for (class, case, passed, detail) in &checks {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">",
+                escape(class),
+                escape(case)
+            );
+            if !passed {
+                let _ = write!(
+                    out,
+                    "<failure message=\"{}\" type=\"regression\">{}</failure>",
+                    escape(detail),
+                    escape(detail)
                 );
             }
             out.push_str("</testcase>\n");

@@ -23,6 +23,17 @@ pub struct Tables {
     pub environment: Vec<[String; 2]>,
 }
 
+/// Column names of [`Report::comparison_rows`].
+pub const COMPARE_COLUMNS: [&str; 7] = [
+    "request",
+    "metric",
+    "baseline",
+    "this run",
+    "per-second change",
+    "95% interval",
+    "verdict",
+];
+
 /// Column names of [`Tables::results`].
 pub const RESULT_COLUMNS: [&str; 11] = [
     "request", "target", "count", "rate", "errors", "p50", "p90", "p95", "p99", "p99.9", "max",
@@ -185,6 +196,10 @@ impl Exporter for Markdown {
         let _ = writeln!(out, "# {}: load test report\n", md_cell(&r.run.row.name));
         let _ = writeln!(out, "**{}**\n", t.verdict);
         let _ = writeln!(out, "{}\n", t.about);
+        let compared = r.comparison_rows();
+        for (title, verdict, _) in &compared {
+            let _ = writeln!(out, "{title}: **{verdict}**.\n");
+        }
         if !t.thresholds.is_empty() {
             out.push_str("## Thresholds\n\n");
             let rows: Vec<Vec<String>> = t.thresholds.iter().map(|r| r.to_vec()).collect();
@@ -193,6 +208,10 @@ impl Exporter for Markdown {
         }
         out.push_str("## Results\n\nLatency is measured from each request's intended start (coordinated omission corrected).\n\n");
         md_table(&mut out, &RESULT_COLUMNS, &t.results);
+        for (title, _, rows) in &compared {
+            let _ = writeln!(out, "\n## {title}\n");
+            md_table(&mut out, &COMPARE_COLUMNS, rows);
+        }
         out.push_str("\n## Charts\n\n");
         let mut files = Vec::new();
         for (suffix, title, svg) in r.charts() {

@@ -27,6 +27,18 @@ pub struct Report {
     pub totals: Accumulator,
     /// Interval histograms per tick (tick number, end, seconds, per-series stats), for the hlog.
     pub intervals: Vec<crate::metrics::Tick>,
+    /// Comparisons of this run (the candidate) against baselines, with each baseline's name and totals.
+    pub comparisons: Vec<Baseline>,
+}
+
+/// A baseline this run is compared with.
+pub struct Baseline {
+    /// Its name.
+    pub name: String,
+    /// Its totals (for the overlaid spectrum).
+    pub totals: crate::metrics::Stats,
+    /// The verdicts.
+    pub comparison: crate::analysis::compare::Comparison,
 }
 
 /// What a report is written as.
@@ -121,6 +133,28 @@ pub fn write(report: &Report, format: Format, out: &Path) -> std::io::Result<Vec
 impl Report {
     /// Loads a stored run with everything the exporters need.
     pub fn load(store: &Store, id: i64) -> crate::store::Result<Report> {
+        Report::load_compared(store, id, &[])
+    }
+
+    /// Loads a run and its comparisons against `baselines`.
+    pub fn load_compared(
+        store: &Store,
+        id: i64,
+        baselines: &[i64],
+    ) -> crate::store::Result<Report> {
+        let mut comparisons = Vec::new();
+        for &b in baselines {
+            let comparison = crate::analysis::compare::compare_runs(store, b, id)?;
+            let mut acc = Accumulator::new(store.run(b)?.info.keys.len());
+            for t in store.ticks(b)? {
+                acc.add(&t);
+            }
+            comparisons.push(Baseline {
+                name: store.run(b)?.row.name,
+                totals: acc.total(),
+                comparison,
+            });
+        }
         let mut run = store.run(id)?;
         let series = store.series(id, run.info.keys.len())?;
         let intervals = store.ticks(id)?;
@@ -144,6 +178,7 @@ impl Report {
             summary,
             totals,
             intervals,
+            comparisons,
         })
     }
 
@@ -223,11 +258,87 @@ impl Report {
             ("corrected", &total.latency),
             ("service time", &total.service),
         ]);
-        vec![
+        let mut charts = vec![
             ("latency", "Latency over time", latency),
             ("rate", "Throughput over time", rate),
             ("spectrum", "Latency by percentile", spectrum),
-        ]
+        ];
+        if !self.comparisons.is_empty() {
+            let this = format!("#{} (this run)", self.run.row.id);
+            let names: Vec<String> = self
+                .comparisons
+                .iter()
+                .map(|b| format!("#{} {}", b.comparison.baseline, b.name))
+                .collect();
+            let mut overlay: Vec<(&str, &hdrhistogram::Histogram<u64>)> =
+                vec![(this.as_str(), &total.latency)];
+            for (n, b) in names.iter().zip(&self.comparisons) {
+                overlay.push((n.as_str(), &b.totals.latency));
+            }
+            charts.push((
+                "compare",
+                "Latency by percentile, against the baselines",
+                svg::spectrum_chart(&overlay),
+            ));
+        }
+        charts
+    }
+
+    /// The comparison tables: per baseline, (title, verdict line, rows of request, metric,
+    /// baseline, candidate, change, interval, verdict).
+    pub fn comparison_rows(&self) -> Vec<(String, String, Vec<Vec<String>>)> {
+        use crate::analysis::compare::Verdict;
+        self.comparisons
+            .iter()
+            .map(|b| {
+                let c = &b.comparison;
+                let mut regressions = Vec::new();
+                let mut rows = Vec::new();
+                for (name, changes) in &c.requests {
+                    let who = if name == "*" {
+                        "all".to_string()
+                    } else {
+                        name.clone()
+                    };
+                    for m in changes {
+                        let value = |v: f64| match m.metric.as_str() {
+                            "rate" => crate::format::rate(v),
+                            "error_rate" => crate::format::percent(v),
+                            _ => crate::format::micros(v * 1000.0),
+                        };
+                        let pct = |x: f64| {
+                            if x.is_finite() {
+                                format!("{:+.1}%", x * 100.0)
+                            } else {
+                                "-".into()
+                            }
+                        };
+                        if m.verdict == Verdict::Regressed {
+                            regressions.push(format!("{who} {}", m.metric));
+                        }
+                        rows.push(vec![
+                            who.clone(),
+                            m.metric.clone(),
+                            value(m.baseline),
+                            value(m.candidate),
+                            pct(m.relative),
+                            format!("[{}, {}]", pct(m.ci_low), pct(m.ci_high)),
+                            m.verdict.as_str().to_string(),
+                        ]);
+                    }
+                }
+                let verdict = if regressions.is_empty() {
+                    "no significant regression".to_string()
+                } else {
+                    format!("REGRESSED: {}", regressions.join(", "))
+                };
+                (
+                    format!("Against baseline #{} ({})", c.baseline, b.name),
+                    verdict,
+                    rows,
+                )
+            })
+            .collect()
     }
 }
 
