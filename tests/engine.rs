@@ -402,3 +402,68 @@ checks = [{{ status = 204 }}]
     let got: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(got["received"].as_u64(), Some(hooks));
 }
+
+#[test]
+fn two_targets_interleaved_in_one_run_show_their_difference() {
+    let _g = serial();
+    // "ours" adds 5 ms, "competitor" 25 ms. Every request picks its target at random, so both
+    // see the same machine and the same moment: the per-target series differ by the 20 ms alone.
+    let ours = DemoServer::start(DemoConfig {
+        delay: std::time::Duration::from_millis(5),
+        ..DemoConfig::default()
+    })
+    .expect("ours");
+    let theirs = DemoServer::start(DemoConfig {
+        delay: std::time::Duration::from_millis(25),
+        ..DemoConfig::default()
+    })
+    .expect("theirs");
+    let text = format!(
+        r#"
+name = "interleaved"
+duration = "3s"
+[targets]
+ours = "{}"
+competitor = "{}"
+[load]
+model = "open"
+rate = 100
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+        ours.url(),
+        theirs.url()
+    );
+    let (o, ticks) = run(scenario(&text));
+    let by = |t: &str| {
+        o.summary
+            .endpoints
+            .iter()
+            .find(|e| e.target == t)
+            .expect(t)
+            .clone()
+    };
+    let (a, b) = (by("ours"), by("competitor"));
+    assert!(
+        a.count > 100 && b.count > 100,
+        "both targets got load: {} / {}",
+        a.count,
+        b.count
+    );
+    let diff = b.latency.p50_ms - a.latency.p50_ms;
+    assert!(
+        (diff - 20.0).abs() < 3.0,
+        "p50 {} vs {} ms",
+        a.latency.p50_ms,
+        b.latency.p50_ms
+    );
+    // Interleaved: every second has both targets.
+    for t in ticks.iter().filter(|t| t.seconds > 0.9) {
+        assert!(
+            t.stats.iter().all(|s| s.requests > 10),
+            "tick {} lacks a target",
+            t.index
+        );
+    }
+}
