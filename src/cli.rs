@@ -54,6 +54,8 @@ enum Command {
     Runs(RunsArgs),
     /// Compare stored runs: a baseline against one or more candidates, with a verdict per metric.
     Compare(CompareArgs),
+    /// Competitor benchmark sets: list, import (CSV, JSON, k6, oha), show, delete.
+    Benchmarks(BenchmarksArgs),
     /// Write a stored run as a report: md (with SVG charts beside it), html, json, csv, junit or hlog.
     Report(ReportArgs),
     /// Check a scenario file and report every problem with its line and column.
@@ -202,14 +204,61 @@ enum RunsCommand {
 
 #[derive(Args)]
 struct CompareArgs {
-    /// The baseline run id.
-    baseline: i64,
-    /// Candidate run ids.
+    /// Run ids: a baseline then candidates; or, with --benchmark, the runs to hold against it.
     #[arg(required = true)]
-    candidates: Vec<i64>,
+    runs: Vec<i64>,
+    /// Compare the runs with this competitor benchmark set instead (see `loadbench benchmarks`).
+    #[arg(long, value_name = "NAME")]
+    benchmark: Option<String>,
     /// Print the comparisons as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchmarksArgs {
+    #[command(subcommand)]
+    command: Option<BenchmarksCommand>,
+}
+
+#[derive(Subcommand)]
+enum BenchmarksCommand {
+    /// Import figures: our CSV or JSON (docs/benchmarks.md), k6 --summary-export JSON, oha JSON.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// The set's name (required unless the file names it).
+        #[arg(long)]
+        name: Option<String>,
+        /// csv, json, k6 or oha (default: detected).
+        #[arg(long, value_parser = parse_source)]
+        format: Option<crate::benchmark::Source>,
+        /// Where the figures come from.
+        #[arg(long)]
+        source: Option<String>,
+        /// When they were published.
+        #[arg(long)]
+        published: Option<String>,
+        /// Notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Print a set's figures.
+    Show {
+        /// Its name.
+        name: String,
+    },
+    /// Delete a set.
+    Delete {
+        /// Its name.
+        name: String,
+    },
+}
+
+fn parse_source(s: &str) -> Result<crate::benchmark::Source, String> {
+    crate::benchmark::Source::from_name(s)
+        .ok_or_else(|| format!("\"{s}\": expected csv, json, k6 or oha"))
 }
 
 #[derive(Args)]
@@ -331,6 +380,7 @@ pub fn main() -> i32 {
         Some(Command::Runs(args)) => runs(args, &db),
         Some(Command::Report(args)) => report(args, &db),
         Some(Command::Compare(args)) => compare(args, &db),
+        Some(Command::Benchmarks(args)) => benchmarks(args, &db),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
@@ -963,9 +1013,54 @@ fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
+    if let Some(name) = &args.benchmark {
+        let set = match store.benchmark(name) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("loadbench: {e}");
+                return EXIT_INVALID;
+            }
+        };
+        let mut all = Vec::new();
+        for run in &args.runs {
+            match crate::analysis::compare::compare_to_benchmark(&store, *run, &set) {
+                Ok(c) => all.push(c),
+                Err(e) => {
+                    eprintln!("loadbench: {e}");
+                    return EXIT_INVALID;
+                }
+            }
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        } else {
+            for c in &all {
+                let as_runs = crate::analysis::compare::Comparison {
+                    baseline: 0,
+                    candidate: c.candidate,
+                    requests: c.requests.clone(),
+                    regressed: c.worse,
+                };
+                let text = comparison_text(&as_runs)
+                    .replace("baseline #0", &format!("benchmark \"{}\"", c.benchmark));
+                print!("{text}");
+            }
+        }
+        return if all.iter().any(|c| c.worse) {
+            EXIT_REGRESSED
+        } else {
+            EXIT_OK
+        };
+    }
+    if args.runs.len() < 2 {
+        eprintln!(
+            "loadbench: compare needs a baseline and at least one candidate (or --benchmark NAME)"
+        );
+        return EXIT_INVALID;
+    }
     let mut all = Vec::new();
-    for c in &args.candidates {
-        match crate::analysis::compare::compare_runs(&store, args.baseline, *c) {
+    for c in &args.runs[1..] {
+        match crate::analysis::compare::compare_runs(&store, args.runs[0], *c) {
             Ok(cmp) => all.push(cmp),
             Err(e) => {
                 eprintln!("loadbench: {e}");
@@ -984,5 +1079,134 @@ fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
         EXIT_REGRESSED
     } else {
         EXIT_OK
+    }
+}
+
+fn benchmarks(args: BenchmarksArgs, db: &std::path::Path) -> i32 {
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
+        }
+    };
+    let show = |set: &crate::benchmark::BenchmarkSet| {
+        let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
+        let ms = |v: f64| crate::format::micros(v * 1000.0);
+        let rows: Vec<Vec<String>> = set
+            .figures
+            .iter()
+            .map(|f| {
+                vec![
+                    f.endpoint.clone(),
+                    opt(f.rate, &crate::format::rate),
+                    opt(f.p50_ms, &ms),
+                    opt(f.p90_ms, &ms),
+                    opt(f.p95_ms, &ms),
+                    opt(f.p99_ms, &ms),
+                    opt(f.max_ms, &ms),
+                    opt(f.error_rate, &crate::format::percent),
+                ]
+            })
+            .collect();
+        println!(
+            "{} ({}{})",
+            set.name,
+            if set.source.is_empty() {
+                "no source"
+            } else {
+                &set.source
+            },
+            if set.published.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", set.published)
+            }
+        );
+        print!(
+            "{}",
+            printer::table(
+                &[
+                    "endpoint", "rate", "p50", "p90", "p95", "p99", "max", "errors"
+                ],
+                &rows
+            )
+        );
+    };
+    let result = match args.command {
+        None => store.list_benchmarks().map(|sets| {
+            if sets.is_empty() {
+                println!(
+                    "no benchmark sets (import one: loadbench benchmarks import FILE --name NAME)"
+                );
+            }
+            for s in &sets {
+                show(s);
+                println!();
+            }
+        }),
+        Some(BenchmarksCommand::Show { name }) => store.benchmark(&name).map(|s| show(&s)),
+        Some(BenchmarksCommand::Delete { name }) => store
+            .delete_benchmark(&name)
+            .map(|()| eprintln!("deleted \"{name}\"")),
+        Some(BenchmarksCommand::Import {
+            file,
+            name,
+            format,
+            source,
+            published,
+            notes,
+        }) => {
+            let shown = file.display().to_string();
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("loadbench: {shown}: {e}");
+                    return EXIT_INVALID;
+                }
+            };
+            let fallback = name.clone().unwrap_or_default();
+            match crate::benchmark::parse(&text, format, &fallback) {
+                Ok(mut set) => {
+                    if let Some(n) = name {
+                        set.name = n;
+                    }
+                    if let Some(s) = source {
+                        set.source = s;
+                    }
+                    if let Some(p) = published {
+                        set.published = p;
+                    }
+                    if let Some(n) = notes {
+                        set.notes = n;
+                    }
+                    if set.name.trim().is_empty() {
+                        eprintln!("loadbench: {shown}: the set needs a name (--name)");
+                        return EXIT_INVALID;
+                    }
+                    store.save_benchmark(&set).map(|_| {
+                        eprintln!(
+                            "imported \"{}\" ({} endpoint(s)) from {shown}",
+                            set.name,
+                            set.figures.len()
+                        )
+                    })
+                }
+                Err(e) => {
+                    eprintln!("loadbench: {shown}: {e}");
+                    return EXIT_INVALID;
+                }
+            }
+        }
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            match e {
+                crate::store::StoreError::Invalid(_) => EXIT_INVALID,
+                _ => EXIT_RUN_ERROR,
+            }
+        }
     }
 }

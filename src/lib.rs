@@ -1,6 +1,7 @@
 //! loadbench: design HTTP load scenarios, run them with corrected latency, keep and compare the results.
 
 pub mod analysis;
+pub mod benchmark;
 pub mod cli;
 pub mod demo;
 pub mod engine;

@@ -290,6 +290,122 @@ pub fn compare_runs(
     })
 }
 
+/// A run against a competitor's benchmark set (the benchmark is the baseline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkComparison {
+    /// The benchmark set's name.
+    pub benchmark: String,
+    /// The run id.
+    pub candidate: i64,
+    /// Per matched endpoint (`*` for all together): the metric changes, the run against the figures.
+    pub requests: Vec<(String, Vec<MetricChange>)>,
+    /// Whether the run is significantly worse than the benchmark on any metric.
+    pub worse: bool,
+}
+
+/// Compares a stored run with a benchmark set. A benchmark is a set of single figures, so the
+/// interval comes from the run's own per-second variability; endpoints match request names.
+pub fn compare_to_benchmark(
+    store: &Store,
+    run_id: i64,
+    set: &crate::benchmark::BenchmarkSet,
+) -> crate::store::Result<BenchmarkComparison> {
+    let run = store.run(run_id)?;
+    let values = values_of(store, &run)?;
+    let summary = run.summary.clone();
+    let mut requests = Vec::new();
+    for fig in &set.figures {
+        let matched: Vec<&(String, SecondValues)> = values
+            .iter()
+            .filter(|(n, _)| {
+                if fig.endpoint == "*" {
+                    n == "*"
+                } else {
+                    n == &fig.endpoint || n.split_once('@').is_some_and(|(r, _)| r == fig.endpoint)
+                }
+            })
+            .collect();
+        let Some((name, vals)) = matched.first() else {
+            continue;
+        };
+        let ours = summary.as_ref().and_then(|s| {
+            if name == "*" {
+                Some(s.total.clone())
+            } else {
+                s.endpoints
+                    .iter()
+                    .find(|e| &format!("{}@{}", e.request, e.target) == name)
+                    .cloned()
+            }
+        });
+        let Some(ours) = ours else { continue };
+        let mut changes = Vec::new();
+        let metrics = [
+            (
+                "p50",
+                fig.p50_ms,
+                &vals.latency[0],
+                ours.latency.p50_ms,
+                true,
+            ),
+            (
+                "p95",
+                fig.p95_ms,
+                &vals.latency[1],
+                ours.latency.p95_ms,
+                true,
+            ),
+            (
+                "p99",
+                fig.p99_ms,
+                &vals.latency[2],
+                ours.latency.p99_ms,
+                true,
+            ),
+            ("rate", fig.rate, &vals.rate, ours.rate, false),
+            (
+                "error_rate",
+                fig.error_rate,
+                &vals.error_rate,
+                ours.error_rate,
+                true,
+            ),
+        ];
+        for (i, (metric, theirs, per_second, value, worse_up)) in metrics.into_iter().enumerate() {
+            let Some(theirs) = theirs else { continue };
+            let constant = vec![theirs; per_second.len().max(3)];
+            let (relative, ci_low, ci_high, mut verdict) =
+                compare_values(&constant, per_second, worse_up, 17 ^ i as u64);
+            if metric == "error_rate"
+                && (value - theirs).abs() < 0.001
+                && verdict != Verdict::NotEnoughData
+            {
+                verdict = Verdict::NoSignificantChange;
+            }
+            changes.push(MetricChange {
+                metric: metric.to_string(),
+                baseline: theirs,
+                candidate: value,
+                absolute: value - theirs,
+                relative,
+                ci_low,
+                ci_high,
+                verdict,
+            });
+        }
+        requests.push((fig.endpoint.clone(), changes));
+    }
+    let worse = requests
+        .iter()
+        .any(|(_, ch)| ch.iter().any(|c| c.verdict == Verdict::Regressed));
+    Ok(BenchmarkComparison {
+        benchmark: set.name.clone(),
+        candidate: run_id,
+        requests,
+        worse,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
