@@ -245,3 +245,50 @@ fn run_live_stop_then_open_it_in_runs() {
     let html = std::fs::read_to_string(&report).expect("the report was written");
     assert!(html.contains("<svg") && html.contains("Quick start"));
 }
+
+#[test]
+fn two_ticked_runs_compare_with_verdicts_and_overlays() {
+    let _g = common::serial();
+    let e = env();
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--db")
+            .arg(&e.db)
+            .args([
+                "run",
+                "scenarios/quickstart.toml",
+                "--duration",
+                "4s",
+                "--warmup",
+                "0s",
+                "-q",
+            ])
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+    }
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    for b in h.get_all_by_role(egui::accesskit::Role::CheckBox) {
+        b.click();
+    }
+    h.run();
+    h.get_by_label("Compare 2 selected").click();
+    h.step();
+    h.step();
+    step_until(&mut h, Duration::from_secs(10), |b| {
+        !b.compare_spectra.is_empty()
+    });
+    h.step();
+    h.get_by_label_contains("against baseline #");
+    assert_eq!(h.state().compare_charts.len(), 2);
+    assert_eq!(h.state().verdicts.len(), 1);
+    assert!(h.state().verdicts[0].requests.iter().any(|(n, _)| n == "*"));
+}

@@ -58,6 +58,8 @@ pub struct LiveState {
     pub finished: Option<(String, Result<i64, String>)>,
     /// Why the last start failed.
     pub error: Option<String>,
+    /// The finished run against its scenario's baseline.
+    pub against_baseline: Option<crate::analysis::compare::Comparison>,
 }
 
 impl LiveState {
@@ -274,6 +276,24 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         });
     }
     badges(ui, &s.badges);
+    if let Some(c) = &s.against_baseline {
+        egui::CollapsingHeader::new(if c.regressed {
+            RichText::new(format!(
+                "Against baseline #{}: significant regression",
+                c.baseline
+            ))
+            .color(Color32::LIGHT_RED)
+        } else {
+            RichText::new(format!(
+                "Against baseline #{}: no significant regression",
+                c.baseline
+            ))
+        })
+        .default_open(c.regressed)
+        .show(ui, |ui| {
+            super::runs::verdict_table(ui, std::slice::from_ref(c))
+        });
+    }
     egui::ScrollArea::vertical().show(ui, |ui| {
         let h = 170.0;
         ui.columns(2, |cols| {

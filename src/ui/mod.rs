@@ -103,6 +103,8 @@ pub enum Msg {
     Quit,
     /// Export a stored run as a report (asks where).
     Export(i64, crate::report::Format),
+    /// Make a run the baseline of its scenario.
+    MarkBaseline(i64),
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
@@ -136,6 +138,11 @@ pub struct Workbench {
     pub compare: Vec<(i64, String, crate::metrics::Summary)>,
     /// Verdicts of each candidate against the first (baseline) of `compare`.
     pub verdicts: Vec<crate::analysis::compare::Comparison>,
+    /// Chart series of the compared runs, aligned on elapsed time.
+    pub compare_charts: Vec<(String, charts::ChartData)>,
+    /// Latency histograms of the compared runs (loaded in the background).
+    pub compare_spectra: Vec<(String, hdrhistogram::Histogram<u64>)>,
+    compare_pending: Option<std::sync::mpsc::Receiver<Vec<(String, hdrhistogram::Histogram<u64>)>>>,
     /// A message for the status line.
     pub status: String,
     dialogs: Box<dyn Dialogs>,
@@ -160,6 +167,9 @@ impl Workbench {
             pending: None,
             compare: Vec::new(),
             verdicts: Vec::new(),
+            compare_charts: Vec::new(),
+            compare_spectra: Vec::new(),
+            compare_pending: None,
             status: String::new(),
             dialogs,
             store: None,
@@ -200,6 +210,13 @@ impl Workbench {
         {
             self.status = format!("run stored as #{id}");
             self.runs.refresh(store);
+            // After every run: how it compares with its scenario's baseline, if one is marked.
+            self.live.against_baseline = store
+                .run(id)
+                .ok()
+                .and_then(|r| store.baseline_of(&r.row.scenario).ok().flatten())
+                .filter(|b| *b != id)
+                .and_then(|b| crate::analysis::compare::compare_runs(store, b, id).ok());
         }
         self.runs.poll();
         if self.live.is_running() {
@@ -287,12 +304,20 @@ impl Workbench {
                 });
             });
         }
+        if let Some(rx) = &self.compare_pending
+            && let Ok(spectra) = rx.try_recv()
+        {
+            self.compare_spectra = spectra;
+            self.compare_pending = None;
+        }
         if !self.compare.is_empty() {
             egui::Window::new("Compare runs")
                 .collapsible(false)
+                .default_width(900.0)
                 .show(ui.ctx(), |ui| {
                     ui.label("The first run is the baseline; changes are relative to it.");
                     runs::compare_table(ui, &self.compare);
+                    runs::overlay_charts(ui, &self.compare_charts, &self.compare_spectra);
                     runs::verdict_table(ui, &self.verdicts);
                     if ui.button("Close").clicked() {
                         msgs.push(Msg::CloseCompare);
@@ -414,6 +439,43 @@ impl Workbench {
                         .filter_map(|r| r.summary.map(|sum| (r.row.id, r.row.name, sum)))
                         .collect();
                     let ids: Vec<i64> = self.compare.iter().map(|c| c.0).collect();
+                    self.compare_charts = ids
+                        .iter()
+                        .filter_map(|id| {
+                            let run = s.run(*id).ok()?;
+                            let series = s.series(*id, run.info.keys.len()).ok()?;
+                            let open = run.info.model == "open";
+                            Some((
+                                format!("#{id} {}", run.row.name),
+                                charts::ChartData::from_ticks(open, &series.ticks),
+                            ))
+                        })
+                        .collect();
+                    self.compare_spectra.clear();
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    self.compare_pending = Some(rx);
+                    let db = self.db.clone();
+                    let names: Vec<(i64, String)> = self
+                        .compare_charts
+                        .iter()
+                        .zip(&ids)
+                        .map(|((n, _), id)| (*id, n.clone()))
+                        .collect();
+                    std::thread::spawn(move || {
+                        let Ok(store) = Store::open(&db) else { return };
+                        let out = names
+                            .into_iter()
+                            .filter_map(|(id, name)| {
+                                let ticks = store.ticks(id).ok()?;
+                                let mut acc = crate::metrics::Accumulator::new(
+                                    ticks.first().map_or(0, |t| t.stats.len()),
+                                );
+                                ticks.iter().for_each(|t| acc.add(t));
+                                Some((name, acc.total().latency))
+                            })
+                            .collect();
+                        let _ = tx.send(out);
+                    });
                     self.verdicts = ids
                         .iter()
                         .skip(1)
@@ -424,6 +486,9 @@ impl Workbench {
             Msg::CloseCompare => {
                 self.compare.clear();
                 self.verdicts.clear();
+                self.compare_charts.clear();
+                self.compare_spectra.clear();
+                self.compare_pending = None;
             }
             Msg::DeleteRun(id) => self.runs.confirm_delete = Some(id),
             Msg::ConfirmDelete(id) => {
@@ -474,6 +539,10 @@ impl Workbench {
             }
             Msg::CancelPending => self.pending = None,
             Msg::Export(id, format) => self.export(id, format),
+            Msg::MarkBaseline(id) => {
+                self.store_op(id, |s| s.set_baseline(id));
+                self.status = format!("run #{id} is now its scenario's baseline");
+            }
         }
     }
 

@@ -240,7 +240,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                 .hint_text("name, scenario or tag")
                 .desired_width(200.0),
         );
-        egui::ComboBox::from_id_salt("status_filter")
+        egui::ComboBox::from_label("status")
             .selected_text(if s.status.is_empty() {
                 "any status"
             } else {
@@ -303,7 +303,16 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                     ui.end_row();
                     for r in &rows {
                         let mut ticked = s.selected.contains(&r.id);
-                        if ui.checkbox(&mut ticked, "").changed() {
+                        let tick = ui.checkbox(&mut ticked, "");
+                        tick.widget_info(|| {
+                            egui::WidgetInfo::selected(
+                                egui::WidgetType::CheckBox,
+                                true,
+                                ticked,
+                                format!("select run #{} for comparison", r.id),
+                            )
+                        });
+                        if tick.changed() {
                             msgs.push(Msg::ToggleSelect(r.id));
                         }
                         let opened = s.open.as_ref().is_some_and(|o| o.run.row.id == r.id);
@@ -360,8 +369,15 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
         if ui.button("Delete…").clicked() {
             msgs.push(Msg::DeleteRun(id));
         }
+        if ui
+            .button("Mark as baseline")
+            .on_hover_text("the run later runs of this scenario are compared with")
+            .clicked()
+        {
+            msgs.push(Msg::MarkBaseline(id));
+        }
         ui.separator();
-        egui::ComboBox::from_id_salt("export_format")
+        egui::ComboBox::from_label("format")
             .selected_text(o.export_format.extension())
             .show_ui(ui, |ui| {
                 for (name, f) in crate::report::Format::ALL {
@@ -562,5 +578,59 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                     }
                 }
             });
+    }
+}
+
+/// The compared runs overlaid: p95 and rate over elapsed time, and their percentile spectra.
+pub fn overlay_charts(
+    ui: &mut egui::Ui,
+    runs: &[(String, ChartData)],
+    spectra: &[(String, hdrhistogram::Histogram<u64>)],
+) {
+    use egui_plot::{Legend, Line, Plot, PlotPoints};
+    if runs.is_empty() {
+        return;
+    }
+    let line = |name: &str, d: &ChartData, ys: &[f64]| {
+        let pts: Vec<[f64; 2]> = d.t.iter().zip(ys).map(|(t, y)| [*t, *y]).collect();
+        Line::new(name.to_string(), PlotPoints::from(pts))
+    };
+    ui.columns(2, |cols| {
+        cols[0].label("p95 latency over elapsed time");
+        Plot::new("compare_p95")
+            .height(160.0)
+            .legend(Legend::default())
+            .x_axis_label("time (s)")
+            .y_axis_label("p95 (ms)")
+            .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+            .include_y(0.0)
+            .show(&mut cols[0], |p| {
+                for (name, d) in runs {
+                    p.line(line(name, d, &d.latency[1]));
+                }
+            });
+        cols[1].label("Throughput over elapsed time");
+        Plot::new("compare_rate")
+            .height(160.0)
+            .legend(Legend::default())
+            .x_axis_label("time (s)")
+            .y_axis_label("requests/s")
+            .y_axis_formatter(|m, _| format::rate(m.value))
+            .include_y(0.0)
+            .show(&mut cols[1], |p| {
+                for (name, d) in runs {
+                    p.line(line(name, d, &d.rate));
+                }
+            });
+    });
+    if spectra.is_empty() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("loading the runs' histograms…");
+        });
+    } else {
+        let series: Vec<(&str, &hdrhistogram::Histogram<u64>)> =
+            spectra.iter().map(|(n, h)| (n.as_str(), h)).collect();
+        charts::spectrum_chart(ui, &series, "compare_spectrum", 200.0);
     }
 }
