@@ -120,6 +120,9 @@ pub const SAMPLES: [(&str, &str); 3] = [
     ),
 ];
 
+/// Named latency histograms, one per compared run.
+pub type Spectra = Vec<(String, hdrhistogram::Histogram<u64>)>;
+
 /// The whole application state.
 pub struct Workbench {
     /// The screen shown.
@@ -141,8 +144,8 @@ pub struct Workbench {
     /// Chart series of the compared runs, aligned on elapsed time.
     pub compare_charts: Vec<(String, charts::ChartData)>,
     /// Latency histograms of the compared runs (loaded in the background).
-    pub compare_spectra: Vec<(String, hdrhistogram::Histogram<u64>)>,
-    compare_pending: Option<std::sync::mpsc::Receiver<Vec<(String, hdrhistogram::Histogram<u64>)>>>,
+    pub compare_spectra: Spectra,
+    compare_pending: Option<std::sync::mpsc::Receiver<Spectra>>,
     /// A message for the status line.
     pub status: String,
     dialogs: Box<dyn Dialogs>,

@@ -306,7 +306,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                         let tick = ui.checkbox(&mut ticked, "");
                         tick.widget_info(|| {
                             egui::WidgetInfo::selected(
-                                egui::WidgetType::CheckBox,
+                                egui::Role::CheckBox,
                                 true,
                                 ticked,
                                 format!("select run #{} for comparison", r.id),
