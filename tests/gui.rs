@@ -292,3 +292,91 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     assert_eq!(h.state().verdicts.len(), 1);
     assert!(h.state().verdicts[0].requests.iter().any(|(n, _)| n == "*"));
 }
+
+#[test]
+fn benchmark_sets_import_edit_and_hold_a_run_against_them() {
+    let _g = common::serial();
+    let e = env();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--db")
+        .arg(&e.db)
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "4s",
+            "--warmup",
+            "0s",
+            "-q",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/benchmarks/competitor-a.csv");
+    let dialogs = ScriptedDialogs {
+        files: vec![sample],
+        ..Default::default()
+    };
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    // Open the stored run, then go to Benchmarks.
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    h.step();
+    h.step();
+    h.get_by_label("Benchmarks").click();
+    h.step();
+    h.step();
+    h.get_by_label("Import file…").click();
+    h.step();
+    h.step();
+    assert_eq!(
+        h.state().benchmarks.sets.len(),
+        1,
+        "{:?}",
+        h.state().benchmarks.error
+    );
+    h.get_by_label("competitor-a");
+    // Edit: change the ingest p50 and save.
+    h.get_by_label("Edit").click();
+    h.step();
+    h.step();
+    h.step();
+    assert!(h.state().benchmarks.editing.is_some(), "the editor opened");
+    let p50 = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.value().as_deref() == Some("2.9")
+    };
+    h.get_by(p50).focus();
+    h.step();
+    h.get_by(p50).type_text("5");
+    h.step();
+    h.get_by_label("Save set").click();
+    h.step();
+    h.step();
+    let set = &h.state().benchmarks.sets[0];
+    let ingest = set
+        .figures
+        .iter()
+        .find(|f| f.endpoint == "ingest")
+        .expect("ingest");
+    assert_eq!(
+        ingest.p50_ms,
+        Some(2.95),
+        "the edit was saved: {:?}",
+        h.state().benchmarks.error
+    );
+    // Hold the opened run against the set.
+    h.get_by_label("Compare opened run").click();
+    h.step();
+    h.step();
+    let c = h.state().benchmarks.comparison.as_ref().expect("compared");
+    assert!(c.requests.iter().any(|(n, _)| n == "ingest"));
+    h.get_by_label_contains("Run #1 against \"competitor-a\"");
+}

@@ -11,6 +11,8 @@ pub trait Dialogs {
     fn save_scenario(&mut self, dir: &Path, name: &str) -> Option<PathBuf>;
     /// Where to write a report, with `name` suggested.
     fn save_report(&mut self, name: &str) -> Option<PathBuf>;
+    /// A file to read.
+    fn pick_file(&mut self, title: &str) -> Option<PathBuf>;
 }
 
 /// The real dialogs (rfd).
@@ -32,6 +34,10 @@ impl Dialogs for NativeDialogs {
             .save_file()
     }
 
+    fn pick_file(&mut self, title: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title(title).pick_file()
+    }
+
     fn save_report(&mut self, name: &str) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .set_title("Export report")
@@ -49,6 +55,8 @@ pub struct ScriptedDialogs {
     pub saves: Vec<PathBuf>,
     /// Answers to `save_report`, first first.
     pub reports: Vec<PathBuf>,
+    /// Answers to `pick_file`, first first.
+    pub files: Vec<PathBuf>,
 }
 
 impl Dialogs for ScriptedDialogs {
@@ -62,5 +70,9 @@ impl Dialogs for ScriptedDialogs {
 
     fn save_report(&mut self, _name: &str) -> Option<PathBuf> {
         (!self.reports.is_empty()).then(|| self.reports.remove(0))
+    }
+
+    fn pick_file(&mut self, _title: &str) -> Option<PathBuf> {
+        (!self.files.is_empty()).then(|| self.files.remove(0))
     }
 }

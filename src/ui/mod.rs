@@ -1,6 +1,7 @@
 //! The workbench window: one enum of screens, one state struct per screen, one file per view.
 //! Views only draw and turn clicks into [`Msg`]s; [`Workbench::update`] carries them out.
 
+pub mod benchmarks;
 pub mod charts;
 pub mod dialogs;
 pub mod live;
@@ -26,6 +27,8 @@ pub enum Screen {
     Live,
     /// Stored runs.
     Runs,
+    /// Competitor benchmark sets.
+    Benchmarks,
 }
 
 impl Screen {
@@ -35,6 +38,7 @@ impl Screen {
             "scenarios" => Some(Screen::Scenarios),
             "live" => Some(Screen::Live),
             "runs" => Some(Screen::Runs),
+            "benchmarks" => Some(Screen::Benchmarks),
             _ => None,
         }
     }
@@ -105,6 +109,20 @@ pub enum Msg {
     Export(i64, crate::report::Format),
     /// Make a run the baseline of its scenario.
     MarkBaseline(i64),
+    /// Import a benchmark file (file dialog).
+    ImportBenchmark,
+    /// Start a new, empty benchmark set.
+    NewBenchmark,
+    /// Edit a stored set.
+    EditBenchmark(String),
+    /// Save the set being edited (replacing the stored one of that name).
+    SaveBenchmark,
+    /// Close the editor without saving.
+    CancelBenchmark,
+    /// Delete a set.
+    DeleteBenchmark(String),
+    /// Compare a run with a set.
+    CompareBenchmark(i64, String),
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
@@ -133,6 +151,8 @@ pub struct Workbench {
     pub live: live::LiveState,
     /// Runs screen.
     pub runs: runs::RunsState,
+    /// Benchmarks screen.
+    pub benchmarks: benchmarks::BenchmarksState,
     /// The run database.
     pub db: PathBuf,
     /// A message waiting for an answer about unsaved changes.
@@ -166,6 +186,7 @@ impl Workbench {
             },
             live: live::LiveState::default(),
             runs: runs::RunsState::default(),
+            benchmarks: benchmarks::BenchmarksState::default(),
             db,
             pending: None,
             compare: Vec::new(),
@@ -193,6 +214,7 @@ impl Workbench {
         match Store::open(&w.db) {
             Ok(s) => {
                 w.runs.refresh(&s);
+                w.benchmarks.sets = s.list_benchmarks().unwrap_or_default();
                 w.store = Some(s);
             }
             Err(e) => w.status = format!("run history unavailable: {e}"),
@@ -239,6 +261,7 @@ impl Workbench {
                     (Screen::Scenarios, "Scenarios"),
                     (Screen::Live, "Live run"),
                     (Screen::Runs, "Runs"),
+                    (Screen::Benchmarks, "Benchmarks"),
                 ] {
                     let label = if screen == Screen::Live && self.live.is_running() {
                         format!("{label} (running)")
@@ -265,6 +288,10 @@ impl Workbench {
                 live::view(ui, &mut self.live, name.as_deref(), &mut msgs);
             }
             Screen::Runs => runs::view(ui, &mut self.runs, &mut msgs),
+            Screen::Benchmarks => {
+                let open = self.runs.open.as_ref().map(|o| o.run.row.id);
+                benchmarks::view(ui, &mut self.benchmarks, open, &mut msgs);
+            }
         });
         self.dialogs_ui(ui, &mut msgs);
         for m in msgs {
@@ -542,6 +569,66 @@ impl Workbench {
             }
             Msg::CancelPending => self.pending = None,
             Msg::Export(id, format) => self.export(id, format),
+            Msg::ImportBenchmark => {
+                if let Some(path) = self.dialogs.pick_file("Import benchmark figures") {
+                    let name = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let parsed = std::fs::read_to_string(&path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| crate::benchmark::parse(&t, None, &name));
+                    match parsed {
+                        Ok(set) => self.save_benchmark(set, false),
+                        Err(e) => self.benchmarks.error = Some(format!("{}: {e}", path.display())),
+                    }
+                }
+            }
+            Msg::NewBenchmark => {
+                self.benchmarks.editing = Some(crate::benchmark::BenchmarkSet {
+                    name: "competitor".into(),
+                    source: String::new(),
+                    published: String::new(),
+                    notes: String::new(),
+                    figures: vec![crate::benchmark::Figures {
+                        endpoint: "*".into(),
+                        ..Default::default()
+                    }],
+                });
+            }
+            Msg::EditBenchmark(name) => {
+                self.benchmarks.editing = self
+                    .benchmarks
+                    .sets
+                    .iter()
+                    .find(|s| s.name == name)
+                    .cloned();
+            }
+            Msg::SaveBenchmark => {
+                if let Some(set) = self.benchmarks.editing.clone() {
+                    self.save_benchmark(set, true);
+                }
+            }
+            Msg::CancelBenchmark => self.benchmarks.editing = None,
+            Msg::DeleteBenchmark(name) => {
+                if let Some(s) = &self.store {
+                    match s.delete_benchmark(&name) {
+                        Ok(()) => self.benchmarks.sets = s.list_benchmarks().unwrap_or_default(),
+                        Err(e) => self.benchmarks.error = Some(e.to_string()),
+                    }
+                }
+            }
+            Msg::CompareBenchmark(id, name) => {
+                if let Some(s) = &self.store {
+                    let r = s.benchmark(&name).and_then(|set| {
+                        crate::analysis::compare::compare_to_benchmark(s, id, &set)
+                    });
+                    match r {
+                        Ok(c) => self.benchmarks.comparison = Some(c),
+                        Err(e) => self.benchmarks.error = Some(e.to_string()),
+                    }
+                }
+            }
             Msg::MarkBaseline(id) => {
                 self.store_op(id, |s| s.set_baseline(id));
                 self.status = format!("run #{id} is now its scenario's baseline");
@@ -562,6 +649,28 @@ impl Workbench {
                 }
             }
             Err(e) => self.runs.error = Some(e.to_string()),
+        }
+    }
+
+    /// Validates and stores a benchmark set (`replace`: an edit replaces the stored set of that name).
+    fn save_benchmark(&mut self, set: crate::benchmark::BenchmarkSet, replace: bool) {
+        let Some(s) = &self.store else { return };
+        let text = serde_json::to_string(&set).unwrap_or_default();
+        let checked =
+            crate::benchmark::parse(&text, Some(crate::benchmark::Source::Json), &set.name);
+        let result = checked.map_err(|e| e.to_string()).and_then(|set| {
+            if replace && s.benchmark(&set.name).is_ok() {
+                s.delete_benchmark(&set.name).map_err(|e| e.to_string())?;
+            }
+            s.save_benchmark(&set).map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(_) => {
+                self.benchmarks.error = None;
+                self.benchmarks.editing = None;
+                self.benchmarks.sets = s.list_benchmarks().unwrap_or_default();
+            }
+            Err(e) => self.benchmarks.error = Some(e),
         }
     }
 
