@@ -494,43 +494,99 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
         });
 }
 
-/// The compared runs side by side: the first is the baseline.
+/// The compared runs side by side, per request: rate, p50, p95, p99, p99.9, max and error rate
+/// for each run, with the absolute and relative change against the first run (the baseline).
 pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)]) {
     let Some((_, _, base)) = runs.first() else {
         return;
     };
-    egui::Grid::new("compare").striped(true).show(ui, |ui| {
-        for h in ["run", "rate", "p50", "p95", "p99", "p99.9", "errors"] {
-            ui.strong(h);
-        }
-        ui.end_row();
-        for (id, name, s) in runs {
-            let t = &s.total;
-            let rel = |v: f64, b: f64| {
-                if b > 0.0 && !std::ptr::eq(s, base) {
-                    format!(" ({:+.0}%)", (v / b - 1.0) * 100.0)
-                } else {
-                    String::new()
-                }
-            };
-            ui.label(format!("#{id} {name}"));
-            ui.label(format!(
-                "{}{}",
-                format::rate(t.rate),
-                rel(t.rate, base.total.rate)
-            ));
-            for (v, b) in [
-                (t.latency.p50_ms, base.total.latency.p50_ms),
-                (t.latency.p95_ms, base.total.latency.p95_ms),
-                (t.latency.p99_ms, base.total.latency.p99_ms),
-                (t.latency.p99_9_ms, base.total.latency.p99_9_ms),
-            ] {
-                ui.label(format!("{}{}", format::micros(v * 1000.0), rel(v, b)));
+    let mut names: Vec<(String, String)> = base
+        .endpoints
+        .iter()
+        .map(|e| (e.request.clone(), e.target.clone()))
+        .collect();
+    names.push(("*".into(), "*".into()));
+    let find =
+        |s: &Summary, (r, t): &(String, String)| -> Option<crate::metrics::EndpointSummary> {
+            if r == "*" {
+                Some(s.total.clone())
+            } else {
+                s.endpoints
+                    .iter()
+                    .find(|e| &e.request == r && &e.target == t)
+                    .cloned()
             }
-            ui.label(format::percent(t.error_rate));
-            ui.end_row();
-        }
-    });
+        };
+    egui::ScrollArea::vertical()
+        .id_salt("compare_table")
+        .max_height(260.0)
+        .show(ui, |ui| {
+            egui::Grid::new("compare").striped(true).show(ui, |ui| {
+                for h in [
+                    "request", "run", "rate", "p50", "p95", "p99", "p99.9", "max", "errors",
+                ] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for key in &names {
+                    let Some(b) = find(base, key) else { continue };
+                    for (id, name, s) in runs {
+                        let Some(e) = find(s, key) else { continue };
+                        let is_base = std::ptr::eq(s, base);
+                        let ms = |v: f64, bv: f64| {
+                            let text = format::micros(v * 1000.0);
+                            if is_base || bv <= 0.0 {
+                                text
+                            } else {
+                                format!(
+                                    "{text} ({:+.2} ms, {:+.0}%)",
+                                    v - bv,
+                                    (v / bv - 1.0) * 100.0
+                                )
+                            }
+                        };
+                        ui.label(if key.0 == "*" {
+                            "all".to_string()
+                        } else {
+                            format!("{}@{}", key.0, key.1)
+                        });
+                        ui.label(format!(
+                            "#{id} {name}{}",
+                            if is_base { " (baseline)" } else { "" }
+                        ));
+                        ui.label(if is_base || b.rate <= 0.0 {
+                            format::rate(e.rate)
+                        } else {
+                            format!(
+                                "{} ({:+.0}%)",
+                                format::rate(e.rate),
+                                (e.rate / b.rate - 1.0) * 100.0
+                            )
+                        });
+                        let (l, bl) = (&e.latency, &b.latency);
+                        for (v, bv) in [
+                            (l.p50_ms, bl.p50_ms),
+                            (l.p95_ms, bl.p95_ms),
+                            (l.p99_ms, bl.p99_ms),
+                            (l.p99_9_ms, bl.p99_9_ms),
+                            (l.max_ms, bl.max_ms),
+                        ] {
+                            ui.label(ms(v, bv));
+                        }
+                        ui.label(if is_base {
+                            format::percent(e.error_rate)
+                        } else {
+                            format!(
+                                "{} ({:+.2} pt)",
+                                format::percent(e.error_rate),
+                                (e.error_rate - b.error_rate) * 100.0
+                            )
+                        });
+                        ui.end_row();
+                    }
+                }
+            });
+        });
 }
 
 /// Each candidate's verdicts against the baseline, with their 95 % intervals.
