@@ -981,9 +981,12 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
             ]);
         }
     }
+    let against = match &c.benchmark {
+        Some(name) => format!("benchmark \"{name}\""),
+        None => format!("baseline #{}", c.baseline),
+    };
     format!(
-        "\ncompare: baseline #{} vs candidate #{}{}\n{}",
-        c.baseline,
+        "\ncompare: {against} vs candidate #{}{}\n{}",
         c.candidate,
         if c.regressed {
             " — significant regression"
@@ -1035,18 +1038,10 @@ fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
             println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
         } else {
             for c in &all {
-                let as_runs = crate::analysis::compare::Comparison {
-                    baseline: 0,
-                    candidate: c.candidate,
-                    requests: c.requests.clone(),
-                    regressed: c.worse,
-                };
-                let text = comparison_text(&as_runs)
-                    .replace("baseline #0", &format!("benchmark \"{}\"", c.benchmark));
-                print!("{text}");
+                print!("{}", comparison_text(c));
             }
         }
-        return if all.iter().any(|c| c.worse) {
+        return if all.iter().any(|c| c.regressed) {
             EXIT_REGRESSED
         } else {
             EXIT_OK

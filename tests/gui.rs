@@ -37,6 +37,32 @@ fn harness(bench: Workbench) -> Harness<'static, Workbench> {
         .build_ui_state(|ui, bench: &mut Workbench| bench.show(ui), bench)
 }
 
+/// Stores `n` four-second quick-start runs in `db` through the CLI.
+fn store_quickstart_runs(db: &std::path::Path, n: usize) {
+    for _ in 0..n {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--db")
+            .arg(db)
+            .args([
+                "run",
+                "scenarios/quickstart.toml",
+                "--duration",
+                "4s",
+                "--warmup",
+                "0s",
+                "-q",
+            ])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Steps the UI until `done` holds, in real time (the engine runs on its own threads).
 fn step_until(h: &mut Harness<'_, Workbench>, within: Duration, done: impl Fn(&Workbench) -> bool) {
     let deadline = Instant::now() + within;
@@ -250,24 +276,7 @@ fn run_live_stop_then_open_it_in_runs() {
 fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     let _g = common::serial();
     let e = env();
-    for _ in 0..2 {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("--db")
-            .arg(&e.db)
-            .args([
-                "run",
-                "scenarios/quickstart.toml",
-                "--duration",
-                "4s",
-                "--warmup",
-                "0s",
-                "-q",
-            ])
-            .output()
-            .expect("run");
-        assert!(out.status.success());
-    }
+    store_quickstart_runs(&e.db, 2);
     let mut h = harness(Workbench::new(
         e.samples.clone(),
         e.db.clone(),
@@ -297,22 +306,7 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
 fn benchmark_sets_import_edit_and_hold_a_run_against_them() {
     let _g = common::serial();
     let e = env();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("--db")
-        .arg(&e.db)
-        .args([
-            "run",
-            "scenarios/quickstart.toml",
-            "--duration",
-            "4s",
-            "--warmup",
-            "0s",
-            "-q",
-        ])
-        .output()
-        .expect("run");
-    assert!(out.status.success());
+    store_quickstart_runs(&e.db, 1);
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/benchmarks/competitor-a.csv");
     let dialogs = ScriptedDialogs {

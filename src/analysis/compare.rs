@@ -135,8 +135,11 @@ pub struct SecondValues {
 /// All the comparisons of one candidate against the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
-    /// Baseline run id.
+    /// Baseline run id (0 when the baseline is a benchmark set).
     pub baseline: i64,
+    /// The benchmark set the run is held against, when the baseline is not a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<String>,
     /// Candidate run id.
     pub candidate: i64,
     /// Per request (`request@target`, `*` for all together): the metric changes.
@@ -284,23 +287,11 @@ pub fn compare_runs(
         .any(|(_, ch)| ch.iter().any(|c| c.verdict == Verdict::Regressed));
     Ok(Comparison {
         baseline,
+        benchmark: None,
         candidate,
         requests,
         regressed,
     })
-}
-
-/// A run against a competitor's benchmark set (the benchmark is the baseline).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BenchmarkComparison {
-    /// The benchmark set's name.
-    pub benchmark: String,
-    /// The run id.
-    pub candidate: i64,
-    /// Per matched endpoint (`*` for all together): the metric changes, the run against the figures.
-    pub requests: Vec<(String, Vec<MetricChange>)>,
-    /// Whether the run is significantly worse than the benchmark on any metric.
-    pub worse: bool,
 }
 
 /// Compares a stored run with a benchmark set. A benchmark is a set of single figures, so the
@@ -309,7 +300,7 @@ pub fn compare_to_benchmark(
     store: &Store,
     run_id: i64,
     set: &crate::benchmark::BenchmarkSet,
-) -> crate::store::Result<BenchmarkComparison> {
+) -> crate::store::Result<Comparison> {
     let run = store.run(run_id)?;
     let values = values_of(store, &run)?;
     let summary = run.summary.clone();
@@ -395,14 +386,15 @@ pub fn compare_to_benchmark(
         }
         requests.push((fig.endpoint.clone(), changes));
     }
-    let worse = requests
+    let regressed = requests
         .iter()
         .any(|(_, ch)| ch.iter().any(|c| c.verdict == Verdict::Regressed));
-    Ok(BenchmarkComparison {
-        benchmark: set.name.clone(),
+    Ok(Comparison {
+        baseline: 0,
+        benchmark: Some(set.name.clone()),
         candidate: run_id,
         requests,
-        worse,
+        regressed,
     })
 }
 

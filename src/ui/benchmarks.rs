@@ -14,7 +14,7 @@ pub struct BenchmarksState {
     /// The set being edited (a copy; saved on Save).
     pub editing: Option<BenchmarkSet>,
     /// The opened run's comparison with a set.
-    pub comparison: Option<crate::analysis::compare::BenchmarkComparison>,
+    pub comparison: Option<crate::analysis::compare::Comparison>,
     /// The last error.
     pub error: Option<String>,
 }
@@ -76,15 +76,7 @@ pub fn view(
             ui.label("No benchmark sets yet: import a file (samples in scenarios/benchmarks/) or start a new set.");
         }
         if let Some(c) = &s.comparison {
-            ui.separator();
-            ui.strong(format!("Run #{} against \"{}\"{}", c.candidate, c.benchmark, if c.worse { ": significantly worse" } else { "" }));
-            let as_runs = crate::analysis::compare::Comparison {
-                baseline: 0,
-                candidate: c.candidate,
-                requests: c.requests.clone(),
-                regressed: c.worse,
-            };
-            super::runs::verdict_table(ui, std::slice::from_ref(&as_runs));
+            super::runs::verdict_table(ui, std::slice::from_ref(c));
         }
     });
     if let Some(ed) = s.editing.as_mut() {

@@ -594,7 +594,18 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
     use crate::analysis::compare::Verdict;
     for c in comparisons {
         ui.separator();
-        ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline));
+        match &c.benchmark {
+            Some(name) => ui.strong(format!(
+                "Run #{} against \"{name}\"{}",
+                c.candidate,
+                if c.regressed {
+                    ": significantly worse"
+                } else {
+                    ""
+                }
+            )),
+            None => ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline)),
+        };
         egui::Grid::new(("verdicts", c.candidate))
             .striped(true)
             .show(ui, |ui| {
