@@ -137,7 +137,7 @@ fn write_loop(
     let mut finished = false;
     for msg in rx.iter() {
         let r = match msg {
-            Msg::Tick(t) => write_tick(&store, id, &t),
+            Msg::Tick(t) => store.append_tick(id, &t),
             Msg::Finish(status, summary) => {
                 finished = true;
                 let end = epoch_ms(SystemTime::now());
@@ -160,18 +160,21 @@ fn write_loop(
     first_error.map_or(Ok(()), Err)
 }
 
-fn write_tick(store: &Store, id: i64, t: &Tick) -> Result<()> {
-    let e = store.err();
-    let tx = store.conn.unchecked_transaction().map_err(&e)?;
-    let measured = insert_tick(&tx, id, t).map_err(&e)?;
-    if !t.warmup {
-        tx.prepare_cached(
-            "UPDATE runs SET duration_s = duration_s + ?2, requests = requests + ?3 WHERE id = ?1",
-        )
-        .and_then(|mut s| s.execute(params![id, t.seconds, measured as i64]))
-        .map_err(&e)?;
+impl Store {
+    /// Appends one tick to a run in its own transaction (what the recorder does once a second).
+    pub fn append_tick(&self, id: i64, t: &Tick) -> Result<()> {
+        let e = self.err();
+        let tx = self.conn.unchecked_transaction().map_err(&e)?;
+        let measured = insert_tick(&tx, id, t).map_err(&e)?;
+        if !t.warmup {
+            tx.prepare_cached(
+                "UPDATE runs SET duration_s = duration_s + ?2, requests = requests + ?3 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, t.seconds, measured as i64]))
+            .map_err(&e)?;
+        }
+        tx.commit().map_err(&e)
     }
-    tx.commit().map_err(&e)
 }
 
 /// Inserts one tick: its gauges, and for each non-empty series its figures and histograms.
