@@ -1009,6 +1009,7 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
 }
 
 fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
+    use crate::analysis::compare::{compare_runs, compare_to_benchmark};
     let store = match Store::open(db) {
         Ok(s) => s,
         Err(e) => {
@@ -1016,53 +1017,32 @@ fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
-    if let Some(name) = &args.benchmark {
-        let set = match store.benchmark(name) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("loadbench: {e}");
-                return EXIT_INVALID;
-            }
-        };
-        let mut all = Vec::new();
-        for run in &args.runs {
-            match crate::analysis::compare::compare_to_benchmark(&store, *run, &set) {
-                Ok(c) => all.push(c),
-                Err(e) => {
-                    eprintln!("loadbench: {e}");
-                    return EXIT_INVALID;
-                }
-            }
+    // Against a benchmark set: every run is a candidate; else the first run is the baseline.
+    let all: crate::store::Result<Vec<_>> = match &args.benchmark {
+        Some(name) => store.benchmark(name).and_then(|set| {
+            args.runs
+                .iter()
+                .map(|run| compare_to_benchmark(&store, *run, &set))
+                .collect()
+        }),
+        None if args.runs.len() < 2 => {
+            eprintln!(
+                "loadbench: compare needs a baseline and at least one candidate (or --benchmark NAME)"
+            );
+            return EXIT_INVALID;
         }
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
-        } else {
-            for c in &all {
-                print!("{}", comparison_text(c));
-            }
+        None => args.runs[1..]
+            .iter()
+            .map(|c| compare_runs(&store, args.runs[0], *c))
+            .collect(),
+    };
+    let all = match all {
+        Ok(all) => all,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
         }
-        return if all.iter().any(|c| c.regressed) {
-            EXIT_REGRESSED
-        } else {
-            EXIT_OK
-        };
-    }
-    if args.runs.len() < 2 {
-        eprintln!(
-            "loadbench: compare needs a baseline and at least one candidate (or --benchmark NAME)"
-        );
-        return EXIT_INVALID;
-    }
-    let mut all = Vec::new();
-    for c in &args.runs[1..] {
-        match crate::analysis::compare::compare_runs(&store, args.runs[0], *c) {
-            Ok(cmp) => all.push(cmp),
-            Err(e) => {
-                eprintln!("loadbench: {e}");
-                return EXIT_INVALID;
-            }
-        }
-    }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
     } else {
