@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
@@ -219,13 +220,22 @@ impl Endpoint {
             let work = sender.attempt(req, keep_body.as_deref_mut());
             let (result, closed) = match driver {
                 Some(driver) => {
-                    tokio::pin!(work);
-                    tokio::select! {
-                        biased;
-                        r = &mut work => (r, false),
+                    // Request, connection, request again, all in one poll: the request is written
+                    // in the poll that queued it, and a response is taken in the poll that read it,
+                    // with no trip through the run queue in between.
+                    let mut work = std::pin::pin!(work);
+                    let mut ended = false;
+                    std::future::poll_fn(|cx| {
+                        if let Poll::Ready(r) = work.as_mut().poll(cx) {
+                            return Poll::Ready((r, ended));
+                        }
                         // The connection ended: whatever it delivered is already queued for `work`.
-                        _ = driver.as_mut() => (work.await, true),
-                    }
+                        if !ended && driver.as_mut().poll(cx).is_ready() {
+                            ended = true;
+                        }
+                        work.as_mut().poll(cx).map(|r| (r, ended))
+                    })
+                    .await
                 }
                 None => (work.await, false),
             };

@@ -95,15 +95,17 @@ pub(crate) fn run(
                 max_in_flight,
                 rate,
             } => {
-                let cap = max_in_flight.div_ceil(workers).max(1);
                 let open = Rc::new(Open {
-                    schedule: RefCell::new(Schedule::new(rate)),
-                    next_k: Cell::new(0),
-                    conns: Cell::new(1),
-                    waiting: Cell::new(0),
-                    cap,
+                    head: Cell::new(0),
+                    tail: Cell::new(0),
+                    take: RefCell::new(Schedule::new(rate)),
+                    done: Cell::new(false),
+                    idle: Cell::new(0),
+                    conns: Cell::new(0),
+                    cap: max_in_flight.div_ceil(workers).max(1),
+                    wake: Notify::new(),
                 });
-                spawn_task(&w, open_task(w.clone(), open));
+                spawn_task(&w, dispatcher(w.clone(), open, Schedule::new(rate)));
             }
             Load::Closed { vus, .. } => {
                 let max = vus.max_level().ceil() as usize;
@@ -203,58 +205,102 @@ async fn ticker(w: Rc<Worker>, next: Rc<Cell<u32>>, tx: Sender<WorkerMsg>) {
     }
 }
 
+/// The open model's hand-off between one worker's dispatcher and its connection tasks.
+/// Due requests wait as a range of slot numbers (`head..tail`), so a backlog costs no memory.
 struct Open {
-    schedule: RefCell<Schedule>,
-    next_k: Cell<u64>,
+    /// The next due slot no connection has taken yet.
+    head: Cell<u64>,
+    /// One past the last slot the dispatcher has released.
+    tail: Cell<u64>,
+    /// Intended start times of taken slots (a cursor moving with `head`).
+    take: RefCell<Schedule>,
+    /// The dispatcher has released its last slot.
+    done: Cell<bool>,
+    /// Connection tasks waiting for work and not yet woken.
+    idle: Cell<usize>,
+    /// Connection tasks alive.
     conns: Cell<usize>,
-    waiting: Cell<usize>,
     cap: usize,
+    wake: Notify,
 }
 
-/// One connection of the open model: take the next scheduled request, wait for its time, send it.
-/// A task about to send makes sure another waits for the next slot, so requests start on time until
-/// `max_in_flight` is reached; past that they queue, and the queueing shows in corrected latency.
-fn open_task(
-    w: Rc<Worker>,
-    o: Rc<Open>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-    Box::pin(async move {
-        let mut task = TaskState::new(&w);
-        loop {
-            if w.stop.is_cancelled() {
-                return;
-            }
-            let k = o.next_k.get();
-            let n = k * w.workers as u64 + w.id as u64;
-            let Some(at) = o.schedule.borrow_mut().time_of(n) else {
-                return;
-            };
-            o.next_k.set(k + 1);
-            let intended = w.start + Duration::from_secs_f64(at);
-            if intended >= w.end {
-                return;
-            }
-            o.waiting.set(o.waiting.get() + 1);
-            let cancelled = if intended > Instant::now() {
-                tokio::select! {
-                    _ = crate::timer::sleep_until(intended) => false,
-                    _ = w.stop.cancelled() => true,
-                }
-            } else {
-                false
-            };
-            o.waiting.set(o.waiting.get() - 1);
-            if cancelled {
-                return;
-            }
-            if o.waiting.get() == 0 && o.conns.get() < o.cap {
-                o.conns.set(o.conns.get() + 1);
-                spawn_task(&w, open_task(w.clone(), o.clone()));
-            }
-            w.started.set(w.started.get() + 1);
-            one_request(&w, &mut task, Some(intended)).await;
+/// Most slots the dispatcher releases in a row before letting the connection tasks run.
+const RELEASE_BATCH: u32 = 64;
+
+/// The open model's clock: releases each slot at its intended time with one reusable precise timer,
+/// wakes an idle connection for it or opens a new one (up to `max_in_flight`); past the cap, due
+/// slots queue and the queueing shows in corrected latency.
+async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
+    let mut timer = crate::timer::Timer::new();
+    let mut k = 0u64;
+    let mut in_a_row = 0u32;
+    loop {
+        if w.stop.is_cancelled() {
+            break;
         }
-    })
+        let n = k * w.workers as u64 + w.id as u64;
+        let Some(at) = schedule.time_of(n) else {
+            break;
+        };
+        let intended = w.start + Duration::from_secs_f64(at);
+        if intended >= w.end {
+            break;
+        }
+        if intended > Instant::now() {
+            in_a_row = 0;
+            tokio::select! {
+                _ = timer.sleep_until(intended) => {}
+                _ = w.stop.cancelled() => break,
+            }
+        } else {
+            in_a_row += 1;
+            if in_a_row >= RELEASE_BATCH {
+                in_a_row = 0;
+                tokio::task::yield_now().await;
+            }
+        }
+        k += 1;
+        o.tail.set(k);
+        if o.idle.get() > 0 {
+            o.idle.set(o.idle.get() - 1);
+            o.wake.notify_one();
+        } else if o.conns.get() < o.cap {
+            o.conns.set(o.conns.get() + 1);
+            spawn_task(&w, conn_task(w.clone(), o.clone()));
+        }
+    }
+    o.done.set(true);
+    o.wake.notify_waiters();
+}
+
+/// One connection of the open model: takes due slots while there are any, else waits to be woken.
+async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
+    let mut task = TaskState::new(&w);
+    loop {
+        if w.stop.is_cancelled() {
+            return;
+        }
+        let head = o.head.get();
+        if head < o.tail.get() {
+            o.head.set(head + 1);
+            let n = head * w.workers as u64 + w.id as u64;
+            let Some(at) = o.take.borrow_mut().time_of(n) else {
+                continue;
+            };
+            w.started.set(w.started.get() + 1);
+            let intended = w.start + Duration::from_secs_f64(at);
+            one_request(&w, &mut task, Some(intended)).await;
+            continue;
+        }
+        if o.done.get() {
+            return;
+        }
+        o.idle.set(o.idle.get() + 1);
+        tokio::select! {
+            _ = o.wake.notified() => {}
+            _ = w.stop.cancelled() => return,
+        }
+    }
 }
 
 /// One virtual user of the closed model: request, wait for the answer, think, repeat.
