@@ -53,7 +53,7 @@ for ((t = 10; t <= MINUTES * 60; t += 10)); do
   kill -0 "$lb_pid" 2>/dev/null || break
   rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$lb_pid/status")
   samples+=("$t $rss_kb")
-  printf '%9d %6.1f\n' "$t" "$(echo "$rss_kb / 1024" | bc -l)"
+  awk -v t="$t" -v r="$rss_kb" 'BEGIN { printf "%9d %6.1f\n", t, r / 1024 }'
 done
 wait "$lb_pid" || true
 lb_pid=

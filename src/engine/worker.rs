@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
@@ -343,7 +344,7 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
 }
 
 /// What one load task owns: its connections (one per target), a body buffer, and a timeout timer
-/// that is re-armed per request rather than created anew.
+/// created once and re-armed lazily (see [`with_timeout`]).
 struct TaskState {
     slots: Vec<Option<Conn>>,
     body: Vec<u8>,
@@ -358,6 +359,30 @@ impl TaskState {
             deadline: Box::pin(tokio::time::sleep(w.plan.scenario.timeout)),
         }
     }
+}
+
+/// Runs `fut` until `until`, or returns `None`. The timer may still be armed for an earlier
+/// request's deadline: when that passes it is re-armed for this one, so the timer wheel is touched
+/// about once per timeout period instead of once per request.
+async fn with_timeout<T>(
+    fut: impl std::future::Future<Output = T>,
+    mut timer: Pin<&mut tokio::time::Sleep>,
+    until: Instant,
+) -> Option<T> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= until {
+                return Poll::Ready(None);
+            }
+            timer.as_mut().reset(tokio::time::Instant::from_std(until));
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Sends one request from the mix and records it; `intended` is the open model's scheduled start.
@@ -389,14 +414,8 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
                 |h2| prepared.build(r, h2),
                 keep,
             );
-            deadline.as_mut().reset(tokio::time::Instant::from_std(
-                sent_at + plan.scenario.timeout,
-            ));
-            let outcome = tokio::select! {
-                biased;
-                res = fut => Some(res),
-                _ = deadline.as_mut() => None,
-            };
+            let outcome =
+                with_timeout(fut, deadline.as_mut(), sent_at + plan.scenario.timeout).await;
             outcome.unwrap_or_else(|| {
                 slots[prepared.target] = None;
                 Err(ErrorKind::Timeout)

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# loadbench side by side with wrk and oha, and checked against known answers.
+#
+#   bench/compare.sh [ROUNDS] [SECONDS]      (defaults: 3 rounds of 10 s)
+#
+# 1. Closed model, HTTP/1.1 keep-alive, 50 connections against nginx (1 worker, `return 200 "ok"`)
+#    pinned to core 0, each generator pinned to core 1, run alternately (wrk oha loadbench wrk ...).
+#    Prints req/s, p50, p99, CPU µs per request (user+sys of the generator ÷ requests) and peak
+#    RSS, medians over the rounds, with ratios to wrk.
+# 2. Open model at 90 % of loadbench's closed-model ceiling: achieved rate and corrected p99
+#    (oha at the same rate with --latency-correction beside it).
+# 3. Accuracy against the demo service: a fixed 20 ms delay (p50 error), and a 1 s stall every 5 s
+#    where corrected p99 must match the analytic value while service time does not see it.
+#
+# Installs nginx, wrk (apt) and oha (cargo install, ~20 min on 2 cores; an installed one is reused)
+# if missing, and builds loadbench in release if needed. Traffic stays on 127.0.0.1; the script
+# stops only the processes it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECS=${2:-10}
+CONNS=50
+PORT=${PORT:-18080}
+DEMO_PORT=${DEMO_PORT:-18081}
+LB=${LB:-target/release/loadbench}
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- tools -----------------------------------------------------------------------------------
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v taskset >/dev/null || need_apt+=(util-linux)
+[ -x /usr/bin/time ] || need_apt+=(time)
+command -v python3 >/dev/null || need_apt+=(python3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing ${need_apt[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+OHA=${OHA:-}
+for c in "$(command -v oha || true)" "$HOME/.cargo/bin/oha" /opt/oha/bin/oha; do
+  if [ -z "$OHA" ] && [ -n "$c" ] && [ -x "$c" ]; then OHA=$c; fi
+done
+if [ -z "$OHA" ]; then
+  say "installing oha with cargo (about 20 minutes on 2 cores)"
+  cargo install oha --locked --quiet
+  OHA=$HOME/.cargo/bin/oha
+fi
+if [ ! -x "$LB" ]; then
+  say "building loadbench (release)"
+  cargo build --release --quiet
+fi
+
+# --- processes we own ------------------------------------------------------------------------
+work=$(mktemp -d)
+demo_pid=
+cleanup() {
+  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/logs"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
+}
+CONF
+taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+sleep 0.3
+
+scenario() { # name model load-lines target-url path duration -> file
+  local file=$work/$1.toml
+  cat > "$file" <<TOML
+name = "$1"
+duration = "$6"
+[targets]
+t = "$4"
+[load]
+model = "$2"
+$3
+[[requests]]
+name = "r"
+path = "$5"
+TOML
+  echo "$file"
+}
+
+# Runs a generator pinned to core 1; prints "name req/s p50_ms p99_ms cpu_us_per_req rss_kb".
+measure() {
+  local name=$1; shift
+  /usr/bin/time -f "%U %S %M" -o "$work/time" taskset -c 1 "$@" > "$work/out" 2> "$work/err" || true
+  python3 - "$name" "$work/out" "$work/time" "$SECS" <<'PY'
+import json, re, sys
+name, out, timef, secs = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3], float(sys.argv[4])
+user, sys_, rss = open(timef).read().split()
+def ms(v, unit):
+    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+if name == "wrk":
+    n = int(re.search(r"(\d+) requests in ([\d.]+)s", out).group(1))
+    secs = float(re.search(r"(\d+) requests in ([\d.]+)s", out).group(2))
+    p = {q: ms(*re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()) for q in ("50", "99")}
+    p50, p99 = p["50"], p["99"]
+elif name == "oha":
+    d = json.loads(out)
+    n = sum(d["statusCodeDistribution"].values())
+    p50, p99 = d["latencyPercentiles"]["p50"] * 1e3, d["latencyPercentiles"]["p99"] * 1e3
+else:
+    d = json.loads(out)
+    n, secs = d["total"]["count"], d["duration_s"]
+    p50, p99 = d["total"]["latency"]["p50_ms"], d["total"]["latency"]["p99_ms"]
+print(name, round(n / secs), round(p50, 3), round(p99, 3), round((float(user) + float(sys_)) / n * 1e6, 2), rss)
+PY
+}
+
+# --- 1. closed model -------------------------------------------------------------------------
+say "closed model: $CONNS connections, ${SECS}s x $ROUNDS rounds, nginx on core 0, generator on core 1"
+closed=$(scenario closed closed "vus = $CONNS" "http://127.0.0.1:$PORT" / "${SECS}s")
+for _ in $(seq "$ROUNDS"); do
+  measure wrk wrk -t1 -c$CONNS -d${SECS}s --latency "http://127.0.0.1:$PORT/"
+  measure oha "$OHA" -z ${SECS}s -c $CONNS --no-tui --output-format json "http://127.0.0.1:$PORT/"
+  measure loadbench "$LB" run "$closed" --json -q --no-store
+done > "$work/closed.txt"
+ceiling=$(python3 - "$work/closed.txt" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    n, *v = line.split()
+    rows.setdefault(n, []).append([float(x) for x in v])
+med = lambda n, i: statistics.median(r[i] for r in rows[n])
+base = med("wrk", 0)
+print(f"{'generator':<10} {'req/s':>9} {'x wrk':>6} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'peak RSS':>9}", file=sys.stderr)
+for n in rows:
+    print(f"{n:<10} {med(n,0):>9,.0f} {med(n,0)/base:>6.2f} {med(n,1):>7.3f}ms {med(n,2):>7.3f}ms {med(n,3):>11.2f} {max(r[4] for r in rows[n])/1024:>7.1f}MB", file=sys.stderr)
+print(round(med("loadbench", 0)))
+PY
+)
+
+# --- 2. open model near the ceiling ---------------------------------------------------------
+rate=$((ceiling * 9 / 10))
+say "open model at 90 % of the closed ceiling: $rate req/s for ${SECS}s (max_in_flight $CONNS)"
+open=$(scenario open open "rate = $rate
+max_in_flight = $CONNS" "http://127.0.0.1:$PORT" / "${SECS}s")
+taskset -c 1 "$LB" run "$open" --json -q --no-store > "$work/open.json" 2>/dev/null || true
+taskset -c 1 "$OHA" -z ${SECS}s -c $CONNS -q "$rate" --latency-correction --no-tui --output-format json \
+  "http://127.0.0.1:$PORT/" > "$work/open-oha.json" 2>/dev/null || true
+python3 - "$work/open.json" "$work/open-oha.json" "$rate" <<'PY'
+import json, sys
+d, o, rate = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), float(sys.argv[3])
+t = d["total"]
+off = t["rate"] / rate - 1
+print(f"loadbench: {t['rate']:,.0f} req/s ({off:+.2%} of target), corrected p50 {t['latency']['p50_ms']:.3f} ms "
+      f"p99 {t['latency']['p99_ms']:.2f} ms, service p99 {t['service_time']['p99_ms']:.2f} ms, "
+      f"late starts {t['late_starts']}, not started {d['not_started']}")
+p = o["latencyPercentiles"]
+print(f"oha:       {o['summary']['requestsPerSec']:,.0f} req/s, corrected p50 {p['p50']*1e3:.3f} ms p99 {p['p99']*1e3:.2f} ms")
+ok = abs(off) <= 0.01 and t["latency"]["p99_ms"] < 5.0
+print("goal (within 1 % of the rate, corrected p99 < 5 ms):", "met" if ok else "NOT met")
+PY
+
+# --- 3. accuracy against the demo service ---------------------------------------------------
+demo() { # args for `loadbench demo`; waits until it answers
+  [ -n "$demo_pid" ] && { kill "$demo_pid" 2>/dev/null || true; wait "$demo_pid" 2>/dev/null || true; }
+  taskset -c 0 "$LB" demo --port "$DEMO_PORT" "$@" > "$work/demo.log" 2>&1 &
+  demo_pid=$!
+  for _ in $(seq 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $DEMO_PORT), 0.2)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "the demo service did not start: $(cat "$work/demo.log")" >&2
+  exit 1
+}
+
+say "accuracy 1: fixed 20 ms server delay, open model 500 req/s for 10 s"
+demo --delay 20ms
+fixed=$(scenario fixed open "rate = 500
+max_in_flight = 100" "http://127.0.0.1:$DEMO_PORT" /v1/echo 10s)
+taskset -c 1 "$LB" run "$fixed" --json -q --no-store > "$work/fixed.json" 2>/dev/null || true
+python3 - "$work/fixed.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+p50 = t["latency"]["p50_ms"]
+print(f"p50 {p50:.2f} ms for a 20 ms delay: error {p50 - 20:+.2f} ms ({(p50 - 20) / 20:+.1%}); "
+      f"p99 {t['latency']['p99_ms']:.2f} ms; {t['count']} requests, {t['errors']} errors")
+PY
+
+say "accuracy 2: the server stalls 1 s every 5 s; open model 1000 req/s for 20 s on 10 connections"
+demo --stall-every 5s --stall-for 1s
+stall=$(scenario stall open "rate = 1000
+max_in_flight = 10" "http://127.0.0.1:$DEMO_PORT" /v1/echo 20s)
+taskset -c 1 "$LB" run "$stall" --json -q --no-store > "$work/stall.json" 2>/dev/null || true
+taskset -c 1 "$OHA" -z 20s -c 10 -q 1000 --latency-correction --no-tui --output-format json \
+  "http://127.0.0.1:$DEMO_PORT/v1/echo" > "$work/stall-oha.json" 2>/dev/null || true
+taskset -c 1 wrk -t1 -c10 -d20s --latency "http://127.0.0.1:$DEMO_PORT/v1/echo" > "$work/stall-wrk.txt" 2>&1 || true
+python3 - "$work/stall.json" "$work/stall-oha.json" "$work/stall-wrk.txt" <<'PY'
+import json, re, sys
+t = json.load(open(sys.argv[1]))["total"]
+o = json.load(open(sys.argv[2]))["latencyPercentiles"]
+w = open(sys.argv[3]).read()
+# Requests due during a stall wait until it ends: a share S/T = 20 % of them, latencies spread
+# evenly over 0..S. The top 1 % are the earliest 5 % of those: p99 = S - 0.01 x T = 0.95 s.
+S, T = 1.0, 5.0
+analytic = {q: max(0.0, S - (1 - q) * T) * 1e3 for q in (0.9, 0.95, 0.99)}
+lat, svc = t["latency"], t["service_time"]
+print(f"{'':<24} {'p90':>9} {'p95':>9} {'p99':>9}")
+print(f"{'analytic (corrected)':<24} " + " ".join(f"{analytic[q]:>7.0f}ms" for q in (0.9, 0.95, 0.99)))
+print(f"{'loadbench corrected':<24} {lat['p90_ms']:>7.0f}ms {lat['p95_ms']:>7.0f}ms {lat['p99_ms']:>7.0f}ms")
+print(f"{'loadbench service time':<24} {svc['p90_ms']:>7.2f}ms {svc['p95_ms']:>7.2f}ms {svc['p99_ms']:>7.2f}ms")
+print(f"{'oha --latency-correction':<24} {o['p90']*1e3:>7.0f}ms {o['p95']*1e3:>7.0f}ms {o['p99']*1e3:>7.0f}ms")
+m = {q: re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)", w, re.M) for q in ("90", "99")}
+conv = lambda g: float(g.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[g.group(2)] if g else float("nan")
+print(f"{'wrk (closed, 10 conns)':<24} {conv(m['90']):>7.2f}ms {'':>9} {conv(m['99']):>7.2f}ms")
+err = lat["p99_ms"] / analytic[0.99] - 1
+ok = abs(err) <= 0.10 and svc["p99_ms"] < 50
+print(f"corrected p99 {err:+.1%} from analytic; service-time p99 {svc['p99_ms']:.2f} ms:",
+      "as expected" if ok else "NOT as expected")
+PY

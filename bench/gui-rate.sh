@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Does the window cost throughput? The same closed-model scenario at the ceiling, run headless
+# and from the GUI (`loadbench gui --run`, window open under Xvfb, live charts redrawing),
+# alternately, against nginx pinned to core 0; loadbench (and Xvfb) pinned to core 1.
+# Prints each run's rate and the GUI's median as a share of the headless median (goal: >= 90 %).
+# Usage: bench/gui-rate.sh [ROUNDS] [SECONDS]   (defaults: 2 rounds of 15 s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-2}
+SECS=${2:-15}
+CONNS=50
+PORT=${PORT:-18082}
+LB=${LB:-target/release/loadbench}
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v xvfb-run >/dev/null || need_apt+=(xvfb)
+[ -e /usr/lib/x86_64-linux-gnu/libEGL.so.1 ] || need_apt+=(libegl1 libgl1-mesa-dri libxkbcommon-x11-0)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+[ -x "$LB" ] || cargo build --release --quiet
+
+work=$(mktemp -d)
+gui_pid=
+cleanup() {
+  [ -n "$gui_pid" ] && kill -- -"$gui_pid" 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/logs"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
+}
+CONF
+taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+cat > "$work/ceiling.toml" <<TOML
+name = "gui vs headless"
+duration = "${SECS}s"
+warmup = "2s"
+[targets]
+ngx = "http://127.0.0.1:$PORT"
+[load]
+model = "closed"
+vus = $CONNS
+[[requests]]
+name = "ok"
+path = "/"
+TOML
+
+rate_of() { # db -> rate of its newest completed run
+  local id
+  id=$("$LB" runs --db "$1" --status completed --limit 1 --json | python3 -c "import json,sys; r=json.load(sys.stdin); print(r[0]['id'] if r else '')")
+  [ -n "$id" ] || return 1
+  "$LB" runs show "$id" --db "$1" --json | python3 -c "import json,sys; print(round(json.load(sys.stdin)['total']['rate']))"
+}
+
+for r in $(seq "$ROUNDS"); do
+  taskset -c 1 "$LB" run "$work/ceiling.toml" --db "$work/headless-$r.db" -q > /dev/null
+  echo "headless $(rate_of "$work/headless-$r.db")"
+  # The window: its own process group, so the GUI, xvfb-run and Xvfb stop together.
+  setsid taskset -c 1 xvfb-run -a -s "-screen 0 1280x900x24" \
+    "$LB" gui --run "$work/ceiling.toml" --db "$work/gui-$r.db" > "$work/gui.log" 2>&1 &
+  gui_pid=$!
+  rate=
+  for _ in $(seq $((SECS + 60))); do
+    sleep 1
+    rate=$(rate_of "$work/gui-$r.db" 2>/dev/null) && break
+  done
+  kill -- -"$gui_pid" 2>/dev/null || true
+  wait "$gui_pid" 2>/dev/null || true
+  gui_pid=
+  [ -n "$rate" ] || { echo "the GUI run did not complete: $(tail -5 "$work/gui.log")" >&2; exit 1; }
+  echo "gui $rate"
+done | tee "$work/rates"
+python3 - "$work/rates" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    k, v = line.split()
+    rows.setdefault(k, []).append(float(v))
+h, g = statistics.median(rows["headless"]), statistics.median(rows["gui"])
+print(f"\nheadless {h:,.0f} req/s, GUI {g:,.0f} req/s: the GUI run reaches {g / h:.0%} of headless",
+      "(goal >= 90 %: met)" if g / h >= 0.9 else "(goal >= 90 %: NOT met)")
+PY
