@@ -30,6 +30,10 @@ http {
   server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
 }
 CONF
+if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
+  echo "port $PORT on 127.0.0.1 is taken; choose another with PORT=..." >&2
+  exit 1
+fi
 taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
 cat > "$work/long.toml" <<TOML
 name = "memory over ${MINUTES} minutes"

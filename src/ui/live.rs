@@ -233,7 +233,9 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
                     format::span(std::time::Duration::from_secs_f64(elapsed.round())),
                     format::span(std::time::Duration::from_secs_f64(s.total_s))
                 ));
-                ui.spinner();
+                // A static mark, not a spinner: a spinner repaints every frame, and a window
+                // redrawing flat out takes CPU from the engine (half a core with software GL).
+                ui.colored_label(ui.visuals().warn_fg_color, "● running");
             }
             (Some(name), false) => {
                 ui.label(format!("scenario: {name}"));

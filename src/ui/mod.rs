@@ -245,8 +245,9 @@ impl Workbench {
         }
         self.runs.poll();
         if self.live.is_running() {
+            // Each tick repaints (the run thread asks for it); this is only a safety net.
             ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(250));
+                .request_repaint_after(std::time::Duration::from_secs(1));
         }
         if self.runs.open.is_some() {
             ui.ctx()
