@@ -235,7 +235,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
                 ));
                 // A static mark, not a spinner: a spinner repaints every frame, and a window
                 // redrawing flat out takes CPU from the engine (half a core with software GL).
-                ui.colored_label(ui.visuals().warn_fg_color, "● running");
+                ui.colored_label(ui.visuals().warn_fg_color, "running");
             }
             (Some(name), false) => {
                 ui.label(format!("scenario: {name}"));
