@@ -161,6 +161,49 @@ query = {{ delay_ms = 20 }}
 }
 
 #[test]
+fn open_model_past_its_cap_queues_instead_of_opening_more_connections() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig::default()).expect("demo starts");
+    // 400 req/s scheduled, but 4 connections × 50 ms per request serve only ~80/s: the rest queue
+    // in the generator (and show in corrected latency), never as extra connections.
+    let text = format!(
+        r#"
+name = "capped"
+duration = "2s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 400
+max_in_flight = 4
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+query = {{ delay_ms = 50 }}
+"#,
+        demo.url()
+    );
+    let started = std::time::Instant::now();
+    let (o, ticks) = run(scenario(&text));
+    let took = started.elapsed();
+    let (_, stats) = http_get(demo.addr, "/admin/stats");
+    let stats: serde_json::Value = serde_json::from_str(&stats).expect("stats json");
+    assert_eq!(stats["in_flight_max"].as_u64(), Some(4), "{stats}");
+    assert!(ticks.iter().all(|t| t.in_flight <= 4));
+    let t = &o.summary.total;
+    assert!((40.0..=100.0).contains(&t.rate), "rate {}", t.rate);
+    assert!(o.summary.not_started > 400, "not started {}", o.summary.not_started);
+    assert!(t.late_starts > 50, "late starts {}", t.late_starts);
+    assert!(t.service_time.p99_ms < 120.0, "service p99 {}", t.service_time.p99_ms);
+    assert!(
+        t.latency.p99_ms > 500.0,
+        "the queue shows in corrected latency: p99 {}",
+        t.latency.p99_ms
+    );
+    assert!(took < std::time::Duration::from_secs(5), "the run took {took:?}");
+}
+
+#[test]
 fn closed_model_ramps_virtual_users() {
     let _g = serial();
     let (_, ticks) = run(scenario(

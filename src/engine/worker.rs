@@ -451,3 +451,48 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         Err(kind) => s.record_failure(kind),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lazily_armed_timeout_fires_at_each_requests_own_deadline() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let timeout = Duration::from_millis(40);
+            let mut timer = Box::pin(tokio::time::sleep(timeout));
+            // Many quick "requests" carry on past the timer's first deadline without re-arming it.
+            let start = Instant::now();
+            while start.elapsed() < timeout * 2 {
+                let until = Instant::now() + timeout;
+                let r = with_timeout(
+                    tokio::time::sleep(Duration::from_millis(5)),
+                    timer.as_mut(),
+                    until,
+                )
+                .await;
+                assert!(r.is_some(), "a 5 ms request timed out");
+            }
+            // The timer is now stale (its deadline passed): a slow request still gets its full
+            // timeout, and no more.
+            let sent = Instant::now();
+            let r = with_timeout(
+                tokio::time::sleep(Duration::from_secs(5)),
+                timer.as_mut(),
+                sent + timeout,
+            )
+            .await;
+            let took = sent.elapsed();
+            assert!(r.is_none(), "a 5 s request must time out");
+            assert!(took >= timeout, "timed out early, after {took:?}");
+            assert!(took < timeout * 3, "timed out late, after {took:?}");
+            // A request that ends before its deadline, after the timer was re-armed for the last one.
+            let r = with_timeout(async { 7 }, timer.as_mut(), Instant::now() + timeout).await;
+            assert_eq!(r, Some(7));
+        });
+    }
+}
