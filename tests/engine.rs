@@ -192,15 +192,26 @@ query = {{ delay_ms = 50 }}
     assert!(ticks.iter().all(|t| t.in_flight <= 4));
     let t = &o.summary.total;
     assert!((40.0..=100.0).contains(&t.rate), "rate {}", t.rate);
-    assert!(o.summary.not_started > 400, "not started {}", o.summary.not_started);
+    assert!(
+        o.summary.not_started > 400,
+        "not started {}",
+        o.summary.not_started
+    );
     assert!(t.late_starts > 50, "late starts {}", t.late_starts);
-    assert!(t.service_time.p99_ms < 120.0, "service p99 {}", t.service_time.p99_ms);
+    assert!(
+        t.service_time.p99_ms < 120.0,
+        "service p99 {}",
+        t.service_time.p99_ms
+    );
     assert!(
         t.latency.p99_ms > 500.0,
         "the queue shows in corrected latency: p99 {}",
         t.latency.p99_ms
     );
-    assert!(took < std::time::Duration::from_secs(5), "the run took {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the run took {took:?}"
+    );
 }
 
 #[test]
