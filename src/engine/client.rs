@@ -13,6 +13,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::h1::{H1Conn, H1Fail};
 use crate::metrics::ErrorKind;
 use crate::scenario::{HttpVersion, Target};
 
@@ -30,6 +31,9 @@ pub struct Endpoint {
     pub base_path: String,
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     http: HttpVersion,
+    /// Cleartext HTTP/1.1 on the hand-written hot path (`h1`); `LOADBENCH_HYPER_H1=1` puts it
+    /// back on hyper, for comparison.
+    raw_h1: bool,
 }
 
 /// A live connection, owned by exactly one task (no lock on the hot path).
@@ -46,6 +50,7 @@ type Driver = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), hype
 enum Sender {
     H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
     H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+    Raw(H1Conn),
 }
 
 /// Why one attempt on a connection failed.
@@ -66,6 +71,7 @@ impl Conn {
         match &self.sender {
             Sender::H1(s) => s.is_closed(),
             Sender::H2(s) => s.is_closed(),
+            Sender::Raw(c) => c.is_closed(),
         }
     }
 }
@@ -75,6 +81,7 @@ impl Sender {
         match self {
             Sender::H1(s) => s.ready().await,
             Sender::H2(s) => s.ready().await,
+            Sender::Raw(_) => Ok(()),
         }
     }
 
@@ -85,6 +92,8 @@ impl Sender {
         match self {
             Sender::H1(s) => s.send_request(req).await,
             Sender::H2(s) => s.send_request(req).await,
+            // Never reached: `exchange` sends raw connections' requests itself.
+            Sender::Raw(_) => unreachable!("raw HTTP/1.1 requests do not go through hyper"),
         }
     }
 
@@ -168,6 +177,7 @@ impl Endpoint {
             base_path: base_path.to_string(),
             tls,
             http: target.http,
+            raw_h1: std::env::var_os("LOADBENCH_HYPER_H1").is_none_or(|v| v != "1"),
         })
     }
 
@@ -182,6 +192,10 @@ impl Endpoint {
         })?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
+            None if self.http != HttpVersion::Http2 && self.raw_h1 => Ok(Conn {
+                sender: Sender::Raw(H1Conn::new(tcp)),
+                driver: None,
+            }),
             None => handshake(tcp, self.http == HttpVersion::Http2).await,
             Some((connector, name)) => {
                 let tls = connector
@@ -196,10 +210,15 @@ impl Endpoint {
 
     /// Sends one request on `slot`'s connection (opening one if needed) and reads the whole response.
     /// A kept-alive connection the server closed in the meantime is reopened once, without counting an error.
+    /// `build` makes the request for hyper (HTTP/2 if its flag is set); for the raw HTTP/1.1 path
+    /// the request's bytes are `fixed`, or else what `write` puts in the buffer it is given.
     pub async fn exchange(
         &self,
         slot: &mut Option<Conn>,
         build: impl Fn(bool) -> Request<Full<Bytes>>,
+        fixed: Option<&[u8]>,
+        write: impl Fn(&mut Vec<u8>),
+        head: bool,
         mut keep_body: Option<&mut Vec<u8>>,
     ) -> Result<(u16, u64), ErrorKind> {
         if slot.as_ref().is_some_and(Conn::is_closed) {
@@ -215,6 +234,28 @@ impl Endpoint {
             let Some(conn) = slot.as_mut() else {
                 return Err(ErrorKind::Other);
             };
+            if let Sender::Raw(raw) = &mut conn.sender {
+                let mut out = Vec::new();
+                let wire = match fixed {
+                    Some(w) => w,
+                    None => {
+                        write(&mut out);
+                        &out
+                    }
+                };
+                match raw.exchange(wire, head, keep_body.as_deref_mut()).await {
+                    Ok(done) => return Ok(done),
+                    Err(H1Fail::Stale(_)) if reused => {
+                        *slot = None;
+                        reused = false;
+                        continue;
+                    }
+                    Err(H1Fail::Stale(kind) | H1Fail::Kind(kind)) => {
+                        *slot = None;
+                        return Err(kind);
+                    }
+                }
+            }
             let req = build(conn.is_h2());
             let Conn { sender, driver } = conn;
             let work = sender.attempt(req, keep_body.as_deref_mut());
@@ -284,7 +325,8 @@ where
     }
 }
 
-fn classify_io(e: &std::io::Error, default: ErrorKind) -> ErrorKind {
+/// Classifies an I/O error; `default` for kinds without a class of their own.
+pub(crate) fn classify_io(e: &std::io::Error, default: ErrorKind) -> ErrorKind {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => ErrorKind::Reset,

@@ -1,6 +1,7 @@
 //! Turns a scenario into load on its own threads and reports one tick per second; never blocks its caller.
 
 mod client;
+mod h1;
 mod plan;
 mod worker;
 

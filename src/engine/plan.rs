@@ -101,6 +101,8 @@ pub(crate) struct Prepared {
     checks: Vec<Check>,
     pub needs_body: bool,
     status_checked: bool,
+    /// A fixed request's HTTP/1.1 bytes, serialised once.
+    wire_h1: Option<Vec<u8>>,
 }
 
 /// The per-request parts of a request with variables.
@@ -171,6 +173,7 @@ impl Prepared {
             checks: r.checks.clone(),
             needs_body: r.needs_body(),
             status_checked: r.has_status_check(),
+            wire_h1: None,
         };
         if is_static {
             let mut rng = <SmallRng as rand::SeedableRng>::seed_from_u64(0);
@@ -189,7 +192,74 @@ impl Prepared {
             Some((b, None)) => p.dyn_body = Some(b.clone()),
             None => p.body = Some(Bytes::new()),
         }
+        if p.uri_h1.is_some() && p.dyn_headers.is_empty() && p.dyn_body.is_none() {
+            let mut wire = Vec::new();
+            p.serialize_h1(&Rendered::Static(0), &mut wire);
+            p.wire_h1 = Some(wire);
+        }
         Ok(p)
+    }
+
+    /// Whether the response to this request has no body whatever its headers say (HEAD).
+    pub fn is_head(&self) -> bool {
+        self.method == http::Method::HEAD
+    }
+
+    /// A fixed request's HTTP/1.1 bytes, serialised once at plan time.
+    pub fn fixed_wire_h1(&self, r: &Rendered) -> Option<&[u8]> {
+        match r {
+            Rendered::Static(_) => self.wire_h1.as_deref(),
+            Rendered::Dynamic { .. } => None,
+        }
+    }
+
+    /// Writes the request line, headers (Host included), a content-length where a body is or may
+    /// be expected, and the body: what hyper would send for the same request.
+    pub fn serialize_h1(&self, r: &Rendered, out: &mut Vec<u8>) {
+        let empty = Bytes::new();
+        let (uri, body, extra): (Option<&Uri>, &Bytes, &[(http::HeaderName, HeaderValue)]) = match r
+        {
+            Rendered::Static(_) => (
+                self.uri_h1.as_ref(),
+                self.body.as_ref().unwrap_or(&empty),
+                &[],
+            ),
+            Rendered::Dynamic {
+                uri_h1,
+                headers,
+                body,
+                ..
+            } => (Some(uri_h1), body, headers),
+        };
+        out.clear();
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        let target = uri
+            .and_then(Uri::path_and_query)
+            .map_or("/", |pq| pq.as_str());
+        out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        let headers = self
+            .headers_h1
+            .iter()
+            .chain(extra.iter().map(|(n, v)| (n, v)));
+        let mut has_length = false;
+        for (name, value) in headers {
+            has_length |= name == http::header::CONTENT_LENGTH;
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let expects_body = matches!(
+            self.method,
+            http::Method::POST | http::Method::PUT | http::Method::PATCH
+        );
+        if !has_length && (!body.is_empty() || expects_body) {
+            out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body);
     }
 
     fn uris(&self, ep: &Endpoint, vars: &mut Vars<'_>) -> Result<(Uri, Uri), String> {

@@ -418,6 +418,9 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
             let fut = endpoint.exchange(
                 &mut slots[prepared.target],
                 |h2| prepared.build(r, h2),
+                prepared.fixed_wire_h1(r),
+                |out| prepared.serialize_h1(r, out),
+                prepared.is_head(),
                 keep,
             );
             let outcome =

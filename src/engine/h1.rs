@@ -1,0 +1,472 @@
+//! The cleartext HTTP/1.1 hot path: request bytes written as they are, the response parsed with
+//! httparse (hyper's own parser) straight from one reused buffer. Per request this skips hyper's
+//! header map, its dispatch channel and its body channel, which were most of the generator's
+//! user-space time (HTTP/2 and TLS connections stay on hyper).
+
+use std::io;
+
+use tokio::net::TcpStream;
+
+use crate::metrics::ErrorKind;
+
+/// Most response headers parsed; a response with more is refused as malformed.
+const MAX_HEADERS: usize = 64;
+/// Initial read buffer; it grows only for a response head larger than this.
+const BUF: usize = 16 * 1024;
+
+/// Why one attempt failed (see `client::Fail`).
+pub(crate) enum H1Fail {
+    /// Nothing of a response arrived and the request may never have been read: safe to retry on a
+    /// new connection if this one was reused.
+    Stale(ErrorKind),
+    /// The request failed.
+    Kind(ErrorKind),
+}
+
+/// One HTTP/1.1 connection and its read buffer; unread bytes are `buf[start..end]`.
+pub(crate) struct H1Conn {
+    io: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    closed: bool,
+}
+
+/// How the response body is delimited.
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+impl H1Conn {
+    /// Wraps a connected socket.
+    pub(crate) fn new(io: TcpStream) -> H1Conn {
+        H1Conn {
+            io,
+            buf: vec![0; BUF],
+            start: 0,
+            end: 0,
+            closed: false,
+        }
+    }
+
+    /// Whether the connection must not carry another request.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Sends `wire` and reads the whole response: (status, body bytes). `head` for HEAD requests.
+    pub(crate) async fn exchange(
+        &mut self,
+        wire: &[u8],
+        head: bool,
+        keep: Option<&mut Vec<u8>>,
+    ) -> Result<(u16, u64), H1Fail> {
+        if self.start != self.end {
+            // Bytes nobody asked for: the connection is out of step.
+            self.closed = true;
+            return Err(H1Fail::Stale(ErrorKind::Other));
+        }
+        self.write_all(wire).await?;
+        let (status, framing, close) = self.read_head(head).await?;
+        let bytes = match framing {
+            Framing::None => 0,
+            Framing::Length(n) => self.read_exact_body(n, keep).await?,
+            Framing::Chunked => self.read_chunked(keep).await?,
+            Framing::UntilClose => {
+                self.closed = true;
+                self.read_to_close(keep).await?
+            }
+        };
+        if close || self.start != self.end {
+            self.closed = true;
+        }
+        Ok((status, bytes))
+    }
+
+    async fn write_all(&mut self, mut wire: &[u8]) -> Result<(), H1Fail> {
+        let mut first = true;
+        while !wire.is_empty() {
+            match self.io.try_write(wire) {
+                Ok(n) => {
+                    wire = &wire[n..];
+                    first = false;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.writable().await.map_err(|e| self.fail(&e, first))?;
+                }
+                Err(e) => return Err(self.fail(&e, first)),
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: &io::Error, nothing_sent: bool) -> H1Fail {
+        self.closed = true;
+        let kind = super::client::classify_io(e, ErrorKind::Reset);
+        if nothing_sent {
+            H1Fail::Stale(kind)
+        } else {
+            H1Fail::Kind(kind)
+        }
+    }
+
+    /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
+    async fn fill(&mut self) -> io::Result<usize> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+        }
+        loop {
+            match self.io.try_read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.readable().await?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads the status line and headers, skipping interim (1xx) responses.
+    async fn read_head(&mut self, head: bool) -> Result<(u16, Framing, bool), H1Fail> {
+        let mut received = false;
+        loop {
+            if self.start < self.end {
+                received = true;
+                let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                let mut resp = httparse::Response::new(&mut headers);
+                match resp.parse(&self.buf[self.start..self.end]) {
+                    Ok(httparse::Status::Complete(n)) => {
+                        let status = resp.code.unwrap_or(0);
+                        let http10 = resp.version == Some(0);
+                        let framing = framing(status, head, resp.headers);
+                        let close = (http10
+                            && !has_token(resp.headers, "connection", "keep-alive"))
+                            || has_token(resp.headers, "connection", "close");
+                        self.start += n;
+                        if (100..200).contains(&status) && status != 101 {
+                            continue;
+                        }
+                        let framing = framing.map_err(|()| {
+                            self.closed = true;
+                            H1Fail::Kind(ErrorKind::Other)
+                        })?;
+                        return Ok((status, framing, close || status == 101));
+                    }
+                    Ok(httparse::Status::Partial) => {}
+                    Err(_) => {
+                        self.closed = true;
+                        return Err(H1Fail::Kind(ErrorKind::Other));
+                    }
+                }
+            }
+            match self.fill().await {
+                Ok(0) => {
+                    self.closed = true;
+                    // The server closed before answering: on a reused connection, most likely it
+                    // had timed the connection out before our request reached it.
+                    return Err(if received {
+                        H1Fail::Kind(ErrorKind::Reset)
+                    } else {
+                        H1Fail::Stale(ErrorKind::Reset)
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let stale = !received;
+                    return Err(self.fail(&e, stale));
+                }
+            }
+        }
+    }
+
+    /// Takes up to `want` buffered body bytes, copying them to `keep`.
+    fn take(&mut self, want: u64, keep: &mut Option<&mut Vec<u8>>) -> u64 {
+        let n = (self.end - self.start).min(usize::try_from(want).unwrap_or(usize::MAX));
+        if let Some(k) = keep.as_deref_mut() {
+            k.extend_from_slice(&self.buf[self.start..self.start + n]);
+        }
+        self.start += n;
+        n as u64
+    }
+
+    async fn body_fill(&mut self) -> Result<(), H1Fail> {
+        match self.fill().await {
+            Ok(0) => {
+                self.closed = true;
+                Err(H1Fail::Kind(ErrorKind::Body))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.closed = true;
+                let kind = super::client::classify_io(&e, ErrorKind::Body);
+                Err(H1Fail::Kind(kind))
+            }
+        }
+    }
+
+    async fn read_exact_body(
+        &mut self,
+        len: u64,
+        mut keep: Option<&mut Vec<u8>>,
+    ) -> Result<u64, H1Fail> {
+        let mut left = len;
+        loop {
+            left -= self.take(left, &mut keep);
+            if left == 0 {
+                return Ok(len);
+            }
+            self.body_fill().await?;
+        }
+    }
+
+    async fn read_chunked(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, H1Fail> {
+        let mut total = 0u64;
+        loop {
+            // The chunk-size line.
+            let size = loop {
+                match httparse::parse_chunk_size(&self.buf[self.start..self.end]) {
+                    Ok(httparse::Status::Complete((n, size))) => {
+                        self.start += n;
+                        break size;
+                    }
+                    Ok(httparse::Status::Partial) => self.body_fill().await?,
+                    Err(_) => {
+                        self.closed = true;
+                        return Err(H1Fail::Kind(ErrorKind::Body));
+                    }
+                }
+            };
+            if size == 0 {
+                // Trailers, if any, up to the empty line.
+                loop {
+                    let pending = &self.buf[self.start..self.end];
+                    if let Some(i) = pending.windows(2).position(|w| w == b"\r\n") {
+                        self.start += i + 2;
+                        if i == 0 {
+                            return Ok(total);
+                        }
+                        continue;
+                    }
+                    self.body_fill().await?;
+                }
+            }
+            let mut left = size;
+            while left > 0 {
+                left -= self.take(left, &mut keep);
+                if left > 0 {
+                    self.body_fill().await?;
+                }
+            }
+            total += size;
+            // The CRLF after the chunk data.
+            while self.end - self.start < 2 {
+                self.body_fill().await?;
+            }
+            if &self.buf[self.start..self.start + 2] != b"\r\n" {
+                self.closed = true;
+                return Err(H1Fail::Kind(ErrorKind::Body));
+            }
+            self.start += 2;
+        }
+    }
+
+    async fn read_to_close(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, H1Fail> {
+        let mut total = self.take(u64::MAX, &mut keep);
+        loop {
+            match self.fill().await {
+                Ok(0) => return Ok(total),
+                Ok(_) => total += self.take(u64::MAX, &mut keep),
+                Err(e) => {
+                    let kind = super::client::classify_io(&e, ErrorKind::Body);
+                    return Err(H1Fail::Kind(kind));
+                }
+            }
+        }
+    }
+}
+
+/// How the body of a response with this status and these headers is delimited (RFC 9112 §6.3).
+fn framing(status: u16, head: bool, headers: &[httparse::Header<'_>]) -> Result<Framing, ()> {
+    if head || (100..200).contains(&status) || status == 204 || status == 304 {
+        return Ok(Framing::None);
+    }
+    if has_token(headers, "transfer-encoding", "chunked") {
+        return Ok(Framing::Chunked);
+    }
+    let mut length = None;
+    for h in headers {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let v: u64 = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or(())?;
+            if length.is_some_and(|l| l != v) {
+                return Err(());
+            }
+            length = Some(v);
+        }
+    }
+    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// Whether a comma-separated header (any of its occurrences) holds `token`, case-insensitively.
+fn has_token(headers: &[httparse::Header<'_>], name: &str, token: &str) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name))
+        .filter_map(|h| std::str::from_utf8(h.value).ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-connection server that answers each request with the next canned response.
+    async fn serve(responses: Vec<&'static [u8]>, close_after: bool) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 4096];
+            for r in responses {
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut buf).await.expect("read");
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                // Split writes exercise partial reads.
+                let (a, b) = r.split_at(r.len() / 2);
+                s.write_all(a).await.expect("write");
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                s.write_all(b).await.expect("write");
+            }
+            if close_after {
+                let _ = s.shutdown().await;
+            }
+        });
+        addr
+    }
+
+    async fn conn(addr: std::net::SocketAddr) -> H1Conn {
+        H1Conn::new(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn ok(r: Result<(u16, u64), H1Fail>) -> (u16, u64) {
+        match r {
+            Ok(v) => v,
+            Err(H1Fail::Stale(k) | H1Fail::Kind(k)) => panic!("failed: {k:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_length_chunked_interim_and_no_body_responses_on_one_connection() {
+        rt().block_on(async {
+            let addr = serve(
+                vec![
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nx-trailer: 1\r\n\r\n",
+                    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+                    b"HTTP/1.1 204 No Content\r\ncontent-length: 99\r\n\r\n",
+                    b"HTTP/1.1 503 Busy\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+                ],
+                false,
+            )
+            .await;
+            let mut c = conn(addr).await;
+            let mut body = Vec::new();
+            assert_eq!(ok(c.exchange(GET, false, Some(&mut body)).await), (200, 5));
+            assert_eq!(body, b"hello");
+            body.clear();
+            assert_eq!(ok(c.exchange(GET, false, Some(&mut body)).await), (200, 7));
+            assert_eq!(body, b"abcdefg");
+            assert_eq!(ok(c.exchange(GET, false, None).await), (201, 2));
+            assert_eq!(ok(c.exchange(GET, false, None).await), (204, 0));
+            assert!(!c.is_closed());
+            assert_eq!(ok(c.exchange(GET, false, None).await), (503, 0));
+            assert!(c.is_closed(), "connection: close is honoured");
+        });
+    }
+
+    #[test]
+    fn a_body_until_close_and_a_close_before_any_answer() {
+        rt().block_on(async {
+            let addr = serve(vec![b"HTTP/1.0 200 OK\r\n\r\nuntil the end"], true).await;
+            let mut c = conn(addr).await;
+            let mut body = Vec::new();
+            assert_eq!(ok(c.exchange(GET, false, Some(&mut body)).await), (200, 13));
+            assert_eq!(body, b"until the end");
+            assert!(c.is_closed());
+            // A server that hangs up without answering: stale (retryable) when nothing came back.
+            let addr = serve(vec![], true).await;
+            let mut c = conn(addr).await;
+            assert!(matches!(
+                c.exchange(GET, false, None).await,
+                Err(H1Fail::Stale(ErrorKind::Reset))
+            ));
+            // A truncated body is a body error.
+            let addr = serve(
+                vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"],
+                true,
+            )
+            .await;
+            let mut c = conn(addr).await;
+            assert!(matches!(
+                c.exchange(GET, false, None).await,
+                Err(H1Fail::Kind(ErrorKind::Body))
+            ));
+        });
+    }
+
+    #[test]
+    fn malformed_and_conflicting_heads_are_refused() {
+        rt().block_on(async {
+            for bad in [
+                &b"NOT HTTP\r\n\r\n"[..],
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok",
+                b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+            ] {
+                let addr = serve(vec![bad], true).await;
+                let mut c = conn(addr).await;
+                assert!(
+                    matches!(
+                        c.exchange(GET, false, None).await,
+                        Err(H1Fail::Kind(ErrorKind::Other))
+                    ),
+                    "{}",
+                    String::from_utf8_lossy(bad)
+                );
+                assert!(c.is_closed());
+            }
+        });
+    }
+}
