@@ -239,6 +239,9 @@ const RELEASE_BATCH: u32 = 64;
 /// slots queue and the queueing shows in corrected latency.
 async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
     let mut timer = crate::timer::Timer::spinning(DISPATCH_SPIN);
+    // Registered once, not per wait: registering takes the token's lock.
+    let stopped = w.stop.cancelled();
+    tokio::pin!(stopped);
     let mut k = 0u64;
     let mut in_a_row = 0u32;
     loop {
@@ -256,8 +259,9 @@ async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
         if intended > Instant::now() {
             in_a_row = 0;
             tokio::select! {
+                biased;
+                _ = &mut stopped => break,
                 _ = timer.sleep_until(intended) => {}
-                _ = w.stop.cancelled() => break,
             }
         } else {
             in_a_row += 1;
@@ -302,11 +306,9 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
         if o.done.get() {
             return;
         }
+        // No wait on Stop here: on Stop the dispatcher ends, and its end wakes every idle task.
         o.idle.set(o.idle.get() + 1);
-        tokio::select! {
-            _ = o.wake.notified() => {}
-            _ = w.stop.cancelled() => return,
-        }
+        o.wake.notified().await;
     }
 }
 
