@@ -105,6 +105,7 @@ pub(crate) fn run(
                     conns: Cell::new(0),
                     cap: max_in_flight.div_ceil(workers).max(1),
                     wake: Notify::new(),
+                    went_idle: Notify::new(),
                 });
                 spawn_task(&w, dispatcher(w.clone(), open, Schedule::new(rate)));
             }
@@ -222,7 +223,10 @@ struct Open {
     /// Connection tasks alive.
     conns: Cell<usize>,
     cap: usize,
+    /// Wakes an idle connection for a released slot.
     wake: Notify,
+    /// Tells the dispatcher a connection went idle (it waits for that when all are busy).
+    went_idle: Notify,
 }
 
 /// The dispatcher spins through gaps shorter than this instead of sleeping: from 4,000 requests a
@@ -248,6 +252,18 @@ async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
         if w.stop.is_cancelled() {
             break;
         }
+        // Slots the connections took by themselves (a busy connection takes due slots as it frees).
+        k = k.max(o.head.get());
+        if o.idle.get() == 0 && o.conns.get() >= o.cap {
+            // Every connection is busy and none may be added: each takes the due slots itself as
+            // it finishes, so there is nothing to time until one goes idle.
+            tokio::select! {
+                biased;
+                _ = &mut stopped => break,
+                _ = o.went_idle.notified() => {}
+            }
+            continue;
+        }
         let n = k * w.workers as u64 + w.id as u64;
         let Some(at) = schedule.time_of(n) else {
             break;
@@ -270,8 +286,12 @@ async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
                 tokio::task::yield_now().await;
             }
         }
+        if o.head.get() > k {
+            // Taken meanwhile by a connection that came free.
+            continue;
+        }
         k += 1;
-        o.tail.set(k);
+        o.tail.set(o.tail.get().max(k));
         if o.idle.get() > 0 {
             o.idle.set(o.idle.get() - 1);
             o.wake.notify_one();
@@ -292,14 +312,18 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
             return;
         }
         let head = o.head.get();
-        if head < o.tail.get() {
-            o.head.set(head + 1);
-            let n = head * w.workers as u64 + w.id as u64;
-            let Some(at) = o.take.borrow_mut().time_of(n) else {
-                continue;
-            };
-            w.started.set(w.started.get() + 1);
+        let n = head * w.workers as u64 + w.id as u64;
+        let released = head < o.tail.get();
+        let slot = o.take.borrow_mut().time_of(n).and_then(|at| {
             let intended = w.start + Duration::from_secs_f64(at);
+            // A slot not yet released is taken if it is already due: the dispatcher leaves the
+            // timing to the connections while they are all busy.
+            (released || (intended < w.end && intended <= Instant::now())).then_some(intended)
+        });
+        if let Some(intended) = slot {
+            o.head.set(head + 1);
+            o.tail.set(o.tail.get().max(head + 1));
+            w.started.set(w.started.get() + 1);
             one_request(&w, &mut task, Some(intended)).await;
             continue;
         }
@@ -308,6 +332,7 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
         }
         // No wait on Stop here: on Stop the dispatcher ends, and its end wakes every idle task.
         o.idle.set(o.idle.get() + 1);
+        o.went_idle.notify_one();
         o.wake.notified().await;
     }
 }
