@@ -244,11 +244,8 @@ impl Workbench {
                 .and_then(|b| crate::analysis::compare::compare_runs(store, b, id).ok());
         }
         self.runs.poll();
-        if self.live.is_running() {
-            // Each tick repaints (the run thread asks for it); this is only a safety net.
-            ui.ctx()
-                .request_repaint_after(std::time::Duration::from_secs(1));
-        }
+        // A live run repaints once per tick: its thread asks for it with each event. Nothing more,
+        // since every frame is CPU taken from the engine where there is no GPU.
         if self.runs.open.is_some() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(200));
