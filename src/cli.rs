@@ -951,18 +951,8 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
     let mut rows = Vec::new();
     for (name, changes) in &c.requests {
         for m in changes {
-            let value = |v: f64| match m.metric.as_str() {
-                "rate" => crate::format::rate(v),
-                "error_rate" => crate::format::percent(v),
-                _ => crate::format::micros(v * 1000.0),
-            };
-            let pct = |x: f64| {
-                if x.is_finite() {
-                    format!("{:+.1}%", x * 100.0)
-                } else {
-                    "-".into()
-                }
-            };
+            let value = |v: f64| m.format_value(v);
+            let pct = crate::format::change;
             rows.push(vec![
                 if name == "*" {
                     "all".to_string()

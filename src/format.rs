@@ -60,6 +60,15 @@ pub fn percent(fraction: f64) -> String {
     }
 }
 
+/// Formats a relative change with its sign (`+4.2%`), or `-` when there is none to show.
+pub fn change(fraction: f64) -> String {
+    if fraction.is_finite() {
+        format!("{:+.1}%", fraction * 100.0)
+    } else {
+        "-".into()
+    }
+}
+
 /// Formats a wall-clock span the way scenarios write it (`90s` → `1m30s`).
 pub fn span(d: Duration) -> String {
     let total_ms = d.as_millis();

@@ -60,6 +60,17 @@ pub struct MetricChange {
     pub verdict: Verdict,
 }
 
+impl MetricChange {
+    /// One of this metric's values (baseline, candidate or absolute change) in its own unit.
+    pub fn format_value(&self, v: f64) -> String {
+        match self.metric.as_str() {
+            "rate" => crate::format::rate(v),
+            "error_rate" => crate::format::percent(v),
+            _ => crate::format::micros(v * 1000.0),
+        }
+    }
+}
+
 /// Compares per-second values of one metric (`higher_is_worse` for latency and errors): the
 /// relative change of their means (geometric for latency, whose per-second percentiles are
 /// skewed), with a 95 % bootstrap interval. Regressed or improved only when the whole interval

@@ -301,18 +301,8 @@ impl Report {
                         name.clone()
                     };
                     for m in changes {
-                        let value = |v: f64| match m.metric.as_str() {
-                            "rate" => crate::format::rate(v),
-                            "error_rate" => crate::format::percent(v),
-                            _ => crate::format::micros(v * 1000.0),
-                        };
-                        let pct = |x: f64| {
-                            if x.is_finite() {
-                                format!("{:+.1}%", x * 100.0)
-                            } else {
-                                "-".into()
-                            }
-                        };
+                        let value = |v: f64| m.format_value(v);
+                        let pct = crate::format::change;
                         if m.verdict == Verdict::Regressed {
                             regressions.push(format!("{who} {}", m.metric));
                         }

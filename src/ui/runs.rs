@@ -621,13 +621,7 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                 ui.end_row();
                 for (name, changes) in &c.requests {
                     for m in changes {
-                        let pct = |x: f64| {
-                            if x.is_finite() {
-                                format!("{:+.1}%", x * 100.0)
-                            } else {
-                                "-".into()
-                            }
-                        };
+                        let pct = crate::format::change;
                         ui.label(if name == "*" { "all" } else { name.as_str() });
                         ui.label(&m.metric);
                         ui.label(pct(m.relative));
