@@ -21,32 +21,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 [ -x "$LB" ] || cargo build --release --quiet
 
-work=$(mktemp -d)
+source bench/nginx.sh
 gui_pid=
-cleanup() {
-  [ -n "$gui_pid" ] && kill -- -"$gui_pid" 2>/dev/null || true
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/logs"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
-}
-CONF
-if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
-  echo "port $PORT on 127.0.0.1 is taken; choose another with PORT=..." >&2
-  exit 1
-fi
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+bench_cleanup() { [ -n "$gui_pid" ] && kill -- -"$gui_pid" 2>/dev/null || true; }
+start_nginx
 cat > "$work/ceiling.toml" <<TOML
 name = "gui vs headless"
 duration = "${SECS}s"

@@ -9,32 +9,10 @@ MINUTES=${1:-10}
 CONNS=${2:-50}
 PORT=${PORT:-18090}
 LB=${LB:-target/release/loadbench}
-work=$(mktemp -d)
+source bench/nginx.sh
 lb_pid=
-cleanup() {
-  [ -n "$lb_pid" ] && kill "$lb_pid" 2>/dev/null || true
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/logs"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
-}
-CONF
-if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
-  echo "port $PORT on 127.0.0.1 is taken; choose another with PORT=..." >&2
-  exit 1
-fi
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+bench_cleanup() { [ -n "$lb_pid" ] && kill "$lb_pid" 2>/dev/null || true; }
+start_nginx
 cat > "$work/long.toml" <<TOML
 name = "memory over ${MINUTES} minutes"
 duration = "${MINUTES}m"
@@ -65,7 +43,7 @@ python3 - "$work/out.json" "${samples[@]}" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = [tuple(map(int, x.split())) for x in sys.argv[2:]]
-at60 = next(r for t, r in s if t >= 60)
+at60 = next((r for t, r in s if t >= 60), s[-1][1])  # runs shorter than 70 s: the last sample
 last = s[-1][1]
 peak = max(r for _, r in s)
 growth = (last - at60) / at60
