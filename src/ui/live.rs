@@ -128,7 +128,8 @@ impl LiveState {
                             let _ = tx.send(LiveEvent::Done(o, stored));
                         }
                     }
-                    ctx.request_repaint();
+                    // One frame per event: a zero-delay request makes egui draw two.
+                    ctx.request_repaint_after(std::time::Duration::from_millis(1));
                 }
             })
             .map_err(|e| e.to_string())?;

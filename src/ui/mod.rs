@@ -251,46 +251,53 @@ impl Workbench {
                 .request_repaint_after(std::time::Duration::from_millis(200));
         }
         let mut msgs = Vec::new();
-        egui::Panel::top("screens").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading(RichText::new("loadbench").strong());
-                ui.separator();
-                for (screen, label) in [
-                    (Screen::Scenarios, "Scenarios"),
-                    (Screen::Live, "Live run"),
-                    (Screen::Runs, "Runs"),
-                    (Screen::Benchmarks, "Benchmarks"),
-                ] {
-                    let label = if screen == Screen::Live && self.live.is_running() {
-                        format!("{label} (running)")
-                    } else {
-                        label.to_string()
-                    };
-                    if ui.selectable_label(self.screen == screen, label).clicked() {
-                        msgs.push(Msg::Goto(screen));
+        // The panels leave their background to the window's clear colour (`App::clear_color`):
+        // without a GPU, filling a window-sized rectangle each frame is most of a frame's cost.
+        let bare = |f: egui::Frame| f.fill(egui::Color32::TRANSPARENT);
+        egui::Panel::top("screens")
+            .frame(bare(egui::Frame::side_top_panel(ui.style())))
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.heading(RichText::new("loadbench").strong());
+                    ui.separator();
+                    for (screen, label) in [
+                        (Screen::Scenarios, "Scenarios"),
+                        (Screen::Live, "Live run"),
+                        (Screen::Runs, "Runs"),
+                        (Screen::Benchmarks, "Benchmarks"),
+                    ] {
+                        let label = if screen == Screen::Live && self.live.is_running() {
+                            format!("{label} (running)")
+                        } else {
+                            label.to_string()
+                        };
+                        if ui.selectable_label(self.screen == screen, label).clicked() {
+                            msgs.push(Msg::Goto(screen));
+                        }
                     }
-                }
-                ui.separator();
-                ui.label(RichText::new(&self.status).weak());
+                    ui.separator();
+                    ui.label(RichText::new(&self.status).weak());
+                });
             });
-        });
-        egui::CentralPanel::default().show(ui, |ui| match self.screen {
-            Screen::Scenarios => scenarios::view(ui, &mut self.scenarios, &mut msgs),
-            Screen::Live => {
-                let name = self
-                    .scenarios
-                    .editor
-                    .as_ref()
-                    .filter(|e| e.check.is_ok())
-                    .map(|e| e.name());
-                live::view(ui, &mut self.live, name.as_deref(), &mut msgs);
-            }
-            Screen::Runs => runs::view(ui, &mut self.runs, &mut msgs),
-            Screen::Benchmarks => {
-                let open = self.runs.open.as_ref().map(|o| o.run.row.id);
-                benchmarks::view(ui, &mut self.benchmarks, open, &mut msgs);
-            }
-        });
+        egui::CentralPanel::default()
+            .frame(bare(egui::Frame::central_panel(ui.style())))
+            .show(ui, |ui| match self.screen {
+                Screen::Scenarios => scenarios::view(ui, &mut self.scenarios, &mut msgs),
+                Screen::Live => {
+                    let name = self
+                        .scenarios
+                        .editor
+                        .as_ref()
+                        .filter(|e| e.check.is_ok())
+                        .map(|e| e.name());
+                    live::view(ui, &mut self.live, name.as_deref(), &mut msgs);
+                }
+                Screen::Runs => runs::view(ui, &mut self.runs, &mut msgs),
+                Screen::Benchmarks => {
+                    let open = self.runs.open.as_ref().map(|o| o.run.row.id);
+                    benchmarks::view(ui, &mut self.benchmarks, open, &mut msgs);
+                }
+            });
         self.dialogs_ui(ui, &mut msgs);
         for m in msgs {
             self.update(m);
@@ -763,6 +770,10 @@ impl eframe::App for App {
             self.bench.live.stop();
         }
         self.bench.show(ui);
+    }
+
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
