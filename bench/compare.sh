@@ -7,7 +7,9 @@
 #    pinned to core 0, each generator pinned to core 1, run alternately (wrk oha loadbench wrk ...).
 #    Prints req/s, p50, p99, CPU µs per request (user+sys of the generator ÷ requests) and peak
 #    RSS, medians over the rounds, with ratios to wrk.
-# 2. Open model at 90 % of loadbench's closed-model ceiling: achieved rate and corrected p99
+# 2. How steadily core 1 runs (examples/steadiness.rs: the share of time a fixed chunk of work
+#    runs below half speed, and the longest such stretch), then the open model at 25/50/75/90 % of
+#    a closed-model ceiling measured just before each level: achieved rate and corrected p50/p99
 #    (oha at the same rate with --latency-correction beside it).
 # 3. Accuracy against the demo service: a fixed 20 ms delay (p50 error), and a 1 s stall every 5 s
 #    where corrected p99 must match the analytic value while service time does not see it (oha
@@ -52,6 +54,8 @@ if [ ! -x "$LB" ]; then
   say "building loadbench (release)"
   cargo build --release --quiet
 fi
+STEADY=${STEADY:-target/release/examples/steadiness}
+[ -x "$STEADY" ] || cargo build --release --quiet --example steadiness
 
 # --- processes we own ------------------------------------------------------------------------
 source bench/nginx.sh
@@ -111,7 +115,7 @@ for _ in $(seq "$ROUNDS"); do
   measure oha "$OHA" -z ${SECS}s -c $CONNS --no-tui --output-format json "http://127.0.0.1:$PORT/"
   measure loadbench "$LB" run "$closed" --json -q --no-store
 done > "$work/closed.txt"
-ceiling=$(python3 - "$work/closed.txt" <<'PY'
+python3 - "$work/closed.txt" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -119,37 +123,47 @@ for line in open(sys.argv[1]):
     rows.setdefault(n, []).append([float(x) for x in v])
 med = lambda n, i: statistics.median(r[i] for r in rows[n])
 base = med("wrk", 0)
-print(f"{'generator':<10} {'req/s':>9} {'x wrk':>6} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'peak RSS':>9}", file=sys.stderr)
+print(f"{'generator':<10} {'req/s':>9} {'x wrk':>6} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'peak RSS':>9}")
 for n in rows:
-    print(f"{n:<10} {med(n,0):>9,.0f} {med(n,0)/base:>6.2f} {med(n,1):>7.3f}ms {med(n,2):>7.3f}ms {med(n,3):>11.2f} {max(r[4] for r in rows[n])/1024:>7.1f}MB", file=sys.stderr)
-print(round(med("loadbench", 0)))
+    print(f"{n:<10} {med(n,0):>9,.0f} {med(n,0)/base:>6.2f} {med(n,1):>7.3f}ms {med(n,2):>7.3f}ms {med(n,3):>11.2f} {max(r[4] for r in rows[n])/1024:>7.1f}MB")
 PY
-)
 
 # --- 2. open model up to the ceiling ---------------------------------------------------------
-say "open model at 25/50/75/90 % of loadbench's closed ceiling ($ceiling req/s), ${SECS}s each, $CONNS connections"
+# The machine first: a tail-latency goal at 90 % load is out of reach of any generator on a core
+# that often runs below half speed for tens of milliseconds (a virtual CPU on a busy host).
+say "how steadily core 1 runs (${SECS}s of fixed work chunks; examples/steadiness.rs)"
+taskset -c 1 "$STEADY" "$SECS" | tee "$work/steadiness.txt"
+# Each level's target comes from a closed-model ceiling measured just before it: this machine's
+# speed drifts by tens of percent within minutes, so a share of an earlier ceiling can exceed
+# what it gives later.
+say "open model at 25/50/75/90 % of loadbench's closed ceiling measured just before each level, ${SECS}s each, $CONNS connections"
 for pct in 25 50 75 90; do
-  rate=$((ceiling * pct / 100))
+  taskset -c 1 "$LB" run "$closed" --json -q --no-store > "$work/ceiling-$pct.json"
+  level_ceiling=$(python3 -c "import json; print(round(json.load(open('$work/ceiling-$pct.json'))['total']['rate']))")
+  rate=$((level_ceiling * pct / 100))
+  echo "$rate" > "$work/target-$pct"
   open=$(scenario open open "rate = $rate
 max_in_flight = $CONNS" "http://127.0.0.1:$PORT" / "${SECS}s")
   taskset -c 1 "$LB" run "$open" --json -q --no-store > "$work/open-$pct.json" 2>/dev/null || true
   taskset -c 1 "$OHA" -z ${SECS}s -c $CONNS -q "$rate" --latency-correction --no-tui --output-format json \
     "http://127.0.0.1:$PORT/" > "$work/open-oha-$pct.json" 2>/dev/null || true
 done
-python3 - "$work" "$ceiling" <<'PY2'
+python3 - "$work" <<'PY2'
 import json, sys
-work, ceiling = sys.argv[1], float(sys.argv[2])
-print(f"{'load':>5} {'target/s':>9} | {'loadbench':>9} {'off':>7} {'p50':>9} {'p99':>9} | {'oha':>9} {'off':>7} {'p50':>9} {'p99':>9}")
+work = sys.argv[1]
+print(f"{'load':>5} {'ceiling':>8} {'target/s':>9} | {'loadbench':>9} {'off':>7} {'p50':>9} {'p99':>9} | {'oha':>9} {'off':>7} {'p50':>9} {'p99':>9}")
 for pct in (25, 50, 75, 90):
-    rate = int(ceiling * pct / 100)
+    rate = int(open(f"{work}/target-{pct}").read())
+    ceiling = json.load(open(f"{work}/ceiling-{pct}.json"))["total"]["rate"]
     t = json.load(open(f"{work}/open-{pct}.json"))["total"]
     o = json.load(open(f"{work}/open-oha-{pct}.json"))
     orate, op = o["summary"]["requestsPerSec"], o["latencyPercentiles"]
-    print(f"{pct:>4}% {rate:>9,} | {t['rate']:>9,.0f} {t['rate']/rate-1:>+7.2%} {t['latency']['p50_ms']:>7.3f}ms {t['latency']['p99_ms']:>7.2f}ms"
+    print(f"{pct:>4}% {ceiling:>8,.0f} {rate:>9,} | {t['rate']:>9,.0f} {t['rate']/rate-1:>+7.2%} {t['latency']['p50_ms']:>7.3f}ms {t['latency']['p99_ms']:>7.2f}ms"
           f" | {orate:>9,.0f} {orate/rate-1:>+7.2%} {op['p50']*1e3:>7.3f}ms {op['p99']*1e3:>7.2f}ms")
 t = json.load(open(f"{work}/open-90.json"))["total"]
-ok = abs(t["rate"] / int(ceiling * 0.9) - 1) <= 0.01 and t["latency"]["p99_ms"] < 5.0
-print("goal at 90 % (rate within 1 %, corrected p99 < 5 ms):", "met" if ok else "NOT met")
+rate_ok = abs(t["rate"] / int(open(f"{work}/target-90").read()) - 1) <= 0.01
+p99_ok = t["latency"]["p99_ms"] < 5.0
+print("goal at 90 %: rate within 1 %:", "met" if rate_ok else "NOT met", "| corrected p99 < 5 ms:", "met" if p99_ok else "NOT met")
 PY2
 
 # --- 3. accuracy against the demo service ---------------------------------------------------
