@@ -2,6 +2,7 @@
 # loadbench side by side with wrk and oha, and checked against known answers.
 #
 #   bench/compare.sh [ROUNDS] [SECONDS]      (defaults: 3 rounds of 10 s)
+#   OPEN_SECS=30 bench/compare.sh            (open-model levels of 30 s; default: SECONDS)
 #
 # 1. Closed model, HTTP/1.1 keep-alive, 50 connections against nginx (1 worker, `return 200 "ok"`)
 #    pinned to core 0, each generator pinned to core 1, run alternately (wrk oha loadbench wrk ...).
@@ -23,6 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${2:-10}
+OPEN_SECS=${OPEN_SECS:-$SECS}   # the open-model levels' length (a late end weighs less in longer runs)
 CONNS=50
 PORT=${PORT:-18080}
 LB=${LB:-target/release/loadbench}
@@ -136,29 +138,32 @@ taskset -c 1 "$STEADY" "$SECS" | tee "$work/steadiness.txt"
 # Each level's target comes from a closed-model ceiling measured just before it: this machine's
 # speed drifts by tens of percent within minutes, so a share of an earlier ceiling can exceed
 # what it gives later.
-say "open model at 25/50/75/90 % of loadbench's closed ceiling measured just before each level, ${SECS}s each, $CONNS connections"
+say "open model at 25/50/75/90 % of loadbench's closed ceiling measured just before each level, ${OPEN_SECS}s each, $CONNS connections"
 for pct in 25 50 75 90; do
   taskset -c 1 "$LB" run "$closed" --json -q --no-store > "$work/ceiling-$pct.json"
   level_ceiling=$(python3 -c "import json; print(round(json.load(open('$work/ceiling-$pct.json'))['total']['rate']))")
   rate=$((level_ceiling * pct / 100))
   echo "$rate" > "$work/target-$pct"
   open=$(scenario open open "rate = $rate
-max_in_flight = $CONNS" "http://127.0.0.1:$PORT" / "${SECS}s")
+max_in_flight = $CONNS" "http://127.0.0.1:$PORT" / "${OPEN_SECS}s")
   taskset -c 1 "$LB" run "$open" --json -q --no-store > "$work/open-$pct.json" 2>/dev/null || true
-  taskset -c 1 "$OHA" -z ${SECS}s -c $CONNS -q "$rate" --latency-correction --no-tui --output-format json \
+  taskset -c 1 "$OHA" -z ${OPEN_SECS}s -c $CONNS -q "$rate" --latency-correction --no-tui --output-format json \
     "http://127.0.0.1:$PORT/" > "$work/open-oha-$pct.json" 2>/dev/null || true
 done
 python3 - "$work" <<'PY2'
 import json, sys
 work = sys.argv[1]
-print(f"{'load':>5} {'ceiling':>8} {'target/s':>9} | {'loadbench':>9} {'off':>7} {'p50':>9} {'p99':>9} | {'oha':>9} {'off':>7} {'p50':>9} {'p99':>9}")
+# off: completions per second of the whole run (its end waits for late requests) against the
+# target; not started: slots still unsent when the schedule ended (k6's dropped iterations).
+print(f"{'load':>5} {'ceiling':>8} {'target/s':>9} | {'loadbench':>9} {'off':>7} {'unsent':>7} {'p50':>9} {'p99':>9} | {'oha':>9} {'off':>7} {'p50':>9} {'p99':>9}")
 for pct in (25, 50, 75, 90):
     rate = int(open(f"{work}/target-{pct}").read())
     ceiling = json.load(open(f"{work}/ceiling-{pct}.json"))["total"]["rate"]
-    t = json.load(open(f"{work}/open-{pct}.json"))["total"]
+    run = json.load(open(f"{work}/open-{pct}.json"))
+    t = run["total"]
     o = json.load(open(f"{work}/open-oha-{pct}.json"))
     orate, op = o["summary"]["requestsPerSec"], o["latencyPercentiles"]
-    print(f"{pct:>4}% {ceiling:>8,.0f} {rate:>9,} | {t['rate']:>9,.0f} {t['rate']/rate-1:>+7.2%} {t['latency']['p50_ms']:>7.3f}ms {t['latency']['p99_ms']:>7.2f}ms"
+    print(f"{pct:>4}% {ceiling:>8,.0f} {rate:>9,} | {t['rate']:>9,.0f} {t['rate']/rate-1:>+7.2%} {run['not_started']:>7,} {t['latency']['p50_ms']:>7.3f}ms {t['latency']['p99_ms']:>7.2f}ms"
           f" | {orate:>9,.0f} {orate/rate-1:>+7.2%} {op['p50']*1e3:>7.3f}ms {op['p99']*1e3:>7.2f}ms")
 t = json.load(open(f"{work}/open-90.json"))["total"]
 rate_ok = abs(t["rate"] / int(open(f"{work}/target-90").read()) - 1) <= 0.01
