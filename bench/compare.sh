@@ -10,8 +10,9 @@
 #    RSS, medians over the rounds, with ratios to wrk.
 # 2. How steadily core 1 runs (examples/steadiness.rs: the share of time a fixed chunk of work
 #    runs below half speed, and the longest such stretch), then the open model at 25/50/75/90 % of
-#    a closed-model ceiling measured just before each level: achieved rate and corrected p50/p99
-#    (oha at the same rate with --latency-correction beside it).
+#    a closed-model ceiling measured just before each level (and again after it, to show drift):
+#    achieved rate, unsent slots and corrected p50/p99 (oha at the same rate with
+#    --latency-correction beside it).
 # 3. Accuracy against the demo service: a fixed 20 ms delay (p50 error), and a 1 s stall every 5 s
 #    where corrected p99 must match the analytic value while service time does not see it (oha
 #    with --latency-correction and wrk 4, which corrects with its observed request interval,
@@ -149,21 +150,24 @@ max_in_flight = $CONNS" "http://127.0.0.1:$PORT" / "${OPEN_SECS}s")
   taskset -c 1 "$LB" run "$open" --json -q --no-store > "$work/open-$pct.json" 2>/dev/null || true
   taskset -c 1 "$OHA" -z ${OPEN_SECS}s -c $CONNS -q "$rate" --latency-correction --no-tui --output-format json \
     "http://127.0.0.1:$PORT/" > "$work/open-oha-$pct.json" 2>/dev/null || true
+  # And after: when the two differ, the machine's speed moved under the level.
+  taskset -c 1 "$LB" run "$closed" --json -q --no-store > "$work/after-$pct.json"
 done
 python3 - "$work" <<'PY2'
 import json, sys
 work = sys.argv[1]
 # off: completions per second of the whole run (its end waits for late requests) against the
 # target; not started: slots still unsent when the schedule ended (k6's dropped iterations).
-print(f"{'load':>5} {'ceiling':>8} {'target/s':>9} | {'loadbench':>9} {'off':>7} {'unsent':>7} {'p50':>9} {'p99':>9} | {'oha':>9} {'off':>7} {'p50':>9} {'p99':>9}")
+print(f"{'load':>5} {'ceiling':>8} {'after':>8} {'target/s':>9} | {'loadbench':>9} {'off':>7} {'unsent':>7} {'p50':>9} {'p99':>9} | {'oha':>9} {'off':>7} {'p50':>9} {'p99':>9}")
 for pct in (25, 50, 75, 90):
     rate = int(open(f"{work}/target-{pct}").read())
     ceiling = json.load(open(f"{work}/ceiling-{pct}.json"))["total"]["rate"]
+    after = json.load(open(f"{work}/after-{pct}.json"))["total"]["rate"]
     run = json.load(open(f"{work}/open-{pct}.json"))
     t = run["total"]
     o = json.load(open(f"{work}/open-oha-{pct}.json"))
     orate, op = o["summary"]["requestsPerSec"], o["latencyPercentiles"]
-    print(f"{pct:>4}% {ceiling:>8,.0f} {rate:>9,} | {t['rate']:>9,.0f} {t['rate']/rate-1:>+7.2%} {run['not_started']:>7,} {t['latency']['p50_ms']:>7.3f}ms {t['latency']['p99_ms']:>7.2f}ms"
+    print(f"{pct:>4}% {ceiling:>8,.0f} {after:>8,.0f} {rate:>9,} | {t['rate']:>9,.0f} {t['rate']/rate-1:>+7.2%} {run['not_started']:>7,} {t['latency']['p50_ms']:>7.3f}ms {t['latency']['p99_ms']:>7.2f}ms"
           f" | {orate:>9,.0f} {orate/rate-1:>+7.2%} {op['p50']*1e3:>7.3f}ms {op['p99']*1e3:>7.2f}ms")
 t = json.load(open(f"{work}/open-90.json"))["total"]
 rate_ok = abs(t["rate"] / int(open(f"{work}/target-90").read()) - 1) <= 0.01
