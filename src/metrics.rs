@@ -623,6 +623,11 @@ impl RunInfo {
 }
 
 impl Summary {
+    /// The run list's verdict: none without thresholds, so a run of nothing but errors is not a "pass".
+    pub fn verdict(&self) -> Option<bool> {
+        (!self.thresholds.is_empty()).then_some(self.thresholds_passed)
+    }
+
     /// Summarises a run's accumulated ticks and judges its thresholds on them.
     pub fn build(
         info: &RunInfo,

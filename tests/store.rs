@@ -79,6 +79,7 @@ fn a_stored_run_reads_back_figure_for_figure() {
         "the stored summary is the live one"
     );
     assert_eq!(run.row.requests as u64, live.total.count);
+    assert_eq!(run.row.thresholds_passed, Some(live.thresholds_passed));
     assert!(run.scenario_text.contains("name = \"stored\""));
     // Recompute everything from the stored ticks and histograms alone.
     let ticks = store.ticks(id).expect("ticks");
@@ -111,6 +112,39 @@ fn a_stored_run_reads_back_figure_for_figure() {
     let echo_total: u64 = series.series[0].iter().map(|p| p.requests).sum();
     let echo_ticks: u64 = ticks.iter().map(|t| t.stats[0].requests).sum();
     assert_eq!(echo_total, echo_ticks);
+}
+
+#[test]
+fn a_run_without_thresholds_lists_no_verdict_even_when_every_request_failed() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let (id, live) = recorded_run(
+        &db,
+        r#"
+name = "no thresholds"
+duration = "1s"
+[targets]
+demo = "demo"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "missing"
+path = "/no/such/path"
+"#,
+        |_, _| {},
+    );
+    assert!(
+        live.total.count > 0 && live.total.errors == live.total.count,
+        "every request failed"
+    );
+    let store = Store::open(&db).expect("opens");
+    assert_eq!(
+        store.run(id).expect("run").row.thresholds_passed,
+        None,
+        "not a pass"
+    );
 }
 
 #[test]

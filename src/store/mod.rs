@@ -232,7 +232,7 @@ impl Store {
                     ended_at_ms,
                     summary.duration_s,
                     json,
-                    summary.thresholds_passed,
+                    summary.verdict(),
                     summary.total.count as i64,
                     summary.total.rate,
                     summary.total.latency.p95_ms,

@@ -263,7 +263,7 @@ impl Store {
                     doc.ended_at_ms,
                     s.map_or(0.0, |s| s.duration_s),
                     s.map(json),
-                    s.map(|s| s.thresholds_passed),
+                    s.and_then(Summary::verdict),
                     s.map_or(0, |s| s.total.count as i64),
                     s.map(|s| s.total.rate),
                     s.map(|s| s.total.latency.p95_ms),

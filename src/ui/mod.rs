@@ -246,7 +246,9 @@ impl Workbench {
         self.runs.poll();
         // A live run repaints once per tick: its thread asks for it with each event. Nothing more,
         // since every frame is CPU taken from the engine where there is no GPU.
-        if self.runs.open.is_some() {
+        // Background work (a window recompute, a comparison's spectra) is polled for while it runs;
+        // an open run alone draws nothing more.
+        if self.runs.busy() || self.compare_pending.is_some() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(200));
         }

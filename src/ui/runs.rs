@@ -114,6 +114,11 @@ impl RunsState {
         }
     }
 
+    /// Whether a recompute is running in the background (the window polls for it while it is).
+    pub fn busy(&self) -> bool {
+        self.open.as_ref().is_some_and(|o| o.pending.is_some())
+    }
+
     /// Picks up background results; true when something arrived.
     pub fn poll(&mut self) -> bool {
         let Some(open) = self.open.as_mut() else {
