@@ -66,23 +66,6 @@ demo_pid=
 bench_cleanup() { [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true; }
 start_nginx
 
-scenario() { # name model load-lines target-url path duration -> file
-  local file=$work/$1.toml
-  cat > "$file" <<TOML
-name = "$1"
-duration = "$6"
-[targets]
-t = "$4"
-[load]
-model = "$2"
-$3
-[[requests]]
-name = "r"
-path = "$5"
-TOML
-  echo "$file"
-}
-
 # Runs a generator pinned to core 1; prints "name req/s p50_ms p99_ms cpu_us_per_req rss_kb".
 measure() {
   local name=$1; shift

@@ -27,19 +27,7 @@ source bench/nginx.sh
 gui_pid=
 bench_cleanup() { [ -n "$gui_pid" ] && kill -- -"$gui_pid" 2>/dev/null || true; }
 start_nginx
-cat > "$work/ceiling.toml" <<TOML
-name = "gui vs headless"
-duration = "${SECS}s"
-warmup = "2s"
-[targets]
-ngx = "http://127.0.0.1:$PORT"
-[load]
-model = "closed"
-vus = $CONNS
-[[requests]]
-name = "ok"
-path = "/"
-TOML
+ceiling=$(scenario ceiling closed "vus = $CONNS" "http://127.0.0.1:$PORT" / "${SECS}s" 2s)
 
 rate_of() { # db -> rate of its newest completed run
   local id
@@ -49,13 +37,13 @@ rate_of() { # db -> rate of its newest completed run
 }
 
 headless() {
-  taskset -c 1 "$LB" run "$work/ceiling.toml" --db "$work/headless-$1.db" -q > /dev/null
+  taskset -c 1 "$LB" run "$ceiling" --db "$work/headless-$1.db" -q > /dev/null
   echo "headless $(rate_of "$work/headless-$1.db")"
 }
 gui() {
   # The window: its own process group, so the GUI, xvfb-run and Xvfb stop together.
   setsid taskset -c 1 xvfb-run -a -s "-screen 0 1280x900x24" \
-    "$LB" gui --run "$work/ceiling.toml" --db "$work/gui-$1.db" > "$work/gui.log" 2>&1 &
+    "$LB" gui --run "$ceiling" --db "$work/gui-$1.db" > "$work/gui.log" 2>&1 &
   gui_pid=$!
   # What the window itself costs: CPU time of the GUI thread (the process's main thread, which
   # also runs the software rasteriser here) over the middle of the run.

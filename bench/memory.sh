@@ -13,20 +13,9 @@ source bench/nginx.sh
 lb_pid=
 bench_cleanup() { [ -n "$lb_pid" ] && kill "$lb_pid" 2>/dev/null || true; }
 start_nginx
-cat > "$work/long.toml" <<TOML
-name = "memory over ${MINUTES} minutes"
-duration = "${MINUTES}m"
-[targets]
-ngx = "http://127.0.0.1:$PORT"
-[load]
-model = "closed"
-vus = $CONNS
-[[requests]]
-name = "ok"
-path = "/"
-TOML
+long=$(scenario long closed "vus = $CONNS" "http://127.0.0.1:$PORT" / "${MINUTES}m")
 # Stored like any run (ticks written to SQLite each second), in a throwaway database.
-taskset -c 1 "$LB" run "$work/long.toml" --db "$work/runs.db" --json -q > "$work/out.json" 2>"$work/err" &
+taskset -c 1 "$LB" run "$long" --db "$work/runs.db" --json -q > "$work/out.json" 2>"$work/err" &
 lb_pid=$!
 echo "elapsed_s rss_mb"
 samples=()

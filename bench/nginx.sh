@@ -1,6 +1,7 @@
 # Sourced by the bench scripts: a scratch directory ($work) removed on exit, and nginx (1 worker,
 # `return 200 "ok"`) on 127.0.0.1:$PORT pinned to core 0. On exit the EXIT trap stops this nginx,
 # then calls `bench_cleanup` if the script defines one (for the processes it started itself).
+# `scenario` writes the one-request scenarios the scripts run.
 work=$(mktemp -d)
 _bench_exit() {
   if declare -F bench_cleanup >/dev/null; then bench_cleanup; fi
@@ -29,4 +30,24 @@ CONF
   fi
   taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
   sleep 0.3
+}
+
+# Writes a one-request scenario to $work/NAME.toml and prints its path.
+#   scenario NAME MODEL LOAD-LINES TARGET-URL PATH DURATION [WARMUP]
+scenario() {
+  local file=$work/$1.toml
+  cat > "$file" <<TOML
+name = "$1"
+duration = "$6"
+warmup = "${7:-0s}"
+[targets]
+t = "$4"
+[load]
+model = "$2"
+$3
+[[requests]]
+name = "r"
+path = "$5"
+TOML
+  echo "$file"
 }
