@@ -975,8 +975,12 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
         Some(name) => format!("benchmark \"{name}\""),
         None => format!("baseline #{}", c.baseline),
     };
+    let note = c
+        .short_of_data()
+        .map(|n| format!("\n{n}\n"))
+        .unwrap_or_default();
     format!(
-        "\ncompare: {against} vs candidate #{}{}\n{}",
+        "\ncompare: {against} vs candidate #{}{}\n{}{note}",
         c.candidate,
         if c.regressed {
             " — significant regression"
@@ -989,7 +993,7 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
                 "metric",
                 "baseline",
                 "candidate",
-                "per-second change",
+                "change",
                 "95% interval",
                 "verdict"
             ],

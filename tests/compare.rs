@@ -55,6 +55,12 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
         "{err}"
     );
     assert!(!err.contains("REGRESSED"), "{err}");
+    // 200 measured responses a side hold no p95 or p99 worth comparing (a window needs 200 and
+    // 1,000 responses): the gate says so rather than reading one slow response as a trend.
+    assert!(
+        err.contains("not enough data for p95, p99") && err.contains("run longer"),
+        "{err}"
+    );
     // The same scenario against a service 10 ms slower: +50 % latency, exit 4.
     let mut demo = Command::new(env!("CARGO_BIN_EXE_loadbench"))
         .args(["demo", "--port", "0", "--delay", "10ms"])

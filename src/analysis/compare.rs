@@ -5,7 +5,9 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Store, StoredRun};
+use crate::metrics::new_histogram;
+use crate::store::{Histograms, Store, StoredRun};
+use hdrhistogram::Histogram;
 
 /// Changes smaller than this (relative) are never called significant: two runs of one unchanged
 /// system drift by a few percent, and a verdict should mean something to an architect.
@@ -132,15 +134,167 @@ pub fn compare_values(
     (point, lo, hi, verdict)
 }
 
-/// Per-second values of one series (or the total) of a stored run, warm-up excluded.
+/// Compared values of one series (or the total), warm-up excluded: rate and error share per
+/// second, latency percentiles per window of pooled seconds (see [`TAIL_SAMPLES`]).
 #[derive(Debug, Clone, Default)]
 pub struct SecondValues {
-    /// p50, p95, p99 in ms.
+    /// p50, p95, p99 in ms, one per window.
     pub latency: [Vec<f64>; 3],
     /// Requests per second.
     pub rate: Vec<f64>,
     /// Error share per second.
     pub error_rate: Vec<f64>,
+}
+
+/// The quantiles behind `SecondValues::latency`.
+const QUANTILES: [f64; 3] = [0.50, 0.95, 0.99];
+
+/// Responses beyond a percentile that each compared window must hold. A second of 40 responses
+/// has no p99 of its own (it is that second's slowest response, which one hiccup of the machine
+/// moves by 10 %), so consecutive seconds are pooled until the window holds this many beyond
+/// the percentile: 20 responses for a p50, 200 for a p95, 1,000 for a p99.
+pub const TAIL_SAMPLES: f64 = 10.0;
+
+/// Responses a window needs for quantile `q`.
+pub fn window_size(q: f64) -> u64 {
+    (TAIL_SAMPLES / (1.0 - q)).round() as u64
+}
+
+/// Pools consecutive seconds' histograms into windows big enough for one quantile. Responses
+/// left at the end that fill no window are left out of this percentile's windows (the run's
+/// own figures still count them).
+struct Pool {
+    q: f64,
+    need: u64,
+    open: Histogram<u64>,
+    values: Vec<f64>,
+}
+
+impl Pool {
+    fn new(q: f64) -> Pool {
+        Pool {
+            q,
+            need: window_size(q),
+            open: new_histogram(),
+            values: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, h: &Histogram<u64>) {
+        let ms = |h: &Histogram<u64>| h.value_at_quantile(self.q) as f64 / 1000.0;
+        if self.open.is_empty() && h.len() >= self.need {
+            // A second that fills a window alone: read it as is (most seconds of a busy run).
+            self.values.push(ms(h));
+            return;
+        }
+        // Auto-resizing histograms: adding never fails for in-range values.
+        let _ = self.open.add(h);
+        if self.open.len() >= self.need {
+            self.values.push(ms(&self.open));
+            self.open.reset();
+        }
+    }
+
+    fn finish(self) -> Vec<f64> {
+        self.values
+    }
+}
+
+/// One series' values as they are gathered.
+struct Gather {
+    pools: [Pool; 3],
+    rate: Vec<f64>,
+    error_rate: Vec<f64>,
+}
+
+impl Gather {
+    fn new() -> Gather {
+        Gather {
+            pools: QUANTILES.map(Pool::new),
+            rate: Vec::new(),
+            error_rate: Vec::new(),
+        }
+    }
+
+    fn second(&mut self, requests: u64, errors: u64, secs: f64) {
+        self.rate.push(requests as f64 / secs);
+        self.error_rate.push(if requests > 0 {
+            errors as f64 / requests as f64
+        } else {
+            0.0
+        });
+    }
+
+    fn latency(&mut self, h: &Histogram<u64>) {
+        for p in &mut self.pools {
+            p.add(h);
+        }
+    }
+
+    fn finish(self) -> SecondValues {
+        let [a, b, c] = self.pools.map(Pool::finish);
+        SecondValues {
+            latency: [a, b, c],
+            rate: self.rate,
+            error_rate: self.error_rate,
+        }
+    }
+}
+
+impl Comparison {
+    /// The metrics that could not be judged and what would let them be, so a short run says
+    /// "run longer" instead of passing quietly.
+    pub fn short_of_data(&self) -> Option<String> {
+        let mut metrics: Vec<&str> = Vec::new();
+        for m in self.requests.iter().flat_map(|(_, ch)| ch) {
+            if m.verdict == Verdict::NotEnoughData && !metrics.contains(&m.metric.as_str()) {
+                metrics.push(&m.metric);
+            }
+        }
+        if metrics.is_empty() {
+            return None;
+        }
+        let sizes: Vec<String> = ["p50", "p95", "p99"]
+            .iter()
+            .zip(QUANTILES)
+            .map(|(name, q)| format!("{name}: {}", crate::format::count(window_size(q))))
+            .collect();
+        Some(format!(
+            "not enough data for {}: each side needs 3 measured seconds, and 3 windows of \
+             responses per latency percentile ({} responses a window); run longer or at a \
+             higher rate",
+            metrics.join(", "),
+            sizes.join(", ")
+        ))
+    }
+}
+
+fn values_of(store: &Store, run: &StoredRun) -> crate::store::Result<Vec<(String, SecondValues)>> {
+    let mut total = Gather::new();
+    let mut each: Vec<Gather> = run.info.keys.iter().map(|_| Gather::new()).collect();
+    store.each_tick(run.row.id, 0, u32::MAX, Histograms::Latency, |t| {
+        if t.warmup || t.seconds <= 0.5 {
+            return;
+        }
+        // The total pools whole seconds: pooling series one by one would close windows between
+        // them, each holding one endpoint's latency only.
+        let mut all = new_histogram();
+        let (mut requests, mut errors) = (0, 0);
+        for (g, s) in each.iter_mut().zip(&t.stats) {
+            g.second(s.requests, s.errors, t.seconds);
+            g.latency(&s.latency);
+            let _ = all.add(&s.latency);
+            requests += s.requests;
+            errors += s.errors;
+        }
+        total.second(requests, errors, t.seconds);
+        total.latency(&all);
+    })?;
+    let mut out = vec![("*".to_string(), total.finish())];
+    for (k, g) in run.info.keys.iter().zip(each) {
+        out.push((format!("{}@{}", k.request, k.target), g.finish()));
+    }
+    Ok(out)
 }
 
 /// All the comparisons of one candidate against the baseline.
@@ -157,50 +311,6 @@ pub struct Comparison {
     pub requests: Vec<(String, Vec<MetricChange>)>,
     /// Whether any metric regressed.
     pub regressed: bool,
-}
-
-fn values_of(store: &Store, run: &StoredRun) -> crate::store::Result<Vec<(String, SecondValues)>> {
-    let series = store.series(run.row.id, run.info.keys.len())?;
-    let measured: std::collections::HashMap<u32, f64> = series
-        .ticks
-        .iter()
-        .filter(|t| !t.warmup && t.seconds > 0.5)
-        .map(|t| (t.index, t.seconds))
-        .collect();
-    let mut out = Vec::new();
-    let mut total = SecondValues::default();
-    for t in series
-        .ticks
-        .iter()
-        .filter(|t| measured.contains_key(&t.index))
-    {
-        push(&mut total, t.requests, t.errors, t.seconds, &t.latency_us);
-    }
-    out.push(("*".to_string(), total));
-    for (k, pts) in run.info.keys.iter().zip(&series.series) {
-        let mut v = SecondValues::default();
-        for p in pts {
-            if let Some(secs) = measured.get(&p.tick) {
-                push(&mut v, p.requests, p.errors, *secs, &p.latency_us);
-            }
-        }
-        out.push((format!("{}@{}", k.request, k.target), v));
-    }
-    Ok(out)
-}
-
-fn push(v: &mut SecondValues, requests: u64, errors: u64, secs: f64, lat: &[u64; 5]) {
-    v.rate.push(requests as f64 / secs);
-    v.error_rate.push(if requests > 0 {
-        errors as f64 / requests as f64
-    } else {
-        0.0
-    });
-    if requests > errors || lat[0] > 0 {
-        for (i, q) in [0usize, 2, 3].into_iter().enumerate() {
-            v.latency[i].push(lat[q] as f64 / 1000.0);
-        }
-    }
 }
 
 /// Compares two stored runs request by request (matched by request and target names).
@@ -469,6 +579,40 @@ mod tests {
         assert!(
             caught as f64 / pairs as f64 >= 0.95,
             "caught {caught} of {pairs}"
+        );
+    }
+
+    #[test]
+    fn seconds_too_small_for_a_p99_are_pooled_not_read_alone() {
+        // 60 seconds of 40 responses at 20 ms; three seconds hold one 30 ms hiccup each. Read
+        // per second, those seconds' p99 would be 30 ms: a 25 % swing from three responses.
+        let seconds: Vec<Histogram<u64>> = (0..60)
+            .map(|i| {
+                let mut h = new_histogram();
+                for j in 0..40 {
+                    let hiccup = [7, 23, 41].contains(&i) && j == 0;
+                    crate::metrics::record(&mut h, if hiccup { 30_000 } else { 20_000 });
+                }
+                h
+            })
+            .collect();
+        assert_eq!(seconds[7].value_at_quantile(0.99) / 1000, 30);
+        let pooled = |q: f64| {
+            let mut p = Pool::new(q);
+            seconds.iter().for_each(|h| p.add(h));
+            p.finish()
+        };
+        // 2,400 responses: 60 windows for the p50, 12 for the p95, two for the p99 (the last
+        // 400 fill no window).
+        let (p50, p95, p99) = (pooled(0.50), pooled(0.95), pooled(0.99));
+        assert_eq!((p50.len(), p95.len(), p99.len()), (60, 12, 2));
+        for v in p50.iter().chain(&p95).chain(&p99) {
+            assert!((v - 20.0).abs() < 0.05, "{v}");
+        }
+        // Two windows are too few to compare.
+        assert_eq!(
+            compare_values(&p99, &p99, true, 1).3,
+            Verdict::NotEnoughData
         );
     }
 

@@ -29,7 +29,7 @@ pub const COMPARE_COLUMNS: [&str; 7] = [
     "metric",
     "baseline",
     "this run",
-    "per-second change",
+    "change",
     "95% interval",
     "verdict",
 ];

@@ -317,11 +317,14 @@ impl Report {
                         ]);
                     }
                 }
-                let verdict = if regressions.is_empty() {
+                let mut verdict = if regressions.is_empty() {
                     "no significant regression".to_string()
                 } else {
                     format!("REGRESSED: {}", regressions.join(", "))
                 };
+                if let Some(note) = c.short_of_data() {
+                    verdict = format!("{verdict} ({note})");
+                }
                 (
                     format!("Against baseline #{} ({})", c.baseline, b.name),
                     verdict,

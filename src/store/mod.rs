@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, params};
 
 use crate::metrics::{Accumulator, RunInfo, Summary};
-pub use query::{RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
+pub use query::{Histograms, RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
 pub use recorder::{NewRun, Recorder};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
 pub use transfer::{EXPORT_SCHEMA, RunExport, SeriesExport, TickExport};

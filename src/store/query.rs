@@ -99,6 +99,15 @@ pub struct SeriesPoint {
     pub status: Option<String>,
 }
 
+/// Which stored histograms a walk over ticks decodes: decoding is most of its cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Histograms {
+    /// Latency and service time.
+    Both,
+    /// Latency only (service histograms stay empty).
+    Latency,
+}
+
 /// Everything a chart of a run needs, without histograms.
 #[derive(Debug, Clone, Default)]
 pub struct RunSeries {
@@ -315,6 +324,16 @@ impl Store {
 
     /// A run's ticks exactly as the engine emitted them, histograms included (optionally a window).
     pub fn ticks_between(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Vec<Tick>> {
+        self.load_ticks(id, from_tick, to_tick, Histograms::Both)
+    }
+
+    fn load_ticks(
+        &self,
+        id: i64,
+        from_tick: u32,
+        to_tick: u32,
+        histograms: Histograms,
+    ) -> Result<Vec<Tick>> {
         let info = self.run(id)?.info;
         let keys = info.keys.len();
         let e = self.err();
@@ -371,12 +390,18 @@ impl Store {
             let status: Option<String> = r.get(7).map_err(&e)?;
             let kinds: Option<String> = r.get(8).map_err(&e)?;
             s.set_counts_from_text(status.as_deref(), kinds.as_deref());
-            let lat: Vec<u8> = r.get(9).map_err(&e)?;
-            let svc: Vec<u8> = r.get(10).map_err(&e)?;
-            s.latency = decode_histogram(&lat)
-                .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))?;
-            s.service = decode_histogram(&svc)
-                .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))?;
+            let decode = |col: usize| -> Result<hdrhistogram::Histogram<u64>> {
+                let bytes =
+                    r.get_ref(col).map_err(&e)?.as_blob().map_err(|err| {
+                        StoreError::Invalid(format!("run #{id} tick {tick}: {err}"))
+                    })?;
+                decode_histogram(bytes)
+                    .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))
+            };
+            s.latency = decode(9)?;
+            if histograms == Histograms::Both {
+                s.service = decode(10)?;
+            }
         }
         Ok(ticks)
     }
@@ -386,16 +411,41 @@ impl Store {
         self.ticks_between(id, 0, u32::MAX)
     }
 
+    /// Walks a run's ticks in order, histograms included, a minute at a time: an hour-long run's
+    /// histograms would take hundreds of MB if loaded at once.
+    pub fn each_tick(
+        &self,
+        id: i64,
+        from_tick: u32,
+        to_tick: u32,
+        histograms: Histograms,
+        mut f: impl FnMut(Tick),
+    ) -> Result<()> {
+        const CHUNK: u32 = 60;
+        let mut from = from_tick;
+        loop {
+            let to = from.saturating_add(CHUNK - 1).min(to_tick);
+            let ticks = self.load_ticks(id, from, to, histograms)?;
+            // A run's ticks are numbered without gaps, so a chunk that ends short is the last.
+            let more = ticks.last().is_some_and(|t| t.index == to) && to < to_tick;
+            ticks.into_iter().for_each(&mut f);
+            if !more {
+                break;
+            }
+            from = to + 1;
+        }
+        Ok(())
+    }
+
     /// Merges a window of ticks (inclusive, warm-up included if asked for) into per-series totals,
     /// from the stored histograms: any percentile of any window, exactly.
     pub fn window(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Accumulator> {
-        let ticks = self.ticks_between(id, from_tick, to_tick)?;
-        let keys = ticks.first().map_or(0, |t| t.stats.len());
+        let keys = self.run(id)?.info.keys.len();
         let mut acc = Accumulator::new(keys);
-        for mut t in ticks {
+        self.each_tick(id, from_tick, to_tick, Histograms::Both, |mut t| {
             t.warmup = false;
             acc.add(&t);
-        }
+        })?;
         Ok(acc)
     }
 

@@ -614,13 +614,7 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
         egui::Grid::new(("verdicts", c.candidate))
             .striped(true)
             .show(ui, |ui| {
-                for h in [
-                    "request",
-                    "metric",
-                    "per-second change",
-                    "95% interval",
-                    "verdict",
-                ] {
+                for h in ["request", "metric", "change", "95% interval", "verdict"] {
                     ui.strong(h);
                 }
                 ui.end_row();
@@ -644,6 +638,9 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                     }
                 }
             });
+        if let Some(note) = c.short_of_data() {
+            ui.weak(note);
+        }
     }
 }
 
