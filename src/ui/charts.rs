@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use egui::Color32;
-use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Span};
+use egui_plot::{
+    Bar, BarChart, GridInput, GridMark, Legend, Line, Plot, PlotPoint, PlotPoints, Span, Text,
+};
 use hdrhistogram::Histogram;
 
 use crate::format;
@@ -87,26 +89,84 @@ impl ChartData {
         let pts: Vec<[f64; 2]> = self.t.iter().zip(ys).map(|(t, y)| [*t, *y]).collect();
         Line::new(name.to_string(), PlotPoints::from(pts))
     }
+
+    /// A latency line without the seconds that had no response: their stored 0 is "nothing
+    /// measured", not a 0 ms response, and drawn it would pull the line to the axis.
+    fn latency_line(&self, name: &str, ys: &[f64]) -> Line<'static> {
+        let pts: Vec<[f64; 2]> = self
+            .t
+            .iter()
+            .zip(ys)
+            .filter(|(_, y)| **y > 0.0)
+            .map(|(t, y)| [*t, *y])
+            .collect();
+        Line::new(name.to_string(), PlotPoints::from(pts))
+    }
+}
+
+/// Says inside an empty plot why it is empty, centred on `(x, 0.5)` of a 0–1 y axis.
+fn say_empty(p: &mut egui_plot::PlotUi<'_>, x: f64, why: &str) {
+    p.text(Text::new("", PlotPoint::new(x, 0.5), why.to_string()).color(Color32::GRAY));
+}
+
+/// What an empty latency chart says: every request of the run (or window) failed, or none ended.
+const NO_RESPONSE: &str = "no response to measure";
+
+/// The largest value of some series, 0 when there is none.
+fn top<'a>(series: impl IntoIterator<Item = &'a Vec<f64>>) -> f64 {
+    series.into_iter().flatten().copied().fold(0.0, f64::max)
 }
 
 fn time_axis(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
-    format!("{:.0} s", mark.value)
+    format!("{} s", trim(mark.value))
 }
 
-fn base_plot(id: &str, height: f32, y_label: &str) -> Plot<'static> {
-    Plot::new(id.to_string())
+/// Smallest grid spacing egui_plot draws, in points; `GridInput::base_step_size` is this many
+/// points' worth of plot units.
+const GRID_MIN_PX: f32 = 8.0;
+
+/// The smallest step of 1, 2 or 5 × 10ⁿ that is at least `min`.
+fn nice_step(min: f64) -> f64 {
+    let p = 10f64.powf(min.log10().floor());
+    [1.0, 2.0, 5.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| *s >= min * (1.0 - 1e-9))
+        .unwrap_or(10.0 * p)
+}
+
+/// Grid lines at 1-2-5 steps, the labelled ones at least `label_px` apart. egui_plot's default
+/// steps by powers of ten, so a 10 s axis had its 1 s marks 55 points apart, too close for a
+/// label, and showed "10 s" alone; a 0–4 ms axis showed only "0 µs".
+fn nice_spacer(label_px: f64) -> impl Fn(GridInput) -> Vec<GridMark> {
+    egui_plot::uniform_grid_spacer(move |input| {
+        let per_px = input.base_step_size / f64::from(GRID_MIN_PX);
+        let label = nice_step(per_px * label_px);
+        [nice_step(label / 5.0), label, nice_step(label * 4.5)]
+    })
+}
+
+/// A time chart from 0 up; `top` is the largest value shown. With nothing above 0 (no errors,
+/// no response yet) the axis runs from 0 to 1 rather than egui_plot's ±1 around 0, which
+/// labelled error-only runs with negative latencies and error-free runs with −1 errors/s.
+fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<'static> {
+    let plot = Plot::new(id.to_string())
         .height(height)
         .legend(Legend::default())
         .x_axis_label("time (s)")
         .y_axis_label(y_label.to_string())
         .x_axis_formatter(time_axis)
+        .grid_spacing(egui::Rangef::new(GRID_MIN_PX, 300.0))
+        .x_grid_spacer(nice_spacer(80.0))
+        .y_grid_spacer(nice_spacer(30.0))
         .include_y(0.0)
-        .allow_scroll(false)
+        .allow_scroll(false);
+    if top > 0.0 { plot } else { plot.include_y(1.0) }
 }
 
 /// Achieved vs target rate.
 pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
-    base_plot(id, height, "requests/s")
+    base_plot(id, height, "requests/s", top([&d.rate, &d.target]))
         .y_axis_formatter(|m, _| format::rate(m.value))
         .show(ui, |p| {
             p.line(d.line("achieved", &d.rate));
@@ -129,12 +189,26 @@ pub fn latency_chart(
     service: bool,
     window: Option<(f64, f64)>,
 ) -> egui_plot::PlotResponse<()> {
-    base_plot(id, height, "latency (ms)")
+    let shown = d
+        .latency
+        .iter()
+        .chain(if service { &d.service[..] } else { &[] });
+    let empty = top(shown) <= 0.0;
+    let (first, last) = (
+        d.t.first().copied().unwrap_or(0.0),
+        d.t.last().copied().unwrap_or(1.0),
+    );
+    base_plot(id, height, "latency (ms)", if empty { 0.0 } else { 1.0 })
+        .include_x(first)
+        .include_x(last)
         .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
         .allow_drag(window.is_none())
         .show(ui, |p| {
+            if empty {
+                say_empty(p, (first + last) / 2.0, NO_RESPONSE);
+            }
             for (i, name) in ["p50", "p95", "p99"].iter().enumerate() {
-                p.line(d.line(name, &d.latency[i]));
+                p.line(d.latency_line(name, &d.latency[i]));
             }
             if service {
                 for (i, name) in ["service p50", "service p95", "service p99"]
@@ -142,7 +216,7 @@ pub fn latency_chart(
                     .enumerate()
                 {
                     p.line(
-                        d.line(name, &d.service[i])
+                        d.latency_line(name, &d.service[i])
                             .style(egui_plot::LineStyle::dotted_dense()),
                     );
                 }
@@ -158,19 +232,28 @@ pub fn latency_chart(
 
 /// Errors per second by kind.
 pub fn errors_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
-    base_plot(id, height, "errors/s").show(ui, |p| {
-        if d.errors.is_empty() {
-            p.line(d.line("errors", &vec![0.0; d.t.len()]));
-        }
-        for (kind, ys) in &d.errors {
-            p.line(d.line(kind, ys));
-        }
-    });
+    base_plot(id, height, "errors/s", top(d.errors.values()))
+        .y_axis_formatter(|m, _| trim(m.value))
+        .show(ui, |p| {
+            if d.errors.is_empty() {
+                p.line(d.line("errors", &vec![0.0; d.t.len()]));
+            }
+            for (kind, ys) in &d.errors {
+                p.line(d.line(kind, ys));
+            }
+        });
 }
 
 /// Requests in flight, and virtual users for the closed model.
 pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
-    base_plot(id, height, "requests in flight").show(ui, |p| {
+    base_plot(
+        id,
+        height,
+        "requests in flight",
+        top([&d.in_flight, &d.target]),
+    )
+    .y_axis_formatter(|m, _| trim(m.value))
+    .show(ui, |p| {
         p.line(d.line("in flight", &d.in_flight));
         if !d.open {
             p.line(
@@ -193,6 +276,7 @@ pub fn spectrum_chart(
     id: &str,
     height: f32,
 ) {
+    let empty = series.iter().all(|(_, h)| h.is_empty());
     Plot::new(id.to_string())
         .height(height)
         .legend(Legend::default())
@@ -209,11 +293,17 @@ pub fn spectrum_chart(
             }
         })
         .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+        .grid_spacing(egui::Rangef::new(GRID_MIN_PX, 300.0))
+        .y_grid_spacer(nice_spacer(30.0))
         .include_x(0.0)
         .include_x(5.0)
         .include_y(0.0)
+        .include_y(if empty { 1.0 } else { 0.0 })
         .allow_scroll(false)
         .show(ui, |p| {
+            if empty {
+                say_empty(p, 2.5, NO_RESPONSE);
+            }
             for (name, h) in series {
                 if h.is_empty() {
                     continue;
@@ -261,18 +351,40 @@ pub fn histogram_chart(ui: &mut egui::Ui, h: &Histogram<u64>, id: &str, height: 
             bars.push(Bar::new(mid / 1000.0, c as f64).width(width / 1000.0 * 0.9));
         }
     }
-    Plot::new(id.to_string())
+    let mut plot = Plot::new(id.to_string())
         .height(height)
         .x_axis_label("latency (ms)")
         .y_axis_label("responses")
         .x_axis_formatter(|m, _| format::micros(m.value * 1000.0))
-        .allow_scroll(false)
-        .show(ui, |p| p.bar_chart(BarChart::new("responses", bars)));
+        .allow_scroll(false);
+    if h.is_empty() {
+        plot = plot
+            .include_x(0.0)
+            .include_x(1.0)
+            .include_y(0.0)
+            .include_y(1.0);
+    }
+    plot.show(ui, |p| {
+        if h.is_empty() {
+            say_empty(p, 0.5, NO_RESPONSE);
+        }
+        p.bar_chart(BarChart::new("responses", bars));
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grid_steps_are_one_two_five() {
+        assert_eq!(nice_step(0.7), 1.0);
+        assert_eq!(nice_step(1.0), 1.0);
+        assert_eq!(nice_step(1.3), 2.0);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(6.0), 10.0);
+        assert!((nice_step(0.0042) - 0.005).abs() < 1e-12);
+    }
 
     #[test]
     fn spectrum_axis_puts_nines_at_integers() {
