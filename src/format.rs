@@ -20,6 +20,27 @@ pub fn micros(us: f64) -> String {
     }
 }
 
+/// Formats an axis value with no more digits than it has (`2`, `2.5`, `99.99`).
+pub fn plain(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0" } else { s }.to_string()
+}
+
+/// The smallest axis step of 1, 2 or 5 × 10ⁿ that is at least `min`: steps people read without
+/// arithmetic (a 4 s run ticks every 1 s, not at 1.75 s and 2.5 s).
+pub fn nice_step(min: f64) -> f64 {
+    if min <= 0.0 || !min.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(min.log10().floor());
+    [1.0, 2.0, 5.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| *s >= min * (1.0 - 1e-9))
+        .unwrap_or(10.0 * p)
+}
+
 /// Formats a request rate compactly (`950/s`, `1.2k/s`, `93.2k/s`).
 pub fn rate(per_sec: f64) -> String {
     if !per_sec.is_finite() {
@@ -147,6 +168,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grid_steps_are_one_two_five() {
+        assert_eq!(nice_step(0.7), 1.0);
+        assert_eq!(nice_step(1.0), 1.0);
+        assert_eq!(nice_step(1.3), 2.0);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(6.0), 10.0);
+        assert!((nice_step(0.0042) - 0.005).abs() < 1e-12);
+        assert_eq!(
+            (plain(2.5), plain(2.0), plain(-0.0)),
+            ("2.5".into(), "2".into(), "0".into())
+        );
+    }
 
     #[test]
     fn durations_parse() {

@@ -200,7 +200,17 @@ impl Report {
                 .map(|(x, tk)| (*x, f(tk)))
                 .collect()
         };
-        let secs = |x: f64| format!("{x:.0} s");
+        let secs = |x: f64| format!("{} s", crate::format::plain(x));
+        // Seconds without a response have no latency (stored as 0): a gap, not a point at 0.
+        let lat = |q: usize| -> Vec<(f64, f64)> {
+            pts(&|k| {
+                if k.latency_us[q] > 0 {
+                    k.latency_us[q] as f64 / 1000.0
+                } else {
+                    f64::NAN
+                }
+            })
+        };
         let ms = |y: f64| crate::format::micros(y * 1000.0);
         let latency = svg::line_chart(
             &svg::Axes {
@@ -210,21 +220,22 @@ impl Report {
                 x_fmt: &secs,
                 y_fmt: &ms,
                 x_ticks: None,
+                empty: svg::NO_RESPONSE,
             },
             &[
                 svg::Series {
                     name: "p50",
-                    points: pts(&|k| k.latency_us[0] as f64 / 1000.0),
+                    points: lat(0),
                     dashed: false,
                 },
                 svg::Series {
                     name: "p95",
-                    points: pts(&|k| k.latency_us[2] as f64 / 1000.0),
+                    points: lat(2),
                     dashed: false,
                 },
                 svg::Series {
                     name: "p99",
-                    points: pts(&|k| k.latency_us[3] as f64 / 1000.0),
+                    points: lat(3),
                     dashed: false,
                 },
             ],
@@ -250,6 +261,7 @@ impl Report {
                 x_fmt: &secs,
                 y_fmt: &|y| crate::format::rate(y),
                 x_ticks: None,
+                empty: "no request ended",
             },
             &rate_series,
         );

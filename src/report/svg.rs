@@ -15,11 +15,14 @@ const COLORS: [&str; 6] = [
     "#d9534f", "#337ab7", "#5cb85c", "#f0ad4e", "#9b59b6", "#17a2b8",
 ];
 
+/// What a latency chart says when every request failed: there is no latency to draw.
+pub const NO_RESPONSE: &str = "no response to measure";
+
 /// One line of a chart.
 pub struct Series<'a> {
     /// Legend name.
     pub name: &'a str,
-    /// Points (x, y).
+    /// Points (x, y); a NaN y is a gap (nothing measured there).
     pub points: Vec<(f64, f64)>,
     /// Dashed line.
     pub dashed: bool,
@@ -37,8 +40,10 @@ pub struct Axes<'a> {
     pub x_fmt: &'a dyn Fn(f64) -> String,
     /// Formats a y tick.
     pub y_fmt: &'a dyn Fn(f64) -> String,
-    /// X ticks at these values (None: five even ticks).
+    /// X ticks at these values, which the axis then spans (None: ticks at 1-2-5 steps).
     pub x_ticks: Option<Vec<f64>>,
+    /// What the chart says when no series has a point (e.g. "no response to measure").
+    pub empty: &'a str,
 }
 
 /// Escapes text for XML/HTML.
@@ -57,27 +62,22 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn nice_max(v: f64) -> f64 {
-    if v <= 0.0 || !v.is_finite() {
-        return 1.0;
-    }
-    let mag = 10f64.powf(v.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if v <= m * mag {
-            return m * mag;
-        }
-    }
-    10.0 * mag
-}
-
 /// Draws a line chart.
 pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
     let all = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
+    let mut empty = true;
     for &(x, y) in all {
         x0 = x0.min(x);
         x1 = x1.max(x);
-        y1 = y1.max(y);
+        if y.is_finite() {
+            y1 = y1.max(y);
+            empty = false;
+        }
+    }
+    for &t in axes.x_ticks.iter().flatten() {
+        x0 = x0.min(t);
+        x1 = x1.max(t);
     }
     if x0 > x1 {
         (x0, x1) = (0.0, 1.0);
@@ -85,7 +85,10 @@ pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
     if (x1 - x0).abs() < 1e-9 {
         x1 = x0 + 1.0;
     }
-    let y1 = nice_max(y1);
+    // Y ticks at 1-2-5 steps with a little headroom above the highest point.
+    let y_step = format::nice_step(y1 * 1.05 / 5.0);
+    let y_ticks = ((y1 * 1.05 / y_step).ceil() as u32).max(1);
+    let y1 = y_step * f64::from(y_ticks);
     let pw = W - LEFT - RIGHT;
     let ph = H - TOP - BOTTOM;
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
@@ -101,8 +104,8 @@ pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
         r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">{}</text>"#,
         escape(axes.title)
     );
-    for i in 0..=4 {
-        let v = y1 * f64::from(i) / 4.0;
+    for i in 0..=y_ticks {
+        let v = y_step * f64::from(i);
         let y = sy(v);
         let _ = write!(
             s,
@@ -118,9 +121,10 @@ pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
         );
     }
     let ticks = axes.x_ticks.clone().unwrap_or_else(|| {
-        (0..=4)
-            .map(|i| x0 + (x1 - x0) * f64::from(i) / 4.0)
-            .collect()
+        let step = format::nice_step((x1 - x0) / 5.0);
+        let first = (x0 / step - 1e-9).ceil() as i64;
+        let last = (x1 / step + 1e-9).floor() as i64;
+        (first..=last).map(|i| i as f64 * step).collect()
     });
     for v in ticks
         .into_iter()
@@ -157,23 +161,37 @@ pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
         TOP + ph / 2.0,
         escape(axes.y_label)
     );
+    if empty {
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#888888">{}</text>"##,
+            LEFT + pw / 2.0,
+            TOP + ph / 2.0,
+            escape(axes.empty)
+        );
+    }
     for (i, ser) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
-        let pts: Vec<String> = ser
-            .points
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-            .collect();
         let dash = if ser.dashed {
             r#" stroke-dasharray="6 4""#
         } else {
             ""
         };
-        let _ = write!(
-            s,
-            r#"<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash} points="{}"/>"#,
-            pts.join(" ")
-        );
+        // A point without a value (NaN) breaks the line: one polyline per unbroken stretch.
+        for run in ser.points.split(|(_, y)| !y.is_finite()) {
+            if run.is_empty() {
+                continue;
+            }
+            let pts: Vec<String> = run
+                .iter()
+                .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+                .collect();
+            let _ = write!(
+                s,
+                r#"<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash} points="{}"/>"#,
+                pts.join(" ")
+            );
+        }
         let ly = TOP + 10.0 + 16.0 * i as f64;
         let lx = LEFT + pw + 12.0;
         let _ = write!(
@@ -236,6 +254,7 @@ pub fn spectrum_chart(series: &[(&str, &hdrhistogram::Histogram<u64>)]) -> Strin
             },
             y_fmt: &|y| format::micros(y * 1000.0),
             x_ticks: Some(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+            empty: NO_RESPONSE,
         },
         &lines,
     )
@@ -254,6 +273,7 @@ mod tests {
             x_fmt: &|x| format!("{x:.0}"),
             y_fmt: &|y| format!("{y:.0}"),
             x_ticks: None,
+            empty: "nothing",
         };
         let series = [Series {
             name: "a&b",
@@ -263,6 +283,20 @@ mod tests {
         let a = line_chart(&axes, &series);
         assert_eq!(a, line_chart(&axes, &series));
         assert!(a.contains("&lt;script&gt;") && a.contains("a&amp;b") && !a.contains("<script>"));
-        assert_eq!(nice_max(3.2), 5.0);
+        // 1-2-5 y ticks with headroom: a top of 3 reads 0, 1, 2, 3, 4.
+        assert!(a.contains(">4</text>") && !a.contains(">5</text>"), "{a}");
+        // A NaN point splits the line in two.
+        let gap = [Series {
+            name: "g",
+            points: vec![
+                (0.0, 1.0),
+                (1.0, 2.0),
+                (2.0, f64::NAN),
+                (3.0, 1.0),
+                (4.0, 2.0),
+            ],
+            dashed: false,
+        }];
+        assert_eq!(line_chart(&axes, &gap).matches("<polyline").count(), 2);
     }
 }

@@ -118,22 +118,12 @@ fn top<'a>(series: impl IntoIterator<Item = &'a Vec<f64>>) -> f64 {
 }
 
 fn time_axis(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
-    format!("{} s", trim(mark.value))
+    format!("{} s", format::plain(mark.value))
 }
 
 /// Smallest grid spacing egui_plot draws, in points; `GridInput::base_step_size` is this many
 /// points' worth of plot units.
 const GRID_MIN_PX: f32 = 8.0;
-
-/// The smallest step of 1, 2 or 5 × 10ⁿ that is at least `min`.
-fn nice_step(min: f64) -> f64 {
-    let p = 10f64.powf(min.log10().floor());
-    [1.0, 2.0, 5.0]
-        .into_iter()
-        .map(|m| m * p)
-        .find(|s| *s >= min * (1.0 - 1e-9))
-        .unwrap_or(10.0 * p)
-}
 
 /// Grid lines at 1-2-5 steps, the labelled ones at least `label_px` apart. egui_plot's default
 /// steps by powers of ten, so a 10 s axis had its 1 s marks 55 points apart, too close for a
@@ -141,8 +131,12 @@ fn nice_step(min: f64) -> f64 {
 fn nice_spacer(label_px: f64) -> impl Fn(GridInput) -> Vec<GridMark> {
     egui_plot::uniform_grid_spacer(move |input| {
         let per_px = input.base_step_size / f64::from(GRID_MIN_PX);
-        let label = nice_step(per_px * label_px);
-        [nice_step(label / 5.0), label, nice_step(label * 4.5)]
+        let label = format::nice_step(per_px * label_px);
+        [
+            format::nice_step(label / 5.0),
+            label,
+            format::nice_step(label * 4.5),
+        ]
     })
 }
 
@@ -233,7 +227,7 @@ pub fn latency_chart(
 /// Errors per second by kind.
 pub fn errors_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
     base_plot(id, height, "errors/s", top(d.errors.values()))
-        .y_axis_formatter(|m, _| trim(m.value))
+        .y_axis_formatter(|m, _| format::plain(m.value))
         .show(ui, |p| {
             if d.errors.is_empty() {
                 p.line(d.line("errors", &vec![0.0; d.t.len()]));
@@ -252,7 +246,7 @@ pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) 
         "requests in flight",
         top([&d.in_flight, &d.target]),
     )
-    .y_axis_formatter(|m, _| trim(m.value))
+    .y_axis_formatter(|m, _| format::plain(m.value))
     .show(ui, |p| {
         p.line(d.line("in flight", &d.in_flight));
         if !d.open {
@@ -289,7 +283,7 @@ pub fn spectrum_chart(
             } else if p < 99.0 {
                 format!("{p:.0}%")
             } else {
-                format!("{}%", trim(p))
+                format!("{}%", format::plain(p))
             }
         })
         .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
@@ -325,11 +319,6 @@ pub fn spectrum_chart(
                 p.line(Line::new(name.to_string(), PlotPoints::from(pts)));
             }
         });
-}
-
-fn trim(p: f64) -> String {
-    let s = format!("{p:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The latency distribution as a histogram (40 bins from the minimum to p99.9; the rest in the last bin).
@@ -377,20 +366,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grid_steps_are_one_two_five() {
-        assert_eq!(nice_step(0.7), 1.0);
-        assert_eq!(nice_step(1.0), 1.0);
-        assert_eq!(nice_step(1.3), 2.0);
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(6.0), 10.0);
-        assert!((nice_step(0.0042) - 0.005).abs() < 1e-12);
-    }
-
-    #[test]
     fn spectrum_axis_puts_nines_at_integers() {
         assert!((spectrum_x(90.0) - 1.0).abs() < 1e-9);
         assert!((spectrum_x(99.9) - 3.0).abs() < 1e-9);
-        assert_eq!(trim(99.9), "99.9");
+        assert_eq!(format::plain(99.9), "99.9");
     }
 
     #[test]
