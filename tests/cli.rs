@@ -246,3 +246,130 @@ fn validate_reports_ok_for_every_sample() {
         }
     }
 }
+
+#[test]
+fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
+    let _g = serial();
+    let mut demo = bin()
+        .args(["demo", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn demo");
+    let mut first = String::new();
+    BufReader::new(demo.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read");
+    let url = first.trim().rsplit(' ').next().expect("url").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let entry = |method: &str, u: &str, body: Option<&str>, status: u16| {
+        serde_json::json!({
+            "request": {
+                "method": method, "url": u,
+                "headers": [
+                    {"name": "Authorization", "value": "Bearer secret-123"},
+                    {"name": "Content-Type", "value": "application/json"},
+                    {"name": "Content-Length", "value": "12"}
+                ],
+                "postData": body.map(|b| serde_json::json!({"mimeType": "application/json", "text": b}))
+            },
+            "response": {"status": status}
+        })
+    };
+    let har = serde_json::json!({"log": {"version": "1.2", "entries": [
+        entry("GET", &format!("{url}/v1/echo"), None, 200),
+        entry("GET", &format!("{url}/v1/echo"), None, 200),
+        entry("GET", &format!("{url}/v1/echo"), None, 200),
+        entry("POST", &format!("{url}/v1/events"), Some("{\"kind\":\"view\"}"), 202),
+        entry("GET", "https://cdn.example.com/app.js", None, 200),
+    ]}});
+    let har_file = dir.path().join("session.har");
+    std::fs::write(&har_file, har.to_string()).expect("write har");
+    let toml = dir.path().join("imported.toml");
+    let (code, _, err) = run(&[
+        "import",
+        "-o",
+        toml.to_str().expect("path"),
+        "har",
+        har_file.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("set AUTHORIZATION") && err.contains("cdn.example.com"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&toml).expect("written");
+    assert!(!text.contains("secret-123"), "{text}");
+    // Importing again over the file is refused and leaves it as it was.
+    let (code, _, err) = run(&[
+        "import",
+        "-o",
+        toml.to_str().expect("path"),
+        "har",
+        har_file.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read_to_string(&toml).expect("still there"), text);
+    // The imported scenario runs as written: echo weighted 3, events 1, recorded statuses checked.
+    let out = bin()
+        .args([
+            "run",
+            toml.to_str().expect("path"),
+            "--duration",
+            "2s",
+            "--warmup",
+            "0s",
+            "--rate",
+            "40",
+            "--json",
+            "-q",
+        ])
+        .env("AUTHORIZATION", "Bearer from-the-environment")
+        .output()
+        .expect("runs");
+    let _ = Command::new("kill")
+        .args(["-INT", &demo.id().to_string()])
+        .status();
+    let _ = demo.wait();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let count = |name: &str| {
+        v["endpoints"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["request"] == name))
+            .and_then(|e| e["count"].as_u64())
+            .unwrap_or(0)
+    };
+    let (echo, events) = (count("GET /v1/echo"), count("POST /v1/events"));
+    assert_eq!(echo + events, 80, "40/s for 2 s: {stdout}");
+    assert!(
+        echo > events * 2,
+        "weights 3:1 → {echo} echo, {events} events"
+    );
+    assert_eq!(v["total"]["errors"], 0, "{stdout}");
+}
+
+#[test]
+fn a_curl_command_imports_from_the_words_the_shell_split() {
+    let (code, out, err) = run(&[
+        "import",
+        "curl",
+        "curl",
+        "http://127.0.0.1:8080/v1/tokens/count",
+        "-H",
+        "x-api-key: key-42",
+        "--json",
+        "{\"text\": \"it's ${not} a variable\"}",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("x-api-key = \"${env.X_API_KEY}\""), "{out}");
+    assert!(!out.contains("key-42"), "{out}");
+    assert!(out.contains("it's $${not} a variable"), "{out}");
+    assert!(out.contains("method = \"POST\""), "{out}");
+    let (code, _, err) = run(&["import", "curl", "curl http://127.0.0.1/ --frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--frobnicate"), "{err}");
+}

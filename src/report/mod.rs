@@ -8,6 +8,7 @@ mod junit;
 mod markdown;
 pub mod svg;
 
+use crate::scenario::SENSITIVE_HEADERS;
 use std::path::{Path, PathBuf};
 
 use crate::metrics::{Accumulator, EndpointSummary, Summary, TickSummary};
@@ -346,17 +347,6 @@ impl Report {
             .collect()
     }
 }
-
-/// Header names whose values are secrets; reports show them as `[redacted]`.
-pub const SENSITIVE_HEADERS: [&str; 7] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "api-key",
-    "x-auth-token",
-];
 
 /// The scenario text with every value of an authorization-like header replaced by `[redacted]`
 /// (literal values and `${env.*}` references alike), so a report shows which headers were sent

@@ -1,5 +1,6 @@
 //! The scenario model: TOML in, a validated plan out, with `file:line:col` errors for anything wrong.
 
+pub mod import;
 pub mod profile;
 pub mod template;
 
@@ -17,6 +18,18 @@ use crate::demo::DemoConfig;
 use crate::format::parse_duration;
 pub use profile::{Profile, Schedule, Stage};
 pub use template::{Resolved, Template};
+
+/// Header names whose values are secrets: reports show them as `[redacted]`, and imported
+/// requests read them from the environment.
+pub const SENSITIVE_HEADERS: [&str; 7] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+];
 
 /// A validated scenario, ready for the engine.
 #[derive(Debug, Clone)]

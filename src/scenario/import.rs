@@ -1,0 +1,783 @@
+//! Scenarios from requests captured elsewhere: a curl command line (what a browser's "Copy as
+//! cURL" or an API console gives) or a HAR file (a browser's or a proxy's recording), so a load
+//! test starts from real traffic instead of a blank file.
+//!
+//! Credentials never reach the file: every authorization-like header becomes `${env.NAME}`, and
+//! the import says which variables to set.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+
+use super::SENSITIVE_HEADERS;
+
+/// One request as it was captured, before it becomes scenario TOML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Captured {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// Headers in their captured order.
+    pub headers: Vec<(String, String)>,
+    /// The request body, if any.
+    pub body: Option<String>,
+    /// The response status the recording saw (HAR), checked on every request of the run.
+    pub status: Option<u16>,
+}
+
+/// A scenario made from captured requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The scenario as TOML; `loadbench validate` accepts it once its variables are set.
+    pub toml: String,
+    /// Environment variables the scenario reads instead of the captured credentials, with the
+    /// header each stands for.
+    pub secrets: Vec<(String, String)>,
+    /// What was left out or changed, one line each, for the person importing.
+    pub notes: Vec<String>,
+}
+
+/// Options a capture carries for its target (curl's `-k`, `--http2`).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct TargetOptions {
+    insecure: bool,
+    http2: bool,
+}
+
+/// Headers a client sets per connection or per message; a scenario must not fix them.
+const CONNECTION_HEADERS: [&str; 8] = [
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "proxy-connection",
+];
+
+/// Splits a shell command line into words the way bash reads it: single and double quotes,
+/// `$'…'` (what Chrome's "Copy as cURL (bash)" writes), backslashes and line continuations.
+pub fn shell_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some('\r') => {
+                    if chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                }
+                Some(n) => {
+                    word.push(n);
+                    in_word = true;
+                }
+                None => return Err("the command ends with a lone backslash".into()),
+            },
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(n) => word.push(n),
+                        None => return Err("a single quote (') is never closed".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(n @ ('"' | '\\' | '$' | '`')) => word.push(n),
+                            Some('\n') => {}
+                            Some(n) => {
+                                word.push('\\');
+                                word.push(n);
+                            }
+                            None => return Err("a double quote (\") is never closed".into()),
+                        },
+                        Some(n) => word.push(n),
+                        None => return Err("a double quote (\") is never closed".into()),
+                    }
+                }
+            }
+            '$' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                in_word = true;
+                ansi_c_quoted(&mut chars, &mut word)?;
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// The inside of a `$'…'` string, escapes decoded.
+fn ansi_c_quoted(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    word: &mut String,
+) -> Result<(), String> {
+    let unclosed = || "a $'…' string is never closed".to_string();
+    loop {
+        match chars.next().ok_or_else(unclosed)? {
+            '\'' => return Ok(()),
+            '\\' => match chars.next().ok_or_else(unclosed)? {
+                'n' => word.push('\n'),
+                't' => word.push('\t'),
+                'r' => word.push('\r'),
+                '0' => word.push('\0'),
+                'x' | 'u' | 'U' => {
+                    let mut hex = String::new();
+                    while hex.len() < 8 && chars.peek().is_some_and(char::is_ascii_hexdigit) {
+                        hex.extend(chars.next());
+                    }
+                    let code = u32::from_str_radix(&hex, 16)
+                        .map_err(|_| format!("bad escape \\x{hex} in a $'…' string"))?;
+                    word.push(char::from_u32(code).ok_or_else(|| {
+                        format!("escape {code:#x} in a $'…' string is not a character")
+                    })?);
+                }
+                other => word.push(other),
+            },
+            c => word.push(c),
+        }
+    }
+}
+
+/// A curl command line (one request) as a scenario.
+pub fn curl(command: &str) -> Result<Imported, String> {
+    let words = shell_words(command).map_err(|e| format!("curl command: {e}"))?;
+    let mut args = words.iter().enumerate().peekable();
+    match args.peek() {
+        Some((_, w)) if w.as_str() == "curl" || w.ends_with("/curl") => {
+            args.next();
+        }
+        _ => {}
+    }
+    let mut method: Option<String> = None;
+    let mut url: Option<String> = None;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut data: Vec<String> = Vec::new();
+    let mut get = false;
+    let mut json = false;
+    let mut opts = TargetOptions::default();
+    let mut notes = Vec::new();
+    while let Some((i, arg)) = args.next() {
+        let at = |what: &str| format!("curl argument {} ({arg}): {what}", i + 1);
+        // `--opt=value` and `-Hvalue` forms, as curl accepts them.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ if arg.len() > 2 && arg.starts_with('-') && !arg.starts_with("--") => {
+                let (f, v) = arg.split_at(2);
+                if "XHdAebuo".contains(&f[1..]) {
+                    (f.to_string(), Some(v.to_string()))
+                } else {
+                    // Bundled short flags such as -sSL: only value-less ones are allowed.
+                    for c in arg[1..].chars() {
+                        if !"sSLkivIfgGN".contains(c) {
+                            return Err(at(&format!(
+                                "-{c} is not understood in a bundle; write it on its own"
+                            )));
+                        }
+                        match c {
+                            'k' => opts.insecure = true,
+                            'G' => get = true,
+                            'I' => method = Some("HEAD".into()),
+                            _ => {}
+                        }
+                    }
+                    continue;
+                }
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => args
+                    .next()
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| at("expects a value after it")),
+            }
+        };
+        match flag.as_str() {
+            "-X" | "--request" => method = Some(value()?.to_ascii_uppercase()),
+            "--url" => url = Some(value()?),
+            "-H" | "--header" => {
+                let h = value()?;
+                let (name, v) = h
+                    .split_once(':')
+                    .ok_or_else(|| at("a header is written \"Name: value\""))?;
+                headers.push((name.trim().to_string(), v.trim().to_string()));
+            }
+            "-d" | "--data" | "--data-ascii" | "--data-binary" | "--data-raw" => {
+                let v = value()?;
+                if let Some(file) = v.strip_prefix('@').filter(|_| flag != "--data-raw") {
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| at(&format!("cannot read the body file \"{file}\": {e}")))?;
+                    data.push(if flag == "--data-binary" {
+                        text
+                    } else {
+                        text.replace(['\r', '\n'], "")
+                    });
+                } else {
+                    data.push(v);
+                }
+            }
+            "--data-urlencode" => {
+                let v = value()?;
+                data.push(match v.split_once('=') {
+                    Some((k, raw)) => format!(
+                        "{k}={}",
+                        form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>()
+                    ),
+                    None => form_urlencoded::byte_serialize(v.as_bytes()).collect(),
+                });
+            }
+            "--json" => {
+                data.push(value()?);
+                json = true;
+            }
+            "-u" | "--user" => {
+                let v = value()?;
+                let basic = base64::engine::general_purpose::STANDARD.encode(v.as_bytes());
+                headers.push(("Authorization".into(), format!("Basic {basic}")));
+            }
+            "-A" | "--user-agent" => headers.push(("User-Agent".into(), value()?)),
+            "-e" | "--referer" => headers.push(("Referer".into(), value()?)),
+            "-b" | "--cookie" => headers.push(("Cookie".into(), value()?)),
+            "-G" | "--get" => get = true,
+            "-I" | "--head" => method = Some("HEAD".into()),
+            "-k" | "--insecure" => opts.insecure = true,
+            "--http2" | "--http2-prior-knowledge" => opts.http2 = true,
+            "--compressed" => headers.push(("Accept-Encoding".into(), "gzip, deflate, br".into())),
+            "-s"
+            | "--silent"
+            | "-S"
+            | "--show-error"
+            | "-L"
+            | "--location"
+            | "-i"
+            | "--include"
+            | "-v"
+            | "--verbose"
+            | "-f"
+            | "--fail"
+            | "-g"
+            | "--globoff"
+            | "-N"
+            | "--no-buffer"
+            | "--http1.1"
+            | "--fail-with-body"
+            | "--no-progress-meter" => {}
+            "-o" | "--output" | "-m" | "--max-time" | "--connect-timeout" | "-w"
+            | "--write-out" | "--retry" => {
+                let v = value()?;
+                notes.push(format!(
+                    "left out curl's {flag} {v} (the scenario sets its own)"
+                ));
+            }
+            f if f.starts_with('-') => {
+                return Err(at(
+                    "this curl option is not understood; remove it or write the scenario by hand",
+                ));
+            }
+            _ => {
+                if url.replace(arg.clone()).is_some() {
+                    return Err(at("a second URL: import one request per curl command"));
+                }
+            }
+        }
+    }
+    let mut url = url.ok_or("curl command: no URL")?;
+    if !url.contains("://") {
+        url = format!("http://{url}");
+    }
+    let mut body = (!data.is_empty()).then(|| data.join("&"));
+    if get && let Some(q) = body.take() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&q);
+    }
+    let has = |headers: &[(String, String)], name: &str| {
+        headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    if json {
+        if !has(&headers, "content-type") {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        if !has(&headers, "accept") {
+            headers.push(("Accept".into(), "application/json".into()));
+        }
+    } else if body.is_some() && !has(&headers, "content-type") {
+        // What curl itself sends with -d.
+        headers.push((
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let method = method.unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.into());
+    let captured = Captured {
+        method,
+        url,
+        headers,
+        body,
+        status: None,
+    };
+    let mut imported = scenario("Imported from curl", &[(captured, 1)], &opts)?;
+    imported.notes.splice(0..0, notes);
+    Ok(imported)
+}
+
+/// A HAR recording as a scenario: the requests to one origin (`host`, or the one most requests
+/// went to), identical requests merged into one with a weight of how often they were made.
+pub fn har(text: &str, host: Option<&str>) -> Result<Imported, String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("HAR file is not JSON: {e}"))?;
+    let entries = doc
+        .pointer("/log/entries")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("HAR file: no log.entries array (is this a HAR file?)")?;
+    let mut captured = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let at = |what: &str| format!("HAR entry {i} ({}): {what}", entry_url(e));
+        let req = e.get("request").ok_or_else(|| at("no request"))?;
+        let text_of = |v: Option<&serde_json::Value>, what: &str| {
+            v.and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| at(&format!("no {what}")))
+        };
+        let method = text_of(req.get("method"), "request.method")?.to_ascii_uppercase();
+        let url = text_of(req.get("url"), "request.url")?;
+        let mut headers = Vec::new();
+        for h in req
+            .get("headers")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = text_of(h.get("name"), "header name")?;
+            let value = text_of(h.get("value"), "header value")?;
+            headers.push((name, value));
+        }
+        let body = req
+            .pointer("/postData/text")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
+        let status = e
+            .pointer("/response/status")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..600).contains(s));
+        captured.push(Captured {
+            method,
+            url,
+            headers,
+            body,
+            status,
+        });
+    }
+    if captured.is_empty() {
+        return Err("HAR file: no requests recorded".into());
+    }
+    // One origin: load goes only where the user points it, and a page's recording also holds
+    // its CDN, analytics and font requests.
+    let mut by_origin: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &captured {
+        *by_origin.entry(origin(&c.url)?).or_insert(0) += 1;
+    }
+    let chosen = match host {
+        Some(h) => by_origin
+            .keys()
+            .find(|o| o.as_str() == h || host_of(o) == h)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "HAR file: no request went to \"{h}\"; it holds {}",
+                    by_origin
+                        .iter()
+                        .map(|(o, n)| format!("{o} ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?,
+        None => by_origin
+            .iter()
+            .max_by_key(|(o, n)| (**n, std::cmp::Reverse((*o).clone())))
+            .map(|(o, _)| o.clone())
+            .ok_or("HAR file: no requests recorded")?,
+    };
+    let mut notes = Vec::new();
+    let others: Vec<String> = by_origin
+        .iter()
+        .filter(|(o, _)| **o != chosen)
+        .map(|(o, n)| format!("{o} ({n})"))
+        .collect();
+    if !others.is_empty() {
+        notes.push(format!(
+            "kept the requests to {chosen}; left out those to {} (choose another with --host)",
+            others.join(", ")
+        ));
+    }
+    // Identical requests become one, weighted by how often the recording made it.
+    let mut merged: Vec<(Captured, u32)> = Vec::new();
+    for c in captured {
+        if origin(&c.url)? != chosen {
+            continue;
+        }
+        match merged
+            .iter_mut()
+            .find(|(m, _)| m.method == c.method && m.url == c.url && m.body == c.body)
+        {
+            Some((_, n)) => *n += 1,
+            None => merged.push((c, 1)),
+        }
+    }
+    let name = format!("Imported from HAR ({})", host_of(&chosen));
+    let mut imported = scenario(&name, &merged, &TargetOptions::default())?;
+    imported.notes.splice(0..0, notes);
+    Ok(imported)
+}
+
+fn entry_url(e: &serde_json::Value) -> String {
+    e.pointer("/request/url")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("no url")
+        .chars()
+        .take(80)
+        .collect()
+}
+
+/// `scheme://host[:port]` of an absolute URL.
+fn origin(url: &str) -> Result<String, String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("\"{url}\" is not a URL: {e}"))?;
+    let scheme = uri
+        .scheme_str()
+        .ok_or_else(|| format!("\"{url}\" has no scheme"))?;
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("\"{url}\": only http and https can be load-tested"));
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| format!("\"{url}\" has no host"))?;
+    // Credentials in the URL (user:pass@) would land in the file: refuse them.
+    if authority.as_str().contains('@') {
+        return Err(format!(
+            "\"{url}\" carries credentials in the URL; pass them as a header instead"
+        ));
+    }
+    Ok(format!("{scheme}://{authority}"))
+}
+
+fn host_of(origin: &str) -> &str {
+    let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+    if rest.starts_with('[') {
+        return rest
+            .split_once(']')
+            .map_or(rest, |(h, _)| h.trim_start_matches('['));
+    }
+    rest.rsplit_once(':').map_or(rest, |(h, _)| h)
+}
+
+/// Literal text made safe for the scenario's templates: `${` would start a variable.
+fn literal(text: &str) -> String {
+    text.replace("${", "$${")
+}
+
+/// The environment variable that stands for a credential header (`X-Api-Key` → `X_API_KEY`).
+fn env_name(header: &str) -> String {
+    header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The scenario TOML for captured requests to one origin, each with its weight.
+fn scenario(
+    name: &str,
+    requests: &[(Captured, u32)],
+    opts: &TargetOptions,
+) -> Result<Imported, String> {
+    use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
+    let first = &requests.first().ok_or("nothing to import")?.0;
+    let base = origin(&first.url)?;
+    let mut doc = DocumentMut::new();
+    doc["name"] = value(name);
+    doc["description"] = value(format!("Requests captured against {base}."));
+    doc["duration"] = value("30s");
+    doc["warmup"] = value("5s");
+    doc["timeout"] = value("10s");
+    let mut thresholds = Array::new();
+    thresholds.push("p95 < 500ms");
+    thresholds.push("error_rate < 1%");
+    doc["thresholds"] = value(thresholds);
+    let mut targets = Table::new();
+    if opts.insecure || opts.http2 {
+        let mut t = InlineTable::new();
+        t.insert("url", base.as_str().into());
+        if opts.insecure {
+            t.insert("insecure", true.into());
+        }
+        if opts.http2 {
+            t.insert("http", "2".into());
+        }
+        targets["api"] = value(t);
+    } else {
+        targets["api"] = value(base.as_str());
+    }
+    doc["targets"] = Item::Table(targets);
+    let mut load = Table::new();
+    load["model"] = value("open");
+    load["rate"] = value(10);
+    load["max_in_flight"] = value(100);
+    doc["load"] = Item::Table(load);
+
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut notes = Vec::new();
+    let mut dropped: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut reqs = toml_edit::ArrayOfTables::new();
+    for (c, weight) in requests {
+        let uri: http::Uri = c
+            .url
+            .parse()
+            .map_err(|e| format!("\"{}\" is not a URL: {e}", c.url))?;
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let plain = path.split('?').next().unwrap_or("/");
+        let mut req_name: String = format!("{} {plain}", c.method).chars().take(60).collect();
+        if names.contains(&req_name) {
+            let base_name = req_name.clone();
+            let mut k = 2;
+            while names.contains(&req_name) {
+                req_name = format!("{base_name} #{k}");
+                k += 1;
+            }
+        }
+        names.push(req_name.clone());
+        let mut t = Table::new();
+        t["name"] = value(req_name);
+        t["method"] = value(c.method.as_str());
+        t["path"] = value(literal(&path));
+        if *weight > 1 {
+            t["weight"] = value(i64::from(*weight));
+        }
+        let mut headers = InlineTable::new();
+        for (n, v) in &c.headers {
+            let lower = n.to_ascii_lowercase();
+            if n.starts_with(':') || CONNECTION_HEADERS.contains(&lower.as_str()) {
+                if !dropped.contains(&lower) {
+                    dropped.push(lower);
+                }
+                continue;
+            }
+            if headers.contains_key(&lower) {
+                continue;
+            }
+            let sensitive = SENSITIVE_HEADERS.contains(&lower.as_str())
+                || ["token", "secret", "auth", "api-key", "apikey", "session"]
+                    .iter()
+                    .any(|w| lower.contains(w));
+            let v = if sensitive {
+                let env = env_name(&lower);
+                if !secrets.iter().any(|(e, _)| *e == env) {
+                    secrets.push((env.clone(), n.clone()));
+                }
+                format!("${{env.{env}}}")
+            } else {
+                literal(v)
+            };
+            headers.insert(&lower, Value::from(v));
+        }
+        if !headers.is_empty() {
+            t["headers"] = value(headers);
+        }
+        if let Some(b) = &c.body {
+            t["body"] = value(literal(b));
+        }
+        if let Some(s) = c.status {
+            let mut check = InlineTable::new();
+            check.insert("status", i64::from(s).into());
+            let mut checks = Array::new();
+            checks.push(check);
+            t["checks"] = value(checks);
+        }
+        reqs.push(t);
+    }
+    doc["requests"] = Item::ArrayOfTables(reqs);
+    if !dropped.is_empty() {
+        notes.push(format!(
+            "left out headers the client sets itself: {}",
+            dropped.join(", ")
+        ));
+    }
+    for (env, header) in &secrets {
+        notes.push(format!(
+            "the {header} header reads ${{env.{env}}}: set {env} before running (its captured \
+             value was not written)"
+        ));
+    }
+    let header = format!(
+        "# {name}: written by `loadbench import`.\n\
+         # Check the rate, duration and thresholds before running it: they are starting points.\n\
+         # Load goes to {base} only; credentials come from the environment.\n\n"
+    );
+    Ok(Imported {
+        toml: format!("{header}{doc}"),
+        secrets,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(toml: &str) -> crate::scenario::Scenario {
+        crate::scenario::Scenario::parse(toml, None, &|_| Some("set-by-test".into()))
+            .unwrap_or_else(|e| panic!("{e}\n{toml}"))
+    }
+
+    #[test]
+    fn shell_words_read_quotes_like_bash() {
+        let w = shell_words(
+            "curl 'http://a/b c' -H \"X-A: \\\"q\\\" $HOME\" \\\n --data-raw $'{\\n\\\"k\\\":\\x41}' x\\ y",
+        )
+        .expect("splits");
+        assert_eq!(
+            w,
+            [
+                "curl",
+                "http://a/b c",
+                "-H",
+                "X-A: \"q\" $HOME",
+                "--data-raw",
+                "{\n\"k\":A}",
+                "x y"
+            ]
+        );
+        assert!(shell_words("curl 'open").is_err());
+    }
+
+    #[test]
+    fn a_copied_curl_command_becomes_a_valid_scenario_without_its_secrets() {
+        let cmd = r#"curl 'https://127.0.0.1:8443/v1/count?model=small&model=big' \
+  -H 'authorization: Bearer sk-live-123' \
+  -H 'content-type: application/json' \
+  -H 'x-note: costs ${HOME}' \
+  --data-raw '{"text":"hello ${name}"}' \
+  --compressed -k"#;
+        let imp = curl(cmd).expect("imports");
+        assert!(!imp.toml.contains("sk-live-123"), "{}", imp.toml);
+        assert_eq!(
+            imp.secrets,
+            [("AUTHORIZATION".into(), "authorization".into())]
+        );
+        let s = valid(&imp.toml);
+        let r = &s.requests[0];
+        assert_eq!(r.method, http::Method::POST);
+        assert!(s.targets[0].insecure);
+        // The duplicate query keys and the literal `${…}` text survive as written.
+        assert!(
+            imp.toml.contains("/v1/count?model=small&model=big"),
+            "{}",
+            imp.toml
+        );
+        assert!(imp.toml.contains("$${name}") && imp.toml.contains("$${HOME}"));
+        assert!(imp.notes.iter().any(|n| n.contains("set AUTHORIZATION")));
+    }
+
+    #[test]
+    fn curl_defaults_follow_curl() {
+        // -d without a method is a form POST; -G moves the data into the query; -u is basic auth.
+        let imp = curl("curl http://127.0.0.1:8080/search -G -d q=rust -u me:pw").expect("imports");
+        let s = valid(&imp.toml);
+        assert_eq!(s.requests[0].method, http::Method::GET);
+        assert!(imp.toml.contains("/search?q=rust"), "{}", imp.toml);
+        assert!(
+            !imp.toml
+                .contains(&base64::engine::general_purpose::STANDARD.encode("me:pw"))
+        );
+        let imp = curl("curl -d a=1 127.0.0.1:9000/form").expect("imports");
+        assert!(imp.toml.contains("application/x-www-form-urlencoded"));
+        assert_eq!(valid(&imp.toml).requests[0].method, http::Method::POST);
+    }
+
+    #[test]
+    fn curl_mistakes_say_which_argument() {
+        let e = curl("curl http://127.0.0.1/ --frobnicate").expect_err("unknown option");
+        assert!(e.contains("argument 3 (--frobnicate)"), "{e}");
+        let e = curl("curl -H").expect_err("missing value");
+        assert!(e.contains("expects a value"), "{e}");
+        let e = curl("curl -s").expect_err("no url");
+        assert!(e.contains("no URL"), "{e}");
+        let e = curl("curl http://u:p@127.0.0.1/").expect_err("credentials in url");
+        assert!(e.contains("credentials"), "{e}");
+    }
+
+    #[test]
+    fn a_har_recording_keeps_one_origin_merges_repeats_and_checks_statuses() {
+        let entry = |method: &str, url: &str, status: u16| {
+            serde_json::json!({
+                "request": {
+                    "method": method, "url": url,
+                    "headers": [
+                        {"name": ":authority", "value": "x"},
+                        {"name": "Cookie", "value": "session=abc"},
+                        {"name": "Accept", "value": "application/json"}
+                    ],
+                    "postData": if method == "POST" { serde_json::json!({"mimeType": "application/json", "text": "{\"n\":1}"}) } else { serde_json::Value::Null }
+                },
+                "response": {"status": status}
+            })
+        };
+        let har_doc = serde_json::json!({"log": {"entries": [
+            entry("GET", "http://127.0.0.1:8080/v1/items?page=1", 200),
+            entry("GET", "http://127.0.0.1:8080/v1/items?page=1", 200),
+            entry("POST", "http://127.0.0.1:8080/v1/items", 201),
+            entry("GET", "https://cdn.example.com/app.js", 200),
+        ]}});
+        let imp = har(&har_doc.to_string(), None).expect("imports");
+        let s = valid(&imp.toml);
+        assert_eq!(s.requests.len(), 2);
+        assert_eq!(s.requests[0].weight, 2);
+        assert!(s.requests[1].has_status_check());
+        assert!(!imp.toml.contains("session=abc") && imp.toml.contains("${env.COOKIE}"));
+        assert!(!imp.toml.contains(":authority"));
+        assert!(imp.notes[0].contains("cdn.example.com"), "{:?}", imp.notes);
+        let e = har(&har_doc.to_string(), Some("example.org")).expect_err("no such host");
+        assert!(e.contains("127.0.0.1:8080 (3)"), "{e}");
+        let e = har("{\"log\": {}}", None).expect_err("no entries");
+        assert!(e.contains("log.entries"), "{e}");
+    }
+}
