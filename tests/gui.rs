@@ -211,6 +211,58 @@ fn a_folder_opened_through_the_dialog_joins_the_library() {
 }
 
 #[test]
+fn a_pasted_curl_command_and_a_har_file_become_new_scenarios() {
+    let e = env();
+    let har = e.samples.parent().expect("dir").join("session.har");
+    let entry = |url: &str| {
+        serde_json::json!({
+            "request": {"method": "GET", "url": url,
+                        "headers": [{"name": "Cookie", "value": "sid=secret-cookie"}]},
+            "response": {"status": 200}
+        })
+    };
+    let doc = serde_json::json!({"log": {"entries": [
+        entry("http://127.0.0.1:8080/v1/echo"),
+        entry("http://127.0.0.1:8080/v1/echo"),
+        entry("https://cdn.example.com/app.js"),
+    ]}});
+    std::fs::write(&har, doc.to_string()).expect("write har");
+    let dialogs = ScriptedDialogs {
+        files: vec![har],
+        ..Default::default()
+    };
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    h.get_by_label("Import curl…").click();
+    h.run();
+    h.get_by_label("curl command").focus();
+    h.run();
+    h.get_by_label("curl command")
+        .type_text("curl -X PUT http://127.0.0.1:8080/v1/items/7 --json '{\"n\": 1}'");
+    h.run();
+    h.get_by_label("Import").click();
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.path.is_none(), "a new scenario, not yet saved anywhere");
+    assert!(ed.text.contains("method = \"PUT\""), "{}", ed.text);
+    assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
+    assert!(h.state().scenarios.curl.is_none(), "the paste box closes");
+    // A HAR recording through the file dialog (the curl import was not edited, so nothing typed
+    // is lost by replacing it; edited text would bring the unsaved-changes question first).
+    h.get_by_label("Import HAR…").click();
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.text.contains("weight = 2"), "{}", ed.text);
+    assert!(!ed.text.contains("secret-cookie"), "{}", ed.text);
+    h.get_by_label_contains("set COOKIE");
+    h.get_by_label_contains("cdn.example.com");
+}
+
+#[test]
 fn run_live_stop_then_open_it_in_runs() {
     let _g = common::serial();
     let e = env();

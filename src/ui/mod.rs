@@ -57,6 +57,10 @@ pub enum Msg {
     NewFromSample,
     /// Duplicate the open scenario as a new unsaved one.
     Duplicate,
+    /// Make a new unsaved scenario from a pasted curl command.
+    ImportCurl(String),
+    /// Make a new unsaved scenario from a HAR recording (file dialog).
+    ImportHar,
     /// Save the open scenario (asks where if it was never saved).
     Save,
     /// Save the open scenario elsewhere.
@@ -380,6 +384,21 @@ impl Workbench {
         self.ctx = Some(ctx);
     }
 
+    /// Opens an imported scenario as a new unsaved one, with what the import says about it; an
+    /// import that failed leaves the open scenario as it was.
+    fn imported(&mut self, result: Result<crate::scenario::import::Imported, String>) {
+        match result {
+            Ok(imp) => {
+                self.scenarios.editor =
+                    Some(Editor::new(None, imp.toml, &self.scenarios.default_dir()));
+                self.scenarios.notes = imp.notes;
+                self.scenarios.curl = None;
+                self.scenarios.error = None;
+            }
+            Err(e) => self.scenarios.error = Some(format!("import: {e}")),
+        }
+    }
+
     /// Whether the open scenario has unsaved changes.
     pub fn dirty(&self) -> bool {
         self.scenarios.editor.as_ref().is_some_and(Editor::dirty)
@@ -389,7 +408,13 @@ impl Workbench {
     pub fn update(&mut self, msg: Msg) {
         match msg {
             Msg::Goto(s) => self.screen = s,
-            m @ (Msg::OpenScenario(_) | Msg::NewFromSample | Msg::Quit) if self.dirty() => {
+            m @ (Msg::OpenScenario(_)
+            | Msg::NewFromSample
+            | Msg::ImportCurl(_)
+            | Msg::ImportHar
+            | Msg::Quit)
+                if self.dirty() =>
+            {
                 self.pending = Some(m)
             }
             Msg::Quit => self.quitting = true,
@@ -400,6 +425,7 @@ impl Workbench {
                             let dir = entry.path.parent().map(PathBuf::from).unwrap_or_default();
                             self.scenarios.editor = Some(Editor::new(Some(entry.path), text, &dir));
                             self.scenarios.error = None;
+                            self.scenarios.notes.clear();
                         }
                         Err(e) => {
                             self.scenarios.error = Some(format!("{}: {e}", entry.path.display()))
@@ -411,6 +437,20 @@ impl Workbench {
                 let text = std::fs::read_to_string(self.samples.join("quickstart.toml"))
                     .unwrap_or_else(|_| SAMPLES[0].1.to_string());
                 self.scenarios.editor = Some(Editor::new(None, text, &self.samples));
+                self.scenarios.notes.clear();
+            }
+            Msg::ImportCurl(text) => {
+                let result = crate::scenario::import::curl(&text);
+                self.imported(result);
+            }
+            Msg::ImportHar => {
+                if let Some(path) = self.dialogs.pick_file("Import a HAR recording") {
+                    let result = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read: {e}"))
+                        .and_then(|text| crate::scenario::import::har(&text, None))
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    self.imported(result);
+                }
             }
             Msg::OpenFolder => {
                 if let Some(dir) = self.dialogs.pick_folder() {

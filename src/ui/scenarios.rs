@@ -116,8 +116,12 @@ pub struct ScenariosState {
     pub editor: Option<Editor>,
     /// Form or TOML.
     pub face: Face,
-    /// The last save error.
+    /// The last save or import error.
     pub error: Option<String>,
+    /// What the last import said about the scenario it made (credentials to set, requests left out).
+    pub notes: Vec<String>,
+    /// The curl command being pasted (Some while the paste box is open).
+    pub curl: Option<String>,
 }
 
 impl ScenariosState {
@@ -503,7 +507,45 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
                 {
                     msgs.push(Msg::NewFromSample);
                 }
+                if ui
+                    .button("Import curl…")
+                    .on_hover_text("a scenario from a curl command (\"Copy as cURL\")")
+                    .clicked()
+                {
+                    s.curl = Some(s.curl.take().unwrap_or_default());
+                }
+                if ui
+                    .button("Import HAR…")
+                    .on_hover_text("a scenario from a browser's or proxy's HAR recording")
+                    .clicked()
+                {
+                    msgs.push(Msg::ImportHar);
+                }
             });
+            // The paste box is this view's own state, like the form/TOML switch.
+            let mut close = false;
+            if let Some(text) = s.curl.as_mut() {
+                let label = ui.label("curl command");
+                ui.add(
+                    egui::TextEdit::multiline(text)
+                        .hint_text("curl https://… -H '…' --data-raw '…'")
+                        .desired_rows(4)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(!text.trim().is_empty(), egui::Button::new("Import"))
+                        .clicked()
+                    {
+                        msgs.push(Msg::ImportCurl(text.clone()));
+                    }
+                    close = ui.button("Cancel").clicked();
+                });
+            }
+            if close {
+                s.curl = None;
+            }
             ui.separator();
             egui::ScrollArea::vertical().show(ui, |ui| {
                 let current = s.editor.as_ref().and_then(|e| e.path.clone());
@@ -566,6 +608,9 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
         });
         if let Some(e) = &s.error {
             ui.colored_label(Color32::LIGHT_RED, e);
+        }
+        for n in &s.notes {
+            ui.colored_label(Color32::from_rgb(230, 190, 90), format!("import: {n}"));
         }
         match &ed.check {
             Ok(sc) => {
