@@ -129,9 +129,15 @@ const GRID_MIN_PX: f32 = 8.0;
 /// steps by powers of ten, so a 10 s axis had its 1 s marks 55 points apart, too close for a
 /// label, and showed "10 s" alone; a 0–4 ms axis showed only "0 µs".
 fn nice_spacer(label_px: f64) -> impl Fn(GridInput) -> Vec<GridMark> {
+    nice_spacer_from(label_px, 0.0)
+}
+
+/// [`nice_spacer`] whose labelled step is at least `min_step` (1 for counts such as requests in
+/// flight, which have no halves).
+fn nice_spacer_from(label_px: f64, min_step: f64) -> impl Fn(GridInput) -> Vec<GridMark> {
     egui_plot::uniform_grid_spacer(move |input| {
         let per_px = input.base_step_size / f64::from(GRID_MIN_PX);
-        let label = format::nice_step(per_px * label_px);
+        let label = format::nice_step((per_px * label_px).max(min_step));
         [
             format::nice_step(label / 5.0),
             label,
@@ -246,6 +252,7 @@ pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) 
         "requests in flight",
         top([&d.in_flight, &d.target]),
     )
+    .y_grid_spacer(nice_spacer_from(30.0, 1.0))
     .y_axis_formatter(|m, _| format::plain(m.value))
     .show(ui, |p| {
         p.line(d.line("in flight", &d.in_flight));
