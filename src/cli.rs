@@ -58,6 +58,8 @@ enum Command {
     Benchmarks(BenchmarksArgs),
     /// Write a stored run as a report: md (with SVG charts beside it), html, json, csv, junit or hlog.
     Report(ReportArgs),
+    /// Find the highest arrival rate that holds the scenario's thresholds, one short run per step.
+    Capacity(CapacityArgs),
     /// Write a scenario from captured requests: a curl command line or a HAR recording.
     Import(ImportArgs),
     /// Check a scenario file and report every problem with its line and column.
@@ -65,6 +67,36 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct CapacityArgs {
+    /// The scenario file (TOML): open model; each step must hold its thresholds.
+    scenario: PathBuf,
+    /// The first rate tried (req/s); the rate doubles until a step fails, then the gap halves.
+    #[arg(long, default_value_t = 100.0)]
+    start: f64,
+    /// The highest rate tried (req/s).
+    #[arg(long, default_value_t = 100_000.0)]
+    max: f64,
+    /// How long each step runs after the scenario's warm-up (e.g. 10s).
+    #[arg(long, value_parser = parse_dur, default_value = "10s")]
+    step: Duration,
+    /// Stop when the highest rate that held and the lowest that failed are this close (percent).
+    #[arg(long, default_value_t = 5.0)]
+    precision: f64,
+    /// Print the search as JSON (schema loadbench.capacity/1).
+    #[arg(long)]
+    json: bool,
+    /// Do not store the steps' runs (they are stored tagged `capacity` by default).
+    #[arg(long)]
+    no_store: bool,
+    /// Engine threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No line per step.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -413,6 +445,7 @@ pub fn main() -> i32 {
         Some(Command::Benchmarks(args)) => benchmarks(args, &db),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Import(args)) => import(args),
+        Some(Command::Capacity(args)) => capacity(args, &db),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
                 println!(
@@ -431,6 +464,223 @@ pub fn main() -> i32 {
                 EXIT_INVALID
             }
         },
+    }
+}
+
+/// One step of a capacity search, as printed and as JSON.
+#[derive(serde::Serialize)]
+struct CapacityStep {
+    rate: f64,
+    achieved: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    error_rate: f64,
+    held: bool,
+    /// What failed: thresholds with their measured values, unsent requests, a short rate.
+    failed: Vec<String>,
+    run: Option<i64>,
+}
+
+/// `loadbench capacity`: doubling, then bisecting, the arrival rate of an open-model scenario.
+fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
+    use crate::analysis::capacity::{Ending, Search};
+    let scenario = match Scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    let invalid = |m: &str| {
+        eprintln!("loadbench: capacity: {m}");
+        EXIT_INVALID
+    };
+    if !matches!(scenario.load, Load::Open { .. }) {
+        return invalid(
+            "needs an open-model scenario ([load] model = \"open\"): capacity is an arrival rate",
+        );
+    }
+    let thresholds: Vec<String> = scenario
+        .thresholds
+        .iter()
+        .map(|t| t.text.clone())
+        .chain(scenario.requests.iter().flat_map(|r| {
+            r.thresholds
+                .iter()
+                .map(move |t| format!("{}: {}", r.name, t.text))
+        }))
+        .collect();
+    if thresholds.is_empty() {
+        return invalid(
+            "the scenario has no thresholds, and capacity is the highest rate that holds them; \
+             add e.g. thresholds = [\"p99 < 200ms\", \"error_rate < 0.1%\"]",
+        );
+    }
+    if !(args.start > 0.0 && args.max >= args.start) {
+        return invalid("--start must be above 0 and --max at least --start");
+    }
+    if !(args.precision > 0.0 && args.precision <= 100.0) {
+        return invalid("--precision is a percentage between 0 and 100");
+    }
+    if args.step < Duration::from_secs(1) {
+        return invalid("--step must be at least 1s (figures are per second)");
+    }
+    if !args.no_store
+        && let Err(e) = Store::open(db)
+    {
+        eprintln!("loadbench: {e}\n(run with --no-store to run without storing)");
+        return EXIT_RUN_ERROR;
+    }
+    let talk = !args.quiet && !args.json;
+    if talk {
+        eprintln!(
+            "capacity of \"{}\": the highest rate holding {} — steps of {} after {} warm-up",
+            scenario.name,
+            thresholds.join(", "),
+            crate::format::span(args.step),
+            crate::format::span(scenario.warmup)
+        );
+    }
+    let tags = ["capacity".to_string()];
+    let store = (!args.no_store).then_some((db, &tags[..]));
+    let mut search = Search::new(args.start, args.max, args.precision / 100.0);
+    let mut steps: Vec<CapacityStep> = Vec::new();
+    let mut stopped = false;
+    while let Some(rate) = search.next() {
+        let mut s = scenario.clone();
+        if let Load::Open { rate: profile, .. } = &mut s.load {
+            // The scenario's warm-up comes first, as in any run, then the measured step.
+            *profile = Profile::constant(rate, args.step + scenario.warmup);
+        }
+        let name = format!("{} @ {}", scenario.name, crate::format::rate(rate));
+        let (outcome, run) = match execute(s, name, args.threads, store, true, |_| {}) {
+            Ok(done) => done,
+            Err(e) => {
+                eprintln!("loadbench: capacity: the step at {rate}/s could not run: {e}");
+                return EXIT_RUN_ERROR;
+            }
+        };
+        match outcome.status {
+            RunStatus::Stopped => {
+                stopped = true;
+                break;
+            }
+            RunStatus::Failed => {
+                eprintln!("loadbench: capacity: the step at {rate}/s failed to run");
+                return EXIT_RUN_ERROR;
+            }
+            RunStatus::Completed => {}
+        }
+        let sum = &outcome.summary;
+        let mut failed: Vec<String> = sum
+            .thresholds
+            .iter()
+            .filter(|t| !t.passed)
+            .map(|t| {
+                let scope = t
+                    .scope
+                    .strip_prefix("request:")
+                    .map_or(String::new(), |r| format!("{r}: "));
+                format!("{scope}{} ({})", t.expression, t.actual_text)
+            })
+            .collect();
+        if sum.not_started > 0 {
+            failed.push(format!(
+                "{} requests never started (max_in_flight reached)",
+                sum.not_started
+            ));
+        }
+        if sum.total.rate < rate * 0.95 {
+            failed.push(format!(
+                "achieved {} of {}",
+                crate::format::rate(sum.total.rate),
+                crate::format::rate(rate)
+            ));
+        }
+        let held = failed.is_empty();
+        search.record(rate, held);
+        let l = &sum.total.latency;
+        let step = CapacityStep {
+            rate,
+            achieved: sum.total.rate,
+            p50_ms: l.p50_ms,
+            p95_ms: l.p95_ms,
+            p99_ms: l.p99_ms,
+            error_rate: sum.total.error_rate,
+            held,
+            failed,
+            run,
+        };
+        if talk {
+            eprintln!(
+                "step {:>2}: {:>9}  achieved {:>9}  p50 {:>9}  p95 {:>9}  p99 {:>9}  errors {:>7}  {}",
+                steps.len() + 1,
+                crate::format::rate(step.rate),
+                crate::format::rate(step.achieved),
+                crate::format::micros(step.p50_ms * 1000.0),
+                crate::format::micros(step.p95_ms * 1000.0),
+                crate::format::micros(step.p99_ms * 1000.0),
+                crate::format::percent(step.error_rate),
+                if step.held {
+                    "held".to_string()
+                } else {
+                    format!("FAILED: {}", step.failed.join("; "))
+                }
+            );
+        }
+        steps.push(step);
+    }
+    let ending = search.ending();
+    let (held, failed) = (search.held(), search.failed());
+    let rate = crate::format::rate;
+    let verdict = match (ending, held, failed) {
+        _ if stopped => "stopped (Ctrl-C) before the search ended".to_string(),
+        (Some(Ending::ReachedMax), Some(h), _) => {
+            format!("at least {} (every step up to --max held)", rate(h))
+        }
+        (_, None, Some(f)) => format!("below {}: no step held", rate(f)),
+        (_, Some(h), Some(f)) => format!(
+            "{} holds every threshold; {} does not{}",
+            rate(h),
+            rate(f),
+            if ending == Some(Ending::OutOfSteps) {
+                " (out of steps before the precision was reached)"
+            } else {
+                ""
+            }
+        ),
+        _ => "no step ran".to_string(),
+    };
+    if args.json {
+        let doc = serde_json::json!({
+            "schema": "loadbench.capacity/1",
+            "scenario": scenario.name,
+            "thresholds": thresholds,
+            "step_s": args.step.as_secs_f64(),
+            "warmup_s": scenario.warmup.as_secs_f64(),
+            "steps": steps,
+            "capacity": held,
+            "failed_at": failed,
+            "ending": if stopped { None } else { ending },
+            "verdict": verdict,
+        });
+        match serde_json::to_string_pretty(&doc) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("loadbench: cannot encode the search: {e}");
+                return EXIT_RUN_ERROR;
+            }
+        }
+    } else {
+        println!("capacity: {verdict}");
+    }
+    if stopped {
+        EXIT_STOPPED
+    } else if held.is_none() {
+        EXIT_THRESHOLD_FAILED
+    } else {
+        EXIT_OK
     }
 }
 
@@ -608,59 +858,11 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         return EXIT_RUN_ERROR;
     }
     let name = args.name.clone().unwrap_or_else(|| scenario.name.clone());
-    let scenario_text = scenario.text.clone();
-    let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
-    let handle = match engine::start(
-        scenario,
-        RunOptions {
-            threads: args.threads,
-        },
-    ) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("loadbench: {e}");
-            return EXIT_RUN_ERROR;
-        }
-    };
-    let recorder = if args.no_store {
-        None
-    } else {
-        let new = NewRun {
-            name,
-            scenario_text,
-            scenario_path,
-            info: handle.info.clone(),
-            targets: handle.target_urls.clone(),
-            started_at: handle.started_at,
-        };
-        match Recorder::start(db, new) {
-            Ok(r) => {
-                if !args.tags.is_empty()
-                    && let Ok(store) = Store::open(db)
-                {
-                    let _ = store.tag(r.run_id, &args.tags);
-                }
-                Some(r)
-            }
-            Err(e) => {
-                eprintln!("loadbench: not storing this run: {e}");
-                None
-            }
-        }
-    };
-    if !args.quiet {
-        for (name, url) in &handle.target_urls {
-            eprintln!("target {name}: {url}");
-        }
-    }
-    spawn_ctrl_c(handle.stopper());
     let mut progress = Progress::new(total_s, open);
     let tty = std::io::stderr().is_terminal();
     let quiet = args.quiet;
-    let outcome = handle.wait(|tick| {
-        if let Some(r) = &recorder {
-            r.tick(tick.clone());
-        }
+    let stored = (!args.no_store).then_some((db, args.tags.as_slice()));
+    let executed = execute(scenario, name, args.threads, stored, quiet, |tick| {
         if quiet {
             return;
         }
@@ -676,21 +878,17 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     if tty && !quiet {
         eprintln!();
     }
-    let Some(outcome) = outcome else {
-        eprintln!("loadbench: the engine ended without a result");
-        return EXIT_RUN_ERROR;
-    };
-    let mut stored_id = None;
-    if let Some(r) = recorder {
-        match r.finish(outcome.status.as_str(), &outcome.summary) {
-            Ok(id) => {
-                stored_id = Some(id);
-                if !quiet {
-                    eprintln!("stored as run #{id} in {}", db.display());
-                }
-            }
-            Err(e) => eprintln!("loadbench: the run could not be stored completely: {e}"),
+    let (outcome, stored_id) = match executed {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
         }
+    };
+    if let Some(id) = stored_id
+        && !quiet
+    {
+        eprintln!("stored as run #{id} in {}", db.display());
     }
     let mut regressed = false;
     if let Some(against) = &args.compare_to {
@@ -723,6 +921,69 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         RunStatus::Completed if regressed => EXIT_REGRESSED,
         RunStatus::Completed => EXIT_OK,
     }
+}
+
+/// One run of a scenario: the engine started, every tick stored as it comes (when `store` gives
+/// a database and tags) and shown to `on_tick`, Ctrl-C stopping it; the outcome and its run id.
+fn execute(
+    scenario: Scenario,
+    name: String,
+    threads: Option<usize>,
+    store: Option<(&std::path::Path, &[String])>,
+    quiet: bool,
+    mut on_tick: impl FnMut(&std::sync::Arc<crate::metrics::Tick>),
+) -> Result<(engine::Outcome, Option<i64>), String> {
+    let scenario_text = scenario.text.clone();
+    let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
+    let handle = engine::start(scenario, RunOptions { threads }).map_err(|e| e.to_string())?;
+    let recorder = store.and_then(|(db, tags)| {
+        let new = NewRun {
+            name,
+            scenario_text,
+            scenario_path,
+            info: handle.info.clone(),
+            targets: handle.target_urls.clone(),
+            started_at: handle.started_at,
+        };
+        match Recorder::start(db, new) {
+            Ok(r) => {
+                if !tags.is_empty()
+                    && let Ok(store) = Store::open(db)
+                {
+                    let _ = store.tag(r.run_id, tags);
+                }
+                Some((r, db))
+            }
+            Err(e) => {
+                eprintln!("loadbench: not storing this run: {e}");
+                None
+            }
+        }
+    });
+    if !quiet {
+        for (name, url) in &handle.target_urls {
+            eprintln!("target {name}: {url}");
+        }
+    }
+    spawn_ctrl_c(handle.stopper());
+    let outcome = handle.wait(|tick| {
+        if let Some((r, _)) = &recorder {
+            r.tick(tick.clone());
+        }
+        on_tick(tick);
+    });
+    let outcome = outcome.ok_or("the engine ended without a result")?;
+    let mut stored_id = None;
+    if let Some((r, db)) = recorder {
+        match r.finish(outcome.status.as_str(), &outcome.summary) {
+            Ok(id) => stored_id = Some(id),
+            Err(e) => eprintln!(
+                "loadbench: the run could not be stored completely in {}: {e}",
+                db.display()
+            ),
+        }
+    }
+    Ok((outcome, stored_id))
 }
 
 fn spawn_ctrl_c(stopper: engine::Stopper) {

@@ -373,3 +373,100 @@ fn a_curl_command_imports_from_the_words_the_shell_split() {
     assert_eq!(code, 2);
     assert!(err.contains("--frobnicate"), "{err}");
 }
+
+#[test]
+fn capacity_search_finds_the_rate_a_four_slot_20ms_service_sustains() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cap.toml");
+    // Four requests in flight at most, each 20 ms: the service sustains about 4 / 0.020 = 200/s.
+    std::fs::write(
+        &file,
+        r#"name = "Capacity probe"
+duration = "10s"
+warmup = "1s"
+timeout = "5s"
+thresholds = ["p99 < 100ms", "error_rate < 1%"]
+[targets]
+api = { demo = { delay = "20ms" } }
+[load]
+model = "open"
+rate = 50
+max_in_flight = 4
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+"#,
+    )
+    .expect("write");
+    let f = file.to_str().expect("path");
+    let db = dir.path().join("cap.db");
+    let out = bin()
+        .env("LOADBENCH_DB", &db)
+        .args([
+            "capacity",
+            f,
+            "--start",
+            "50",
+            "--step",
+            "2s",
+            "--precision",
+            "25",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["schema"], "loadbench.capacity/1");
+    let capacity = v["capacity"].as_f64().expect("a rate held");
+    let failed_at = v["failed_at"].as_f64().expect("a rate failed");
+    assert!(
+        (100.0..=250.0).contains(&capacity) && failed_at > capacity,
+        "about 200/s: held {capacity}, failed {failed_at}\n{stdout}"
+    );
+    assert!(failed_at - capacity <= capacity * 0.25 + 1.0, "{stdout}");
+    let steps = v["steps"].as_array().expect("steps");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["held"] == false && s["failed"].as_array().is_some_and(|f| !f.is_empty()))
+    );
+    // Every step is a stored run, tagged for finding it later.
+    let (code, list, _) = run(&[
+        "--db",
+        db.to_str().expect("db"),
+        "runs",
+        "--tag",
+        "capacity",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        list.matches("Capacity probe @").count(),
+        steps.len(),
+        "{list}"
+    );
+    // A closed-model scenario has no arrival rate to search; one without thresholds no goal.
+    let closed = dir.path().join("closed.toml");
+    std::fs::write(
+        &closed,
+        "name = \"c\"\nduration = \"1s\"\nthresholds = [\"p99 < 1s\"]\n[targets]\napi = \"demo\"\n[load]\nmodel = \"closed\"\nvus = 1\n[[requests]]\nname = \"r\"\npath = \"/\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["capacity", closed.to_str().expect("path")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("open-model"), "{err}");
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(
+        &bare,
+        "name = \"b\"\nduration = \"1s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 5\n[[requests]]\nname = \"r\"\npath = \"/\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["capacity", bare.to_str().expect("path")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no thresholds"), "{err}");
+}

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod capacity;
 pub mod compare;
 
 use crate::format;
