@@ -521,3 +521,48 @@ path = "/v1/echo"
         );
     }
 }
+
+#[test]
+fn rows_of_a_data_file_feed_requests_in_order() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig::default()).expect("demo starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("users.csv");
+    // Quotes, commas and a backslash: each must survive into valid JSON (the ingest endpoint
+    // answers 400 to anything else).
+    std::fs::write(
+        &csv,
+        "user,name\nu-1,\"O'Brien, \"\"Jr\"\"\"\nu-2,back\\slash\nu-3,plain\n",
+    )
+    .expect("write");
+    let text = format!(
+        r#"
+name = "data"
+duration = "2s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 15
+[[requests]]
+name = "ingest"
+method = "POST"
+path = "/v1/events?user=${{data.user}}"
+json = {{ user = "${{data.user}}", name = "${{data.name}}" }}
+checks = [{{ status = 202 }}]
+[data]
+file = "{}"
+"#,
+        demo.url(),
+        csv.display()
+    );
+    let (o, _) = run(scenario(&text));
+    let t = &o.summary.total;
+    assert_eq!(t.errors, 0, "{:?}", t.error_kinds);
+    assert_eq!(t.count, 30, "15/s for 2 s");
+    // 30 requests over 3 rows in file order: each row 10 times, so the bytes sent are exact.
+    let body = |u: &str, n: &str| serde_json::json!({"user": u, "name": n}).to_string().len();
+    let per_pass =
+        body("u-1", "O'Brien, \"Jr\"") + body("u-2", "back\\slash") + body("u-3", "plain");
+    assert_eq!(t.bytes_sent, 10 * per_pass as u64);
+}

@@ -163,3 +163,42 @@ fn display_shows_the_line_with_a_caret() {
         "{shown}"
     );
 }
+
+#[test]
+fn data_files_and_columns_are_checked_where_they_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("users.csv");
+    std::fs::write(&csv, "user,token\nu1,t1\nu2,t2\n").expect("write");
+    let with = |data: &str, path: &str| {
+        GOOD.replace("path = \"/x\"", &format!("path = \"{path}\"\n\n[data]\n{data}"))
+    };
+    let file = format!("file = \"{}\"", csv.display());
+    // Good: a known column.
+    let s = Scenario::parse(&with(&file, "/u/${data.user}"), None, &|_| None).expect("valid");
+    assert_eq!(s.requests.len(), 1);
+    // A column the file does not have: at the path, with the columns it has.
+    let e = err(&with(&file, "/u/${data.email}"));
+    let (line, _, msg) = first(&e);
+    assert_eq!(line, 14, "{e}");
+    assert!(msg.contains("no column \"email\"") && msg.contains("user, token"), "{msg}");
+    // ${data.*} without a [data] file.
+    let e = err(&GOOD.replace("path = \"/x\"", "path = \"/u/${data.user}\""));
+    assert!(first(&e).2.contains("[data]"), "{e}");
+    // A missing file, a file with no rows, a ragged row, an unknown order: at the key.
+    let e = err(&with("file = \"/nonexistent/users.csv\"", "/x"));
+    let (line, _, msg) = first(&e);
+    assert_eq!(line, 17, "{e}");
+    assert!(msg.contains("/nonexistent/users.csv"), "{msg}");
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "user\n").expect("write");
+    let e = err(&with(&format!("file = \"{}\"", empty.display()), "/x"));
+    assert!(first(&e).2.contains("no rows"), "{e}");
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "user,token\nu1,t1\nu2\n").expect("write");
+    let e = err(&with(&format!("file = \"{}\"", ragged.display()), "/x"));
+    assert!(first(&e).2.contains("line: 3"), "{e}");
+    let e = err(&with(&format!("{file}\norder = \"shuffled\""), "/x"));
+    let (line, _, msg) = first(&e);
+    assert_eq!(line, 18, "{e}");
+    assert!(msg.contains("\"sequential\" or \"random\""), "{msg}");
+}

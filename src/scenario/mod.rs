@@ -316,6 +316,7 @@ impl Scenario {
             problems: Vec::new(),
             env,
             base_dir,
+            data: None,
         };
         let scenario = v.scenario(raw, path);
         let problems = std::mem::take(&mut v.problems);
@@ -479,6 +480,14 @@ struct Raw {
     thresholds: Vec<Spanned<String>>,
     #[serde(default)]
     engine: RawEngine,
+    data: Option<Spanned<RawData>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    file: Spanned<String>,
+    order: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -666,6 +675,7 @@ struct Validator<'a> {
     problems: Vec<Problem>,
     env: &'a dyn Fn(&str) -> Option<String>,
     base_dir: PathBuf,
+    data: Option<std::sync::Arc<template::DataSet>>,
 }
 
 /// Default request timeout.
@@ -686,6 +696,9 @@ impl Validator<'_> {
             self.err(raw.name.span(), "the scenario needs a non-empty name");
         }
         let targets = self.targets(&raw.targets);
+        if let Some(d) = &raw.data {
+            self.data = self.data_file(d).map(std::sync::Arc::new);
+        }
         let requests = self.requests(&raw.requests, &targets);
         let load = self.load(&raw.load, raw.duration.as_ref());
         let timeout = raw
@@ -984,8 +997,72 @@ impl Validator<'_> {
         out
     }
 
+    /// Reads `[data] file` (CSV with a header row); problems point at the key.
+    fn data_file(&mut self, d: &Spanned<RawData>) -> Option<template::DataSet> {
+        let raw = d.get_ref();
+        let random = match raw.order.as_ref().map(|o| (o.get_ref().as_str(), o.span())) {
+            None | Some(("sequential", _)) => false,
+            Some(("random", _)) => true,
+            Some((other, span)) => {
+                self.err(
+                    span,
+                    format!("order = \"{other}\": expected \"sequential\" or \"random\""),
+                );
+                false
+            }
+        };
+        let p = PathBuf::from(raw.file.get_ref());
+        let p = if p.is_relative() {
+            self.base_dir.join(p)
+        } else {
+            p
+        };
+        let shown = raw.file.get_ref().clone();
+        let mut reader = match csv::ReaderBuilder::new().from_path(&p) {
+            Ok(r) => r,
+            Err(e) => {
+                self.err(
+                    raw.file.span(),
+                    format!("data file \"{}\": {e}", p.display()),
+                );
+                return None;
+            }
+        };
+        let columns: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
+            Err(e) => {
+                self.err(raw.file.span(), format!("data file \"{shown}\": {e}"));
+                return None;
+            }
+        };
+        let mut rows = Vec::new();
+        for rec in reader.records() {
+            match rec {
+                Ok(r) => rows.push(r.iter().map(str::to_string).collect::<Vec<_>>()),
+                Err(e) => {
+                    self.err(raw.file.span(), format!("data file \"{shown}\": {e}"));
+                    return None;
+                }
+            }
+        }
+        if rows.is_empty() {
+            self.err(
+                raw.file.span(),
+                format!("data file \"{shown}\" has a header row but no rows"),
+            );
+            return None;
+        }
+        Some(template::DataSet {
+            file: shown,
+            columns,
+            rows,
+            random,
+        })
+    }
+
     fn template(&mut self, text: &str, span: std::ops::Range<usize>, json: bool) -> Resolved {
-        let parsed = Template::parse(text).and_then(|t| t.resolve(self.env, json));
+        let parsed =
+            Template::parse(text).and_then(|t| t.resolve_with(self.env, self.data.as_ref(), json));
         parsed.unwrap_or_else(|e| {
             self.err(span, e);
             Resolved::default()
@@ -993,7 +1070,8 @@ impl Validator<'_> {
     }
 
     fn template_json(&mut self, text: &str, span: std::ops::Range<usize>) -> Resolved {
-        let parsed = Template::parse_json(text).and_then(|t| t.resolve(self.env, true));
+        let parsed = Template::parse_json(text)
+            .and_then(|t| t.resolve_with(self.env, self.data.as_ref(), true));
         parsed.unwrap_or_else(|e| {
             self.err(span, e);
             Resolved::default()

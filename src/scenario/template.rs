@@ -1,5 +1,7 @@
 //! Text with variables (`${env.NAME}`, `${seq}`, `${random(1,100)}`, `${uuid}`), rendered per request.
 
+use std::sync::Arc;
+
 use rand::RngExt;
 use rand::rngs::SmallRng;
 
@@ -16,6 +18,57 @@ pub enum Part {
     Random(i64, i64),
     /// `${uuid}`: a fresh random (v4) UUID.
     Uuid,
+    /// `${data.COLUMN}` as written, before the scenario's data file is known.
+    Data(String),
+    /// A column of the scenario's data file: the request's row's value, JSON-escaped if `json`.
+    Column(Arc<DataSet>, usize, bool),
+}
+
+/// Rows of a CSV file that requests take values from (`${data.COLUMN}`), e.g. user ids and
+/// tokens for a login mix: the row comes from the request's sequence number, so every variable
+/// of one request reads the same row and no worker waits on another.
+#[derive(Debug, PartialEq)]
+pub struct DataSet {
+    /// The file, for messages.
+    pub file: String,
+    /// Column names, from the header row.
+    pub columns: Vec<String>,
+    /// The rows (each as long as `columns`); never empty.
+    pub rows: Vec<Vec<String>>,
+    /// Rows in a shuffled order (each row still used once per pass) instead of file order.
+    pub random: bool,
+}
+
+impl DataSet {
+    /// The row request number `seq` reads: file order, or a fixed shuffle of it, cycling.
+    pub fn row_for(&self, seq: u64) -> &[String] {
+        let n = self.rows.len().max(1) as u64;
+        let pass = seq / n;
+        let i = seq % n;
+        let i = if self.random {
+            // A different permutation each pass: an affine map i → (a·i + b) mod n with a coprime
+            // to n visits every row once; a and b come from the pass number.
+            let mut a = splitmix(pass) % n;
+            while gcd(a, n) != 1 {
+                a = (a + 1) % n;
+            }
+            (a * i + splitmix(pass ^ 0x9e37) % n) % n
+        } else {
+            i
+        };
+        self.rows.get(i as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// A parsed template as written in the scenario, before environment variables are resolved.
@@ -112,9 +165,32 @@ impl Template {
         lookup: &dyn Fn(&str) -> Option<String>,
         json: bool,
     ) -> Result<Resolved, String> {
+        self.resolve_with(lookup, None, json)
+    }
+
+    /// [`Template::resolve`], with `${data.COLUMN}` bound to a column of `data`.
+    pub fn resolve_with(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        data: Option<&Arc<DataSet>>,
+        json: bool,
+    ) -> Result<Resolved, String> {
         let mut parts: Vec<Part> = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             let part = match p {
+                Part::Data(name) => {
+                    let d = data.ok_or_else(|| {
+                        format!("${{data.{name}}} reads a data file: add [data] file = \"….csv\"")
+                    })?;
+                    let col = d.columns.iter().position(|c| c == name).ok_or_else(|| {
+                        format!(
+                            "${{data.{name}}}: {} has no column \"{name}\" (its columns: {})",
+                            d.file,
+                            d.columns.join(", ")
+                        )
+                    })?;
+                    Part::Column(Arc::clone(d), col, json)
+                }
                 Part::Env(name) => {
                     let value = lookup(name).ok_or_else(|| {
                         format!(
@@ -149,7 +225,15 @@ fn ends_with_open_quote(s: &str) -> bool {
 }
 
 fn parse_var(inner: &str) -> Result<Part, String> {
-    const HELP: &str = "expected ${env.NAME}, ${seq}, ${random(LOW,HIGH)} or ${uuid}";
+    const HELP: &str =
+        "expected ${env.NAME}, ${data.COLUMN}, ${seq}, ${random(LOW,HIGH)} or ${uuid}";
+    if let Some(name) = inner.strip_prefix("data.") {
+        return if name.is_empty() {
+            Err("${data.}: name a column of the data file, as in ${data.user_id}".into())
+        } else {
+            Ok(Part::Data(name.to_string()))
+        };
+    }
     if let Some(name) = inner.strip_prefix("env.") {
         let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         return if ok {
@@ -218,7 +302,16 @@ impl Resolved {
                     let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
                     let _ = write!(out, "{}", id.hyphenated());
                 }
-                Part::Env(_) => {}
+                Part::Column(data, col, json) => {
+                    let value = data.row_for(vars.seq).get(*col).map_or("", String::as_str);
+                    if *json {
+                        let quoted = serde_json::Value::from(value).to_string();
+                        out.push_str(&quoted[1..quoted.len() - 1]);
+                    } else {
+                        out.push_str(value);
+                    }
+                }
+                Part::Env(_) | Part::Data(_) => {}
             }
         }
     }
@@ -260,6 +353,61 @@ mod tests {
         assert_eq!(text, r#"{"id":3,"name":"n-3","s":"a\"b"}"#);
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["id"], 3);
+    }
+
+    fn data(random: bool) -> Arc<DataSet> {
+        Arc::new(DataSet {
+            file: "users.csv".into(),
+            columns: vec!["user".into(), "name".into()],
+            rows: (0..5)
+                .map(|i| vec![format!("u{i}"), format!("N \"{i}\"")])
+                .collect(),
+            random,
+        })
+    }
+
+    #[test]
+    fn data_columns_read_one_row_per_request() {
+        let t = Template::parse("/u/${data.user}?n=${data.name}").unwrap();
+        let r = t
+            .resolve_with(&|_| None, Some(&data(false)), false)
+            .unwrap();
+        assert_eq!(render(&r, 0), "/u/u0?n=N \"0\"");
+        assert_eq!(render(&r, 7), "/u/u2?n=N \"2\"", "rows cycle in file order");
+        // In JSON the value is escaped; the row is the same for both columns.
+        let j = Template::parse_json(r#"{"u":"${data.user}","n":"${data.name}"}"#).unwrap();
+        let j = j.resolve_with(&|_| None, Some(&data(false)), true).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&render(&j, 3)).unwrap();
+        assert_eq!(
+            (v["u"].as_str(), v["n"].as_str()),
+            (Some("u3"), Some("N \"3\""))
+        );
+        // Shuffled: each pass over 5 requests still reads every row exactly once.
+        let shuffled = data(true);
+        for pass in 0..4u64 {
+            let mut seen: Vec<&str> = (0..5)
+                .map(|i| shuffled.row_for(pass * 5 + i)[0].as_str())
+                .collect();
+            seen.sort_unstable();
+            assert_eq!(seen, ["u0", "u1", "u2", "u3", "u4"], "pass {pass}");
+        }
+        let order = |pass: u64| -> Vec<String> {
+            (0..5)
+                .map(|i| shuffled.row_for(pass * 5 + i)[0].clone())
+                .collect()
+        };
+        assert!((0..4).any(|p| order(p) != order(0)) || order(0) != ["u0", "u1", "u2", "u3", "u4"]);
+        // Misuse is explained.
+        let no_file = t.resolve_with(&|_| None, None, false).unwrap_err();
+        assert!(no_file.contains("[data]"), "{no_file}");
+        let bad = Template::parse("${data.email}")
+            .unwrap()
+            .resolve_with(&|_| None, Some(&data(false)), false)
+            .unwrap_err();
+        assert!(
+            bad.contains("no column \"email\"") && bad.contains("user, name"),
+            "{bad}"
+        );
     }
 
     #[test]
