@@ -451,22 +451,22 @@ path = "/v1/echo"
         "{list}"
     );
     // A closed-model scenario has no arrival rate to search; one without thresholds no goal.
-    let closed = dir.path().join("closed.toml");
-    std::fs::write(
-        &closed,
-        "name = \"c\"\nduration = \"1s\"\nthresholds = [\"p99 < 1s\"]\n[targets]\napi = \"demo\"\n[load]\nmodel = \"closed\"\nvus = 1\n[[requests]]\nname = \"r\"\npath = \"/\"\n",
-    )
-    .expect("write");
-    let (code, _, err) = run(&["capacity", closed.to_str().expect("path")]);
-    assert_eq!(code, 2);
-    assert!(err.contains("open-model"), "{err}");
-    let bare = dir.path().join("bare.toml");
-    std::fs::write(
-        &bare,
-        "name = \"b\"\nduration = \"1s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 5\n[[requests]]\nname = \"r\"\npath = \"/\"\n",
-    )
-    .expect("write");
-    let (code, _, err) = run(&["capacity", bare.to_str().expect("path")]);
-    assert_eq!(code, 2);
-    assert!(err.contains("no thresholds"), "{err}");
+    let rest = "[targets]\napi = \"demo\"\n[[requests]]\nname = \"r\"\npath = \"/\"\n";
+    for (head, says) in [
+        (
+            "thresholds = [\"p99 < 1s\"]\n[load]\nmodel = \"closed\"\nvus = 1\n",
+            "open-model",
+        ),
+        ("[load]\nmodel = \"open\"\nrate = 5\n", "no thresholds"),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(
+            &bad,
+            format!("name = \"b\"\nduration = \"1s\"\n{head}{rest}"),
+        )
+        .expect("write");
+        let (code, _, err) = run(&["capacity", bad.to_str().expect("path")]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{err}");
+    }
 }

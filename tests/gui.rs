@@ -31,6 +31,19 @@ fn env() -> Env {
     }
 }
 
+/// The workbench on `e`, its file dialog answering with `files` in turn.
+fn with_files(e: &Env, files: Vec<std::path::PathBuf>) -> Harness<'static, Workbench> {
+    let dialogs = ScriptedDialogs {
+        files,
+        ..Default::default()
+    };
+    harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ))
+}
+
 fn harness(bench: Workbench) -> Harness<'static, Workbench> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 900.0))
@@ -227,15 +240,7 @@ fn a_pasted_curl_command_and_a_har_file_become_new_scenarios() {
         entry("https://cdn.example.com/app.js"),
     ]}});
     std::fs::write(&har, doc.to_string()).expect("write har");
-    let dialogs = ScriptedDialogs {
-        files: vec![har],
-        ..Default::default()
-    };
-    let mut h = harness(Workbench::new(
-        e.samples.clone(),
-        e.db.clone(),
-        Box::new(dialogs),
-    ));
+    let mut h = with_files(&e, vec![har]);
     h.run();
     h.get_by_label("Import curl…").click();
     h.run();
@@ -364,15 +369,7 @@ fn benchmark_sets_import_edit_and_hold_a_run_against_them() {
     store_quickstart_runs(&e.db, 1);
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/benchmarks/competitor-a.csv");
-    let dialogs = ScriptedDialogs {
-        files: vec![sample],
-        ..Default::default()
-    };
-    let mut h = harness(Workbench::new(
-        e.samples.clone(),
-        e.db.clone(),
-        Box::new(dialogs),
-    ));
+    let mut h = with_files(&e, vec![sample]);
     h.run();
     // Open the stored run, then go to Benchmarks.
     h.get_by_label("Runs").click();

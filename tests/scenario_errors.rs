@@ -170,7 +170,10 @@ fn data_files_and_columns_are_checked_where_they_are_named() {
     let csv = dir.path().join("users.csv");
     std::fs::write(&csv, "user,token\nu1,t1\nu2,t2\n").expect("write");
     let with = |data: &str, path: &str| {
-        GOOD.replace("path = \"/x\"", &format!("path = \"{path}\"\n\n[data]\n{data}"))
+        GOOD.replace(
+            "path = \"/x\"",
+            &format!("path = \"{path}\"\n\n[data]\n{data}"),
+        )
     };
     let file = format!("file = \"{}\"", csv.display());
     // Good: a known column.
@@ -180,7 +183,10 @@ fn data_files_and_columns_are_checked_where_they_are_named() {
     let e = err(&with(&file, "/u/${data.email}"));
     let (line, _, msg) = first(&e);
     assert_eq!(line, 14, "{e}");
-    assert!(msg.contains("no column \"email\"") && msg.contains("user, token"), "{msg}");
+    assert!(
+        msg.contains("no column \"email\"") && msg.contains("user, token"),
+        "{msg}"
+    );
     // ${data.*} without a [data] file.
     let e = err(&GOOD.replace("path = \"/x\"", "path = \"/u/${data.user}\""));
     assert!(first(&e).2.contains("[data]"), "{e}");
