@@ -194,17 +194,8 @@ fn ctrl_c_stops_within_a_second_and_keeps_the_results() {
 #[test]
 fn demo_subcommand_serves_and_a_run_can_target_it() {
     let _g = serial();
-    let mut demo = bin()
-        .args(["demo", "--port", "0", "--delay", "5ms"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn demo");
-    let mut first = String::new();
-    BufReader::new(demo.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("read");
-    let url = first.trim().rsplit(' ').next().expect("url").to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let demo = common::DemoProcess::start(&["--delay", "5ms"]);
+    let url = demo.url.clone();
     let target = format!("demo={url}");
     let (code, out, err) = run(&[
         "run",
@@ -217,10 +208,7 @@ fn demo_subcommand_serves_and_a_run_can_target_it() {
         "--target",
         &target,
     ]);
-    let _ = Command::new("kill")
-        .args(["-INT", &demo.id().to_string()])
-        .status();
-    let _ = demo.wait();
+    drop(demo);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(err.contains(&url), "runs against the given URL: {err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -250,16 +238,8 @@ fn validate_reports_ok_for_every_sample() {
 #[test]
 fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
     let _g = serial();
-    let mut demo = bin()
-        .args(["demo", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn demo");
-    let mut first = String::new();
-    BufReader::new(demo.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("read");
-    let url = first.trim().rsplit(' ').next().expect("url").to_string();
+    let demo = common::DemoProcess::start(&[]);
+    let url = demo.url.clone();
     let dir = tempfile::tempdir().expect("tempdir");
     let entry = |method: &str, u: &str, body: Option<&str>, status: u16| {
         serde_json::json!({
@@ -326,10 +306,7 @@ fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
         .env("AUTHORIZATION", "Bearer from-the-environment")
         .output()
         .expect("runs");
-    let _ = Command::new("kill")
-        .args(["-INT", &demo.id().to_string()])
-        .status();
-    let _ = demo.wait();
+    drop(demo);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

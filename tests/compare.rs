@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const SCENARIO: &str = r#"
 name = "gate"
@@ -62,16 +61,8 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
         "{err}"
     );
     // The same scenario against a service 10 ms slower: +50 % latency, exit 4.
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_loadbench"))
-        .args(["demo", "--port", "0", "--delay", "10ms"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("demo");
-    let mut line = String::new();
-    BufReader::new(demo.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    let url = line.trim().rsplit(' ').next().expect("url").to_string();
+    let demo = common::DemoProcess::start(&["--delay", "10ms"]);
+    let url = demo.url.clone();
     let target = format!("api={url}");
     let (code, _, err) = lb(
         &db,
@@ -85,10 +76,7 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
             "baseline",
         ],
     );
-    let _ = Command::new("kill")
-        .args(["-INT", &demo.id().to_string()])
-        .status();
-    let _ = demo.wait();
+    drop(demo);
     assert_eq!(code, 4, "{err}");
     assert!(
         err.contains("REGRESSED") && err.contains("significant regression"),

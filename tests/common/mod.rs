@@ -65,3 +65,39 @@ pub fn closed_port() -> u16 {
     drop(l);
     port
 }
+
+/// `loadbench demo` as its own process on a free loopback port, stopped with Ctrl-C on drop.
+pub struct DemoProcess {
+    child: std::process::Child,
+    /// Its base URL, as it printed it.
+    pub url: String,
+}
+
+impl DemoProcess {
+    /// Starts `loadbench demo --port 0` with `extra` flags and waits for its URL.
+    pub fn start(extra: &[&str]) -> DemoProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+            .args(["demo", "--port", "0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn demo");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read");
+        let url = first.trim().rsplit(' ').next().expect("url").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        DemoProcess { child, url }
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
