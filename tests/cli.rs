@@ -265,13 +265,14 @@ fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
     let har_file = dir.path().join("session.har");
     std::fs::write(&har_file, har.to_string()).expect("write har");
     let toml = dir.path().join("imported.toml");
-    let (code, _, err) = run(&[
+    let import = [
         "import",
         "-o",
         toml.to_str().expect("path"),
         "har",
         har_file.to_str().expect("path"),
-    ]);
+    ];
+    let (code, _, err) = run(&import);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("set AUTHORIZATION") && err.contains("cdn.example.com"),
@@ -280,13 +281,7 @@ fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
     let text = std::fs::read_to_string(&toml).expect("written");
     assert!(!text.contains("secret-123"), "{text}");
     // Importing again over the file is refused and leaves it as it was.
-    let (code, _, err) = run(&[
-        "import",
-        "-o",
-        toml.to_str().expect("path"),
-        "har",
-        har_file.to_str().expect("path"),
-    ]);
+    let (code, _, err) = run(&import);
     assert_eq!(code, 2, "{err}");
     assert_eq!(std::fs::read_to_string(&toml).expect("still there"), text);
     // The imported scenario runs as written: echo weighted 3, events 1, recorded statuses checked.
