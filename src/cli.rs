@@ -986,23 +986,41 @@ fn execute(
     Ok((outcome, stored_id))
 }
 
+/// Makes Ctrl-C stop `stopper`'s run: one listener for the process, so a command that runs
+/// several times (a capacity search) stops the run in progress and says so once.
 fn spawn_ctrl_c(stopper: engine::Stopper) {
-    let _ = std::thread::Builder::new()
-        .name("loadbench-signal".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\nloadbench: stopping (Ctrl-C) — keeping what was measured");
-                    stopper.stop();
-                }
+    static CURRENT: std::sync::Mutex<Option<engine::Stopper>> = std::sync::Mutex::new(None);
+    static LISTENER: std::sync::Once = std::sync::Once::new();
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(stopper);
+    LISTENER.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("loadbench-signal".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        return;
+                    }
+                    let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(s) = current {
+                        eprintln!(
+                            "\nloadbench: stopping (Ctrl-C) — keeping what was measured; \
+                             Ctrl-C again quits at once"
+                        );
+                        s.stop();
+                    }
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        eprintln!("\nloadbench: quit (second Ctrl-C)");
+                        std::process::exit(EXIT_STOPPED);
+                    }
+                });
             });
-        });
+    });
 }
 
 fn demo(args: DemoArgs) -> i32 {
