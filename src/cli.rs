@@ -262,6 +262,12 @@ enum RunsCommand {
         /// The exported file.
         file: PathBuf,
     },
+    /// Merge shards of one scenario, run from several machines at once, into one new run.
+    Merge {
+        /// Run ids (two or more; import the other machines' runs first).
+        #[arg(required = true, num_args = 2..)]
+        ids: Vec<i64>,
+    },
 }
 
 #[derive(Args)]
@@ -1114,6 +1120,16 @@ fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             Ok(())
         }),
         Some(RunsCommand::Import { file }) => import_run(&store, &file),
+        Some(RunsCommand::Merge { ids }) => store.merge_runs(&ids).and_then(|id| {
+            let run = store.run(id)?;
+            eprintln!(
+                "merged into run #{id}: {} requests, {} ({})",
+                run.row.requests,
+                run.row.rate.map_or("-".into(), crate::format::rate),
+                run.row.name
+            );
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => EXIT_OK,

@@ -525,3 +525,60 @@ fn cli_lists_filters_tags_notes_and_deletes_with_confirmation() {
     assert_eq!(code, 2);
     assert!(err.contains("there is no run #1"), "{err}");
 }
+
+#[test]
+fn shards_merge_into_one_run_with_every_request_and_exact_percentiles() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    // Two shards of one scenario, as two machines would run them (here one after the other).
+    let (a, sa) = recorded_run(&db, SCENARIO, |_, _| {});
+    let (b, sb) = recorded_run(&db, SCENARIO, |_, _| {});
+    let store = Store::open(&db).expect("open");
+    let merged = store.merge_runs(&[a, b]).expect("merges");
+    let run = store.run(merged).expect("stored");
+    let m = run.summary.expect("summary");
+    assert_eq!(m.total.count, sa.total.count + sb.total.count);
+    assert_eq!(m.total.errors, sa.total.errors + sb.total.errors);
+    assert!((m.total.rate - (sa.total.rate + sb.total.rate)).abs() < sa.total.rate * 0.05);
+    // A percentile of the union lies between the shards' percentiles, and equals the percentile
+    // of their histograms merged (not an average).
+    let (lo, hi) = (
+        sa.total.latency.p99_ms.min(sb.total.latency.p99_ms),
+        sa.total.latency.p99_ms.max(sb.total.latency.p99_ms),
+    );
+    assert!(
+        (lo..=hi).contains(&m.total.latency.p99_ms),
+        "{lo}..{hi}: {}",
+        m.total.latency.p99_ms
+    );
+    let mut union = store.window(a, 0, u32::MAX).expect("a").total().latency;
+    let b_hist = store.window(b, 0, u32::MAX).expect("b").total().latency;
+    union.add(&b_hist).expect("adds");
+    let whole = store
+        .window(merged, 0, u32::MAX)
+        .expect("merged")
+        .total()
+        .latency;
+    assert_eq!(whole.len(), union.len());
+    assert_eq!(whole.value_at_quantile(0.99), union.value_at_quantile(0.99));
+    assert!(run.row.tags.contains(&"merged".to_string()));
+    // The shards are untouched; runs of another scenario, or one run alone, are refused.
+    assert_eq!(
+        store.run(a).expect("a").summary.expect("s").total.count,
+        sa.total.count
+    );
+    let (other, _) = recorded_run(
+        &db,
+        &SCENARIO.replace("name = \"stored\"", "name = \"other\""),
+        |_, _| {},
+    );
+    let e = store
+        .merge_runs(&[a, other])
+        .expect_err("different scenarios");
+    assert!(
+        matches!(e, StoreError::Invalid(ref m) if m.contains("one scenario")),
+        "{e}"
+    );
+    assert!(store.merge_runs(&[a]).is_err());
+}

@@ -1,6 +1,7 @@
 //! Every run in one SQLite file: written tick by tick as it happens, migrated, safe to read while written.
 
 mod benchmarks;
+mod merge;
 mod query;
 mod recorder;
 mod schema;

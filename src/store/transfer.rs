@@ -104,41 +104,43 @@ pub struct SeriesExport {
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// A tick as the export format holds it (empty series left out, histograms encoded).
+pub(super) fn tick_export(t: &Tick) -> TickExport {
+    TickExport {
+        index: t.index,
+        end: t.end,
+        seconds: t.seconds,
+        warmup: t.warmup,
+        target: t.target,
+        in_flight: t.in_flight,
+        not_started: t.not_started,
+        series: t
+            .stats
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.requests > 0 || s.errors > 0)
+            .map(|(i, s)| SeriesExport {
+                series: i,
+                requests: s.requests,
+                errors: s.errors,
+                bytes_in: s.bytes_in,
+                bytes_out: s.bytes_out,
+                late: s.late,
+                status: s.status_counts().collect(),
+                error_kinds: s.error_counts().collect(),
+                latency: B64.encode(encode_histogram(&s.latency)),
+                service: B64.encode(encode_histogram(&s.service)),
+            })
+            .collect(),
+    }
+}
+
 impl Store {
     /// Everything about a run, as one document.
     pub fn export_run(&self, id: i64) -> Result<RunExport> {
         let run = self.run(id)?;
         let ticks = self.ticks(id)?;
-        let ticks = ticks
-            .into_iter()
-            .map(|t| TickExport {
-                index: t.index,
-                end: t.end,
-                seconds: t.seconds,
-                warmup: t.warmup,
-                target: t.target,
-                in_flight: t.in_flight,
-                not_started: t.not_started,
-                series: t
-                    .stats
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.requests > 0 || s.errors > 0)
-                    .map(|(i, s)| SeriesExport {
-                        series: i,
-                        requests: s.requests,
-                        errors: s.errors,
-                        bytes_in: s.bytes_in,
-                        bytes_out: s.bytes_out,
-                        late: s.late,
-                        status: s.status_counts().collect(),
-                        error_kinds: s.error_counts().collect(),
-                        latency: B64.encode(encode_histogram(&s.latency)),
-                        service: B64.encode(encode_histogram(&s.service)),
-                    })
-                    .collect(),
-            })
-            .collect();
+        let ticks = ticks.iter().map(tick_export).collect();
         let r = run.row;
         Ok(RunExport {
             schema: EXPORT_SCHEMA.to_string(),

@@ -1,0 +1,160 @@
+//! Shards of one load test, run from several machines at once and imported here, merged into
+//! one run: counts add and histograms merge exactly, so the merged percentiles are those of all
+//! the requests together, not an average of percentiles.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::transfer::{EXPORT_SCHEMA, RunExport, tick_export};
+use super::{Result, Store, StoreError, StoredRun};
+use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
+
+/// Ticks read from each run at a time, so an hour-long shard is never held whole.
+const CHUNK: u32 = 60;
+
+impl Store {
+    /// Stores the merge of runs `ids` (shards of one scenario, started together: tick *n* of
+    /// each covers the same second) as a new run tagged `merged`; the shards stay as they are.
+    pub fn merge_runs(&self, ids: &[i64]) -> Result<i64> {
+        let bad = |m: String| StoreError::Invalid(m);
+        if ids.len() < 2 {
+            return Err(bad("merging needs two runs or more".into()));
+        }
+        let runs = ids
+            .iter()
+            .map(|id| self.run(*id))
+            .collect::<Result<Vec<StoredRun>>>()?;
+        let first = &runs[0];
+        for r in &runs[1..] {
+            if r.info.scenario != first.info.scenario || r.info.model != first.info.model {
+                return Err(bad(format!(
+                    "run #{} is \"{}\" ({} model) and run #{} is \"{}\" ({} model): only shards of \
+                     one scenario merge",
+                    first.row.id,
+                    first.info.scenario,
+                    first.info.model,
+                    r.row.id,
+                    r.info.scenario,
+                    r.info.model
+                )));
+            }
+        }
+        if let Some(r) = runs.iter().find(|r| r.row.status == "running") {
+            return Err(bad(format!(
+                "run #{} is still running; merge it when it has ended",
+                r.row.id
+            )));
+        }
+        // Series by request and target, in first-seen order; each shard's index maps into them.
+        let mut keys: Vec<Key> = Vec::new();
+        let maps: Vec<Vec<usize>> = runs
+            .iter()
+            .map(|r| {
+                r.info
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        keys.iter().position(|m| m == k).unwrap_or_else(|| {
+                            keys.push(k.clone());
+                            keys.len() - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let info = RunInfo {
+            scenario: first.info.scenario.clone(),
+            model: first.info.model.clone(),
+            max_vus: runs.iter().map(|r| r.info.max_vus).sum::<Option<u64>>(),
+            keys: keys.clone(),
+            thresholds: first.info.thresholds.clone(),
+        };
+        let mut acc = Accumulator::new(keys.len());
+        let mut ticks = Vec::new();
+        let mut from = 0u32;
+        loop {
+            let to = from + CHUNK - 1;
+            let mut window: BTreeMap<u32, Tick> = BTreeMap::new();
+            // Ticks are numbered without gaps: a chunk that ends short is a shard's last.
+            let mut more = false;
+            for (run, map) in runs.iter().zip(&maps) {
+                let chunk = self.ticks_between(run.row.id, from, to)?;
+                more |= chunk.last().is_some_and(|t| t.index == to);
+                for t in chunk {
+                    let m = window.entry(t.index).or_insert_with(|| Tick {
+                        index: t.index,
+                        end: t.end,
+                        seconds: t.seconds,
+                        warmup: t.warmup,
+                        target: 0.0,
+                        in_flight: 0,
+                        not_started: 0,
+                        stats: vec![Stats::default(); keys.len()],
+                    });
+                    m.end = m.end.max(t.end);
+                    m.seconds = m.seconds.max(t.seconds);
+                    m.warmup &= t.warmup;
+                    m.target += t.target;
+                    m.in_flight += t.in_flight;
+                    m.not_started += t.not_started;
+                    for (k, s) in t.stats.iter().enumerate() {
+                        if let Some(into) = map.get(k).and_then(|&i| m.stats.get_mut(i)) {
+                            into.merge(s);
+                        }
+                    }
+                }
+            }
+            for t in window.into_values() {
+                acc.add(&t);
+                ticks.push(tick_export(&t));
+            }
+            if !more {
+                break;
+            }
+            from = to + 1;
+        }
+        let started_at_ms = runs.iter().map(|r| r.row.started_at_ms).min().unwrap_or(0);
+        let status = runs
+            .iter()
+            .map(|r| r.row.status.as_str())
+            .find(|s| *s != "completed")
+            .unwrap_or("completed")
+            .to_string();
+        let started = UNIX_EPOCH + Duration::from_millis(u64::try_from(started_at_ms).unwrap_or(0));
+        let summary = Summary::build(&info, &acc, &status, started);
+        let mut targets: Vec<(String, String)> = Vec::new();
+        for t in runs.iter().flat_map(|r| r.targets.iter()) {
+            if !targets.contains(t) {
+                targets.push(t.clone());
+            }
+        }
+        let list = ids
+            .iter()
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let doc = RunExport {
+            schema: EXPORT_SCHEMA.to_string(),
+            uuid: uuid::Uuid::new_v4().to_string(),
+            name: format!("{} (merged {list})", first.row.name),
+            scenario_text: first.scenario_text.clone(),
+            scenario_path: first.scenario_path.clone(),
+            info,
+            targets,
+            status,
+            started_at_ms,
+            ended_at_ms: runs.iter().filter_map(|r| r.row.ended_at_ms).max(),
+            summary: Some(summary),
+            notes: format!("Merged from runs {list}, one shard each."),
+            tags: vec!["merged".to_string()],
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            host: serde_json::json!({
+                "merged_from": runs.iter().map(|r| serde_json::json!({
+                    "run": r.row.id, "uuid": r.row.uuid, "host": r.host
+                })).collect::<Vec<_>>()
+            }),
+            ticks,
+        };
+        self.import_run(&doc)
+    }
+}
