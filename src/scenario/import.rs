@@ -186,7 +186,11 @@ pub fn curl(command: &str) -> Result<Imported, String> {
         // `--opt=value` and `-Hvalue` forms, as curl accepts them.
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ if arg.len() > 2 && arg.starts_with('-') && !arg.starts_with("--") => {
+            _ if arg.len() > 2
+                && arg.starts_with('-')
+                && !arg.starts_with("--")
+                && arg.is_char_boundary(2) =>
+            {
                 let (f, v) = arg.split_at(2);
                 if "XHdAebuo".contains(&f[1..]) {
                     (f.to_string(), Some(v.to_string()))
@@ -741,6 +745,8 @@ mod tests {
         assert!(e.contains("expects a value"), "{e}");
         let e = curl("curl -s").expect_err("no url");
         assert!(e.contains("no URL"), "{e}");
+        let e = curl("curl http://127.0.0.1/ -é").expect_err("not an option");
+        assert!(e.contains("-é"), "{e}");
         let e = curl("curl http://u:p@127.0.0.1/").expect_err("credentials in url");
         assert!(e.contains("credentials"), "{e}");
     }
