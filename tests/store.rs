@@ -563,6 +563,16 @@ fn shards_merge_into_one_run_with_every_request_and_exact_percentiles() {
     assert_eq!(whole.len(), union.len());
     assert_eq!(whole.value_at_quantile(0.99), union.value_at_quantile(0.99));
     assert!(run.row.tags.contains(&"merged".to_string()));
+    // Its report names each shard's machine.
+    let report = loadbench::report::Report::load(&store, merged).expect("report");
+    let (bytes, _) = loadbench::report::Format::Markdown
+        .exporter()
+        .render(&report, "merged");
+    let md = String::from_utf8(bytes).expect("utf-8");
+    assert!(
+        md.contains(&format!("| shard run #{a} |")) && md.contains(&format!("| shard run #{b} |")),
+        "{md}"
+    );
     // The shards are untouched; runs of another scenario, or one run alone, are refused.
     assert_eq!(
         store.run(a).expect("a").summary.expect("s").total.count,

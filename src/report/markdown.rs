@@ -135,20 +135,30 @@ impl Tables {
                 ]
             })
             .collect();
-        let host = |k: &str| {
-            r.run
-                .host
-                .get(k)
-                .map(|v| v.to_string().trim_matches('"').to_string())
-                .unwrap_or_default()
+        let machine = |host: &serde_json::Value| {
+            let get = |k: &str| {
+                host.get(k)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default()
+            };
+            format!("{} {}, {} cores", get("os"), get("arch"), get("cores"))
         };
-        let mut environment = vec![
-            ["loadbench".to_string(), r.run.version.clone()],
-            [
-                "machine".into(),
-                format!("{} {}, {} cores", host("os"), host("arch"), host("cores")),
-            ],
-        ];
+        let mut environment = vec![["loadbench".to_string(), r.run.version.clone()]];
+        match r.run.host.get("merged_from").and_then(|m| m.as_array()) {
+            // A merged run: one line per shard, each with the machine it ran on.
+            Some(shards) => {
+                for s in shards {
+                    environment.push([
+                        format!(
+                            "shard run {}",
+                            s.get("run").map_or(String::new(), |v| format!("#{v}"))
+                        ),
+                        machine(s.get("host").unwrap_or(&serde_json::Value::Null)),
+                    ]);
+                }
+            }
+            None => environment.push(["machine".into(), machine(&r.run.host)]),
+        }
         for (name, url) in &r.run.targets {
             environment.push([format!("target {name}"), url.clone()]);
         }
