@@ -360,6 +360,24 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     // 4 s at 200/s is 800 responses a run: too few for windows of a p99 (1,000 responses),
     // which the view says under its table rather than showing a bare "not enough data".
     h.get_by_label_contains("not enough data for");
+    // The same two runs, taken as shards of one test, merge into a third that opens.
+    // (The comparison window is taller than the test's screen: its Close button lies below it.)
+    h.state_mut().update(loadbench::ui::Msg::CloseCompare);
+    h.run();
+    h.get_by_label("Merge 2 selected").click();
+    h.run();
+    let merged = h
+        .state()
+        .runs
+        .open
+        .as_ref()
+        .map(|o| o.run.row.id)
+        .unwrap_or_else(|| panic!("the merged run opens: {:?}", h.state().runs.error));
+    assert_eq!(merged, 3);
+    h.get_by_label_contains("Run #3: Quick start (merged #1 + #2)");
+    let store = loadbench::store::Store::open(&e.db).expect("store");
+    let count = |id| store.run(id).expect("run").row.requests;
+    assert_eq!(count(3), count(1) + count(2));
 }
 
 #[test]

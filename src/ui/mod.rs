@@ -85,6 +85,8 @@ pub enum Msg {
     ToggleSelect(i64),
     /// Compare the ticked runs.
     CompareSelected,
+    /// Merge the ticked runs (shards of one scenario) into a new run, and open it.
+    MergeSelected,
     /// Ask to delete a run.
     DeleteRun(i64),
     /// Delete it (confirmed).
@@ -504,6 +506,20 @@ impl Workbench {
             Msg::ToggleSelect(id) => {
                 if !self.runs.selected.remove(&id) {
                     self.runs.selected.insert(id);
+                }
+            }
+            Msg::MergeSelected => {
+                if let Some(s) = &self.store {
+                    let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
+                    match s.merge_runs(&ids) {
+                        Ok(id) => {
+                            self.runs.selected.clear();
+                            self.runs.error = None;
+                            self.runs.refresh(s);
+                            self.runs.open(s, self.db.clone(), id);
+                        }
+                        Err(e) => self.runs.error = Some(format!("merge: {e}")),
+                    }
                 }
             }
             Msg::CompareSelected => {

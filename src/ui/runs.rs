@@ -277,6 +277,16 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         {
             msgs.push(Msg::CompareSelected);
         }
+        if ui
+            .add_enabled(n >= 2, egui::Button::new(format!("Merge {n} selected")))
+            .on_hover_text(
+                "shards of one scenario run from several machines at once → one run \
+                 (counts add, histograms merge)",
+            )
+            .clicked()
+        {
+            msgs.push(Msg::MergeSelected);
+        }
     });
     if let Some(e) = &s.error {
         ui.colored_label(Color32::LIGHT_RED, e);
@@ -415,8 +425,9 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
         }
     });
     ui.horizontal(|ui| {
-        ui.label("Notes:");
-        ui.add(egui::TextEdit::singleline(&mut o.notes).desired_width(400.0));
+        let label = ui.label("Notes:");
+        ui.add(egui::TextEdit::singleline(&mut o.notes).desired_width(400.0))
+            .labelled_by(label.id);
         if ui
             .add_enabled(o.notes != o.run.notes, egui::Button::new("Save notes"))
             .clicked()
