@@ -124,6 +124,9 @@ enum ImportFrom {
         /// Keep the requests to this host (default: the host most requests went to).
         #[arg(long)]
         host: Option<String>,
+        /// Keep page assets too (scripts, styles, images, fonts), left out by default.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -716,10 +719,9 @@ fn import(args: ImportArgs) -> i32 {
             };
             import::curl(&text)
         }
-        ImportFrom::Har { file, host } => match std::fs::read_to_string(file) {
-            Ok(text) => {
-                import::har(&text, host.as_deref()).map_err(|e| format!("{}: {e}", file.display()))
-            }
+        ImportFrom::Har { file, host, all } => match std::fs::read_to_string(file) {
+            Ok(text) => import::har(&text, host.as_deref(), *all)
+                .map_err(|e| format!("{}: {e}", file.display())),
             Err(e) => Err(format!("{}: cannot read: {e}", file.display())),
         },
     };

@@ -260,7 +260,7 @@ fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
         entry("GET", &format!("{url}/v1/echo"), None, 200),
         entry("GET", &format!("{url}/v1/echo"), None, 200),
         entry("POST", &format!("{url}/v1/events"), Some("{\"kind\":\"view\"}"), 202),
-        entry("GET", "https://cdn.example.com/app.js", None, 200),
+        entry("GET", "https://analytics.example.com/collect", None, 200),
     ]}});
     let har_file = dir.path().join("session.har");
     std::fs::write(&har_file, har.to_string()).expect("write har");
@@ -275,7 +275,7 @@ fn a_har_recording_imports_into_a_scenario_that_runs_against_the_demo() {
     let (code, _, err) = run(&import);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("set AUTHORIZATION") && err.contains("cdn.example.com"),
+        err.contains("set AUTHORIZATION") && err.contains("analytics.example.com"),
         "{err}"
     );
     let text = std::fs::read_to_string(&toml).expect("written");

@@ -237,7 +237,7 @@ fn a_pasted_curl_command_and_a_har_file_become_new_scenarios() {
     let doc = serde_json::json!({"log": {"entries": [
         entry("http://127.0.0.1:8080/v1/echo"),
         entry("http://127.0.0.1:8080/v1/echo"),
-        entry("https://cdn.example.com/app.js"),
+        entry("https://analytics.example.com/collect"),
     ]}});
     std::fs::write(&har, doc.to_string()).expect("write har");
     let mut h = with_files(&e, vec![har]);
@@ -264,7 +264,7 @@ fn a_pasted_curl_command_and_a_har_file_become_new_scenarios() {
     assert!(ed.text.contains("weight = 2"), "{}", ed.text);
     assert!(!ed.text.contains("secret-cookie"), "{}", ed.text);
     h.get_by_label_contains("set COOKIE");
-    h.get_by_label_contains("cdn.example.com");
+    h.get_by_label_contains("analytics.example.com");
 }
 
 #[test]

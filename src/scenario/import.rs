@@ -353,7 +353,7 @@ pub fn curl(command: &str) -> Result<Imported, String> {
 
 /// A HAR recording as a scenario: the requests to one origin (`host`, or the one most requests
 /// went to), identical requests merged into one with a weight of how often they were made.
-pub fn har(text: &str, host: Option<&str>) -> Result<Imported, String> {
+pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported, String> {
     let doc: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("HAR file is not JSON: {e}"))?;
     let entries = doc
@@ -361,9 +361,23 @@ pub fn har(text: &str, host: Option<&str>) -> Result<Imported, String> {
         .and_then(serde_json::Value::as_array)
         .ok_or("HAR file: no log.entries array (is this a HAR file?)")?;
     let mut captured = Vec::new();
+    let (mut not_http, mut assets) = (0usize, 0usize);
     for (i, e) in entries.iter().enumerate() {
         let at = |what: &str| format!("HAR entry {i} ({}): {what}", entry_url(e));
         let req = e.get("request").ok_or_else(|| at("no request"))?;
+        // data:, blob: and extension URLs are the browser's own, not requests to a server.
+        let url_text = req
+            .get("url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        if !(url_text.starts_with("http://") || url_text.starts_with("https://")) {
+            not_http += 1;
+            continue;
+        }
+        if !keep_assets && is_page_asset(e) {
+            assets += 1;
+            continue;
+        }
         let text_of = |v: Option<&serde_json::Value>, what: &str| {
             v.and_then(serde_json::Value::as_str)
                 .map(str::to_string)
@@ -400,7 +414,13 @@ pub fn har(text: &str, host: Option<&str>) -> Result<Imported, String> {
         });
     }
     if captured.is_empty() {
-        return Err("HAR file: no requests recorded".into());
+        return Err(if assets > 0 {
+            format!(
+                "HAR file: only page assets ({assets} scripts, styles, images, fonts); --all imports them"
+            )
+        } else {
+            "HAR file: no http or https requests recorded".into()
+        });
     }
     // One origin: load goes only where the user points it, and a page's recording also holds
     // its CDN, analytics and font requests.
@@ -430,6 +450,16 @@ pub fn har(text: &str, host: Option<&str>) -> Result<Imported, String> {
             .ok_or("HAR file: no requests recorded")?,
     };
     let mut notes = Vec::new();
+    if assets > 0 {
+        notes.push(format!(
+            "left out {assets} page assets (scripts, styles, images, fonts, media); --all keeps them"
+        ));
+    }
+    if not_http > 0 {
+        notes.push(format!(
+            "left out {not_http} data:, blob: or other non-HTTP entries"
+        ));
+    }
     let others: Vec<String> = by_origin
         .iter()
         .filter(|(o, _)| **o != chosen)
@@ -459,6 +489,57 @@ pub fn har(text: &str, host: Option<&str>) -> Result<Imported, String> {
     let mut imported = scenario(&name, &merged, &TargetOptions::default())?;
     imported.notes.splice(0..0, notes);
     Ok(imported)
+}
+
+/// A script, style, image, font or media file a page loaded: what a browser's recording holds
+/// besides the API calls a load test is after. Chrome and Firefox say so in `_resourceType`;
+/// otherwise the response type or the file extension tells.
+fn is_page_asset(e: &serde_json::Value) -> bool {
+    const KINDS: [&str; 7] = [
+        "script",
+        "stylesheet",
+        "image",
+        "font",
+        "media",
+        "manifest",
+        "texttrack",
+    ];
+    if let Some(kind) = e.get("_resourceType").and_then(serde_json::Value::as_str) {
+        return KINDS.contains(&kind.to_ascii_lowercase().as_str());
+    }
+    let mime = e
+        .pointer("/response/content/mimeType")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if [
+        "image/",
+        "font/",
+        "audio/",
+        "video/",
+        "text/css",
+        "javascript",
+    ]
+    .iter()
+    .any(|m| mime.contains(m))
+    {
+        return true;
+    }
+    let url = e
+        .pointer("/request/url")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    [
+        ".js", ".mjs", ".css", ".map", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico",
+        ".woff", ".woff2", ".ttf", ".otf", ".mp4", ".webm",
+    ]
+    .iter()
+    .any(|ext| path.ends_with(ext))
 }
 
 fn entry_url(e: &serde_json::Value) -> String {
@@ -752,6 +833,34 @@ mod tests {
     }
 
     #[test]
+    fn page_assets_and_browser_urls_are_left_out_unless_asked() {
+        let doc = serde_json::json!({"log": {"entries": [
+            {"request": {"method": "GET", "url": "http://127.0.0.1:8080/api/items", "headers": []},
+             "_resourceType": "fetch", "response": {"status": 200}},
+            {"request": {"method": "GET", "url": "http://127.0.0.1:8080/static/app.js", "headers": []},
+             "_resourceType": "script", "response": {"status": 200}},
+            {"request": {"method": "GET", "url": "http://127.0.0.1:8080/logo.png?v=2", "headers": []},
+             "response": {"status": 200, "content": {"mimeType": "image/png"}}},
+            {"request": {"method": "GET", "url": "data:image/png;base64,AAAA", "headers": []}}
+        ]}})
+        .to_string();
+        let imp = har(&doc, None, false).expect("imports");
+        assert_eq!(valid(&imp.toml).requests.len(), 1, "{}", imp.toml);
+        assert!(
+            imp.notes.iter().any(|n| n.contains("2 page assets")),
+            "{:?}",
+            imp.notes
+        );
+        assert!(
+            imp.notes.iter().any(|n| n.contains("1 data:")),
+            "{:?}",
+            imp.notes
+        );
+        let all = har(&doc, None, true).expect("imports");
+        assert_eq!(valid(&all.toml).requests.len(), 3);
+    }
+
+    #[test]
     fn a_har_recording_keeps_one_origin_merges_repeats_and_checks_statuses() {
         let entry = |method: &str, url: &str, status: u16| {
             serde_json::json!({
@@ -773,7 +882,7 @@ mod tests {
             entry("POST", "http://127.0.0.1:8080/v1/items", 201),
             entry("GET", "https://cdn.example.com/app.js", 200),
         ]}});
-        let imp = har(&har_doc.to_string(), None).expect("imports");
+        let imp = har(&har_doc.to_string(), None, true).expect("imports");
         let s = valid(&imp.toml);
         assert_eq!(s.requests.len(), 2);
         assert_eq!(s.requests[0].weight, 2);
@@ -781,9 +890,9 @@ mod tests {
         assert!(!imp.toml.contains("session=abc") && imp.toml.contains("${env.COOKIE}"));
         assert!(!imp.toml.contains(":authority"));
         assert!(imp.notes[0].contains("cdn.example.com"), "{:?}", imp.notes);
-        let e = har(&har_doc.to_string(), Some("example.org")).expect_err("no such host");
+        let e = har(&har_doc.to_string(), Some("example.org"), true).expect_err("no such host");
         assert!(e.contains("127.0.0.1:8080 (3)"), "{e}");
-        let e = har("{\"log\": {}}", None).expect_err("no entries");
+        let e = har("{\"log\": {}}", None, false).expect_err("no entries");
         assert!(e.contains("log.entries"), "{e}");
     }
 }

@@ -449,7 +449,7 @@ impl Workbench {
                 if let Some(path) = self.dialogs.pick_file("Import a HAR recording") {
                     let result = std::fs::read_to_string(&path)
                         .map_err(|e| format!("cannot read: {e}"))
-                        .and_then(|text| crate::scenario::import::har(&text, None))
+                        .and_then(|text| crate::scenario::import::har(&text, None, false))
                         .map_err(|e| format!("{}: {e}", path.display()));
                     self.imported(result);
                 }
