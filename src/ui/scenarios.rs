@@ -482,8 +482,13 @@ fn field(
 ) {
     let l = ui.label(label);
     let mut text = current.clone();
+    // A fixed size: in a grid, a text field's desired width gives way to the column's width
+    // remembered from earlier frames, which cut a target's URL to its first letters.
     let r = ui
-        .add(egui::TextEdit::singleline(&mut text).desired_width(width))
+        .add_sized(
+            [width, ui.spacing().interact_size.y],
+            egui::TextEdit::singleline(&mut text),
+        )
         .labelled_by(l.id);
     if r.changed() && text != current {
         msgs.push(Msg::Edit(edit(text)));
