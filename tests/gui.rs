@@ -361,9 +361,12 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     // which the view says under its table rather than showing a bare "not enough data".
     h.get_by_label_contains("not enough data for");
     // The same two runs, taken as shards of one test, merge into a third that opens.
-    // (The comparison window is taller than the test's screen: its Close button lies below it.)
-    h.state_mut().update(loadbench::ui::Msg::CloseCompare);
+    // The comparison window scrolls within the screen, so its Close button can be reached.
+    h.get_by_label("Close").scroll_to_me();
     h.run();
+    h.get_by_label("Close").click();
+    h.run();
+    assert!(h.state().compare.is_empty(), "Close closes the comparison");
     h.get_by_label("Merge 2 selected").click();
     h.run();
     let merged = h

@@ -354,9 +354,14 @@ impl Workbench {
             self.compare_pending = None;
         }
         if !self.compare.is_empty() {
+            // Scrolls inside the screen: with charts and a verdict table per candidate it is
+            // taller than a laptop's window, and its Close button would fall below the edge.
+            let max_height = ui.ctx().content_rect().height() - 80.0;
             egui::Window::new("Compare runs")
                 .collapsible(false)
                 .default_width(900.0)
+                .max_height(max_height)
+                .vscroll(true)
                 .show(ui.ctx(), |ui| {
                     ui.label("The first run is the baseline; changes are relative to it.");
                     runs::compare_table(ui, &self.compare);
