@@ -42,18 +42,6 @@ fn size_of(path: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// Peak resident memory of this process so far (Linux), in MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = match std::env::args().nth(1) {
         Some(d) => std::path::PathBuf::from(d),
@@ -159,19 +147,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .window(hour_id, 1800, 1859)
             .map(|a| a.total().requests)
     });
-    // Forget the writer's peak (its queue held the whole hour), so the next peaks are the reads'.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let before = peak_rss_mb();
     let whole = time(3, || {
         store
             .window(hour_id, 1, SECONDS)
             .map(|a| a.total().requests)
     });
-    let after_window = peak_rss_mb();
     let compare = time(3, || {
         loadbench::analysis::compare::compare_runs(&store, hour_id, hour_id).map(|c| c.regressed)
     });
-    let after_compare = peak_rss_mb();
 
     println!(
         "loadbench store figures ({} cores, release build)",
@@ -210,10 +193,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  compare the hour with itself (every histogram):    {:>8.2} ms",
         compare.as_secs_f64() * 1e3
-    );
-    println!(
-        "  peak RSS: {before:.1} MB before the whole-hour recompute, {after_window:.1} MB after, \
-         {after_compare:.1} MB after the comparison"
     );
     println!("  database: {}", hour_db.display());
     Ok(())
