@@ -476,24 +476,9 @@ pub fn main() -> i32 {
     }
 }
 
-/// One step of a capacity search, as printed and as JSON.
-#[derive(serde::Serialize)]
-struct CapacityStep {
-    rate: f64,
-    achieved: f64,
-    p50_ms: f64,
-    p95_ms: f64,
-    p99_ms: f64,
-    error_rate: f64,
-    held: bool,
-    /// What failed: thresholds with their measured values, unsent requests, a short rate.
-    failed: Vec<String>,
-    run: Option<i64>,
-}
-
 /// `loadbench capacity`: doubling, then bisecting, the arrival rate of an open-model scenario.
 fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
-    use crate::analysis::capacity::{Ending, Search};
+    use crate::analysis::capacity::{self, Search, Step};
     let scenario = match Scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
@@ -505,27 +490,10 @@ fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
         eprintln!("loadbench: capacity: {m}");
         EXIT_INVALID
     };
-    if !matches!(scenario.load, Load::Open { .. }) {
-        return invalid(
-            "needs an open-model scenario ([load] model = \"open\"): capacity is an arrival rate",
-        );
-    }
-    let thresholds: Vec<String> = scenario
-        .thresholds
-        .iter()
-        .map(|t| t.text.clone())
-        .chain(scenario.requests.iter().flat_map(|r| {
-            r.thresholds
-                .iter()
-                .map(move |t| format!("{}: {}", r.name, t.text))
-        }))
-        .collect();
-    if thresholds.is_empty() {
-        return invalid(
-            "the scenario has no thresholds, and capacity is the highest rate that holds them; \
-             add e.g. thresholds = [\"p99 < 200ms\", \"error_rate < 0.1%\"]",
-        );
-    }
+    let thresholds = match capacity::goal(&scenario) {
+        Ok(t) => t,
+        Err(e) => return invalid(&e),
+    };
     if !(args.start > 0.0 && args.max >= args.start) {
         return invalid("--start must be above 0 and --max at least --start");
     }
@@ -554,15 +522,11 @@ fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
     let tags = ["capacity".to_string()];
     let store = (!args.no_store).then_some((db, &tags[..]));
     let mut search = Search::new(args.start, args.max, args.precision / 100.0);
-    let mut steps: Vec<CapacityStep> = Vec::new();
+    let mut steps: Vec<Step> = Vec::new();
     let mut stopped = false;
     while let Some(rate) = search.next() {
-        let mut s = scenario.clone();
-        if let Load::Open { rate: profile, .. } = &mut s.load {
-            // The scenario's warm-up comes first, as in any run, then the measured step.
-            *profile = Profile::constant(rate, args.step + scenario.warmup);
-        }
-        let name = format!("{} @ {}", scenario.name, crate::format::rate(rate));
+        let s = capacity::step_scenario(&scenario, rate, args.step);
+        let name = capacity::step_name(&scenario, rate);
         let (outcome, run) = match execute(s, name, args.threads, store, true, |_| {}) {
             Ok(done) => done,
             Err(e) => {
@@ -581,46 +545,8 @@ fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
             }
             RunStatus::Completed => {}
         }
-        let sum = &outcome.summary;
-        let mut failed: Vec<String> = sum
-            .thresholds
-            .iter()
-            .filter(|t| !t.passed)
-            .map(|t| {
-                let scope = t
-                    .scope
-                    .strip_prefix("request:")
-                    .map_or(String::new(), |r| format!("{r}: "));
-                format!("{scope}{} ({})", t.expression, t.actual_text)
-            })
-            .collect();
-        if sum.not_started > 0 {
-            failed.push(format!(
-                "{} requests never started (max_in_flight reached)",
-                sum.not_started
-            ));
-        }
-        if sum.total.rate < rate * 0.95 {
-            failed.push(format!(
-                "achieved {} of {}",
-                crate::format::rate(sum.total.rate),
-                crate::format::rate(rate)
-            ));
-        }
-        let held = failed.is_empty();
-        search.record(rate, held);
-        let l = &sum.total.latency;
-        let step = CapacityStep {
-            rate,
-            achieved: sum.total.rate,
-            p50_ms: l.p50_ms,
-            p95_ms: l.p95_ms,
-            p99_ms: l.p99_ms,
-            error_rate: sum.total.error_rate,
-            held,
-            failed,
-            run,
-        };
+        let step = Step::judge(rate, &outcome.summary, run);
+        search.record(rate, step.held);
         if talk {
             eprintln!(
                 "step {:>2}: {:>9}  achieved {:>9}  p50 {:>9}  p95 {:>9}  p99 {:>9}  errors {:>7}  {}",
@@ -642,25 +568,7 @@ fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
     }
     let ending = search.ending();
     let (held, failed) = (search.held(), search.failed());
-    let rate = crate::format::rate;
-    let verdict = match (ending, held, failed) {
-        _ if stopped => "stopped (Ctrl-C) before the search ended".to_string(),
-        (Some(Ending::ReachedMax), Some(h), _) => {
-            format!("at least {} (every step up to --max held)", rate(h))
-        }
-        (_, None, Some(f)) => format!("below {}: no step held", rate(f)),
-        (_, Some(h), Some(f)) => format!(
-            "{} holds every threshold; {} does not{}",
-            rate(h),
-            rate(f),
-            if ending == Some(Ending::OutOfSteps) {
-                " (out of steps before the precision was reached)"
-            } else {
-                ""
-            }
-        ),
-        _ => "no step ran".to_string(),
-    };
+    let verdict = capacity::verdict(&search, stopped);
     if args.json {
         let doc = serde_json::json!({
             "schema": "loadbench.capacity/1",

@@ -1,7 +1,12 @@
 //! Capacity search: the highest arrival rate at which a scenario still holds its thresholds,
 //! found by doubling the rate until a step fails and then halving the gap, one short run per step.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+
+use crate::metrics::Summary;
+use crate::scenario::{Load, Profile, Scenario};
 
 /// The most steps one search takes, whatever the precision asked for.
 pub const MAX_STEPS: usize = 16;
@@ -90,6 +95,139 @@ impl Search {
     /// The lowest rate that did not.
     pub fn failed(&self) -> Option<f64> {
         self.failed
+    }
+}
+
+/// What a capacity search needs of a scenario: an open model and thresholds; returns the
+/// thresholds as written (request ones as `NAME: p99 < 50ms`), or why the search cannot run.
+pub fn goal(scenario: &Scenario) -> Result<Vec<String>, String> {
+    if !matches!(scenario.load, Load::Open { .. }) {
+        return Err(
+            "needs an open-model scenario ([load] model = \"open\"): capacity is an arrival rate"
+                .into(),
+        );
+    }
+    let thresholds: Vec<String> = scenario
+        .thresholds
+        .iter()
+        .map(|t| t.text.clone())
+        .chain(scenario.requests.iter().flat_map(|r| {
+            r.thresholds
+                .iter()
+                .map(move |t| format!("{}: {}", r.name, t.text))
+        }))
+        .collect();
+    if thresholds.is_empty() {
+        return Err(
+            "the scenario has no thresholds, and capacity is the highest rate that holds them; \
+             add e.g. thresholds = [\"p99 < 200ms\", \"error_rate < 0.1%\"]"
+                .into(),
+        );
+    }
+    Ok(thresholds)
+}
+
+/// The scenario of one step: `rate` held for `step` after the scenario's own warm-up.
+pub fn step_scenario(base: &Scenario, rate: f64, step: Duration) -> Scenario {
+    let mut s = base.clone();
+    if let Load::Open { rate: profile, .. } = &mut s.load {
+        *profile = Profile::constant(rate, step + base.warmup);
+    }
+    s
+}
+
+/// The name a step's stored run gets.
+pub fn step_name(base: &Scenario, rate: f64) -> String {
+    format!("{} @ {}", base.name, crate::format::rate(rate))
+}
+
+/// One step of a search, as the CLI prints it, the GUI lists it and `--json` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// The constant arrival rate tried, req/s.
+    pub rate: f64,
+    /// Completions per second over the step.
+    pub achieved: f64,
+    /// Corrected latency of all requests together, ms.
+    pub p50_ms: f64,
+    /// The same, p95.
+    pub p95_ms: f64,
+    /// The same, p99.
+    pub p99_ms: f64,
+    /// Errors as a fraction.
+    pub error_rate: f64,
+    /// Every threshold held, nothing went unsent, the rate came within 5 %.
+    pub held: bool,
+    /// What failed: thresholds with their values, unsent requests, a short rate.
+    pub failed: Vec<String>,
+    /// The stored run.
+    pub run: Option<i64>,
+}
+
+impl Step {
+    /// Judges a finished step from its run's summary.
+    pub fn judge(rate: f64, sum: &Summary, run: Option<i64>) -> Step {
+        let mut failed: Vec<String> = sum
+            .thresholds
+            .iter()
+            .filter(|t| !t.passed)
+            .map(|t| {
+                let scope = t
+                    .scope
+                    .strip_prefix("request:")
+                    .map_or(String::new(), |r| format!("{r}: "));
+                format!("{scope}{} ({})", t.expression, t.actual_text)
+            })
+            .collect();
+        if sum.not_started > 0 {
+            failed.push(format!(
+                "{} requests never started (max_in_flight reached)",
+                sum.not_started
+            ));
+        }
+        if sum.total.rate < rate * 0.95 {
+            failed.push(format!(
+                "achieved {} of {}",
+                crate::format::rate(sum.total.rate),
+                crate::format::rate(rate)
+            ));
+        }
+        let l = &sum.total.latency;
+        Step {
+            rate,
+            achieved: sum.total.rate,
+            p50_ms: l.p50_ms,
+            p95_ms: l.p95_ms,
+            p99_ms: l.p99_ms,
+            error_rate: sum.total.error_rate,
+            held: failed.is_empty(),
+            failed,
+            run,
+        }
+    }
+}
+
+/// The search's answer in a sentence.
+pub fn verdict(search: &Search, stopped: bool) -> String {
+    let rate = crate::format::rate;
+    let ending = search.ending();
+    match (ending, search.held(), search.failed()) {
+        _ if stopped => "stopped before the search ended".to_string(),
+        (Some(Ending::ReachedMax), Some(h), _) => {
+            format!("at least {} (every step up to the maximum held)", rate(h))
+        }
+        (_, None, Some(f)) => format!("below {}: no step held", rate(f)),
+        (_, Some(h), Some(f)) => format!(
+            "{} holds every threshold; {} does not{}",
+            rate(h),
+            rate(f),
+            if ending == Some(Ending::OutOfSteps) {
+                " (out of steps before the precision was reached)"
+            } else {
+                ""
+            }
+        ),
+        _ => "no step ran".to_string(),
     }
 }
 
