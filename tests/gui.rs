@@ -447,3 +447,70 @@ fn benchmark_sets_import_edit_and_hold_a_run_against_them() {
     assert!(c.requests.iter().any(|(n, _)| n == "ingest"));
     h.get_by_label_contains("Run #1 against \"competitor-a\"");
 }
+
+#[test]
+fn a_capacity_search_runs_its_steps_on_the_live_screen() {
+    let _g = common::serial();
+    let e = env();
+    // Four requests in flight at most, 20 ms each: about 200/s.
+    let file = e.samples.join("capacity.toml");
+    std::fs::write(
+        &file,
+        r#"name = "Capacity probe"
+duration = "10s"
+thresholds = ["p99 < 100ms", "error_rate < 1%"]
+[targets]
+api = { demo = { delay = "20ms" } }
+[load]
+model = "open"
+rate = 50
+max_in_flight = 4
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+"#,
+    )
+    .expect("write");
+    let mut bench = Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    );
+    bench.open_path(&file).expect("opens");
+    let mut h = harness(bench);
+    h.run();
+    h.get_by_label("Find capacity…").click();
+    h.run();
+    // Short steps and a coarse bracket keep the test to a few seconds.
+    h.state_mut().scenarios.capacity = Some(loadbench::ui::live::CapacitySettings {
+        start: 50.0,
+        max: 1000.0,
+        step_s: 1.0,
+        precision: 50.0,
+    });
+    h.run();
+    h.get_by_label("Start search").click();
+    h.step();
+    assert_eq!(h.state().screen, Screen::Live);
+    step_until(&mut h, Duration::from_secs(60), |b| {
+        b.live
+            .capacity
+            .as_ref()
+            .is_some_and(|c| c.verdict.is_some())
+    });
+    let c = h.state().live.capacity.as_ref().expect("search");
+    let verdict = c.verdict.clone().expect("verdict");
+    assert!(verdict.contains("holds every threshold"), "{verdict}");
+    assert!(c.steps.len() >= 3, "{} steps", c.steps.len());
+    assert!(c.steps.iter().any(|s| !s.held) && c.steps.iter().any(|s| s.held));
+    h.get_by_label_contains("Capacity: ");
+    // Every step is a stored run, tagged like the CLI's.
+    let store = loadbench::store::Store::open(&e.db).expect("store");
+    let tagged = store
+        .list_runs(&loadbench::store::RunFilter {
+            tag: Some("capacity".into()),
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(tagged.len(), c.steps.len());
+}

@@ -60,6 +60,50 @@ pub struct LiveState {
     pub error: Option<String>,
     /// The finished run against its scenario's baseline.
     pub against_baseline: Option<crate::analysis::compare::Comparison>,
+    /// A capacity search whose steps are the runs shown here, one after another.
+    pub capacity: Option<CapacityState>,
+}
+
+/// How a capacity search is set up (the CLI's `capacity` flags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacitySettings {
+    /// First rate tried, req/s.
+    pub start: f64,
+    /// Highest rate tried, req/s.
+    pub max: f64,
+    /// Measured seconds per step (after the scenario's warm-up).
+    pub step_s: f64,
+    /// Done when the bracket is this close, percent.
+    pub precision: f64,
+}
+
+impl Default for CapacitySettings {
+    fn default() -> Self {
+        CapacitySettings {
+            start: 100.0,
+            max: 100_000.0,
+            step_s: 10.0,
+            precision: 5.0,
+        }
+    }
+}
+
+/// A capacity search in progress or done: each step is a live run of the scenario at one rate.
+pub struct CapacityState {
+    /// The scenario as it was when the search began.
+    pub base: Scenario,
+    /// Where the search stands.
+    pub search: crate::analysis::capacity::Search,
+    /// Measured length of each step.
+    pub step: std::time::Duration,
+    /// The thresholds each step must hold.
+    pub goal: Vec<String>,
+    /// Steps done, in order.
+    pub steps: Vec<crate::analysis::capacity::Step>,
+    /// The rate of the step running now.
+    pub current: Option<f64>,
+    /// The answer, once the search is over.
+    pub verdict: Option<String>,
 }
 
 impl LiveState {
@@ -97,6 +141,7 @@ impl LiveState {
         let stopper = handle.stopper();
         *self = LiveState {
             show_service: self.show_service,
+            capacity: self.capacity.take(),
             chart: ChartData::new(open),
             keys: handle.keys.clone(),
             totals: vec![Stats::default(); handle.keys.len()],
@@ -248,6 +293,9 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
     });
     if let Some(e) = &s.error {
         ui.colored_label(Color32::LIGHT_RED, e);
+    }
+    if let Some(c) = &s.capacity {
+        capacity_panel(ui, c);
     }
     if let Some((status, stored)) = &s.finished {
         match stored {
@@ -480,4 +528,48 @@ mod tests {
         // What it guards against: egui's plain request draws a second frame.
         assert_eq!(passes_after(egui::Context::request_repaint), 2);
     }
+}
+
+/// The capacity search's steps so far, and its answer once it has one.
+fn capacity_panel(ui: &mut egui::Ui, c: &CapacityState) {
+    ui.separator();
+    let head = match (&c.verdict, c.current) {
+        (Some(v), _) => format!("Capacity: {v}"),
+        (None, Some(rate)) => format!(
+            "Capacity search: step {} at {} (holding {})",
+            c.steps.len() + 1,
+            format::rate(rate),
+            c.goal.join(", ")
+        ),
+        (None, None) => "Capacity search".to_string(),
+    };
+    ui.strong(head);
+    egui::Grid::new("capacity_steps")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "step", "rate", "achieved", "p50", "p95", "p99", "errors", "result",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (i, st) in c.steps.iter().enumerate() {
+                ui.label(format!("{}", i + 1));
+                ui.label(format::rate(st.rate));
+                ui.label(format::rate(st.achieved));
+                for ms in [st.p50_ms, st.p95_ms, st.p99_ms] {
+                    ui.label(format::micros(ms * 1000.0));
+                }
+                ui.label(format::percent(st.error_rate));
+                if st.held {
+                    ui.colored_label(Color32::from_rgb(60, 170, 90), "held");
+                } else {
+                    ui.colored_label(
+                        Color32::from_rgb(220, 70, 70),
+                        format!("failed: {}", st.failed.join("; ")),
+                    );
+                }
+                ui.end_row();
+            }
+        });
 }

@@ -71,6 +71,8 @@ pub enum Msg {
     Edit(Edit),
     /// Run the open scenario.
     Run,
+    /// Search the open scenario's capacity: the highest rate holding its thresholds.
+    FindCapacity(live::CapacitySettings),
     /// Stop the run in progress.
     Stop,
     /// Reload the run list.
@@ -236,7 +238,17 @@ impl Workbench {
         if self.quitting {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        if let Some(Ok(id)) = self.live.poll()
+        let polled = self.live.poll();
+        if let Some(stored) = &polled
+            && self
+                .live
+                .capacity
+                .as_ref()
+                .is_some_and(|c| c.current.is_some())
+        {
+            self.capacity_step_done(stored);
+        }
+        if let Some(Ok(id)) = polled
             && let Some(store) = &self.store
         {
             self.status = format!("run stored as #{id}");
@@ -489,6 +501,7 @@ impl Workbench {
                 }
             }
             Msg::Run => self.run(),
+            Msg::FindCapacity(settings) => self.find_capacity(settings),
             Msg::Stop => self.live.stop(),
             Msg::RefreshRuns => {
                 if let Some(s) = &self.store {
@@ -794,10 +807,108 @@ impl Workbench {
         }
     }
 
+    /// Starts a capacity search on the open scenario; its steps run on the live screen.
+    fn find_capacity(&mut self, settings: live::CapacitySettings) {
+        use crate::analysis::capacity::{self, Search};
+        if self.live.is_running() {
+            return;
+        }
+        let Some(Ok(sc)) = self.scenarios.editor.as_ref().map(|e| &e.check) else {
+            self.scenarios.error = Some("capacity: open a valid scenario first".into());
+            return;
+        };
+        let goal = match capacity::goal(sc) {
+            Ok(g) => g,
+            Err(e) => {
+                self.scenarios.error = Some(format!("capacity: {e}"));
+                return;
+            }
+        };
+        let s = settings;
+        if !(s.start > 0.0 && s.max >= s.start && s.precision > 0.0 && s.step_s >= 1.0) {
+            self.scenarios.error = Some(
+                "capacity: start above 0, max at least start, precision above 0, steps of 1 s or more"
+                    .into(),
+            );
+            return;
+        }
+        self.scenarios.error = None;
+        self.live.capacity = Some(live::CapacityState {
+            base: sc.clone(),
+            search: Search::new(s.start, s.max, s.precision / 100.0),
+            step: std::time::Duration::from_secs_f64(s.step_s),
+            goal,
+            steps: Vec::new(),
+            current: None,
+            verdict: None,
+        });
+        self.screen = Screen::Live;
+        self.next_capacity_step();
+    }
+
+    /// Runs the search's next step, or writes its answer when there is none.
+    fn next_capacity_step(&mut self) {
+        use crate::analysis::capacity;
+        let Some(c) = self.live.capacity.as_mut() else {
+            return;
+        };
+        let Some(rate) = c.search.next() else {
+            c.current = None;
+            c.verdict = Some(capacity::verdict(&c.search, false));
+            return;
+        };
+        c.current = Some(rate);
+        let mut step = capacity::step_scenario(&c.base, rate, c.step);
+        step.name = capacity::step_name(&c.base, rate);
+        let ctx = self.ctx.clone().unwrap_or_default();
+        if let Err(e) = self.live.start(step, &self.db, ctx) {
+            self.live.error = Some(e);
+            if let Some(c) = self.live.capacity.as_mut() {
+                c.current = None;
+                c.verdict = Some(capacity::verdict(&c.search, true));
+            }
+        }
+    }
+
+    /// A capacity step's run ended: judge it from its stored summary and go on (or stop).
+    fn capacity_step_done(&mut self, stored: &Result<i64, String>) {
+        use crate::analysis::capacity::{self, Step};
+        let stopped = self
+            .live
+            .finished
+            .as_ref()
+            .is_some_and(|(status, _)| status != "completed");
+        let summary = match (stored, &self.store) {
+            (Ok(id), Some(store)) => {
+                let _ = store.tag(*id, &["capacity".to_string()]);
+                store
+                    .run(*id)
+                    .ok()
+                    .and_then(|r| r.summary)
+                    .map(|s| (s, *id))
+            }
+            _ => None,
+        };
+        let Some(c) = self.live.capacity.as_mut() else {
+            return;
+        };
+        let (Some(rate), Some((summary, id)), false) = (c.current, summary, stopped) else {
+            c.current = None;
+            c.verdict = Some(capacity::verdict(&c.search, true));
+            return;
+        };
+        let step = Step::judge(rate, &summary, Some(id));
+        c.search.record(rate, step.held);
+        c.steps.push(step);
+        self.next_capacity_step();
+    }
+
     fn run(&mut self) {
         if self.live.is_running() {
             return;
         }
+        // A plain run ends any capacity search shown on the live screen.
+        self.live.capacity = None;
         let Some(ed) = &self.scenarios.editor else {
             return;
         };

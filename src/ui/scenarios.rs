@@ -122,6 +122,8 @@ pub struct ScenariosState {
     pub notes: Vec<String>,
     /// The curl command being pasted (Some while the paste box is open).
     pub curl: Option<String>,
+    /// The capacity search's settings (Some while its form is open).
+    pub capacity: Option<super::live::CapacitySettings>,
 }
 
 impl ScenariosState {
@@ -610,7 +612,40 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             {
                 msgs.push(Msg::Run);
             }
+            if ui
+                .add_enabled(runnable, egui::Button::new("Find capacity…"))
+                .on_hover_text(
+                    "the highest arrival rate that holds the thresholds: short runs at rising \
+                     rates, then halving the gap",
+                )
+                .clicked()
+            {
+                s.capacity = Some(s.capacity.take().unwrap_or_default());
+            }
         });
+        // The capacity form is this view's own state until Start sends it.
+        let mut close = false;
+        if let Some(c) = s.capacity.as_mut() {
+            ui.horizontal_wrapped(|ui| {
+                let number = |ui: &mut egui::Ui, label: &str, v: &mut f64, lo: f64, hi: f64| {
+                    let l = ui.label(label);
+                    ui.add(egui::DragValue::new(v).range(lo..=hi).speed(1.0))
+                        .labelled_by(l.id);
+                };
+                number(ui, "from (req/s)", &mut c.start, 1.0, 1e7);
+                number(ui, "up to (req/s)", &mut c.max, 1.0, 1e7);
+                number(ui, "step (s)", &mut c.step_s, 1.0, 3600.0);
+                number(ui, "precision (%)", &mut c.precision, 0.1, 100.0);
+                if ui.button("Start search").clicked() {
+                    msgs.push(Msg::FindCapacity(c.clone()));
+                    close = true;
+                }
+                close |= ui.button("Cancel").clicked();
+            });
+        }
+        if close {
+            s.capacity = None;
+        }
         if let Some(e) = &s.error {
             ui.colored_label(Color32::LIGHT_RED, e);
         }
