@@ -495,41 +495,6 @@ fn repaint_once(ctx: &egui::Context) {
     ctx.request_repaint_after(std::time::Duration::from_millis(1));
 }
 
-#[cfg(test)]
-mod tests {
-    /// Passes egui runs after `ask`, once the start-up frames have settled.
-    fn passes_after(ask: impl Fn(&egui::Context)) -> u32 {
-        let ctx = egui::Context::default();
-        let pass = |ctx: &egui::Context| {
-            let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
-                ui.label("tick");
-            });
-            out.textures_delta.clear();
-        };
-        for _ in 0..10 {
-            pass(&ctx);
-        }
-        assert!(
-            !ctx.has_requested_repaint(),
-            "start-up frames did not settle"
-        );
-        ask(&ctx);
-        let mut n = 0;
-        while ctx.has_requested_repaint() && n < 10 {
-            pass(&ctx);
-            n += 1;
-        }
-        n
-    }
-
-    #[test]
-    fn a_live_tick_draws_one_frame_not_two() {
-        assert_eq!(passes_after(super::repaint_once), 1);
-        // What it guards against: egui's plain request draws a second frame.
-        assert_eq!(passes_after(egui::Context::request_repaint), 2);
-    }
-}
-
 /// The capacity search's steps so far, and its answer once it has one.
 fn capacity_panel(ui: &mut egui::Ui, c: &CapacityState) {
     ui.separator();
@@ -572,4 +537,39 @@ fn capacity_panel(ui: &mut egui::Ui, c: &CapacityState) {
                 ui.end_row();
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    /// Passes egui runs after `ask`, once the start-up frames have settled.
+    fn passes_after(ask: impl Fn(&egui::Context)) -> u32 {
+        let ctx = egui::Context::default();
+        let pass = |ctx: &egui::Context| {
+            let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+                ui.label("tick");
+            });
+            out.textures_delta.clear();
+        };
+        for _ in 0..10 {
+            pass(&ctx);
+        }
+        assert!(
+            !ctx.has_requested_repaint(),
+            "start-up frames did not settle"
+        );
+        ask(&ctx);
+        let mut n = 0;
+        while ctx.has_requested_repaint() && n < 10 {
+            pass(&ctx);
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn a_live_tick_draws_one_frame_not_two() {
+        assert_eq!(passes_after(super::repaint_once), 1);
+        // What it guards against: egui's plain request draws a second frame.
+        assert_eq!(passes_after(egui::Context::request_repaint), 2);
+    }
 }
