@@ -351,26 +351,7 @@ fn capacity_search_finds_the_rate_a_four_slot_20ms_service_sustains() {
     let _g = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("cap.toml");
-    // Four requests in flight at most, each 20 ms: the service sustains about 4 / 0.020 = 200/s.
-    std::fs::write(
-        &file,
-        r#"name = "Capacity probe"
-duration = "10s"
-warmup = "1s"
-timeout = "5s"
-thresholds = ["p99 < 100ms", "error_rate < 1%"]
-[targets]
-api = { demo = { delay = "20ms" } }
-[load]
-model = "open"
-rate = 50
-max_in_flight = 4
-[[requests]]
-name = "slow"
-path = "/v1/echo"
-"#,
-    )
-    .expect("write");
+    std::fs::write(&file, common::CAPACITY_PROBE).expect("write");
     let f = file.to_str().expect("path");
     let db = dir.path().join("cap.db");
     let out = bin()

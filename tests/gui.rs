@@ -452,25 +452,8 @@ fn benchmark_sets_import_edit_and_hold_a_run_against_them() {
 fn a_capacity_search_runs_its_steps_on_the_live_screen() {
     let _g = common::serial();
     let e = env();
-    // Four requests in flight at most, 20 ms each: about 200/s.
     let file = e.samples.join("capacity.toml");
-    std::fs::write(
-        &file,
-        r#"name = "Capacity probe"
-duration = "10s"
-thresholds = ["p99 < 100ms", "error_rate < 1%"]
-[targets]
-api = { demo = { delay = "20ms" } }
-[load]
-model = "open"
-rate = 50
-max_in_flight = 4
-[[requests]]
-name = "slow"
-path = "/v1/echo"
-"#,
-    )
-    .expect("write");
+    std::fs::write(&file, common::CAPACITY_PROBE).expect("write");
     let mut bench = Workbench::new(
         e.samples.clone(),
         e.db.clone(),

@@ -101,3 +101,21 @@ impl Drop for DemoProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A target that holds four requests at a time for 20 ms each, so it sustains about 200/s,
+/// with a p99 goal: what the capacity search tests look for.
+pub const CAPACITY_PROBE: &str = r#"name = "Capacity probe"
+duration = "10s"
+warmup = "1s"
+timeout = "5s"
+thresholds = ["p99 < 100ms", "error_rate < 1%"]
+[targets]
+api = { demo = { delay = "20ms" } }
+[load]
+model = "open"
+rate = 50
+max_in_flight = 4
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+"#;
