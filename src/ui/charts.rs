@@ -146,6 +146,13 @@ fn nice_spacer_from(label_px: f64, min_step: f64) -> impl Fn(GridInput) -> Vec<G
     })
 }
 
+/// Labelled 1-2-5 grid steps on both axes (see [`nice_spacer`]), for any plot of figures.
+pub(crate) fn nice_axes(plot: Plot<'_>) -> Plot<'_> {
+    plot.grid_spacing(egui::Rangef::new(GRID_MIN_PX, 300.0))
+        .x_grid_spacer(nice_spacer(80.0))
+        .y_grid_spacer(nice_spacer(30.0))
+}
+
 /// A time chart from 0 up; `top` is the largest value shown. With nothing above 0 (no errors,
 /// no response yet) the axis runs from 0 to 1 rather than egui_plot's ±1 around 0, which
 /// labelled error-only runs with negative latencies and error-free runs with −1 errors/s.
@@ -155,12 +162,8 @@ fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<'static> {
         .legend(Legend::default())
         .x_axis_label("time (s)")
         .y_axis_label(y_label.to_string())
-        .x_axis_formatter(time_axis)
-        .grid_spacing(egui::Rangef::new(GRID_MIN_PX, 300.0))
-        .x_grid_spacer(nice_spacer(80.0))
-        .y_grid_spacer(nice_spacer(30.0))
-        .include_y(0.0)
-        .allow_scroll(false);
+        .x_axis_formatter(time_axis);
+    let plot = nice_axes(plot).include_y(0.0).allow_scroll(false);
     if top > 0.0 { plot } else { plot.include_y(1.0) }
 }
 

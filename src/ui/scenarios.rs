@@ -863,18 +863,18 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                     };
                     ui.label(format!("Load profile ({unit} over time)"));
                     let pts = sc.load.profile().outline();
-                    egui_plot::Plot::new("profile_preview")
+                    let plot = egui_plot::Plot::new("profile_preview")
                         .height(140.0)
                         .x_axis_label("time (s)")
                         .y_axis_label(unit)
                         .include_y(0.0)
-                        .allow_scroll(false)
-                        .show(ui, |p| {
-                            p.line(egui_plot::Line::new(
-                                "load",
-                                egui_plot::PlotPoints::from(pts),
-                            ))
-                        });
+                        .allow_scroll(false);
+                    super::charts::nice_axes(plot).show(ui, |p| {
+                        p.line(egui_plot::Line::new(
+                            "load",
+                            egui_plot::PlotPoints::from(pts),
+                        ))
+                    });
                 }
             });
         egui::CollapsingHeader::new("Requests")
