@@ -369,6 +369,8 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     assert!(h.state().compare.is_empty(), "Close closes the comparison");
     h.get_by_label("Merge 2 selected").click();
     h.run();
+    // The merge runs in the background; the merged run opens when it is stored.
+    step_until(&mut h, Duration::from_secs(10), |b| b.runs.open.is_some());
     let merged = h
         .state()
         .runs

@@ -56,6 +56,8 @@ pub struct LiveState {
     pub last: Option<TickSummary>,
     /// The finished run: its status, and its id in the store.
     pub finished: Option<(String, Result<i64, String>)>,
+    /// The finished run's summary.
+    pub summary: Option<crate::metrics::Summary>,
     /// Why the last start failed.
     pub error: Option<String>,
     /// The finished run against its scenario's baseline.
@@ -112,16 +114,17 @@ impl LiveState {
         self.run.is_some()
     }
 
-    /// Starts `scenario`, storing it in `db`; the engine and the store writer run on their own threads.
+    /// Starts `scenario`, storing it in `db` as run `name`; the engine and the store writer run
+    /// on their own threads.
     pub fn start(
         &mut self,
         scenario: Scenario,
+        name: String,
         db: &Path,
         ctx: egui::Context,
     ) -> Result<(), String> {
         let total_s = scenario.duration().as_secs_f64();
         let open = matches!(scenario.load, crate::scenario::Load::Open { .. });
-        let name = scenario.name.clone();
         let text = scenario.text.clone();
         let path = scenario.path.as_ref().map(|p| p.display().to_string());
         crate::store::Store::open(db).map_err(|e| e.to_string())?;
@@ -204,6 +207,7 @@ impl LiveState {
                 LiveEvent::Done(o, stored) => {
                     self.badges = o.summary.thresholds.clone();
                     self.finished = Some((o.status.as_str().to_string(), stored.clone()));
+                    self.summary = Some(o.summary);
                     done = Some(stored);
                 }
             }

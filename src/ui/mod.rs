@@ -9,6 +9,7 @@ pub mod runs;
 pub mod scenarios;
 
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 
 use egui::{Color32, RichText};
 use serde::{Deserialize, Serialize};
@@ -173,7 +174,9 @@ pub struct Workbench {
     pub compare_charts: Vec<(String, charts::ChartData)>,
     /// Latency histograms of the compared runs (loaded in the background).
     pub compare_spectra: Spectra,
-    compare_pending: Option<std::sync::mpsc::Receiver<Spectra>>,
+    compare_pending: Option<Receiver<(Spectra, Vec<crate::analysis::compare::Comparison>)>>,
+    baseline_pending: Option<Receiver<Option<crate::analysis::compare::Comparison>>>,
+    merge_pending: Option<Receiver<Result<i64, String>>>,
     /// A message for the status line.
     pub status: String,
     dialogs: Box<dyn Dialogs>,
@@ -202,6 +205,8 @@ impl Workbench {
             compare_charts: Vec::new(),
             compare_spectra: Vec::new(),
             compare_pending: None,
+            baseline_pending: None,
+            merge_pending: None,
             status: String::new(),
             dialogs,
             store: None,
@@ -254,19 +259,40 @@ impl Workbench {
             self.status = format!("run stored as #{id}");
             self.runs.refresh(store);
             // After every run: how it compares with its scenario's baseline, if one is marked.
-            self.live.against_baseline = store
-                .run(id)
-                .ok()
-                .and_then(|r| store.baseline_of(&r.row.scenario).ok().flatten())
-                .filter(|b| *b != id)
-                .and_then(|b| crate::analysis::compare::compare_runs(store, b, id).ok());
+            self.baseline_pending = Some(in_background(&self.db, self.ctx.clone(), move |store| {
+                store
+                    .run(id)
+                    .ok()
+                    .and_then(|r| store.baseline_of(&r.row.scenario).ok().flatten())
+                    .filter(|b| *b != id)
+                    .and_then(|b| crate::analysis::compare::compare_runs(store, b, id).ok())
+            }));
+        }
+        if let Some(c) = take_ready(&mut self.baseline_pending) {
+            self.live.against_baseline = c;
+        }
+        if let Some(merged) = take_ready(&mut self.merge_pending) {
+            match (merged, &self.store) {
+                (Ok(id), Some(s)) => {
+                    self.runs.selected.clear();
+                    self.runs.error = None;
+                    self.runs.refresh(s);
+                    self.runs.open(s, self.db.clone(), id);
+                }
+                (Ok(_), None) => {}
+                (Err(e), _) => self.runs.error = Some(format!("merge: {e}")),
+            }
         }
         self.runs.poll();
         // A live run repaints once per tick: its thread asks for it with each event. Nothing more,
         // since every frame is CPU taken from the engine where there is no GPU.
         // Background work (a window recompute, a comparison's spectra) is polled for while it runs;
         // an open run alone draws nothing more.
-        if self.runs.busy() || self.compare_pending.is_some() {
+        if self.runs.busy()
+            || self.compare_pending.is_some()
+            || self.baseline_pending.is_some()
+            || self.merge_pending.is_some()
+        {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(200));
         }
@@ -359,11 +385,9 @@ impl Workbench {
                 });
             });
         }
-        if let Some(rx) = &self.compare_pending
-            && let Ok(spectra) = rx.try_recv()
-        {
+        if let Some((spectra, verdicts)) = take_ready(&mut self.compare_pending) {
             self.compare_spectra = spectra;
-            self.compare_pending = None;
+            self.verdicts = verdicts;
         }
         if !self.compare.is_empty() {
             // Scrolls inside the screen: with charts and a verdict table per candidate it is
@@ -527,17 +551,12 @@ impl Workbench {
                 }
             }
             Msg::MergeSelected => {
-                if let Some(s) = &self.store {
+                if self.merge_pending.is_none() {
                     let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
-                    match s.merge_runs(&ids) {
-                        Ok(id) => {
-                            self.runs.selected.clear();
-                            self.runs.error = None;
-                            self.runs.refresh(s);
-                            self.runs.open(s, self.db.clone(), id);
-                        }
-                        Err(e) => self.runs.error = Some(format!("merge: {e}")),
-                    }
+                    self.merge_pending =
+                        Some(in_background(&self.db, self.ctx.clone(), move |s| {
+                            s.merge_runs(&ids).map_err(|e| e.to_string())
+                        }));
                 }
             }
             Msg::CompareSelected => {
@@ -563,35 +582,42 @@ impl Workbench {
                         })
                         .collect();
                     self.compare_spectra.clear();
-                    let (tx, rx) = std::sync::mpsc::channel();
-                    self.compare_pending = Some(rx);
-                    let db = self.db.clone();
+                    self.verdicts.clear();
                     let names: Vec<(i64, String)> = self
                         .compare_charts
                         .iter()
                         .zip(&ids)
                         .map(|((n, _), id)| (*id, n.clone()))
                         .collect();
-                    std::thread::spawn(move || {
-                        let Ok(store) = Store::open(&db) else { return };
-                        let out = names
-                            .into_iter()
-                            .filter_map(|(id, name)| {
-                                let ticks = store.ticks(id).ok()?;
-                                let mut acc = crate::metrics::Accumulator::new(
-                                    ticks.first().map_or(0, |t| t.stats.len()),
-                                );
-                                ticks.iter().for_each(|t| acc.add(t));
-                                Some((name, acc.total().latency))
-                            })
-                            .collect();
-                        let _ = tx.send(out);
-                    });
-                    self.verdicts = ids
-                        .iter()
-                        .skip(1)
-                        .filter_map(|c| crate::analysis::compare::compare_runs(s, ids[0], *c).ok())
-                        .collect();
+                    // Spectra and verdicts both decode every histogram of every run: off the UI thread.
+                    self.compare_pending =
+                        Some(in_background(&self.db, self.ctx.clone(), move |store| {
+                            let spectra = names
+                                .into_iter()
+                                .filter_map(|(id, name)| {
+                                    let keys = store.run(id).ok()?.info.keys.len();
+                                    let mut acc = crate::metrics::Accumulator::new(keys);
+                                    store
+                                        .each_tick(
+                                            id,
+                                            0,
+                                            u32::MAX,
+                                            crate::store::Histograms::Both,
+                                            |t| acc.add(&t),
+                                        )
+                                        .ok()?;
+                                    Some((name, acc.total().latency))
+                                })
+                                .collect();
+                            let verdicts = ids
+                                .iter()
+                                .skip(1)
+                                .filter_map(|c| {
+                                    crate::analysis::compare::compare_runs(store, ids[0], *c).ok()
+                                })
+                                .collect();
+                            (spectra, verdicts)
+                        }));
                 }
             }
             Msg::CloseCompare => {
@@ -858,10 +884,10 @@ impl Workbench {
             return;
         };
         c.current = Some(rate);
-        let mut step = capacity::step_scenario(&c.base, rate, c.step);
-        step.name = capacity::step_name(&c.base, rate);
+        let step = capacity::step_scenario(&c.base, rate, c.step);
+        let name = capacity::step_name(&c.base, rate);
         let ctx = self.ctx.clone().unwrap_or_default();
-        if let Err(e) = self.live.start(step, &self.db, ctx) {
+        if let Err(e) = self.live.start(step, name, &self.db, ctx) {
             self.live.error = Some(e);
             if let Some(c) = self.live.capacity.as_mut() {
                 c.current = None;
@@ -878,26 +904,20 @@ impl Workbench {
             .finished
             .as_ref()
             .is_some_and(|(status, _)| status != "completed");
-        let summary = match (stored, &self.store) {
-            (Ok(id), Some(store)) => {
-                let _ = store.tag(*id, &["capacity".to_string()]);
-                store
-                    .run(*id)
-                    .ok()
-                    .and_then(|r| r.summary)
-                    .map(|s| (s, *id))
-            }
-            _ => None,
-        };
+        let id = stored.as_ref().ok().copied();
+        if let (Some(id), Some(store)) = (id, &self.store) {
+            let _ = store.tag(id, &["capacity".to_string()]);
+        }
+        let summary = self.live.summary.take();
         let Some(c) = self.live.capacity.as_mut() else {
             return;
         };
-        let (Some(rate), Some((summary, id)), false) = (c.current, summary, stopped) else {
+        let (Some(rate), Some(summary), false) = (c.current, summary, stopped) else {
             c.current = None;
             c.verdict = Some(capacity::verdict(&c.search, true));
             return;
         };
-        let step = Step::judge(rate, &summary, Some(id));
+        let step = Step::judge(rate, &summary, id);
         c.search.record(rate, step.held);
         c.steps.push(step);
         self.next_capacity_step();
@@ -917,13 +937,47 @@ impl Workbench {
                 let sc = sc.clone();
                 self.screen = Screen::Live;
                 let ctx = self.ctx.clone().unwrap_or_default();
-                if let Err(e) = self.live.start(sc, &self.db, ctx) {
+                let name = sc.name.clone();
+                if let Err(e) = self.live.start(sc, name, &self.db, ctx) {
                     self.live.error = Some(e);
                 }
             }
             Err(e) => self.scenarios.error = Some(e.to_string()),
         }
     }
+}
+
+/// Runs `work` on its own thread with its own connection to the database, so the window never
+/// waits on a long query (histograms decoded for a comparison or a merge); the answer arrives
+/// on the receiver, which the frame polls.
+fn in_background<T: Send + 'static>(
+    db: &std::path::Path,
+    ctx: Option<egui::Context>,
+    work: impl FnOnce(&Store) -> T + Send + 'static,
+) -> Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let db = db.to_path_buf();
+    std::thread::spawn(move || {
+        if let Ok(store) = Store::open(&db) {
+            let _ = tx.send(work(&store));
+        }
+        if let Some(ctx) = ctx {
+            ctx.request_repaint();
+        }
+    });
+    rx
+}
+
+/// What background work sent, once it has; the slot empties then, or when the work ended
+/// without an answer (the database could not be opened), so nothing polls for ever.
+fn take_ready<T>(slot: &mut Option<Receiver<T>>) -> Option<T> {
+    let got = match slot.as_ref()?.try_recv() {
+        Ok(v) => Some(v),
+        Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+        Err(std::sync::mpsc::TryRecvError::Disconnected) => None,
+    };
+    *slot = None;
+    got
 }
 
 /// The eframe application around the workbench.
