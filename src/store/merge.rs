@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::transfer::{EXPORT_SCHEMA, RunExport, tick_export};
-use super::{Result, Store, StoreError, StoredRun};
+use super::{Histograms, Result, Store, StoreError, StoredRun};
 use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
 
 /// Ticks read from each run at a time, so an hour-long shard is never held whole.
@@ -78,7 +78,8 @@ impl Store {
             // Ticks are numbered without gaps: a chunk that ends short is a shard's last.
             let mut more = false;
             for (run, map) in runs.iter().zip(&maps) {
-                let chunk = self.ticks_between(run.row.id, from, to)?;
+                let chunk =
+                    self.load_ticks(run.row.id, run.info.keys.len(), from, to, Histograms::Both)?;
                 more |= chunk.last().is_some_and(|t| t.index == to);
                 for t in chunk {
                     let m = window.entry(t.index).or_insert_with(|| Tick {

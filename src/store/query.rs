@@ -324,18 +324,19 @@ impl Store {
 
     /// A run's ticks exactly as the engine emitted them, histograms included (optionally a window).
     pub fn ticks_between(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Vec<Tick>> {
-        self.load_ticks(id, from_tick, to_tick, Histograms::Both)
+        let keys = self.run(id)?.info.keys.len();
+        self.load_ticks(id, keys, from_tick, to_tick, Histograms::Both)
     }
 
-    fn load_ticks(
+    /// Ticks of run `id`, which has `keys` series (read once by the caller, not per chunk).
+    pub(super) fn load_ticks(
         &self,
         id: i64,
+        keys: usize,
         from_tick: u32,
         to_tick: u32,
         histograms: Histograms,
     ) -> Result<Vec<Tick>> {
-        let info = self.run(id)?.info;
-        let keys = info.keys.len();
         let e = self.err();
         let mut ticks: Vec<Tick> = Vec::new();
         let mut stmt = self
@@ -422,10 +423,11 @@ impl Store {
         mut f: impl FnMut(Tick),
     ) -> Result<()> {
         const CHUNK: u32 = 60;
+        let keys = self.run(id)?.info.keys.len();
         let mut from = from_tick;
         loop {
             let to = from.saturating_add(CHUNK - 1).min(to_tick);
-            let ticks = self.load_ticks(id, from, to, histograms)?;
+            let ticks = self.load_ticks(id, keys, from, to, histograms)?;
             // A run's ticks are numbered without gaps, so a chunk that ends short is the last.
             let more = ticks.last().is_some_and(|t| t.index == to) && to < to_tick;
             ticks.into_iter().for_each(&mut f);
