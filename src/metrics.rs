@@ -117,13 +117,17 @@ pub enum ErrorKind {
     Http4xx,
     /// A 5xx status where no status check said it was expected.
     Http5xx,
+    /// Still unanswered when the run's drain ended (or on Stop): recorded at its latency so far.
+    Aborted,
+    /// The response broke HTTP/1.1 framing (malformed head, conflicting lengths, a head too large).
+    Protocol,
     /// Anything not classified above.
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in counter order.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::ConnectRefused,
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -133,6 +137,8 @@ impl ErrorKind {
         ErrorKind::CheckFailed,
         ErrorKind::Http4xx,
         ErrorKind::Http5xx,
+        ErrorKind::Aborted,
+        ErrorKind::Protocol,
         ErrorKind::Other,
     ];
     /// How many kinds there are.
@@ -150,6 +156,8 @@ impl ErrorKind {
             ErrorKind::CheckFailed => "check_failed",
             ErrorKind::Http4xx => "http_4xx",
             ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::Aborted => "aborted",
+            ErrorKind::Protocol => "protocol",
             ErrorKind::Other => "other",
         }
     }
@@ -163,11 +171,14 @@ impl ErrorKind {
 /// What one request name against one target did over an interval (a tick) or a whole run.
 #[derive(Debug, Clone)]
 pub struct Stats {
-    /// Latency from the intended start (coordinated omission corrected), µs, for every response.
+    /// Latency from the intended start (coordinated omission corrected), µs, for every request
+    /// that ended: responses, and failures at the time they failed (a timeout at its timeout).
     pub latency: Histogram<u64>,
-    /// Service time from the actual send, µs, for every response.
+    /// Service time from the actual send, µs, for every request that was sent.
     pub service: Histogram<u64>,
-    /// Requests that completed, with a response or an error.
+    /// The part of `latency` that counted as errors, so success-only figures are `latency − failed`.
+    pub failed: Histogram<u64>,
+    /// Requests that ended, with a response or an error.
     pub requests: u64,
     /// Requests that counted as errors.
     pub errors: u64,
@@ -181,6 +192,9 @@ pub struct Stats {
     pub bytes_out: u64,
     /// Open model: requests that started later than [`LATE_AFTER`] behind their intended time.
     pub late: u64,
+    /// Requests sent a second time on a new connection (the first attempt's write failed, or an
+    /// idempotent request went unanswered and `retry_idempotent` allows it).
+    pub retries: u64,
 }
 
 /// A request that starts this far behind its intended time counts as late.
@@ -191,6 +205,7 @@ impl Default for Stats {
         Stats {
             latency: new_histogram(),
             service: new_histogram(),
+            failed: new_histogram(),
             requests: 0,
             errors: 0,
             error_kinds: [0; ErrorKind::COUNT],
@@ -198,6 +213,7 @@ impl Default for Stats {
             bytes_in: 0,
             bytes_out: 0,
             late: 0,
+            retries: 0,
         }
     }
 }
@@ -218,14 +234,32 @@ impl Stats {
         if let Some(kind) = error {
             self.errors += 1;
             self.error_kinds[kind as usize] += 1;
+            record(&mut self.failed, latency_us);
         }
     }
 
-    /// Records a request that ended without a response.
-    pub fn record_failure(&mut self, kind: ErrorKind) {
+    /// Records a request that ended without a response, at the latency it had when it failed;
+    /// `service_us` is `None` for a request that was never sent (it waited out its timeout).
+    pub fn record_failure(&mut self, kind: ErrorKind, latency_us: u64, service_us: Option<u64>) {
         self.requests += 1;
         self.errors += 1;
         self.error_kinds[kind as usize] += 1;
+        record(&mut self.latency, latency_us);
+        record(&mut self.failed, latency_us);
+        if let Some(s) = service_us {
+            record(&mut self.service, s);
+        }
+    }
+
+    /// Corrected latency of the requests that succeeded (k6's `expected_response:true`).
+    pub fn latency_ok(&self) -> Histogram<u64> {
+        let mut ok = self.latency.clone();
+        if !self.failed.is_empty() && ok.subtract(&self.failed).is_err() {
+            // Only data that was never recorded together can fail to subtract (a hand-made
+            // import): with nothing to trust, say nothing rather than something wrong.
+            ok.reset();
+        }
+        ok
     }
 
     /// Adds `other` into `self`: how ticks become totals and worker shares become ticks.
@@ -233,6 +267,9 @@ impl Stats {
         // Both histograms auto-resize, so adding never fails for in-range values.
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
+        if !other.failed.is_empty() {
+            let _ = self.failed.add(&other.failed);
+        }
         self.requests += other.requests;
         self.errors += other.errors;
         for (a, b) in self.error_kinds.iter_mut().zip(other.error_kinds.iter()) {
@@ -244,12 +281,14 @@ impl Stats {
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
         self.late += other.late;
+        self.retries += other.retries;
     }
 
     /// Clears the counts, keeping the histograms' allocated size.
     pub fn reset(&mut self) {
         self.latency.reset();
         self.service.reset();
+        self.failed.reset();
         self.requests = 0;
         self.errors = 0;
         self.error_kinds = [0; ErrorKind::COUNT];
@@ -257,6 +296,7 @@ impl Stats {
         self.bytes_in = 0;
         self.bytes_out = 0;
         self.late = 0;
+        self.retries = 0;
     }
 
     /// Errors as a share of completed requests (0 when nothing completed).
@@ -506,8 +546,16 @@ pub struct EndpointSummary {
     pub bytes_sent: u64,
     /// Open model: requests that started more than 2 ms late.
     pub late_starts: u64,
-    /// Latency from the intended start (coordinated omission corrected).
+    /// Requests sent again on a new connection (see [`Stats::retries`]).
+    #[serde(default)]
+    pub retries: u64,
+    /// Latency from the intended start (coordinated omission corrected), every ended request:
+    /// failures count at the time they failed, so a server that sheds load cannot look faster.
     pub latency: LatencySummary,
+    /// The same over successful responses only (k6's `expected_response:true`); `None` when no
+    /// response succeeded, and in summaries stored before it existed.
+    #[serde(default)]
+    pub latency_ok: Option<LatencySummary>,
     /// Service time from the actual send.
     pub service_time: LatencySummary,
 }
@@ -532,7 +580,11 @@ impl EndpointSummary {
             bytes_received: stats.bytes_in,
             bytes_sent: stats.bytes_out,
             late_starts: stats.late,
+            retries: stats.retries,
             latency: LatencySummary::from_histogram(&stats.latency),
+            latency_ok: Some(stats.latency_ok())
+                .filter(|h| !h.is_empty())
+                .map(|h| LatencySummary::from_histogram(&h)),
             service_time: LatencySummary::from_histogram(&stats.service),
         }
     }
@@ -688,8 +740,8 @@ mod tests {
             target.record_response(s, i * 10, i * 5, e);
             whole.record_response(s, i * 10, i * 5, e);
         }
-        a.record_failure(ErrorKind::Timeout);
-        whole.record_failure(ErrorKind::Timeout);
+        a.record_failure(ErrorKind::Timeout, 5000, Some(4000));
+        whole.record_failure(ErrorKind::Timeout, 5000, Some(4000));
         let mut merged = Stats::default();
         merged.merge(&a);
         merged.merge(&b);
@@ -709,5 +761,37 @@ mod tests {
         assert_eq!(s.error_kinds.get("http_5xx"), Some(&142));
         assert!((s.rate - 100.1).abs() < 1e-9);
         assert!((s.latency.p50_ms - 5.0).abs() < 0.01);
+        assert_eq!(merged.failed.len(), whole.failed.len());
+    }
+
+    #[test]
+    fn failures_count_in_latency_and_success_only_figures_leave_them_out() {
+        let mut s = Stats::default();
+        // 90 fast successes, 5 fast 503s and 5 timeouts at 10 s: the timeouts are the slowest
+        // outcomes, and a p95 that left them out would read 1 ms.
+        for _ in 0..90 {
+            s.record_response(200, 1000, 1000, None);
+        }
+        for _ in 0..5 {
+            s.record_response(503, 500, 500, Some(ErrorKind::Http5xx));
+        }
+        for _ in 0..5 {
+            s.record_failure(ErrorKind::Timeout, 10_000_000, Some(9_000_000));
+        }
+        // One request never sent: it waited out its timeout in the queue (no service time).
+        s.record_failure(ErrorKind::Timeout, 10_000_000, None);
+        let sum = EndpointSummary::from_stats("r", "t", &s, 1.0);
+        assert_eq!(sum.count, 101);
+        assert_eq!(sum.latency.samples, 101);
+        assert!(sum.latency.p95_ms > 9_000.0, "p95 {}", sum.latency.p95_ms);
+        assert_eq!(sum.service_time.samples, 100);
+        let ok = sum.latency_ok.expect("success-only figures");
+        assert_eq!(ok.samples, 90);
+        assert!((ok.p99_ms - 1.0).abs() < 0.01 && (ok.max_ms - 1.0).abs() < 0.01);
+        // Merged shares give the same success-only figures.
+        let mut merged = Stats::default();
+        merged.merge(&s);
+        merged.merge(&Stats::default());
+        assert_eq!(merged.latency_ok().len(), 90);
     }
 }

@@ -134,6 +134,8 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
                         error_kinds: s.error_counts().collect(),
                         latency: b64.encode(encode_histogram(&s.latency)),
                         service: b64.encode(encode_histogram(&s.service)),
+                        failed: None,
+                        retries: 0,
                     })
                     .collect(),
             })

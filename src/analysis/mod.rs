@@ -346,7 +346,11 @@ mod tests {
         for i in 1..=100 {
             s.record_response(200, i * 1000, i * 500, None);
         }
-        s.record_failure(crate::metrics::ErrorKind::Timeout);
+        s.record_failure(
+            crate::metrics::ErrorKind::Timeout,
+            10_000_000,
+            Some(10_000_000),
+        );
         let p95: Threshold = "p95 < 200ms".parse().unwrap();
         assert!(p95.evaluate("total", &s, 1.0).passed);
         let p95: Threshold = "p95 < 50ms".parse().unwrap();

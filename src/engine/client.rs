@@ -1,8 +1,13 @@
-//! The HTTP hot path: hyper connections owned by one task each, TLS through rustls, errors classified.
+//! The HTTP hot path: connections owned by one task each (HTTP/2 ones shared by up to `streams`
+//! tasks), TLS through rustls, retries only where they are safe, errors classified.
 
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
@@ -13,14 +18,18 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::h1::{H1Conn, H1Fail};
+use super::h1::H1Conn;
 use crate::metrics::ErrorKind;
 use crate::scenario::{HttpVersion, Target};
 
 /// Where one target's connections go and how they are set up; shared by all tasks of a run.
 pub struct Endpoint {
-    /// The resolved address.
-    pub addr: SocketAddr,
+    /// Every address the host resolved to; connections take them in turn.
+    pub addrs: Vec<SocketAddr>,
+    /// The address the next connection tries first.
+    next_addr: AtomicUsize,
+    /// HTTP/2 streams per connection.
+    streams: usize,
     /// `host[:port]`, for the Host header and HTTP/2 `:authority`.
     pub authority: String,
     /// The Host header value.
@@ -53,12 +62,26 @@ enum Sender {
     Raw(H1Conn),
 }
 
-/// Why one attempt on a connection failed.
-enum Fail {
-    /// The connection was found closed before the request went out: safe to retry on a new one.
-    Stale(ErrorKind),
+/// Why one attempt on a connection failed, which decides whether it may be made again.
+pub(crate) enum Fail {
+    /// The connection was found closed before the request went out: reconnect, nothing was sent.
+    Closed(ErrorKind),
+    /// Not one byte of the request went out (the write failed, or hyper cancelled it unsent):
+    /// safe to send on a new connection, counted as a retry.
+    Unsent(ErrorKind),
+    /// The whole request went out and the connection closed without a byte of answer: the server
+    /// may have acted on it, so only an idempotent request may be sent again, when allowed.
+    Unanswered(ErrorKind),
     /// The request failed.
     Kind(ErrorKind),
+}
+
+impl Fail {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Fail::Closed(k) | Fail::Unsent(k) | Fail::Unanswered(k) | Fail::Kind(k) => *k,
+        }
+    }
 }
 
 impl Conn {
@@ -67,12 +90,55 @@ impl Conn {
         matches!(self.sender, Sender::H2(_))
     }
 
-    fn is_closed(&self) -> bool {
-        match &self.sender {
+    fn is_closed(&mut self, now: Instant) -> bool {
+        match &mut self.sender {
             Sender::H1(s) => s.is_closed(),
             Sender::H2(s) => s.is_closed(),
-            Sender::Raw(c) => c.is_closed(),
+            Sender::Raw(c) => c.is_closed(now),
         }
+    }
+}
+
+/// One engine thread's HTTP/2 connections to one target that several tasks share, each carrying
+/// up to the target's `streams` requests at once (what a browser or gRPC client does).
+#[derive(Default)]
+pub(crate) struct H2Pool {
+    conns: RefCell<Vec<Rc<SharedH2>>>,
+}
+
+struct SharedH2 {
+    sender: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    active: Cell<usize>,
+}
+
+/// A stream taken on a shared connection, given back when the request ends or is dropped.
+struct Stream(Rc<SharedH2>);
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.0.active.set(self.0.active.get().saturating_sub(1));
+    }
+}
+
+impl H2Pool {
+    /// A stream on an open connection with room for one more, if any.
+    fn take(&self, streams: usize) -> Option<Stream> {
+        let mut conns = self.conns.borrow_mut();
+        conns.retain(|c| !c.sender.is_closed());
+        let c = conns.iter().find(|c| c.active.get() < streams)?.clone();
+        c.active.set(c.active.get() + 1);
+        Some(Stream(c))
+    }
+
+    fn add(&self, sender: hyper::client::conn::http2::SendRequest<Full<Bytes>>) {
+        self.conns.borrow_mut().push(Rc::new(SharedH2 {
+            sender,
+            active: Cell::new(0),
+        }));
+    }
+
+    fn remove(&self, dead: &Rc<SharedH2>) {
+        self.conns.borrow_mut().retain(|c| !Rc::ptr_eq(c, dead));
     }
 }
 
@@ -103,10 +169,12 @@ impl Sender {
         req: Request<Full<Bytes>>,
         mut keep: Option<&mut Vec<u8>>,
     ) -> Result<(u16, u64), Fail> {
-        self.ready().await.map_err(|e| Fail::Stale(classify(&e)))?;
+        self.ready().await.map_err(|e| Fail::Closed(classify(&e)))?;
         let resp = self.send(req).await.map_err(|e| {
             if e.is_canceled() {
-                Fail::Stale(classify(&e))
+                Fail::Unsent(classify(&e))
+            } else if e.is_incomplete_message() {
+                Fail::Unanswered(classify(&e))
             } else {
                 Fail::Kind(classify(&e))
             }
@@ -150,11 +218,13 @@ impl Endpoint {
         extra_ca_pem: Option<&str>,
     ) -> Result<Endpoint, String> {
         use std::net::ToSocketAddrs;
-        let addr = (host, port)
+        let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map_err(|e| format!("target `{}`: cannot resolve {host}: {e}", target.name))?
-            .next()
-            .ok_or_else(|| format!("target `{}`: {host} has no address", target.name))?;
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("target `{}`: {host} has no address", target.name));
+        }
         let tls = if https {
             let config = client_tls(target, extra_ca_pem)?;
             let name = ServerName::try_from(host.to_string()).map_err(|e| {
@@ -170,7 +240,9 @@ impl Endpoint {
         let host_header = HeaderValue::from_str(&authority)
             .map_err(|_| format!("target `{}`: bad host \"{authority}\"", target.name))?;
         Ok(Endpoint {
-            addr,
+            addrs,
+            next_addr: AtomicUsize::new(0),
+            streams: target.streams.max(1),
             authority,
             host_header,
             https,
@@ -181,15 +253,27 @@ impl Endpoint {
         })
     }
 
+    /// Opens a TCP connection to the next address in turn, trying the others if it fails (a name
+    /// that resolves to ::1 and 127.0.0.1 where the server listens on one of them).
+    async fn tcp(&self) -> Result<TcpStream, ErrorKind> {
+        let n = self.addrs.len();
+        let first = self.next_addr.fetch_add(1, Ordering::Relaxed);
+        let mut last = ErrorKind::Connect;
+        for i in 0..n {
+            match TcpStream::connect(self.addrs[(first + i) % n]).await {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    last = ErrorKind::ConnectRefused;
+                }
+                Err(_) => last = ErrorKind::Connect,
+            }
+        }
+        Err(last)
+    }
+
     /// Opens a connection: TCP (no Nagle), then TLS with ALPN if https, then the HTTP handshake.
     pub async fn connect(&self) -> Result<Conn, ErrorKind> {
-        let tcp = TcpStream::connect(self.addr).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                ErrorKind::ConnectRefused
-            } else {
-                ErrorKind::Connect
-            }
-        })?;
+        let tcp = self.tcp().await?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None if self.http != HttpVersion::Http2 && self.raw_h1 => Ok(Conn {
@@ -208,91 +292,131 @@ impl Endpoint {
         }
     }
 
-    /// Sends one request on `slot`'s connection (opening one if needed) and reads the whole response.
-    /// A kept-alive connection the server closed in the meantime is reopened once, without counting an error.
+    /// Sends one request on `slot`'s connection (opening one if needed; an HTTP/2 connection with
+    /// `streams` above 1 goes to the thread's `pool` and is shared) and reads the whole response.
     /// `build` makes the request for hyper (HTTP/2 if its flag is set); for the raw HTTP/1.1 path
     /// the request's bytes are `fixed`, or else what `write` puts in the buffer it is given.
+    /// A connection found closed before sending is replaced silently; a request that failed unsent
+    /// on a reused connection (or went unanswered, when `retry_unanswered`) is sent once more on a
+    /// new one and counted in `retries`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn exchange(
         &self,
         slot: &mut Option<Conn>,
+        pool: &H2Pool,
         build: impl Fn(bool) -> Request<Full<Bytes>>,
         fixed: Option<&[u8]>,
         write: impl Fn(&mut Vec<u8>),
         head: bool,
         mut keep_body: Option<&mut Vec<u8>>,
+        now: Instant,
+        retry_unanswered: bool,
+        retries: &mut u32,
     ) -> Result<(u16, u64), ErrorKind> {
-        if slot.as_ref().is_some_and(Conn::is_closed) {
+        if slot.as_mut().is_some_and(|c| c.is_closed(now)) {
             *slot = None;
         }
-        let mut reused = slot.is_some();
+        let mut retried = false;
         loop {
+            if self.streams > 1
+                && slot.is_none()
+                && let Some(stream) = pool.take(self.streams)
+            {
+                let mut sender = Sender::H2(stream.0.sender.clone());
+                let result = sender.attempt(build(true), keep_body.as_deref_mut()).await;
+                match result {
+                    Ok(done) => return Ok(done),
+                    Err(f @ (Fail::Closed(_) | Fail::Unsent(_))) => {
+                        pool.remove(&stream.0);
+                        if matches!(f, Fail::Unsent(_)) {
+                            if retried {
+                                return Err(f.kind());
+                            }
+                            retried = true;
+                            *retries += 1;
+                        }
+                        continue;
+                    }
+                    Err(f) => return Err(f.kind()),
+                }
+            }
+            let reused = slot.is_some();
             if slot.is_none() {
                 // Boxed: connecting (TLS included) is rare and its state is large; keeping it out of
                 // line keeps the per-request future small and cheap to move.
-                *slot = Some(Box::pin(self.connect()).await?);
+                let conn = Box::pin(self.connect()).await?;
+                if self.streams > 1
+                    && let Sender::H2(sender) = conn.sender
+                {
+                    pool.add(sender);
+                    continue;
+                }
+                *slot = Some(conn);
             }
             let Some(conn) = slot.as_mut() else {
                 return Err(ErrorKind::Other);
             };
-            if let Sender::Raw(raw) = &mut conn.sender {
-                let mut out = Vec::new();
-                let wire = match fixed {
-                    Some(w) => w,
-                    None => {
-                        write(&mut out);
-                        &out
-                    }
-                };
-                match raw.exchange(wire, head, keep_body.as_deref_mut()).await {
-                    Ok(done) => return Ok(done),
-                    Err(H1Fail::Stale(_)) if reused => {
-                        *slot = None;
-                        reused = false;
-                        continue;
-                    }
-                    Err(H1Fail::Stale(kind) | H1Fail::Kind(kind)) => {
-                        *slot = None;
-                        return Err(kind);
-                    }
-                }
-            }
-            let req = build(conn.is_h2());
-            let Conn { sender, driver } = conn;
-            let work = sender.attempt(req, keep_body.as_deref_mut());
-            let (result, closed) = match driver {
-                Some(driver) => {
-                    // Request, connection, request again, all in one poll: the request is written
-                    // in the poll that queued it, and a response is taken in the poll that read it,
-                    // with no trip through the run queue in between.
-                    let mut work = std::pin::pin!(work);
-                    let mut ended = false;
-                    std::future::poll_fn(|cx| {
-                        if let Poll::Ready(r) = work.as_mut().poll(cx) {
-                            return Poll::Ready((r, ended));
+            let result = match &mut conn.sender {
+                Sender::Raw(raw) => {
+                    let mut out = Vec::new();
+                    let wire = match fixed {
+                        Some(w) => w,
+                        None => {
+                            write(&mut out);
+                            &out
                         }
-                        // The connection ended: whatever it delivered is already queued for `work`.
-                        if !ended && driver.as_mut().poll(cx).is_ready() {
-                            ended = true;
-                        }
-                        work.as_mut().poll(cx).map(|r| (r, ended))
-                    })
-                    .await
+                    };
+                    raw.exchange(wire, head, keep_body.as_deref_mut(), now)
+                        .await
                 }
-                None => (work.await, false),
+                _ => {
+                    let req = build(conn.is_h2());
+                    let Conn { sender, driver } = conn;
+                    let work = sender.attempt(req, keep_body.as_deref_mut());
+                    let (result, closed) = match driver {
+                        Some(driver) => {
+                            // Request, connection, request again, all in one poll: the request is
+                            // written in the poll that queued it, and a response is taken in the
+                            // poll that read it, with no trip through the run queue in between.
+                            let mut work = std::pin::pin!(work);
+                            let mut ended = false;
+                            std::future::poll_fn(|cx| {
+                                if let Poll::Ready(r) = work.as_mut().poll(cx) {
+                                    return Poll::Ready((r, ended));
+                                }
+                                // The connection ended: whatever it delivered is already queued.
+                                if !ended && driver.as_mut().poll(cx).is_ready() {
+                                    ended = true;
+                                }
+                                work.as_mut().poll(cx).map(|r| (r, ended))
+                            })
+                            .await
+                        }
+                        None => (work.await, false),
+                    };
+                    if closed {
+                        *slot = None;
+                    }
+                    result
+                }
             };
-            if closed {
-                *slot = None;
-            }
-            match result {
+            let fail = match result {
                 Ok(done) => return Ok(done),
-                Err(Fail::Stale(_)) if reused => {
-                    *slot = None;
-                    reused = false;
-                }
-                Err(Fail::Stale(kind) | Fail::Kind(kind)) => {
-                    *slot = None;
-                    return Err(kind);
-                }
+                Err(f) => f,
+            };
+            *slot = None;
+            let again = match fail {
+                Fail::Closed(_) => true,
+                Fail::Unsent(_) => reused && !retried,
+                Fail::Unanswered(_) => reused && !retried && retry_unanswered,
+                Fail::Kind(_) => false,
+            };
+            if !again {
+                return Err(fail.kind());
+            }
+            if !matches!(fail, Fail::Closed(_)) {
+                retried = true;
+                *retries += 1;
             }
         }
     }

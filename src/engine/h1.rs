@@ -4,24 +4,24 @@
 //! user-space time (HTTP/2 and TLS connections stay on hyper).
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
+use super::client::Fail;
 use crate::metrics::ErrorKind;
 
 /// Most response headers parsed; a response with more is refused as malformed.
 const MAX_HEADERS: usize = 64;
 /// Initial read buffer; it grows only for a response head larger than this.
 const BUF: usize = 16 * 1024;
-
-/// Why one attempt failed (see `client::Fail`).
-pub(crate) enum H1Fail {
-    /// Nothing of a response arrived and the request may never have been read: safe to retry on a
-    /// new connection if this one was reused.
-    Stale(ErrorKind),
-    /// The request failed.
-    Kind(ErrorKind),
-}
+/// The largest response head (or chunk-size line and trailers) read before the response is refused
+/// as a protocol error, so a hostile server cannot grow the buffer without bound.
+const MAX_HEAD: usize = 256 * 1024;
+/// A connection idle this long is checked for a close by the server before it is reused (one
+/// non-blocking read). Servers close idle connections after seconds (nginx 75 s, Node 5 s), so
+/// busier connections skip the check and its system call.
+const PROBE_IDLE: Duration = Duration::from_millis(50);
 
 /// One HTTP/1.1 connection and its read buffer; unread bytes are `buf[start..end]`.
 pub(crate) struct H1Conn {
@@ -30,6 +30,8 @@ pub(crate) struct H1Conn {
     start: usize,
     end: usize,
     closed: bool,
+    /// When the last request on it was sent.
+    last_sent: Instant,
 }
 
 /// How the response body is delimited.
@@ -49,11 +51,23 @@ impl H1Conn {
             start: 0,
             end: 0,
             closed: false,
+            last_sent: Instant::now(),
         }
     }
 
-    /// Whether the connection must not carry another request.
-    pub(crate) fn is_closed(&self) -> bool {
+    /// Whether the connection must not carry another request sent at `now`: closed on our side,
+    /// or, when it sat idle, closed by the server meanwhile (its FIN is waiting to be read).
+    pub(crate) fn is_closed(&mut self, now: Instant) -> bool {
+        if !self.closed && now.saturating_duration_since(self.last_sent) >= PROBE_IDLE {
+            self.start = 0;
+            self.end = 0;
+            match self.io.try_read(&mut self.buf) {
+                // Nothing to read: still open.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // End of stream, an error, or bytes nobody asked for (out of step): not reusable.
+                _ => self.closed = true,
+            }
+        }
         self.closed
     }
 
@@ -63,11 +77,13 @@ impl H1Conn {
         wire: &[u8],
         head: bool,
         keep: Option<&mut Vec<u8>>,
-    ) -> Result<(u16, u64), H1Fail> {
+        now: Instant,
+    ) -> Result<(u16, u64), Fail> {
+        self.last_sent = now;
         if self.start != self.end {
-            // Bytes nobody asked for: the connection is out of step.
+            // Bytes nobody asked for: the connection is out of step, and nothing was sent.
             self.closed = true;
-            return Err(H1Fail::Stale(ErrorKind::Other));
+            return Err(Fail::Unsent(ErrorKind::Protocol));
         }
         self.write_all(wire).await?;
         let (status, framing, close) = self.read_head(head).await?;
@@ -86,7 +102,7 @@ impl H1Conn {
         Ok((status, bytes))
     }
 
-    async fn write_all(&mut self, mut wire: &[u8]) -> Result<(), H1Fail> {
+    async fn write_all(&mut self, mut wire: &[u8]) -> Result<(), Fail> {
         let mut first = true;
         while !wire.is_empty() {
             match self.io.try_write(wire) {
@@ -103,17 +119,19 @@ impl H1Conn {
         Ok(())
     }
 
-    fn fail(&mut self, e: &io::Error, nothing_sent: bool) -> H1Fail {
+    /// The failure of a write (`nothing_sent`: not one byte of the request went out).
+    fn fail(&mut self, e: &io::Error, nothing_sent: bool) -> Fail {
         self.closed = true;
-        let kind = super::client::classify_io(e, ErrorKind::Reset);
+        let kind = kind_of(e, ErrorKind::Reset);
         if nothing_sent {
-            H1Fail::Stale(kind)
+            Fail::Unsent(kind)
         } else {
-            H1Fail::Kind(kind)
+            Fail::Kind(kind)
         }
     }
 
-    /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
+    /// Reads more bytes into the buffer; `Ok(0)` at end of stream. A head that would need more than
+    /// [`MAX_HEAD`] is an `InvalidData` error.
     async fn fill(&mut self) -> io::Result<usize> {
         if self.start == self.end {
             self.start = 0;
@@ -123,8 +141,14 @@ impl H1Conn {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
+            } else if self.buf.len() >= MAX_HEAD {
+                self.closed = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "response head over 256 KiB",
+                ));
             } else {
-                self.buf.resize(self.buf.len() * 2, 0);
+                self.buf.resize((self.buf.len() * 2).min(MAX_HEAD), 0);
             }
         }
         loop {
@@ -140,7 +164,7 @@ impl H1Conn {
     }
 
     /// Reads the status line and headers, skipping interim (1xx) responses.
-    async fn read_head(&mut self, head: bool) -> Result<(u16, Framing, bool), H1Fail> {
+    async fn read_head(&mut self, head: bool) -> Result<(u16, Framing, bool), Fail> {
         let mut received = false;
         loop {
             if self.start < self.end {
@@ -161,32 +185,37 @@ impl H1Conn {
                         }
                         let framing = framing.map_err(|()| {
                             self.closed = true;
-                            H1Fail::Kind(ErrorKind::Other)
+                            Fail::Kind(ErrorKind::Protocol)
                         })?;
                         return Ok((status, framing, close || status == 101));
                     }
                     Ok(httparse::Status::Partial) => {}
                     Err(_) => {
                         self.closed = true;
-                        return Err(H1Fail::Kind(ErrorKind::Other));
+                        return Err(Fail::Kind(ErrorKind::Protocol));
                     }
                 }
             }
             match self.fill().await {
                 Ok(0) => {
                     self.closed = true;
-                    // The server closed before answering: on a reused connection, most likely it
-                    // had timed the connection out before our request reached it.
+                    // The whole request went out and the server closed without a byte of answer:
+                    // it may have acted on it, so only an idempotent request may be sent again.
                     return Err(if received {
-                        H1Fail::Kind(ErrorKind::Reset)
+                        Fail::Kind(ErrorKind::Reset)
                     } else {
-                        H1Fail::Stale(ErrorKind::Reset)
+                        Fail::Unanswered(ErrorKind::Reset)
                     });
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    let stale = !received;
-                    return Err(self.fail(&e, stale));
+                    self.closed = true;
+                    let kind = kind_of(&e, ErrorKind::Reset);
+                    return Err(if received || kind == ErrorKind::Protocol {
+                        Fail::Kind(kind)
+                    } else {
+                        Fail::Unanswered(kind)
+                    });
                 }
             }
         }
@@ -202,17 +231,16 @@ impl H1Conn {
         n as u64
     }
 
-    async fn body_fill(&mut self) -> Result<(), H1Fail> {
+    async fn body_fill(&mut self) -> Result<(), Fail> {
         match self.fill().await {
             Ok(0) => {
                 self.closed = true;
-                Err(H1Fail::Kind(ErrorKind::Body))
+                Err(Fail::Kind(ErrorKind::Body))
             }
             Ok(_) => Ok(()),
             Err(e) => {
                 self.closed = true;
-                let kind = super::client::classify_io(&e, ErrorKind::Body);
-                Err(H1Fail::Kind(kind))
+                Err(Fail::Kind(kind_of(&e, ErrorKind::Body)))
             }
         }
     }
@@ -221,7 +249,7 @@ impl H1Conn {
         &mut self,
         len: u64,
         mut keep: Option<&mut Vec<u8>>,
-    ) -> Result<u64, H1Fail> {
+    ) -> Result<u64, Fail> {
         let mut left = len;
         loop {
             left -= self.take(left, &mut keep);
@@ -232,7 +260,7 @@ impl H1Conn {
         }
     }
 
-    async fn read_chunked(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, H1Fail> {
+    async fn read_chunked(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, Fail> {
         let mut total = 0u64;
         loop {
             // The chunk-size line.
@@ -245,7 +273,7 @@ impl H1Conn {
                     Ok(httparse::Status::Partial) => self.body_fill().await?,
                     Err(_) => {
                         self.closed = true;
-                        return Err(H1Fail::Kind(ErrorKind::Body));
+                        return Err(Fail::Kind(ErrorKind::Protocol));
                     }
                 }
             };
@@ -277,24 +305,31 @@ impl H1Conn {
             }
             if &self.buf[self.start..self.start + 2] != b"\r\n" {
                 self.closed = true;
-                return Err(H1Fail::Kind(ErrorKind::Body));
+                return Err(Fail::Kind(ErrorKind::Protocol));
             }
             self.start += 2;
         }
     }
 
-    async fn read_to_close(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, H1Fail> {
+    async fn read_to_close(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, Fail> {
         let mut total = self.take(u64::MAX, &mut keep);
         loop {
             match self.fill().await {
                 Ok(0) => return Ok(total),
                 Ok(_) => total += self.take(u64::MAX, &mut keep),
-                Err(e) => {
-                    let kind = super::client::classify_io(&e, ErrorKind::Body);
-                    return Err(H1Fail::Kind(kind));
-                }
+                Err(e) => return Err(Fail::Kind(kind_of(&e, ErrorKind::Body))),
             }
         }
+    }
+}
+
+/// Classifies an I/O error on a cleartext connection: `InvalidData` is only ever our own refusal
+/// of an oversized head, a protocol error.
+fn kind_of(e: &io::Error, default: ErrorKind) -> ErrorKind {
+    if e.kind() == io::ErrorKind::InvalidData {
+        ErrorKind::Protocol
+    } else {
+        super::client::classify_io(e, default)
     }
 }
 
@@ -303,8 +338,22 @@ fn framing(status: u16, head: bool, headers: &[httparse::Header<'_>]) -> Result<
     if head || (100..200).contains(&status) || status == 204 || status == 304 {
         return Ok(Framing::None);
     }
-    if has_token(headers, "transfer-encoding", "chunked") {
-        return Ok(Framing::Chunked);
+    // Transfer-Encoding wins over Content-Length; the body is chunked only when chunked is the
+    // final coding, and any other coding is read until the server closes (RFC 9112 §6.3).
+    let codings: Vec<&str> = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+        .filter_map(|h| std::str::from_utf8(h.value).ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if let Some(last) = codings.last() {
+        return Ok(if last.eq_ignore_ascii_case("chunked") {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        });
     }
     let mut length = None;
     for h in headers {
@@ -381,11 +430,21 @@ mod tests {
             .expect("runtime")
     }
 
-    fn ok(r: Result<(u16, u64), H1Fail>) -> (u16, u64) {
+    fn ok(r: Result<(u16, u64), Fail>) -> (u16, u64) {
         match r {
             Ok(v) => v,
-            Err(H1Fail::Stale(k) | H1Fail::Kind(k)) => panic!("failed: {k:?}"),
+            Err(f) => panic!("failed: {:?}", kind(&f)),
         }
+    }
+
+    fn kind(f: &Fail) -> ErrorKind {
+        match f {
+            Fail::Closed(k) | Fail::Unsent(k) | Fail::Unanswered(k) | Fail::Kind(k) => *k,
+        }
+    }
+
+    fn now() -> Instant {
+        Instant::now()
     }
 
     #[test]
@@ -404,16 +463,16 @@ mod tests {
             .await;
             let mut c = conn(addr).await;
             let mut body = Vec::new();
-            assert_eq!(ok(c.exchange(GET, false, Some(&mut body)).await), (200, 5));
+            assert_eq!(ok(c.exchange(GET, false, Some(&mut body), now()).await), (200, 5));
             assert_eq!(body, b"hello");
             body.clear();
-            assert_eq!(ok(c.exchange(GET, false, Some(&mut body)).await), (200, 7));
+            assert_eq!(ok(c.exchange(GET, false, Some(&mut body), now()).await), (200, 7));
             assert_eq!(body, b"abcdefg");
-            assert_eq!(ok(c.exchange(GET, false, None).await), (201, 2));
-            assert_eq!(ok(c.exchange(GET, false, None).await), (204, 0));
-            assert!(!c.is_closed());
-            assert_eq!(ok(c.exchange(GET, false, None).await), (503, 0));
-            assert!(c.is_closed(), "connection: close is honoured");
+            assert_eq!(ok(c.exchange(GET, false, None, now()).await), (201, 2));
+            assert_eq!(ok(c.exchange(GET, false, None, now()).await), (204, 0));
+            assert!(!c.is_closed(now()));
+            assert_eq!(ok(c.exchange(GET, false, None, now()).await), (503, 0));
+            assert!(c.is_closed(now()), "connection: close is honoured");
         });
     }
 
@@ -423,15 +482,19 @@ mod tests {
             let addr = serve(vec![b"HTTP/1.0 200 OK\r\n\r\nuntil the end"], true).await;
             let mut c = conn(addr).await;
             let mut body = Vec::new();
-            assert_eq!(ok(c.exchange(GET, false, Some(&mut body)).await), (200, 13));
+            assert_eq!(
+                ok(c.exchange(GET, false, Some(&mut body), now()).await),
+                (200, 13)
+            );
             assert_eq!(body, b"until the end");
-            assert!(c.is_closed());
-            // A server that hangs up without answering: stale (retryable) when nothing came back.
+            assert!(c.is_closed(now()));
+            // A server that hangs up without answering after reading the whole request: unanswered
+            // (retried only for idempotent requests, and only when allowed), not silently stale.
             let addr = serve(vec![], true).await;
             let mut c = conn(addr).await;
             assert!(matches!(
-                c.exchange(GET, false, None).await,
-                Err(H1Fail::Stale(ErrorKind::Reset))
+                c.exchange(GET, false, None, now()).await,
+                Err(Fail::Unanswered(ErrorKind::Reset))
             ));
             // A truncated body is a body error.
             let addr = serve(
@@ -441,8 +504,8 @@ mod tests {
             .await;
             let mut c = conn(addr).await;
             assert!(matches!(
-                c.exchange(GET, false, None).await,
-                Err(H1Fail::Kind(ErrorKind::Body))
+                c.exchange(GET, false, None, now()).await,
+                Err(Fail::Kind(ErrorKind::Body))
             ));
         });
     }
@@ -459,14 +522,132 @@ mod tests {
                 let mut c = conn(addr).await;
                 assert!(
                     matches!(
-                        c.exchange(GET, false, None).await,
-                        Err(H1Fail::Kind(ErrorKind::Other))
+                        c.exchange(GET, false, None, now()).await,
+                        Err(Fail::Kind(ErrorKind::Protocol))
                     ),
                     "{}",
                     String::from_utf8_lossy(bad)
                 );
-                assert!(c.is_closed());
+                assert!(c.is_closed(now()));
             }
+        });
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+
+    /// Accepts one connection, reads a request head, writes `reply`, then closes.
+    async fn one_reply(reply: Vec<u8>) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(&reply).await;
+            let _ = s.shutdown().await;
+        });
+        addr
+    }
+
+    async fn exchange(reply: Vec<u8>) -> (Result<(u16, u64), Fail>, Vec<u8>) {
+        let addr = one_reply(reply).await;
+        let mut c = H1Conn::new(TcpStream::connect(addr).await.expect("connect"));
+        let mut body = Vec::new();
+        let r = c
+            .exchange(GET, false, Some(&mut body), Instant::now())
+            .await;
+        (r, body)
+    }
+
+    #[test]
+    fn chunked_counts_only_as_the_final_coding_and_other_codings_read_to_close() {
+        rt().block_on(async {
+            // "chunked, gzip": chunked is not final, so the body runs to the close, chunk syntax and all.
+            let (r, body) = exchange(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n".to_vec(),
+            )
+            .await;
+            assert!(matches!(r, Ok((200, 13))), "{:?}", r.as_ref().ok());
+            assert_eq!(body, b"3\r\nabc\r\n0\r\n\r\n");
+            // Transfer-Encoding without chunked and with a Content-Length: the length is ignored.
+            let (r, body) = exchange(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\ncontent-length: 2\r\n\r\nwhole body".to_vec(),
+            )
+            .await;
+            assert!(matches!(r, Ok((200, 10))));
+            assert_eq!(body, b"whole body");
+            // Two header lines, chunked last: chunked.
+            let (r, body) = exchange(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".to_vec(),
+            )
+            .await;
+            assert!(matches!(r, Ok((200, 2))));
+            assert_eq!(body, b"ok");
+        });
+    }
+
+    #[test]
+    fn a_head_larger_than_the_cap_is_a_protocol_error_and_memory_stays_bounded() {
+        rt().block_on(async {
+            let mut reply = b"HTTP/1.1 200 OK\r\n".to_vec();
+            while reply.len() < 1024 * 1024 {
+                reply.extend_from_slice(
+                    b"x-filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+                );
+            }
+            let addr = one_reply(reply).await;
+            let mut c = H1Conn::new(TcpStream::connect(addr).await.expect("connect"));
+            let r = c.exchange(GET, false, None, Instant::now()).await;
+            assert!(matches!(r, Err(Fail::Kind(ErrorKind::Protocol))));
+            assert!(c.buf.len() <= MAX_HEAD, "buffer grew to {}", c.buf.len());
+            // An endless chunk-size line is refused the same way.
+            let mut reply = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+            reply.extend(std::iter::repeat_n(b'1', 600 * 1024));
+            let (r, _) = exchange(reply).await;
+            assert!(
+                matches!(r, Err(Fail::Kind(ErrorKind::Protocol))),
+                "{:?}",
+                r.as_ref().ok()
+            );
+        });
+    }
+
+    #[test]
+    fn an_idle_connection_the_server_closed_is_found_closed_before_sending() {
+        rt().block_on(async {
+            let addr = one_reply(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec()).await;
+            let mut c = H1Conn::new(TcpStream::connect(addr).await.expect("connect"));
+            let sent = Instant::now();
+            assert!(matches!(
+                c.exchange(GET, false, None, sent).await,
+                Ok((200, 2))
+            ));
+            // The server has closed; a request right away does not look (no system call) ...
+            assert!(!c.is_closed(sent));
+            // ... one after the connection sat idle does, and finds the close.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(c.is_closed(sent + PROBE_IDLE));
         });
     }
 }

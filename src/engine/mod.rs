@@ -1,7 +1,9 @@
 //! Turns a scenario into load on its own threads and reports one tick per second; never blocks its caller.
 
+mod arrivals;
 mod client;
 mod h1;
+mod occupancy;
 mod plan;
 mod worker;
 
@@ -14,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::demo::DemoServer;
 use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
-use crate::scenario::{Load, Scenario, TargetKind};
+use crate::scenario::{Arrivals, Load, Scenario, TargetKind};
 use plan::Plan;
 use worker::WorkerMsg;
 
@@ -192,14 +194,28 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
     })
 }
 
+/// Below this many requests a second per engine thread, another thread only splits a sparse
+/// schedule into sparser ones.
+const RATE_PER_THREAD: f64 = 2000.0;
+
+/// Engine threads: as asked (`--threads`, `engine.threads`), else one per core; never more than
+/// can have work (one per virtual user or in-flight slot), and in the open model by default one
+/// per 2,000 requests a second of its peak rate.
 fn worker_count(scenario: &Scenario, options: &RunOptions) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let wanted = options.threads.or(scenario.threads).unwrap_or(cores).max(1);
+    let asked = options.threads.or(scenario.threads);
     let useful = match &scenario.load {
-        Load::Open { max_in_flight, .. } => *max_in_flight,
+        Load::Open {
+            max_in_flight,
+            rate,
+            ..
+        } => {
+            let by_rate = (rate.max_level() / RATE_PER_THREAD).ceil().max(1.0) as usize;
+            (*max_in_flight).min(if asked.is_some() { usize::MAX } else { by_rate })
+        }
         Load::Closed { vus, .. } => vus.max_level().ceil() as usize,
     };
-    wanted.min(useful.max(1))
+    asked.unwrap_or(cores).max(1).min(useful.max(1))
 }
 
 /// Merges the workers' shares of each second into one tick, in order, and computes the summary at the end.
@@ -251,15 +267,10 @@ fn aggregate(
     for (i, parts) in std::mem::take(&mut pending) {
         ticks.emit(i, f64::from(i), &parts, 0, &mut acc);
     }
-    let started: u64 = finals.iter().map(|f| f.started).sum();
+    // Every worker reports the same window (the schedule, or up to Stop); requests that finished
+    // in the drain after it belong to its last tick without lengthening it.
     let end = finals.iter().map(|f| f.end).fold(ticks.last_end, f64::max);
-    let not_started = match &scenario.load {
-        Load::Open { rate, .. } => {
-            let horizon = end.min(rate.total().as_secs_f64());
-            (rate.count_until(horizon).ceil() as u64).saturating_sub(started)
-        }
-        Load::Closed { .. } => 0,
-    };
+    let not_started = finals.iter().map(|f| f.not_started).sum();
     let index = finals
         .iter()
         .map(|f| f.index)
@@ -302,17 +313,25 @@ impl TickMaker<'_> {
     ) {
         let scenario = &self.plan.scenario;
         let mut stats = vec![Stats::default(); self.plan.keys.len()];
-        let mut in_flight = 0;
         for p in parts {
             for (a, s) in stats.iter_mut().zip(&p.stats) {
                 a.merge(s);
             }
-            in_flight += p.in_flight_peak;
         }
+        let in_flight = occupancy::peak_of_sum(parts.iter().map(|p| &p.in_flight));
         let end = end.max(self.last_end);
         let seconds = end - self.last_end;
         let profile = scenario.load.profile();
         let target = match scenario.load {
+            // Evenly spaced slots are whole requests: slot n falls in [a, b) exactly when
+            // ceil(count(a)) <= n < ceil(count(b)), so a 0.5/s schedule asks 1, 0, 1, … per second.
+            Load::Open {
+                arrivals: Arrivals::Even,
+                ..
+            } if seconds > 0.0 => {
+                let slots = |t: f64| (profile.count_until(t) - 1e-9).ceil().max(0.0);
+                (slots(end) - slots(self.last_end)) / seconds
+            }
             Load::Open { .. } if seconds > 0.0 => {
                 (profile.count_until(end) - profile.count_until(self.last_end)) / seconds
             }

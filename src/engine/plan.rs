@@ -200,6 +200,20 @@ impl Prepared {
         Ok(p)
     }
 
+    /// Whether sending this request twice has the effect of sending it once (RFC 9110 §9.2.2).
+    pub fn is_idempotent(&self) -> bool {
+        use http::Method;
+        matches!(
+            self.method,
+            Method::GET
+                | Method::HEAD
+                | Method::PUT
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
+        )
+    }
+
     /// Whether the response to this request has no body whatever its headers say (HEAD).
     pub fn is_head(&self) -> bool {
         self.method == http::Method::HEAD

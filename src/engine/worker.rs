@@ -14,10 +14,12 @@ use tokio::sync::Notify;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
-use super::client::Conn;
+use super::arrivals::Slots;
+use super::client::{Conn, H2Pool};
+use super::occupancy::{BUCKETS, Occupancy};
 use super::plan::Plan;
 use crate::metrics::{ErrorKind, LATE_AFTER, Stats};
-use crate::scenario::{Load, Schedule};
+use crate::scenario::Load;
 
 /// What a worker hands the aggregator once a second, and once more at the end.
 pub(crate) struct WorkerMsg {
@@ -25,8 +27,12 @@ pub(crate) struct WorkerMsg {
     pub end: f64,
     pub is_final: bool,
     pub stats: Vec<Stats>,
-    pub in_flight_peak: u64,
-    pub started: u64,
+    /// Requests in flight: the most in each 10 ms of the tick, so the aggregator can add the
+    /// workers' levels moment by moment instead of adding their peaks.
+    pub in_flight: [u32; BUCKETS],
+    /// Final message, open model: this worker's requests due before the window's end that never
+    /// started (the in-flight cap held them back until Stop or the end of the drain).
+    pub not_started: u64,
 }
 
 struct Worker {
@@ -34,20 +40,60 @@ struct Worker {
     workers: usize,
     plan: Arc<Plan>,
     start: Instant,
+    /// The end of the schedule.
     end: Instant,
     stop: CancellationToken,
     stats: RefCell<Vec<Stats>>,
     rng: RefCell<SmallRng>,
-    in_flight: Cell<u64>,
-    peak: Cell<u64>,
+    occupancy: RefCell<Occupancy>,
+    /// Shared HTTP/2 connections, one pool per target.
+    pools: Vec<H2Pool>,
     seq: Cell<u64>,
-    started: Cell<u64>,
+    /// The measured window is over: no request starts any more, those in flight may finish.
+    over: Cell<bool>,
+    /// The next tick to send, and when it ends.
+    next_tick: Cell<u32>,
+    tick_end: Cell<Instant>,
+    tx: Sender<WorkerMsg>,
     live: Cell<usize>,
     done: Notify,
 }
 
-/// After the schedule ends, in-flight requests get this long to finish (or the timeout, if shorter).
-const END_GRACE: Duration = Duration::from_secs(2);
+impl Worker {
+    /// Milliseconds since the run's start.
+    fn ms(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    /// Sends every whole second that ended by `now` (before the schedule's end; the last, partial
+    /// second goes with the final message). Called by the ticker when a second ends, and before
+    /// recording a request that ended after it, so a response is counted in the second it
+    /// arrived in even when the ticker's timer fires late.
+    fn roll(&self, now: Instant) {
+        while now >= self.tick_end.get() && self.tick_end.get() < self.end {
+            let i = self.next_tick.get();
+            let stats = {
+                let mut stats = self.stats.borrow_mut();
+                let snap = stats.clone();
+                stats.iter_mut().for_each(Stats::reset);
+                snap
+            };
+            let in_flight = self.occupancy.borrow_mut().take();
+            self.next_tick.set(i + 1);
+            self.tick_end
+                .set(self.start + Duration::from_secs(u64::from(i) + 1));
+            let _ = self.tx.send(WorkerMsg {
+                index: i,
+                end: f64::from(i),
+                is_final: false,
+                stats,
+                in_flight,
+                not_started: 0,
+            });
+        }
+    }
+}
+
 /// After a Stop, in-flight requests get this long, so a run stops within a second.
 const STOP_GRACE: Duration = Duration::from_millis(300);
 
@@ -60,15 +106,12 @@ pub(crate) fn run(
     stop: CancellationToken,
     tx: Sender<WorkerMsg>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(_) => {
-            let _ = tx.send(final_msg(1, 0.0, Vec::new(), 0, 0));
-            return;
-        }
+    else {
+        let _ = tx.send(final_msg(1, 0.0, Vec::new(), [0; BUCKETS], 0));
+        return;
     };
     let local = tokio::task::LocalSet::new();
     let end = start + plan.scenario.duration();
@@ -77,67 +120,98 @@ pub(crate) fn run(
         workers,
         stats: RefCell::new(vec![Stats::default(); plan.keys.len()]),
         rng: RefCell::new(SmallRng::seed_from_u64(rand::random::<u64>() ^ id as u64)),
+        occupancy: RefCell::new(Occupancy::default()),
+        pools: plan.endpoints.iter().map(|_| H2Pool::default()).collect(),
         plan,
         start,
         end,
         stop,
-        in_flight: Cell::new(0),
-        peak: Cell::new(0),
         seq: Cell::new(0),
-        started: Cell::new(0),
+        over: Cell::new(false),
+        next_tick: Cell::new(1),
+        tick_end: Cell::new(start + Duration::from_secs(1)),
+        tx: tx.clone(),
         live: Cell::new(0),
         done: Notify::new(),
     });
-    let next_tick = Rc::new(Cell::new(1u32));
-    local.block_on(&runtime, async {
-        let ticker = tokio::task::spawn_local(ticker(w.clone(), next_tick.clone(), tx.clone()));
-        match &w.plan.scenario.load {
+    let (window_end, open) = local.block_on(&runtime, async {
+        let ticker = tokio::task::spawn_local(ticker(w.clone()));
+        let open = match &w.plan.scenario.load {
             Load::Open {
                 max_in_flight,
                 rate,
+                arrivals,
             } => {
+                let seed = rand::random::<u64>();
+                let slots = Slots::new(rate, *arrivals, id, workers, seed);
                 let open = Rc::new(Open {
                     head: Cell::new(0),
                     tail: Cell::new(0),
-                    take: RefCell::new(Schedule::new(rate)),
+                    take: RefCell::new(slots.clone()),
                     done: Cell::new(false),
                     idle: Cell::new(0),
                     conns: Cell::new(0),
-                    cap: max_in_flight.div_ceil(workers).max(1),
+                    cap: share(*max_in_flight, id, workers),
                     wake: Notify::new(),
                     went_idle: Notify::new(),
                 });
-                spawn_task(&w, dispatcher(w.clone(), open, Schedule::new(rate)));
+                spawn_task(&w, dispatcher(w.clone(), open.clone(), slots));
+                Some(open)
             }
             Load::Closed { vus, .. } => {
                 let max = vus.max_level().ceil() as usize;
                 for vu in (id..max).step_by(workers) {
                     spawn_task(&w, vu_task(w.clone(), vu));
                 }
+                None
             }
-        }
-        wait_for_tasks(&w).await;
+        };
+        let window_end = run_out(&w).await;
         ticker.abort();
+        (window_end, open)
     });
+    // Dropping the tasks drops the requests still in flight: each records itself as aborted.
+    drop(local);
+    let window_end_s = window_end.saturating_duration_since(w.start).as_secs_f64();
+    let not_started = match (&open, &w.plan.scenario.load) {
+        (Some(o), Load::Open { rate, .. }) => {
+            o.take
+                .borrow_mut()
+                .due_before(o.head.get(), window_end_s, rate)
+        }
+        _ => 0,
+    };
     let stats = w.stats.replace(Vec::new());
-    let elapsed = w.start.elapsed().as_secs_f64();
+    let in_flight = w.occupancy.borrow_mut().take();
     let _ = tx.send(final_msg(
-        next_tick.get(),
-        elapsed,
+        w.next_tick.get(),
+        window_end_s,
         stats,
-        w.peak.get(),
-        w.started.get(),
+        in_flight,
+        not_started,
     ));
 }
 
-fn final_msg(index: u32, end: f64, stats: Vec<Stats>, peak: u64, started: u64) -> WorkerMsg {
+/// Worker `id`'s share of `total` (connections), so the shares add up to exactly `total`.
+fn share(total: usize, id: usize, workers: usize) -> usize {
+    let workers = workers.max(1);
+    total / workers + usize::from(id < total % workers)
+}
+
+fn final_msg(
+    index: u32,
+    end: f64,
+    stats: Vec<Stats>,
+    in_flight: [u32; BUCKETS],
+    not_started: u64,
+) -> WorkerMsg {
     WorkerMsg {
         index,
         end,
         is_final: true,
         stats,
-        in_flight_peak: peak,
-        started,
+        in_flight,
+        not_started,
     }
 }
 
@@ -151,59 +225,40 @@ fn spawn_task(w: &Rc<Worker>, f: impl std::future::Future<Output = ()> + 'static
     });
 }
 
-/// Waits until every load task is done, the schedule's end plus grace passes, or Stop plus grace.
-async fn wait_for_tasks(w: &Rc<Worker>) {
-    let end_grace = END_GRACE.min(w.plan.scenario.timeout);
-    let deadline = tokio::time::Instant::from_std(w.end + end_grace);
-    loop {
-        if w.live.get() == 0 {
-            return;
-        }
+/// Lets the load run to the end of the schedule (or Stop), then lets the requests in flight
+/// finish for up to the scenario's `drain` (or [`STOP_GRACE`] after a Stop). Returns when the
+/// measured window ended: the schedule's end, or the moment of Stop.
+async fn run_out(w: &Rc<Worker>) -> Instant {
+    let end = tokio::time::Instant::from_std(w.end);
+    let window_end = tokio::select! {
+        _ = sleep_until(end) => w.end,
+        _ = w.stop.cancelled() => Instant::now().min(w.end),
+    };
+    w.over.set(true);
+    let mut stopped = w.stop.is_cancelled();
+    let mut deadline = if stopped {
+        Instant::now() + STOP_GRACE
+    } else {
+        w.end + w.plan.scenario.drain
+    };
+    while w.live.get() > 0 {
         tokio::select! {
             _ = w.done.notified() => {}
-            _ = sleep_until(deadline) => return,
-            _ = w.stop.cancelled() => {
-                let grace = tokio::time::Instant::now() + STOP_GRACE;
-                while w.live.get() > 0 {
-                    tokio::select! {
-                        _ = w.done.notified() => {}
-                        _ = sleep_until(grace) => return,
-                    }
-                }
-                return;
+            _ = sleep_until(tokio::time::Instant::from_std(deadline)) => break,
+            _ = w.stop.cancelled(), if !stopped => {
+                stopped = true;
+                deadline = deadline.min(Instant::now() + STOP_GRACE);
             }
         }
     }
+    window_end
 }
 
-/// Sends this worker's share of each whole second; the last (partial) second is sent by `run`.
-async fn ticker(w: Rc<Worker>, next: Rc<Cell<u32>>, tx: Sender<WorkerMsg>) {
-    loop {
-        let i = next.get();
-        let at = w.start + Duration::from_secs(u64::from(i));
-        if at >= w.end {
-            return;
-        }
-        sleep_until(tokio::time::Instant::from_std(at)).await;
-        let snapshot = {
-            let mut stats = w.stats.borrow_mut();
-            let snap = stats.clone();
-            stats.iter_mut().for_each(Stats::reset);
-            snap
-        };
-        let peak = w.peak.replace(w.in_flight.get());
-        next.set(i + 1);
-        let msg = WorkerMsg {
-            index: i,
-            end: f64::from(i),
-            is_final: false,
-            stats: snapshot,
-            in_flight_peak: peak,
-            started: 0,
-        };
-        if tx.send(msg).is_err() {
-            return;
-        }
+/// Sends this worker's share of each whole second as it ends.
+async fn ticker(w: Rc<Worker>) {
+    while w.tick_end.get() < w.end {
+        sleep_until(tokio::time::Instant::from_std(w.tick_end.get())).await;
+        w.roll(Instant::now());
     }
 }
 
@@ -215,13 +270,14 @@ struct Open {
     /// One past the last slot the dispatcher has released.
     tail: Cell<u64>,
     /// Intended start times of taken slots (a cursor moving with `head`).
-    take: RefCell<Schedule>,
+    take: RefCell<Slots>,
     /// The dispatcher has released its last slot.
     done: Cell<bool>,
     /// Connection tasks waiting for work and not yet woken.
     idle: Cell<usize>,
     /// Connection tasks alive.
     conns: Cell<usize>,
+    /// This worker's share of `max_in_flight`.
     cap: usize,
     /// Wakes an idle connection for a released slot.
     wake: Notify,
@@ -241,7 +297,7 @@ const RELEASE_BATCH: u32 = 64;
 /// The open model's clock: releases each slot at its intended time with one reusable precise timer,
 /// wakes an idle connection for it or opens a new one (up to `max_in_flight`); past the cap, due
 /// slots queue and the queueing shows in corrected latency.
-async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
+async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut slots: Slots) {
     let mut timer = crate::timer::Timer::spinning(DISPATCH_SPIN);
     // Registered once, not per wait: registering takes the token's lock.
     let stopped = w.stop.cancelled();
@@ -261,11 +317,12 @@ async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
                 biased;
                 _ = &mut stopped => break,
                 _ = o.went_idle.notified() => {}
+                // The busy connections stop taking slots when the window is over.
+                _ = sleep_until(tokio::time::Instant::from_std(w.end)) => break,
             }
             continue;
         }
-        let n = k * w.workers as u64 + w.id as u64;
-        let Some(at) = schedule.time_of(n) else {
+        let Some(at) = slots.time_of(k) else {
             break;
         };
         let intended = w.start + Duration::from_secs_f64(at);
@@ -305,16 +362,17 @@ async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut schedule: Schedule) {
 }
 
 /// One connection of the open model: takes due slots while there are any, else waits to be woken.
+/// Once the window is over it takes none: slots still queued behind the in-flight cap then count
+/// as not started.
 async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
     let mut task = TaskState::new(&w);
     loop {
-        if w.stop.is_cancelled() {
+        if w.over.get() || w.stop.is_cancelled() {
             return;
         }
         let head = o.head.get();
-        let n = head * w.workers as u64 + w.id as u64;
         let released = head < o.tail.get();
-        let slot = o.take.borrow_mut().time_of(n).and_then(|at| {
+        let slot = o.take.borrow_mut().time_of(head).and_then(|at| {
             let intended = w.start + Duration::from_secs_f64(at);
             // A slot not yet released is taken if it is already due: the dispatcher leaves the
             // timing to the connections while they are all busy.
@@ -323,7 +381,6 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
         if let Some(intended) = slot {
             o.head.set(head + 1);
             o.tail.set(o.tail.get().max(head + 1));
-            w.started.set(w.started.get() + 1);
             one_request(&w, &mut task, Some(intended)).await;
             continue;
         }
@@ -343,6 +400,7 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
         return;
     };
     let mut task = TaskState::new(&w);
+    let end = tokio::time::Instant::from_std(w.end);
     loop {
         let now = Instant::now();
         if w.stop.is_cancelled() || now >= w.end {
@@ -367,8 +425,10 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
                 *lo + (*hi - *lo).mul_f64(f)
             };
             if !pause.is_zero() {
+                // A pause that runs past the end of the schedule ends with it.
+                let until = (tokio::time::Instant::now() + pause).min(end);
                 tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
+                    _ = sleep_until(until) => {}
                     _ = w.stop.cancelled() => return,
                 }
             }
@@ -418,7 +478,60 @@ async fn with_timeout<T>(
     .await
 }
 
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A request on its way: counted in flight, and if its task is dropped before it ends (the drain
+/// ran out, or Stop), it records itself as `aborted` at its latency so far, so the slowest
+/// requests of a run never vanish from it.
+struct InFlight<'a> {
+    w: &'a Worker,
+    key: usize,
+    origin: Instant,
+    sent_at: Instant,
+    armed: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(w: &'a Worker, key: usize, origin: Instant, sent_at: Instant) -> InFlight<'a> {
+        w.occupancy.borrow_mut().change(w.ms(sent_at), true);
+        InFlight {
+            w,
+            key,
+            origin,
+            sent_at,
+            armed: true,
+        }
+    }
+
+    /// The request ended at `at`; the caller records how.
+    fn end(mut self, at: Instant) {
+        self.armed = false;
+        self.w.occupancy.borrow_mut().change(self.w.ms(at), false);
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let now = Instant::now();
+        self.w.occupancy.borrow_mut().change(self.w.ms(now), false);
+        if let Some(s) = self.w.stats.borrow_mut().get_mut(self.key) {
+            s.record_failure(
+                ErrorKind::Aborted,
+                micros(now.saturating_duration_since(self.origin)),
+                Some(micros(now.saturating_duration_since(self.sent_at))),
+            );
+        }
+    }
+}
+
 /// Sends one request from the mix and records it; `intended` is the open model's scheduled start.
+/// Its timeout counts from the intended start: a request that waited out its whole timeout in the
+/// generator's queue is a timeout without being sent.
 async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
     let TaskState {
         slots,
@@ -430,28 +543,45 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
     let prepared = &plan.prepared[key];
     let seq = w.seq.get() * w.workers as u64 + w.id as u64;
     w.seq.set(w.seq.get() + 1);
+    let sent_at = Instant::now();
+    let origin = intended.unwrap_or(sent_at);
+    let until = origin + plan.scenario.timeout;
+    let late = intended.is_some_and(|i| sent_at.saturating_duration_since(i) > LATE_AFTER);
+    if sent_at >= until {
+        if sent_at >= w.tick_end.get() {
+            w.roll(sent_at);
+        }
+        let mut stats = w.stats.borrow_mut();
+        let s = &mut stats[key];
+        s.late += u64::from(late);
+        s.record_failure(
+            ErrorKind::Timeout,
+            micros(sent_at.saturating_duration_since(origin)),
+            None,
+        );
+        return;
+    }
     let endpoint = &plan.endpoints[prepared.target];
     let rendered = prepared.render(seq, &mut w.rng.borrow_mut(), endpoint);
-    let in_flight = w.in_flight.get() + 1;
-    w.in_flight.set(in_flight);
-    if in_flight > w.peak.get() {
-        w.peak.set(in_flight);
-    }
+    let in_flight = InFlight::start(w, key, origin, sent_at);
     body.clear();
-    let sent_at = Instant::now();
     let keep = prepared.needs_body.then_some(&mut *body);
+    let mut retries = 0u32;
     let result = match &rendered {
         Ok(r) => {
             let fut = endpoint.exchange(
                 &mut slots[prepared.target],
+                &w.pools[prepared.target],
                 |h2| prepared.build(r, h2),
                 prepared.fixed_wire_h1(r),
                 |out| prepared.serialize_h1(r, out),
                 prepared.is_head(),
                 keep,
+                sent_at,
+                plan.scenario.retry_idempotent && prepared.is_idempotent(),
+                &mut retries,
             );
-            let outcome =
-                with_timeout(fut, deadline.as_mut(), sent_at + plan.scenario.timeout).await;
+            let outcome = with_timeout(fut, deadline.as_mut(), until).await;
             outcome.unwrap_or_else(|| {
                 slots[prepared.target] = None;
                 Err(ErrorKind::Timeout)
@@ -460,15 +590,16 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         Err(()) => Err(ErrorKind::Other),
     };
     let done = Instant::now();
-    w.in_flight.set(w.in_flight.get() - 1);
-    let origin = intended.unwrap_or(sent_at);
-    let latency_us = done.saturating_duration_since(origin).as_micros() as u64;
-    let service_us = done.saturating_duration_since(sent_at).as_micros() as u64;
+    if done >= w.tick_end.get() {
+        w.roll(done);
+    }
+    in_flight.end(done);
+    let latency_us = micros(done.saturating_duration_since(origin));
+    let service_us = micros(done.saturating_duration_since(sent_at));
     let mut stats = w.stats.borrow_mut();
     let s = &mut stats[key];
-    if intended.is_some_and(|i| sent_at.saturating_duration_since(i) > LATE_AFTER) {
-        s.late += 1;
-    }
+    s.late += u64::from(late);
+    s.retries += u64::from(retries);
     if let Ok(r) = &rendered {
         s.bytes_out += r.body_len() as u64;
     }
@@ -478,7 +609,7 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
             let error = prepared.judge(status, body, latency_us);
             s.record_response(status, latency_us, service_us, error);
         }
-        Err(kind) => s.record_failure(kind),
+        Err(kind) => s.record_failure(kind, latency_us, Some(service_us)),
     }
 }
 

@@ -50,8 +50,15 @@ pub struct Scenario {
     pub load: Load,
     /// The first part of the run, excluded from results (rounded up to whole seconds).
     pub warmup: Duration,
-    /// The limit on one whole request (connect, send, response, body).
+    /// The limit on one whole request (connect, send, response, body), counted in the open model
+    /// from its intended start, so time queued in the generator counts too.
     pub timeout: Duration,
+    /// After the schedule ends (or the last virtual user's last request starts), how long requests
+    /// still in flight may finish; any still unanswered then count as `aborted`. Default: `timeout`.
+    pub drain: Duration,
+    /// Send an idempotent request (GET, HEAD, PUT, DELETE, OPTIONS) again on a new connection when
+    /// a reused one closed without answering it; counted as a retry. Off by default.
+    pub retry_idempotent: bool,
     /// Rules on the run as a whole.
     pub thresholds: Vec<Threshold>,
     /// Engine threads; `None` uses every available core.
@@ -71,6 +78,8 @@ pub struct Target {
     pub ca_file: Option<PathBuf>,
     /// Skip certificate verification (test hosts only).
     pub insecure: bool,
+    /// HTTP/2: concurrent requests (streams) per connection, as oha's `-p` and h2load's `-m`.
+    pub streams: usize,
 }
 
 /// Where a target lives.
@@ -127,6 +136,17 @@ impl BaseUrl {
             return Err(format!(
                 "\"{url}\": a base URL cannot have a query; put it on the request"
             ));
+        }
+        if let Some(port) = uri.port() {
+            match port.as_str().parse::<u16>() {
+                Ok(p) if p > 0 => {}
+                _ => {
+                    return Err(format!(
+                        "\"{url}\": port {} is out of range (1-65535)",
+                        port.as_str()
+                    ));
+                }
+            }
         }
         Ok(BaseUrl {
             https,
@@ -234,6 +254,8 @@ pub enum Load {
         rate: Profile,
         /// The most requests in flight at once (and so connections).
         max_in_flight: usize,
+        /// How arrivals are spaced.
+        arrivals: Arrivals,
     },
     /// Virtual users each send a request, wait for it, think, and repeat.
     Closed {
@@ -242,6 +264,16 @@ pub enum Load {
         /// Pause between a VU's requests: uniform in `[min, max]`.
         think: Option<(Duration, Duration)>,
     },
+}
+
+/// How the open model spaces arrivals at a given rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arrivals {
+    /// Evenly spaced: the least queueing a rate can cause (wrk2, k6's constant-arrival-rate).
+    #[default]
+    Even,
+    /// A Poisson process: independent users arriving at random, with the bursts that brings.
+    Poisson,
 }
 
 impl Load {
@@ -473,6 +505,9 @@ struct Raw {
     duration: Option<Spanned<Dur>>,
     warmup: Option<Spanned<Dur>>,
     timeout: Option<Spanned<Dur>>,
+    drain: Option<Spanned<Dur>>,
+    #[serde(default)]
+    retry_idempotent: bool,
     targets: Spanned<BTreeMap<Spanned<String>, Spanned<RawTarget>>>,
     requests: Spanned<Vec<Spanned<RawRequest>>>,
     load: Spanned<RawLoad>,
@@ -503,6 +538,7 @@ struct RawTarget {
     ca_file: Option<Spanned<String>>,
     insecure: bool,
     http: Option<Spanned<String>>,
+    streams: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -514,6 +550,7 @@ struct RawTargetTable {
     #[serde(default)]
     insecure: bool,
     http: Option<Spanned<String>>,
+    streams: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -533,7 +570,7 @@ impl<'de> Deserialize<'de> for RawTarget {
         impl<'de> Visitor<'de> for V {
             type Value = RawTarget;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a base URL such as \"http://127.0.0.1:8080\", \"demo\", or a table with url, demo, ca_file, insecure, http")
+                f.write_str("a base URL such as \"http://127.0.0.1:8080\", \"demo\", or a table with url, demo, ca_file, insecure, http, streams")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTarget, E> {
                 Ok(RawTarget {
@@ -549,6 +586,7 @@ impl<'de> Deserialize<'de> for RawTarget {
                     ca_file: t.ca_file,
                     insecure: t.insecure,
                     http: t.http,
+                    streams: t.streams,
                 })
             }
         }
@@ -625,6 +663,7 @@ struct RawLoad {
     stages: Option<Spanned<Vec<Spanned<RawStage>>>>,
     max_in_flight: Option<Spanned<u32>>,
     think_time: Option<Spanned<RawThink>>,
+    arrivals: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -710,6 +749,7 @@ impl Validator<'_> {
         {
             self.err(t.span(), "timeout must be longer than zero");
         }
+        let drain = raw.drain.as_ref().map_or(timeout, |d| d.get_ref().0);
         let warmup = raw
             .warmup
             .as_ref()
@@ -743,6 +783,8 @@ impl Validator<'_> {
             load: load?,
             warmup,
             timeout,
+            drain,
+            retry_idempotent: raw.retry_idempotent,
             thresholds,
             threads,
         })
@@ -847,6 +889,14 @@ impl Validator<'_> {
                 }
                 p
             });
+            let streams = match &t.streams {
+                None => 1,
+                Some(v) if (1..=1000).contains(v.get_ref()) => *v.get_ref() as usize,
+                Some(v) => {
+                    self.err(v.span(), "streams must be a whole number from 1 to 1000");
+                    1
+                }
+            };
             if let Some(kind) = kind {
                 out.push(Target {
                     name: n.clone(),
@@ -854,6 +904,7 @@ impl Validator<'_> {
                     http,
                     ca_file,
                     insecure: t.insecure,
+                    streams,
                 });
             }
         }
@@ -1166,6 +1217,7 @@ impl Validator<'_> {
             &[
                 ("rate", l.rate.as_ref().map(Spanned::span)),
                 ("max_in_flight", l.max_in_flight.as_ref().map(Spanned::span)),
+                ("arrivals", l.arrivals.as_ref().map(Spanned::span)),
             ]
         };
         for (key, s) in foreign {
@@ -1250,9 +1302,25 @@ impl Validator<'_> {
             {
                 self.err(m.span(), "max_in_flight must be at least 1");
             }
+            let arrivals = match l
+                .arrivals
+                .as_ref()
+                .map(|a| (a.get_ref().as_str(), a.span()))
+            {
+                None | Some(("even", _)) => Arrivals::Even,
+                Some(("poisson", _)) => Arrivals::Poisson,
+                Some((other, s)) => {
+                    self.err(
+                        s,
+                        format!("arrivals = \"{other}\": expected \"even\" or \"poisson\""),
+                    );
+                    Arrivals::Even
+                }
+            };
             Load::Open {
                 rate: profile,
                 max_in_flight: cap.max(1),
+                arrivals,
             }
         } else {
             Load::Closed {

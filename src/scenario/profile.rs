@@ -117,7 +117,12 @@ impl Schedule {
     /// Seconds from the start at which request `n` (0-based) is due, or `None` past the end.
     /// Calls must not go backwards in `n`.
     pub fn time_of(&mut self, n: u64) -> Option<f64> {
-        let n = n as f64;
+        self.time_at(n as f64)
+    }
+
+    /// Seconds from the start at which the schedule has sent `n` requests (the inverse of
+    /// [`Profile::count_until`]), or `None` past the end. Calls must not go backwards in `n`.
+    pub fn time_at(&mut self, n: f64) -> Option<f64> {
         while let Some(&(t0, d, r0, r1, c0)) = self.segments.get(self.seg) {
             let c_end = c0 + (r0 + r1) / 2.0 * d;
             if n < c_end {

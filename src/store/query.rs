@@ -364,7 +364,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in, s.bytes_out, s.late, s.status, s.error_kinds,
-                        h.latency, h.service
+                        h.latency, h.service, h.failed, s.retries
                  FROM tick_series s JOIN tick_histograms h
                    ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
                  WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3",
@@ -400,9 +400,19 @@ impl Store {
                     .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))
             };
             s.latency = decode(9)?;
+            if r.get_ref(11)
+                .map_err(&e)?
+                .as_blob_or_null()
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                s.failed = decode(11)?;
+            }
             if histograms == Histograms::Both {
                 s.service = decode(10)?;
             }
+            s.retries = r.get::<_, i64>(12).map_err(&e)?.max(0) as u64;
         }
         Ok(ticks)
     }

@@ -180,7 +180,8 @@ impl Store {
     }
 }
 
-/// Inserts one tick: its gauges, and for each non-empty series its figures and histograms.
+/// Inserts one tick: its gauges, and for each series its figures (zeros included, so a second
+/// without a response is a row, not a gap) and, when it had requests, its histograms.
 /// Returns the requests it holds.
 pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rusqlite::Result<u64> {
     let total = TickSummary::of(t);
@@ -216,9 +217,6 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
     ])?;
     let mut measured = 0u64;
     for (series, s) in t.stats.iter().enumerate() {
-        if s.requests == 0 && s.errors == 0 {
-            continue;
-        }
         measured += s.requests;
         let q = |h: &hdrhistogram::Histogram<u64>, p: f64| {
             (!h.is_empty()).then(|| h.value_at_quantile(p) as i64)
@@ -227,8 +225,8 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
         conn.prepare_cached(
             "INSERT INTO tick_series (run_id, tick, series, requests, errors, bytes_in, bytes_out, late,
                 p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us,
-                status, error_kinds)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                status, error_kinds, retries)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         )?
         .execute(params![
             id,
@@ -251,16 +249,21 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
             max(&s.service),
             s.status_text(),
             s.error_kinds_text(),
+            s.retries as i64,
         ])?;
+        if s.requests == 0 && s.latency.is_empty() {
+            continue;
+        }
         conn.prepare_cached(
-            "INSERT INTO tick_histograms (run_id, tick, series, latency, service) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO tick_histograms (run_id, tick, series, latency, service, failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             id,
             t.index,
             series as i64,
             encode_histogram(&s.latency),
-            encode_histogram(&s.service)
+            encode_histogram(&s.service),
+            (!s.failed.is_empty()).then(|| encode_histogram(&s.failed)),
         ])?;
     }
     Ok(measured)

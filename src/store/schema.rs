@@ -111,4 +111,11 @@ CREATE TABLE benchmark_figures (
 ALTER TABLE runs ADD COLUMN baseline INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX runs_baseline ON runs (scenario) WHERE baseline = 1;
 "#,
+    // 3: retries per series, and the latency of failed requests (NULL when none failed), so
+    // success-only percentiles can be recomputed for any window. Series rows with no request are
+    // now stored too, so an outage second is a row of zeros rather than a gap.
+    r#"
+ALTER TABLE tick_series ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tick_histograms ADD COLUMN failed BLOB;
+"#,
 ];

@@ -100,6 +100,13 @@ pub struct SeriesExport {
     pub latency: String,
     /// Service time histogram, same encoding.
     pub service: String,
+    /// Corrected latency of the requests that failed, same encoding (absent when none failed, and
+    /// in exports made before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// Requests sent again on a new connection.
+    #[serde(default)]
+    pub retries: u64,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -130,6 +137,8 @@ pub(super) fn tick_export(t: &Tick) -> TickExport {
                 error_kinds: s.error_counts().collect(),
                 latency: B64.encode(encode_histogram(&s.latency)),
                 service: B64.encode(encode_histogram(&s.service)),
+                failed: (!s.failed.is_empty()).then(|| B64.encode(encode_histogram(&s.failed))),
+                retries: s.retries,
             })
             .collect(),
     }
@@ -220,6 +229,10 @@ impl Store {
                 };
                 slot.latency = hist("latency", &s.latency)?;
                 slot.service = hist("service", &s.service)?;
+                if let Some(f) = &s.failed {
+                    slot.failed = hist("failed", f)?;
+                }
+                slot.retries = s.retries;
                 slot.requests = s.requests;
                 slot.errors = s.errors;
                 slot.bytes_in = s.bytes_in;
