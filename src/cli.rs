@@ -851,7 +851,14 @@ fn execute(
 ) -> Result<(engine::Outcome, Option<i64>), String> {
     let scenario_text = scenario.text.clone();
     let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
-    let handle = engine::start(scenario, RunOptions { threads }).map_err(|e| e.to_string())?;
+    let handle = engine::start(
+        scenario,
+        RunOptions {
+            threads,
+            ..RunOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let recorder = store.and_then(|(db, tags)| {
         let new = NewRun {
             name,

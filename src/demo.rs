@@ -85,6 +85,7 @@ impl DemoServer {
             requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             in_flight_max: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
         });
         let thread = std::thread::Builder::new()
             .name("loadbench-demo".into())
@@ -184,6 +185,7 @@ async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        state.connections.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
@@ -215,6 +217,7 @@ struct State {
     requests: AtomicU64,
     in_flight: AtomicU64,
     in_flight_max: AtomicU64,
+    connections: AtomicU64,
 }
 
 impl State {
@@ -287,7 +290,7 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "GET /v1/flaky":"a share of 503s (error_rate knob)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
 "POST /admin/stall?ms=N":"pause the whole service for N ms",
-"GET /admin/stats":"requests served, in flight now and at most"}}"#;
+"GET /admin/stats":"requests served, in flight now and at most, connections accepted"}}"#;
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let (parts, body) = req.into_parts();
@@ -308,6 +311,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
                 "requests": state.requests.load(Ordering::Relaxed),
                 "in_flight": state.in_flight.load(Ordering::Relaxed),
                 "in_flight_max": state.in_flight_max.load(Ordering::Relaxed),
+                "connections": state.connections.load(Ordering::Relaxed),
             }),
         ));
     }

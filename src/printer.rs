@@ -175,6 +175,20 @@ pub fn summary(s: &Summary) -> String {
             s.not_started
         );
     }
+    let aborted = s.total.error_kinds.get("aborted").copied().unwrap_or(0);
+    if aborted > 0 {
+        let _ = writeln!(
+            out,
+            "{aborted} requests were still unanswered when the run ended (aborted: errors, in latency at their wait so far)"
+        );
+    }
+    if s.total.retries > 0 {
+        let _ = writeln!(
+            out,
+            "{} requests were sent again on a new connection (retries)",
+            s.total.retries
+        );
+    }
     out.push('\n');
     let single_target = s
         .endpoints
@@ -210,6 +224,32 @@ pub fn summary(s: &Summary) -> String {
         rows.push(row);
     }
     out.push_str(&table(&header, &rows));
+    if s.total.errors > 0 {
+        // Failures are in the figures above at the time they failed; these leave them out.
+        out.push('\n');
+        let header = [
+            "successful only",
+            "count",
+            "min",
+            "mean",
+            "p50",
+            "p90",
+            "p95",
+            "p99",
+            "p99.9",
+            "max",
+        ];
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                let ok = e.latency_ok.clone().unwrap_or_default();
+                let mut row = vec![endpoint_name(e, single_target), ok.samples.to_string()];
+                row.extend(lat_cells(&ok));
+                row
+            })
+            .collect();
+        out.push_str(&table(&header, &rows));
+    }
     if s.model == "open" {
         out.push('\n');
         let header = [

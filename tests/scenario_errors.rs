@@ -208,3 +208,49 @@ fn data_files_and_columns_are_checked_where_they_are_named() {
     assert_eq!(line, 18, "{e}");
     assert!(msg.contains("\"sequential\" or \"random\""), "{msg}");
 }
+
+#[test]
+fn out_of_range_ports_bad_arrivals_and_streams_are_refused_at_their_line() {
+    for (port, shown) in [
+        ("80080", "80080"),
+        ("0", "0"),
+        ("99999999999", "99999999999"),
+    ] {
+        let e = err(&GOOD.replace("127.0.0.1:9", &format!("127.0.0.1:{port}")));
+        let (line, _, msg) = first(&e);
+        assert_eq!(line, 6, "{e}");
+        assert!(
+            msg.contains(&format!("port {shown} is out of range")),
+            "{msg}"
+        );
+    }
+    let e = err(&GOOD.replace("rate = 10", "rate = 10\narrivals = \"bursty\""));
+    let (line, _, msg) = first(&e);
+    assert_eq!(line, 11, "{e}");
+    assert!(msg.contains("\"even\" or \"poisson\""), "{msg}");
+    let e = err(&GOOD.replace(
+        "api = \"http://127.0.0.1:9\"",
+        "api = { url = \"http://127.0.0.1:9\", streams = 0 }",
+    ));
+    assert!(first(&e).2.contains("streams must be"), "{e}");
+    // A closed model has no arrivals to space.
+    let e = err(&GOOD.replace(
+        "model = \"open\"\nrate = 10",
+        "model = \"closed\"\nvus = 2\narrivals = \"poisson\"",
+    ));
+    assert!(first(&e).2.contains("does not apply"), "{e}");
+    // The keys that are valid parse.
+    let s = Scenario::parse(
+        &GOOD
+            .replace("rate = 10", "rate = 10\narrivals = \"poisson\"")
+            .replace(
+                "duration = \"5s\"",
+                "duration = \"5s\"\ndrain = \"1s\"\nretry_idempotent = true",
+            ),
+        None,
+        &|_| None,
+    )
+    .expect("valid");
+    assert_eq!(s.drain, std::time::Duration::from_secs(1));
+    assert!(s.retry_idempotent);
+}

@@ -104,6 +104,10 @@ impl Conn {
 #[derive(Default)]
 pub(crate) struct H2Pool {
     conns: RefCell<Vec<Rc<SharedH2>>>,
+    /// Connections being opened, and tasks waiting for one of them rather than opening their own.
+    connecting: Cell<usize>,
+    waiting: Cell<usize>,
+    opened: tokio::sync::Notify,
 }
 
 struct SharedH2 {
@@ -139,6 +143,36 @@ impl H2Pool {
 
     fn remove(&self, dead: &Rc<SharedH2>) {
         self.conns.borrow_mut().retain(|c| !Rc::ptr_eq(c, dead));
+    }
+
+    /// Whether a connection being opened will have a stream for one more task (the one opening
+    /// it takes one of its `streams`).
+    fn room_coming(&self, streams: usize) -> bool {
+        self.waiting.get() < self.connecting.get() * (streams - 1)
+    }
+
+    /// Waits for a connection being opened (or failing to open).
+    async fn wait_for_one(&self) {
+        self.waiting.set(self.waiting.get() + 1);
+        self.opened.notified().await;
+        self.waiting.set(self.waiting.get() - 1);
+    }
+}
+
+/// Marks one shared connection as being opened until dropped, then wakes the tasks waiting for it.
+struct Opening<'a>(&'a H2Pool);
+
+impl<'a> Opening<'a> {
+    fn new(pool: &'a H2Pool) -> Opening<'a> {
+        pool.connecting.set(pool.connecting.get() + 1);
+        Opening(pool)
+    }
+}
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.0.connecting.set(self.0.connecting.get() - 1);
+        self.0.opened.notify_waiters();
     }
 }
 
@@ -340,8 +374,13 @@ impl Endpoint {
                     Err(f) => return Err(f.kind()),
                 }
             }
+            if self.streams > 1 && slot.is_none() && pool.room_coming(self.streams) {
+                pool.wait_for_one().await;
+                continue;
+            }
             let reused = slot.is_some();
             if slot.is_none() {
+                let opening = (self.streams > 1).then(|| Opening::new(pool));
                 // Boxed: connecting (TLS included) is rare and its state is large; keeping it out of
                 // line keeps the per-request future small and cheap to move.
                 let conn = Box::pin(self.connect()).await?;
@@ -349,8 +388,10 @@ impl Endpoint {
                     && let Sender::H2(sender) = conn.sender
                 {
                     pool.add(sender);
+                    drop(opening);
                     continue;
                 }
+                drop(opening);
                 *slot = Some(conn);
             }
             let Some(conn) = slot.as_mut() else {

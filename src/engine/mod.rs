@@ -63,10 +63,12 @@ pub struct Outcome {
 }
 
 /// Options a caller can set beside the scenario.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// Engine threads; overrides the scenario's `engine.threads`.
     pub threads: Option<usize>,
+    /// A Stop button made before the run starts (the GUI starts runs off its own thread).
+    pub stopper: Option<Stopper>,
 }
 
 /// A running load test: its events and its Stop button.
@@ -88,7 +90,18 @@ pub struct RunHandle {
 #[derive(Clone)]
 pub struct Stopper(CancellationToken);
 
+impl Default for Stopper {
+    fn default() -> Self {
+        Stopper::new()
+    }
+}
+
 impl Stopper {
+    /// A Stop button for a run not started yet (pass it in [`RunOptions::stopper`]).
+    pub fn new() -> Stopper {
+        Stopper(CancellationToken::new())
+    }
+
     /// Asks the run to stop; it ends within about a second, keeping what it measured.
     pub fn stop(&self) {
         self.0.cancel();
@@ -161,7 +174,10 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
     let keys = plan.keys.clone();
     let info = RunInfo::of(&plan.scenario);
     let workers = worker_count(&plan.scenario, &options);
-    let stop = CancellationToken::new();
+    let stop = options
+        .stopper
+        .as_ref()
+        .map_or_else(CancellationToken::new, |s| s.0.clone());
     let (wtx, wrx) = mpsc::channel::<WorkerMsg>();
     let (etx, erx) = mpsc::channel::<Event>();
     let start = Instant::now();

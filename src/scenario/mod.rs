@@ -137,14 +137,18 @@ impl BaseUrl {
                 "\"{url}\": a base URL cannot have a query; put it on the request"
             ));
         }
-        if let Some(port) = uri.port() {
-            match port.as_str().parse::<u16>() {
+        // `Uri::port` reads an out-of-range port as no port at all (then 80 or 443): look at the text.
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let host_port = authority.rsplit('@').next().unwrap_or(authority);
+        let port_text = match host_port.rfind(']') {
+            Some(close) => host_port[close..].split_once(':').map(|(_, p)| p),
+            None => host_port.rsplit_once(':').map(|(_, p)| p),
+        };
+        if let Some(text) = port_text.filter(|t| !t.is_empty()) {
+            match text.parse::<u16>() {
                 Ok(p) if p > 0 => {}
                 _ => {
-                    return Err(format!(
-                        "\"{url}\": port {} is out of range (1-65535)",
-                        port.as_str()
-                    ));
+                    return Err(format!("\"{url}\": port {text} is out of range (1-65535)"));
                 }
             }
         }

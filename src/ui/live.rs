@@ -21,6 +21,8 @@ pub enum LiveEvent {
     Tick(Arc<Tick>),
     /// The run ended; the stored run's id, or why it could not be stored.
     Done(Box<Outcome>, Result<i64, String>),
+    /// The run could not start (a name that does not resolve, a demo that cannot listen).
+    Failed(String),
 }
 
 /// A run in progress, seen from the UI thread (which never blocks on it).
@@ -114,8 +116,9 @@ impl LiveState {
         self.run.is_some()
     }
 
-    /// Starts `scenario`, storing it in `db` as run `name`; the engine and the store writer run
-    /// on their own threads.
+    /// Starts `scenario`, storing it in `db` as run `name`. Everything that can wait (opening the
+    /// database, resolving target names, starting demo services, the engine, the store writer)
+    /// happens on a thread of its own; a failure to start arrives as [`LiveEvent::Failed`].
     pub fn start(
         &mut self,
         scenario: Scenario,
@@ -125,37 +128,50 @@ impl LiveState {
     ) -> Result<(), String> {
         let total_s = scenario.duration().as_secs_f64();
         let open = matches!(scenario.load, crate::scenario::Load::Open { .. });
-        let text = scenario.text.clone();
-        let path = scenario.path.as_ref().map(|p| p.display().to_string());
-        crate::store::Store::open(db).map_err(|e| e.to_string())?;
-        let handle = engine::start(scenario, RunOptions::default())?;
-        let recorder = Recorder::start(
-            db,
-            NewRun {
-                name: name.clone(),
-                scenario_text: text,
-                scenario_path: path,
-                info: handle.info.clone(),
-                targets: handle.target_urls.clone(),
-                started_at: handle.started_at,
-            },
-        );
+        let info = crate::metrics::RunInfo::of(&scenario);
         let (tx, rx) = channel();
-        let stopper = handle.stopper();
+        let stopper = Stopper::new();
         *self = LiveState {
             show_service: self.show_service,
             capacity: self.capacity.take(),
             chart: ChartData::new(open),
-            keys: handle.keys.clone(),
-            totals: vec![Stats::default(); handle.keys.len()],
-            thresholds: handle.info.thresholds.clone(),
-            scenario_name: name,
+            totals: vec![Stats::default(); info.keys.len()],
+            keys: info.keys,
+            thresholds: info.thresholds,
+            scenario_name: name.clone(),
             total_s,
             ..LiveState::default()
         };
+        let options = RunOptions {
+            stopper: Some(stopper.clone()),
+            ..RunOptions::default()
+        };
+        let db = db.to_path_buf();
         std::thread::Builder::new()
             .name("loadbench-ui-forward".into())
             .spawn(move || {
+                let started = crate::store::Store::open(&db)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| engine::start(scenario.clone(), options));
+                let handle = match started {
+                    Ok(h) => h,
+                    Err(e) => {
+                        let _ = tx.send(LiveEvent::Failed(e));
+                        repaint_once(&ctx);
+                        return;
+                    }
+                };
+                let recorder = Recorder::start(
+                    &db,
+                    NewRun {
+                        name,
+                        scenario_text: scenario.text.clone(),
+                        scenario_path: scenario.path.as_ref().map(|p| p.display().to_string()),
+                        info: handle.info.clone(),
+                        targets: handle.target_urls.clone(),
+                        started_at: handle.started_at,
+                    },
+                );
                 let mut recorder = recorder.map_err(|e| e.to_string());
                 for ev in handle.events.iter() {
                     match ev {
@@ -209,6 +225,10 @@ impl LiveState {
                     self.finished = Some((o.status.as_str().to_string(), stored.clone()));
                     self.summary = Some(o.summary);
                     done = Some(stored);
+                }
+                LiveEvent::Failed(e) => {
+                    self.error = Some(format!("the run could not start: {e}"));
+                    done = Some(Err(e));
                 }
             }
         }

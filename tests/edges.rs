@@ -1,0 +1,452 @@
+//! The edges of a run against real loopback servers: what is in flight at the end, failures in
+//! latency, timeouts from the intended start, retries, sparse schedules, zero seconds, HTTP/2 streams.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{http_get, run, scenario, serial};
+use loadbench::demo::{DemoConfig, DemoServer};
+use loadbench::engine::{self, Event, RunOptions, RunStatus};
+
+fn demo() -> DemoServer {
+    DemoServer::start(DemoConfig::default()).expect("demo starts")
+}
+
+fn stats(demo: &DemoServer) -> serde_json::Value {
+    let (_, body) = http_get(demo.addr, "/admin/stats");
+    serde_json::from_str(&body).expect("stats json")
+}
+
+#[test]
+fn a_stall_in_the_last_seconds_keeps_every_request_and_its_wait() {
+    let _g = serial();
+    let demo = demo();
+    let addr = demo.addr;
+    // 100/s for 4 s; the server stalls from 2.5 s to 5.5 s. The 150 requests due from 2.5 s on
+    // wait for the stall's end, 1.5 to 3 s each, and finish after the schedule is over.
+    let staller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2500));
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        write!(
+            s,
+            "POST /admin/stall?ms=3000 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut sink = String::new();
+        let _ = s.read_to_string(&mut sink);
+    });
+    let (o, ticks) = run(scenario(&format!(
+        r#"
+name = "stall at the end"
+duration = "4s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 100
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+        demo.url()
+    )));
+    staller.join().expect("staller");
+    let t = &o.summary.total;
+    assert_eq!(o.status, RunStatus::Completed);
+    assert_eq!(t.count, 400, "every scheduled request is counted: {t:?}");
+    assert_eq!(t.errors, 0);
+    assert!(
+        (1_400.0..=3_300.0).contains(&t.latency.p99_ms),
+        "the stall's wait is in p99: {} ms",
+        t.latency.p99_ms
+    );
+    assert_eq!(o.summary.duration_s, 4.0, "the window is the schedule");
+    assert!((t.rate - 100.0).abs() < 1e-9, "rate {}", t.rate);
+    let last = ticks.last().expect("ticks");
+    assert_eq!((last.index, last.end, last.seconds), (4, 4.0, 1.0));
+    assert!(
+        last.total().requests >= 140,
+        "the drained responses belong to the last second: {}",
+        last.total().requests
+    );
+}
+
+#[test]
+fn responses_slower_than_the_drain_are_aborted_at_their_wait_so_far() {
+    let _g = serial();
+    let demo = demo();
+    let text = |drain: &str| {
+        format!(
+            r#"
+name = "slower than the run"
+duration = "2s"
+{drain}
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 10
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+query = {{ delay_ms = 2500 }}
+"#,
+            demo.url()
+        )
+    };
+    // With the default drain (the timeout, 10 s) every response arrives and counts.
+    let started = Instant::now();
+    let (o, _) = run(scenario(&text("")));
+    let t = &o.summary.total;
+    assert_eq!((t.count, t.errors), (20, 0), "{t:?}");
+    assert!((t.latency.p50_ms - 2500.0).abs() < 100.0, "{:?}", t.latency);
+    assert!(started.elapsed() < Duration::from_secs(6));
+    // With a 500 ms drain none arrives in time: each is an `aborted` error at its wait so far
+    // (from 0.5 s for the last one sent to 2.5 s for the first), not a vanished request.
+    let started = Instant::now();
+    let (o, _) = run(scenario(&text("drain = \"500ms\"")));
+    let took = started.elapsed();
+    let t = &o.summary.total;
+    assert_eq!((t.count, t.errors), (20, 20), "{t:?}");
+    assert_eq!(t.error_kinds.get("aborted"), Some(&20));
+    assert!(
+        t.latency.min_ms >= 450.0 && t.latency.max_ms <= 2_700.0,
+        "{:?}",
+        t.latency
+    );
+    assert!(t.latency_ok.is_none(), "no response succeeded");
+    assert_eq!(o.summary.duration_s, 2.0);
+    assert!(took < Duration::from_secs(4), "the run took {took:?}");
+    let printed = loadbench::printer::summary(&o.summary);
+    assert!(
+        printed.contains("20 requests were still unanswered when the run ended"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn timeouts_count_from_the_intended_start_and_enter_latency_at_the_timeout() {
+    let _g = serial();
+    let demo = demo();
+    // One connection serving 200 ms requests (5/s) against 20/s scheduled, timeout 500 ms: the
+    // queue grows, and a request whose 500 ms run out — waiting or on the wire — is a timeout at
+    // about 500 ms of latency. Nothing's latency can exceed the timeout by more than a little.
+    let (o, _) = run(scenario(&format!(
+        r#"
+name = "queue and timeouts"
+duration = "3s"
+timeout = "500ms"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 20
+max_in_flight = 1
+[[requests]]
+name = "slow"
+path = "/v1/echo"
+query = {{ delay_ms = 200 }}
+"#,
+        demo.url()
+    )));
+    let t = &o.summary.total;
+    let timeouts = t.error_kinds.get("timeout").copied().unwrap_or(0);
+    assert!(timeouts >= 30, "{t:?}");
+    assert_eq!(t.count + o.summary.not_started, 60, "{t:?}");
+    assert!(
+        t.latency.max_ms < 600.0,
+        "bounded by the timeout from the intended start: {:?}",
+        t.latency
+    );
+    assert!(
+        t.latency.p99_ms >= 499.0,
+        "timeouts are the slowest outcomes and are in p99: {:?}",
+        t.latency
+    );
+    // Once the queue is older than 300 ms no request has the 200 ms it needs: only the first
+    // few succeed, and success-only figures show just those.
+    let ok = t.latency_ok.as_ref().expect("some succeeded");
+    assert!(ok.samples >= 1 && ok.max_ms < 500.0, "{ok:?}");
+    assert!(
+        t.service_time.max_ms < 520.0,
+        "a queued request gets only what is left of its timeout: {:?}",
+        t.service_time
+    );
+}
+
+/// A server that answers the first request on each connection and, on the second, reads it whole
+/// and closes without a word; it counts the requests it read.
+fn answers_once_then_hangs_up() -> (SocketAddr, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(AtomicU64::new(0));
+    let count = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                for answer in [true, false] {
+                    // One request: the head, then its Content-Length body.
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < end + len {
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..end + len);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    if answer {
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+                    }
+                }
+                // Dropping the socket closes it with the second request unanswered.
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn a_request_the_server_read_and_never_answered_is_an_error_not_a_silent_retry() {
+    let _g = serial();
+    let run_against = |method: &str, retry: bool| {
+        let (addr, seen) = answers_once_then_hangs_up();
+        let (o, _) = run(scenario(&format!(
+            r#"
+name = "hang up"
+duration = "1s"
+retry_idempotent = {retry}
+[targets]
+api = "http://{addr}"
+[load]
+model = "closed"
+vus = 1
+think_time = "20ms"
+[[requests]]
+name = "r"
+method = "{method}"
+path = "/"
+body = "payload"
+"#
+        )));
+        (o.summary.total, seen.load(Ordering::Relaxed))
+    };
+    // POST: every second request on a connection is read and not answered. It must count as an
+    // error, and the server must have seen exactly as many requests as the run counts.
+    let (t, seen) = run_against("POST", true);
+    assert!(t.count >= 10, "{t:?}");
+    assert_eq!(t.retries, 0, "a POST is never sent twice");
+    assert_eq!(seen, t.count, "no request was sent behind the count's back");
+    let resets = t.error_kinds.get("reset").copied().unwrap_or(0);
+    assert!(
+        resets * 2 + 2 >= t.count && resets * 2 <= t.count + 2,
+        "every second request fails: {t:?}"
+    );
+    // GET without retry_idempotent: the same.
+    let (t, seen) = run_against("GET", false);
+    assert_eq!((t.retries, seen), (0, t.count), "{t:?}");
+    assert!(t.errors * 2 + 2 >= t.count, "{t:?}");
+    // GET with retry_idempotent: the unanswered request goes again on a new connection, succeeds,
+    // and is counted as a retry; the server saw the retries too.
+    let (t, seen) = run_against("GET", true);
+    assert_eq!(t.errors, 0, "{t:?}");
+    assert!(t.retries * 2 + 2 >= t.count, "{t:?}");
+    assert_eq!(seen, t.count + t.retries);
+}
+
+#[test]
+fn one_request_a_second_over_eight_threads_ticks_every_second_on_time() {
+    let _g = serial();
+    let demo = demo();
+    let s = scenario(&format!(
+        r#"
+name = "sparse"
+duration = "5s"
+[engine]
+threads = 8
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 1
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+        demo.url()
+    ));
+    let started = Instant::now();
+    let handle = engine::start(s, RunOptions::default()).expect("starts");
+    let mut arrivals = Vec::new();
+    let outcome = loop {
+        match handle.events.recv().expect("events") {
+            Event::Tick(t) => arrivals.push((t.index, t.total().requests, started.elapsed())),
+            Event::Finished(o) => break o,
+        }
+    };
+    assert_eq!(outcome.summary.total.count, 5);
+    assert_eq!(arrivals.len(), 5, "{arrivals:?}");
+    for (i, (index, requests, at)) in arrivals.iter().enumerate() {
+        assert_eq!(*index, i as u32 + 1);
+        assert_eq!(*requests, 1, "one request in each second: {arrivals:?}");
+        let due = Duration::from_secs(i as u64 + 1);
+        assert!(
+            *at >= due && *at < due + Duration::from_millis(600),
+            "tick {index} arrived at {at:?}, not about {due:?}: {arrivals:?}"
+        );
+    }
+}
+
+#[test]
+fn a_second_without_responses_is_a_row_of_zeros_in_the_csv() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let toml = dir.path().join("outage.toml");
+    // One connection at 20/s; the demo stalls from 2 s to 3.5 s, so nothing completes in tick 3.
+    std::fs::write(
+        &toml,
+        r#"
+name = "outage"
+duration = "4s"
+[targets]
+api = { demo = { stall_every = "2s", stall_for = "1500ms" } }
+[load]
+model = "open"
+rate = 20
+max_in_flight = 1
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    )
+    .expect("write");
+    let bin = env!("CARGO_BIN_EXE_loadbench");
+    let out = std::process::Command::new(bin)
+        .args(["run", toml.to_str().expect("path"), "-q", "--db"])
+        .arg(&db)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    let out = std::process::Command::new(bin)
+        .args(["report", "1", "--format", "csv", "--db"])
+        .arg(&db)
+        .output()
+        .expect("report");
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let ticks: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert_eq!(ticks, ["1", "2", "3", "4"], "{csv}");
+    let third: Vec<&str> = csv.lines().nth(3).expect("tick 3").split(',').collect();
+    assert_eq!(third[6], "0", "no response in tick 3: {csv}");
+    assert_eq!(
+        third[9], "",
+        "no latency for a second without responses: {csv}"
+    );
+}
+
+#[test]
+fn http2_streams_share_connections() {
+    let _g = serial();
+    let connections = |streams: Option<u32>| {
+        let demo = demo();
+        let streams = streams.map_or(String::new(), |n| format!(", streams = {n}"));
+        // 200/s of 100 ms requests: about 20 in flight.
+        let (o, _) = run(scenario(&format!(
+            r#"
+name = "h2"
+duration = "2s"
+[targets]
+api = {{ url = "{}", http = "2"{streams} }}
+[load]
+model = "open"
+rate = 200
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+query = {{ delay_ms = 100 }}
+"#,
+            demo.url()
+        )));
+        assert_eq!(o.summary.total.errors, 0, "{:?}", o.summary.total);
+        assert_eq!(o.summary.total.count, 400);
+        let s = stats(&demo);
+        (
+            // Less the connection that asked for the stats.
+            s["connections"].as_u64().unwrap_or(0) - 1,
+            s["in_flight_max"].as_u64().unwrap_or(0),
+        )
+    };
+    let (one_each, in_flight) = connections(None);
+    assert!(
+        one_each >= 15,
+        "one stream a connection: {one_each} connections"
+    );
+    let (shared, in_flight_shared) = connections(Some(10));
+    assert!(
+        (2..=4).contains(&shared),
+        "10 streams a connection for ~20 in flight: {shared} connections"
+    );
+    assert!(
+        in_flight >= 15 && in_flight_shared >= 15,
+        "same load both ways"
+    );
+}
+
+#[test]
+fn poisson_arrivals_send_the_rate_on_average() {
+    let _g = serial();
+    let demo = demo();
+    let (o, ticks) = run(scenario(&format!(
+        r#"
+name = "poisson"
+duration = "4s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 500
+arrivals = "poisson"
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+        demo.url()
+    )));
+    let n = o.summary.total.count as f64;
+    // 2,000 expected, sd 45.
+    assert!((n - 2000.0).abs() < 200.0, "{n} requests");
+    assert_eq!(o.summary.total.errors, 0);
+    let per_tick: Vec<u64> = ticks.iter().map(|t| t.total().requests).collect();
+    assert!(
+        per_tick.iter().any(|&c| c != 500),
+        "random arrivals are not exactly 500 each second: {per_tick:?}"
+    );
+}
