@@ -83,6 +83,31 @@ impl Tables {
             s.total.count,
             format::rate(s.total.rate),
         );
+        // What the edges of the run did, said wherever it happened: never a silent figure.
+        let mut edges = Vec::new();
+        let aborted = s.total.error_kinds.get("aborted").copied().unwrap_or(0);
+        if aborted > 0 {
+            edges.push(format!(
+                "{aborted} requests were still unanswered when the run ended (aborted: errors, in latency at their wait so far)"
+            ));
+        }
+        if s.not_started > 0 {
+            edges.push(format!(
+                "{} requests were due but never started (max_in_flight reached)",
+                s.not_started
+            ));
+        }
+        if s.total.retries > 0 {
+            edges.push(format!(
+                "{} requests were sent again on a new connection",
+                s.total.retries
+            ));
+        }
+        let about = if edges.is_empty() {
+            about
+        } else {
+            format!("{about} {}.", edges.join("; "))
+        };
         let thresholds = s
             .thresholds
             .iter()

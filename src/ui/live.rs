@@ -329,6 +329,17 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             }
         };
     }
+    if let Some(sum) = &s.summary {
+        let aborted = sum.total.error_kinds.get("aborted").copied().unwrap_or(0);
+        let edges = [
+            (aborted, "unanswered when the run ended (aborted)"),
+            (sum.not_started, "due but never started (max_in_flight)"),
+            (sum.total.retries, "sent again on a new connection"),
+        ];
+        for (n, what) in edges.into_iter().filter(|(n, _)| *n > 0) {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{n} requests {what}"));
+        }
+    }
     if let Some(last) = &s.last {
         ui.horizontal_wrapped(|ui| {
             let what = if s.chart.open { "target" } else { "VUs" };
