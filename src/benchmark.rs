@@ -18,8 +18,34 @@ pub struct BenchmarkSet {
     /// Free text.
     #[serde(default)]
     pub notes: String,
+    /// What its latency figures measure, so they are held against the same of ours.
+    #[serde(default)]
+    pub latency: LatencyKind,
     /// One entry per endpoint or request name (`*` for all together).
     pub figures: Vec<Figures>,
+}
+
+/// What a set's latency figures measure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyKind {
+    /// From each request's intended start (coordinated omission corrected): loadbench's own
+    /// latency, wrk2's, oha's with `--latency-correction`.
+    #[default]
+    Corrected,
+    /// From the actual send: k6's `http_req_duration`, oha's without `--latency-correction`,
+    /// most published figures.
+    Service,
+}
+
+impl LatencyKind {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyKind::Corrected => "corrected",
+            LatencyKind::Service => "service",
+        }
+    }
 }
 
 /// The figures of one endpoint; any may be missing.
@@ -42,12 +68,15 @@ pub struct Figures {
     pub max_ms: Option<f64>,
     /// Errors as a fraction.
     pub error_rate: Option<f64>,
+    /// Requests measured.
+    #[serde(default)]
+    pub count: Option<u64>,
 }
 
 /// Which file format to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// Our CSV: `endpoint,rate,p50_ms,p90_ms,p95_ms,p99_ms,max_ms,error_rate`.
+    /// Our CSV: `endpoint,rate,p50_ms,p90_ms,p95_ms,p99_ms,max_ms,error_rate[,count]`.
     Csv,
     /// Our JSON: a [`BenchmarkSet`].
     Json,
@@ -174,7 +203,7 @@ fn parse_csv(text: &str, name: &str) -> Result<BenchmarkSet, String> {
         .split(',')
         .map(|c| c.trim().to_ascii_lowercase())
         .collect();
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 9] = [
         "endpoint",
         "rate",
         "p50_ms",
@@ -183,6 +212,7 @@ fn parse_csv(text: &str, name: &str) -> Result<BenchmarkSet, String> {
         "p99_ms",
         "max_ms",
         "error_rate",
+        "count",
     ];
     if let Some(bad) = cols.iter().find(|c| !KNOWN.contains(&c.as_str())) {
         return Err(format!(
@@ -221,6 +251,16 @@ fn parse_csv(text: &str, name: &str) -> Result<BenchmarkSet, String> {
             } else {
                 n
             };
+            if c == "count" {
+                if n < 0.0 || n.fract() != 0.0 || !n.is_finite() {
+                    return Err(format!(
+                        "line {}: `{v}` in column count is not a whole number",
+                        i + 1
+                    ));
+                }
+                f.count = Some(n as u64);
+                continue;
+            }
             let slot = match c.as_str() {
                 "rate" => &mut f.rate,
                 "p50_ms" => &mut f.p50_ms,
@@ -239,12 +279,39 @@ fn parse_csv(text: &str, name: &str) -> Result<BenchmarkSet, String> {
         source: String::new(),
         published: String::new(),
         notes: String::new(),
+        latency: LatencyKind::Corrected,
         figures,
     })
 }
 
-fn num(v: &serde_json::Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(serde_json::Value::as_f64)
+/// What kind of JSON value `v` is, for messages.
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// `obj[key]` as a number: `None` when absent, an error naming `path` when it is anything else.
+fn number(obj: &serde_json::Value, key: &str, path: &str) -> Result<Option<f64>, String> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+            format!(
+                "`{path}.{key}` is {}, expected a number; nothing was stored",
+                kind_of(v)
+            )
+        }),
+    }
+}
+
+/// `obj[key]` as a number that must be there.
+fn required(obj: &serde_json::Value, key: &str, path: &str) -> Result<f64, String> {
+    number(obj, key, path)?.ok_or_else(|| format!("`{path}.{key}` is missing; nothing was stored"))
 }
 
 fn parse_k6(text: &str, name: &str) -> Result<BenchmarkSet, String> {
@@ -254,34 +321,65 @@ fn parse_k6(text: &str, name: &str) -> Result<BenchmarkSet, String> {
         .get("metrics")
         .and_then(|m| m.as_object())
         .ok_or("k6 summary: no `metrics` object")?;
+    // `--summary-export` writes each metric's figures flat; the data handleSummary receives
+    // (and `JSON.stringify(data)` writes) nests them under `values`. Both are read.
+    let figures_of = |key: &str| -> Option<(&serde_json::Value, String)> {
+        let m = metrics.get(key)?;
+        match m.get("values") {
+            Some(inner) if inner.is_object() => Some((inner, format!("metrics.{key}.values"))),
+            _ => Some((m, format!("metrics.{key}"))),
+        }
+    };
     let mut figures = Vec::new();
-    for (key, trend) in metrics {
-        // `http_req_duration` for all requests; `http_req_duration{name:checkout}` per tagged request.
-        let Some(rest) = key.strip_prefix("http_req_duration") else {
+    for key in metrics.keys() {
+        // `http_req_duration` for all requests; `http_req_duration{name:checkout}` per request
+        // name. Other tags (`{expected_response:true}`, `{status:200}`) are sub-metrics of the
+        // whole, not endpoints.
+        let Some(suffix) = key.strip_prefix("http_req_duration") else {
             continue;
         };
-        let endpoint = match rest {
+        let endpoint = match suffix {
             "" => "*".to_string(),
-            tag => tag
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("name:"))
-                .unwrap_or(tag)
-                .to_string(),
+            tag => match tag
+                .strip_prefix("{name:")
+                .and_then(|t| t.strip_suffix('}'))
+                .filter(|n| !n.contains(','))
+            {
+                Some(n) => n.to_string(),
+                None => continue,
+            },
         };
-        let suffix = rest;
-        let reqs = metrics.get(&format!("http_reqs{suffix}"));
-        let failed = metrics.get(&format!("http_req_failed{suffix}"));
+        let Some((trend, path)) = figures_of(key) else {
+            continue;
+        };
+        let (rate, count) = match figures_of(&format!("http_reqs{suffix}")) {
+            Some((r, path)) => (
+                number(r, "rate", &path)?,
+                number(r, "count", &path)?.map(|c| c.max(0.0).round() as u64),
+            ),
+            None => (None, None),
+        };
+        let error_rate = match figures_of(&format!("http_req_failed{suffix}")) {
+            Some((f, path)) => match number(f, "value", &path)? {
+                Some(x) => Some(x),
+                None => number(f, "rate", &path)?,
+            },
+            None => None,
+        };
+        let p50 = match number(trend, "med", &path)? {
+            Some(x) => Some(x),
+            None => number(trend, "p(50)", &path)?,
+        };
         figures.push(Figures {
             endpoint,
-            rate: reqs.and_then(|r| num(r, "rate")),
-            p50_ms: num(trend, "med").or_else(|| num(trend, "p(50)")),
-            p90_ms: num(trend, "p(90)"),
-            p95_ms: num(trend, "p(95)"),
-            p99_ms: num(trend, "p(99)"),
-            max_ms: num(trend, "max"),
-            error_rate: failed.and_then(|f| num(f, "value").or_else(|| num(f, "rate"))),
+            rate,
+            p50_ms: p50,
+            p90_ms: number(trend, "p(90)", &path)?,
+            p95_ms: number(trend, "p(95)", &path)?,
+            p99_ms: number(trend, "p(99)", &path)?,
+            max_ms: number(trend, "max", &path)?,
+            error_rate,
+            count,
         });
     }
     if figures.is_empty() {
@@ -290,9 +388,11 @@ fn parse_k6(text: &str, name: &str) -> Result<BenchmarkSet, String> {
     figures.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
     Ok(BenchmarkSet {
         name: name.to_string(),
-        source: "k6 --summary-export".into(),
+        source: "k6 summary".into(),
         published: String::new(),
         notes: String::new(),
+        // k6's http_req_duration runs from the actual send: service time.
+        latency: LatencyKind::Service,
         figures,
     })
 }
@@ -305,20 +405,46 @@ fn parse_oha(text: &str, name: &str) -> Result<BenchmarkSet, String> {
         .get("latencyPercentiles")
         .ok_or("oha output: no `latencyPercentiles` object")?;
     let ms = |x: Option<f64>| x.map(|s| s * 1000.0);
+    let success = required(s, "successRate", "summary")?;
+    let count = match v.get("statusCodeDistribution") {
+        None => None,
+        Some(d) => {
+            let d = d.as_object().ok_or_else(|| {
+                format!(
+                    "`statusCodeDistribution` is {}, expected an object; nothing was stored",
+                    kind_of(d)
+                )
+            })?;
+            let mut n = 0u64;
+            for (code, c) in d {
+                n += c.as_u64().ok_or_else(|| {
+                    format!(
+                        "`statusCodeDistribution.{code}` is {}, expected a count; nothing was stored",
+                        kind_of(c)
+                    )
+                })?;
+            }
+            Some(n)
+        }
+    };
     Ok(BenchmarkSet {
         name: name.to_string(),
         source: "oha --output-format json".into(),
         published: String::new(),
         notes: String::new(),
+        // oha measures from the actual send unless run with --latency-correction; say
+        // `--latency corrected` on import when it was.
+        latency: LatencyKind::Service,
         figures: vec![Figures {
             endpoint: "*".into(),
-            rate: num(s, "requestsPerSec"),
-            p50_ms: ms(num(p, "p50")),
-            p90_ms: ms(num(p, "p90")),
-            p95_ms: ms(num(p, "p95")),
-            p99_ms: ms(num(p, "p99")),
-            max_ms: ms(num(s, "slowest")),
-            error_rate: num(s, "successRate").map(|r| (1.0 - r).max(0.0)),
+            rate: Some(required(s, "requestsPerSec", "summary")?),
+            p50_ms: ms(number(p, "p50", "latencyPercentiles")?),
+            p90_ms: ms(number(p, "p90", "latencyPercentiles")?),
+            p95_ms: ms(number(p, "p95", "latencyPercentiles")?),
+            p99_ms: ms(number(p, "p99", "latencyPercentiles")?),
+            max_ms: ms(number(s, "slowest", "summary")?),
+            error_rate: Some((1.0 - success).max(0.0)),
+            count,
         }],
     })
 }

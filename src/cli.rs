@@ -170,9 +170,9 @@ struct RunArgs {
     /// Tag the stored run (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
-    /// After the run, compare it with its scenario's baseline (`baseline`) or a run id; exit 4 on
-    /// a significant regression.
-    #[arg(long, value_name = "baseline|ID")]
+    /// After the run, compare it with its scenario's baseline runs (`baseline`) or with run ids
+    /// (`12` or `12,13,14`); exit 4 on a significant regression.
+    #[arg(long, value_name = "baseline|ID[,ID...]")]
     compare_to: Option<String>,
 }
 
@@ -231,10 +231,12 @@ enum RunsCommand {
         #[arg(long)]
         remove: bool,
     },
-    /// Mark a run as the baseline of its scenario (for `run --compare-to baseline`).
+    /// Mark runs of one scenario as its baseline (for `run --compare-to baseline`): one run, or
+    /// three or more so that comparisons measure run-to-run drift instead of assuming it.
     Baseline {
-        /// Run id.
-        id: i64,
+        /// Run ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
     },
     /// Set a run's notes.
     Note {
@@ -270,14 +272,19 @@ enum RunsCommand {
         /// Run ids (two or more; import the other machines' runs first).
         #[arg(required = true, num_args = 2..)]
         ids: Vec<i64>,
+        /// Merge shards that started more than 5 s apart anyway.
+        #[arg(long)]
+        force: bool,
     },
 }
 
 #[derive(Args)]
 struct CompareArgs {
-    /// Run ids: a baseline then candidates; or, with --benchmark, the runs to hold against it.
+    /// A baseline then candidates: run ids, `latest`, or for the baseline `baseline` (the
+    /// candidates' scenario's marked baseline runs) or several ids as `12,13,14`; with
+    /// --benchmark, the runs to hold against it.
     #[arg(required = true)]
-    runs: Vec<i64>,
+    runs: Vec<String>,
     /// Compare the runs with this competitor benchmark set instead (see `loadbench benchmarks`).
     #[arg(long, value_name = "NAME")]
     benchmark: Option<String>,
@@ -295,10 +302,17 @@ struct BenchmarksArgs {
 
 #[derive(Subcommand)]
 enum BenchmarksCommand {
-    /// Import figures: our CSV or JSON (docs/benchmarks.md), k6 --summary-export JSON, oha JSON.
+    /// Import figures: our CSV or JSON (docs/benchmarks.md), k6 summary JSON (--summary-export or
+    /// handleSummary's data), oha JSON.
     Import {
         /// The file.
         file: PathBuf,
+        /// What the latency figures measure: `service` (from the actual send: k6, oha without
+        /// --latency-correction, most published figures) or `corrected` (from the intended start:
+        /// loadbench, wrk2, oha with --latency-correction). Default: service for k6 and oha files,
+        /// corrected for our CSV, as the file says for our JSON.
+        #[arg(long, value_parser = ["service", "corrected"])]
+        latency: Option<String>,
         /// The set's name (required unless the file names it).
         #[arg(long)]
         name: Option<String>,
@@ -695,6 +709,12 @@ fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), String> {
             if !(r > 0.0 && r.is_finite()) {
                 return Err("--rate must be greater than zero".into());
             }
+            if r > crate::scenario::MAX_RATE {
+                return Err(format!(
+                    "--rate {r} is beyond what one generator can send (at most {})",
+                    crate::scenario::MAX_RATE
+                ));
+            }
             *rate = Profile::constant(r, total);
         }
         (Load::Closed { .. }, Some(_), _) => {
@@ -773,6 +793,19 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         eprintln!("loadbench: {e}\n(run with --no-store to run without storing)");
         return EXIT_RUN_ERROR;
     }
+    // A bad --compare-to is an invalid flag like any other: refused before anything is sent.
+    let compare_to = match args
+        .compare_to
+        .as_deref()
+        .map(|a| compare_to_spec(a, db, args.no_store))
+        .transpose()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
+        }
+    };
     let name = args.name.clone().unwrap_or_else(|| scenario.name.clone());
     let mut progress = Progress::new(total_s, open);
     let tty = std::io::stderr().is_terminal();
@@ -807,14 +840,20 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         eprintln!("stored as run #{id} in {}", db.display());
     }
     let mut regressed = false;
-    if let Some(against) = &args.compare_to {
+    let mut comparison = None;
+    if let Some(against) = &compare_to {
         match gate(db, against, &outcome.summary.scenario, stored_id) {
             Ok(Some(c)) => {
                 eprint!("{}", comparison_text(&c));
                 regressed = c.regressed;
+                comparison = Some(c);
             }
             Ok(None) => eprintln!(
-                "loadbench: no baseline to compare with (mark one: loadbench runs baseline ID)"
+                "loadbench: scenario \"{}\" has no baseline yet, so this run was not compared \
+                 (the exit code reflects its thresholds only); mark this run as the baseline with: \
+                 loadbench runs baseline {}",
+                outcome.summary.scenario,
+                stored_id.map_or("ID".to_string(), |i| i.to_string())
             ),
             Err(e) => eprintln!("loadbench: cannot compare: {e}"),
         }
@@ -830,6 +869,17 @@ fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     } else {
         print!("{}", printer::summary(&outcome.summary));
     }
+    // The last line of the log says what was decided and why, whatever scrolled by above.
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "{}",
+        printer::verdict_line(
+            &outcome.summary,
+            comparison.as_ref(),
+            stored_id,
+            outcome.status == RunStatus::Stopped
+        )
+    );
     match outcome.status {
         RunStatus::Stopped => EXIT_STOPPED,
         RunStatus::Failed => EXIT_RUN_ERROR,
@@ -1018,9 +1068,18 @@ fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             }
         }
         Some(RunsCommand::Note { id, text }) => store.set_notes(id, &text),
-        Some(RunsCommand::Baseline { id }) => store
-            .set_baseline(id)
-            .map(|()| eprintln!("run #{id} is now its scenario's baseline")),
+        Some(RunsCommand::Baseline { ids }) => store.set_baseline(&ids).map(|()| {
+            let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+            if ids.len() == 1 {
+                eprintln!(
+                    "run {} is now its scenario's baseline (one run: comparisons assume run-to-run \
+                     drift; mark 3 or more to measure it)",
+                    list[0]
+                );
+            } else {
+                eprintln!("runs {} are now their scenario's baseline", list.join(", "));
+            }
+        }),
         Some(RunsCommand::Delete { ids, yes }) => delete_runs(&store, &ids, yes),
         Some(RunsCommand::Export { id, output }) => store.export_run(id).and_then(|doc| {
             let text =
@@ -1037,7 +1096,7 @@ fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             Ok(())
         }),
         Some(RunsCommand::Import { file }) => import_run(&store, &file),
-        Some(RunsCommand::Merge { ids }) => store.merge_runs(&ids).and_then(|id| {
+        Some(RunsCommand::Merge { ids, force }) => store.merge_runs(&ids, force).and_then(|id| {
             let run = store.run(id)?;
             eprintln!(
                 "merged into run #{id}: {} requests, {} ({})",
@@ -1234,39 +1293,72 @@ fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
     }
 }
 
-/// Compares a just-stored run with `against` (`baseline` or a run id).
+/// What `--compare-to` names: the scenario's marked baseline runs, or runs by id.
+#[derive(Debug, Clone, PartialEq)]
+enum CompareTo {
+    Baseline,
+    Runs(Vec<i64>),
+}
+
+/// Reads `--compare-to` before anything is sent, checking that named runs exist.
+fn compare_to_spec(
+    against: &str,
+    db: &std::path::Path,
+    no_store: bool,
+) -> Result<CompareTo, String> {
+    if no_store {
+        return Err("--compare-to needs the run stored; it cannot go with --no-store".into());
+    }
+    if against == "baseline" {
+        return Ok(CompareTo::Baseline);
+    }
+    let ids: Vec<i64> = against
+        .split(',')
+        .map(|t| t.trim().parse::<i64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            format!("--compare-to {against}: expected `baseline`, a run id or ids such as 12,13,14")
+        })?;
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    for id in &ids {
+        store
+            .run(*id)
+            .map_err(|e| format!("--compare-to {against}: {e}"))?;
+    }
+    Ok(CompareTo::Runs(ids))
+}
+
+/// Compares a just-stored run with what `--compare-to` named; `None` when the scenario has no
+/// baseline marked yet.
 fn gate(
     db: &std::path::Path,
-    against: &str,
+    against: &CompareTo,
     scenario: &str,
     candidate: Option<i64>,
 ) -> Result<Option<crate::analysis::compare::Comparison>, String> {
-    let candidate =
-        candidate.ok_or("the run was not stored (--no-store?), so it cannot be compared")?;
+    let candidate = candidate.ok_or("the run was not stored, so it cannot be compared")?;
     let store = Store::open(db).map_err(|e| e.to_string())?;
-    let base = if against == "baseline" {
-        match store.baseline_of(scenario).map_err(|e| e.to_string())? {
-            Some(b) => b,
-            None => return Ok(None),
-        }
-    } else {
-        against
-            .parse::<i64>()
-            .map_err(|_| format!("--compare-to {against}: expected `baseline` or a run id"))?
+    let bases = match against {
+        CompareTo::Baseline => store.baselines_of(scenario).map_err(|e| e.to_string())?,
+        CompareTo::Runs(ids) => ids.clone(),
     };
-    crate::analysis::compare::compare_runs(&store, base, candidate)
+    let bases: Vec<i64> = bases.into_iter().filter(|b| *b != candidate).collect();
+    if bases.is_empty() {
+        return Ok(None);
+    }
+    crate::analysis::compare::compare_to_runs(&store, &bases, candidate)
         .map(Some)
         .map_err(|e| e.to_string())
 }
 
-/// A comparison as a table: per request, each metric with its change, interval and verdict.
+/// A comparison as a table: per request, each metric with its change, interval and verdict;
+/// then what the reader needs to trust it.
 fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
     use crate::analysis::compare::Verdict;
     let mut rows = Vec::new();
     for (name, changes) in &c.requests {
         for m in changes {
             let value = |v: f64| m.format_value(v);
-            let pct = crate::format::change;
             rows.push(vec![
                 if name == "*" {
                     "all".to_string()
@@ -1276,8 +1368,8 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
                 m.metric.clone(),
                 value(m.baseline),
                 value(m.candidate),
-                pct(m.relative),
-                format!("[{}, {}]", pct(m.ci_low), pct(m.ci_high)),
+                m.format_change(m.relative),
+                m.format_interval(),
                 match m.verdict {
                     Verdict::Regressed => "REGRESSED".to_string(),
                     v => v.as_str().to_string(),
@@ -1287,17 +1379,26 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
     }
     let against = match &c.benchmark {
         Some(name) => format!("benchmark \"{name}\""),
+        None if c.baselines.len() > 1 => format!(
+            "baseline runs {}",
+            c.baselines
+                .iter()
+                .map(|b| format!("#{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         None => format!("baseline #{}", c.baseline),
     };
-    let note = c
-        .short_of_data()
-        .map(|n| format!("\n{n}\n"))
-        .unwrap_or_default();
+    let mut notes: Vec<String> = c.notes.clone();
+    notes.extend(c.short_of_data());
+    let notes: String = notes.iter().map(|n| format!("note: {n}\n")).collect();
     format!(
-        "\ncompare: {against} vs candidate #{}{}\n{}{note}",
+        "\ncompare: {against} vs candidate #{}{}\n{}{notes}",
         c.candidate,
         if c.regressed {
             " — significant regression"
+        } else if c.inconclusive {
+            " — inconclusive (the machine differed)"
         } else {
             ""
         },
@@ -1316,8 +1417,50 @@ fn comparison_text(c: &crate::analysis::compare::Comparison) -> String {
     )
 }
 
+/// Run ids from a command-line word: `12`, `12,13,14`, `latest`, or `baseline` (the marked
+/// baseline runs of `scenario`).
+fn run_ids(store: &Store, word: &str, scenario: Option<&str>) -> Result<Vec<i64>, String> {
+    match word {
+        "latest" => store
+            .list_runs(&crate::store::RunFilter {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?
+            .first()
+            .map(|r| vec![r.id])
+            .ok_or_else(|| "`latest`: there is no run yet".to_string()),
+        "baseline" => {
+            let scenario =
+                scenario.ok_or("`baseline` needs a candidate run to name its scenario")?;
+            let ids = store.baselines_of(scenario).map_err(|e| e.to_string())?;
+            if ids.is_empty() {
+                return Err(format!(
+                    "scenario \"{scenario}\" has no baseline yet: mark one with loadbench runs baseline ID"
+                ));
+            }
+            Ok(ids)
+        }
+        _ => {
+            let ids = word
+                .split(',')
+                .map(|t| t.trim().parse::<i64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    format!(
+                        "`{word}`: expected a run id, ids such as 12,13,14, `latest` or `baseline`"
+                    )
+                })?;
+            for id in &ids {
+                store.run(*id).map_err(|e| e.to_string())?;
+            }
+            Ok(ids)
+        }
+    }
+}
+
 fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
-    use crate::analysis::compare::{compare_runs, compare_to_benchmark};
+    use crate::analysis::compare::{compare_to_benchmark, compare_to_runs};
     let store = match Store::open(db) {
         Ok(s) => s,
         Err(e) => {
@@ -1325,23 +1468,52 @@ fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
-    // Against a benchmark set: every run is a candidate; else the first run is the baseline.
-    let all: crate::store::Result<Vec<_>> = match &args.benchmark {
-        Some(name) => store.benchmark(name).and_then(|set| {
-            args.runs
-                .iter()
-                .map(|run| compare_to_benchmark(&store, *run, &set))
-                .collect()
-        }),
+    // Against a benchmark set: every run is a candidate; else the first word is the baseline.
+    let (baseline_word, candidate_words) = match &args.benchmark {
+        Some(_) => (None, &args.runs[..]),
         None if args.runs.len() < 2 => {
             eprintln!(
                 "loadbench: compare needs a baseline and at least one candidate (or --benchmark NAME)"
             );
             return EXIT_INVALID;
         }
-        None => args.runs[1..]
+        None => (Some(args.runs[0].as_str()), &args.runs[1..]),
+    };
+    let mut candidates = Vec::new();
+    for w in candidate_words {
+        match run_ids(&store, w, None) {
+            Ok(ids) => candidates.extend(ids),
+            Err(e) => {
+                eprintln!("loadbench: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
+    let scenario = candidates
+        .first()
+        .and_then(|c| store.run(*c).ok())
+        .map(|r| r.row.scenario);
+    let bases = match baseline_word.map(|w| run_ids(&store, w, scenario.as_deref())) {
+        Some(Ok(ids)) => ids,
+        Some(Err(e)) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
+        }
+        None => Vec::new(),
+    };
+    let all: crate::store::Result<Vec<_>> = match &args.benchmark {
+        Some(name) => store.benchmark(name).and_then(|set| {
+            candidates
+                .iter()
+                .map(|run| compare_to_benchmark(&store, *run, &set))
+                .collect()
+        }),
+        None => candidates
             .iter()
-            .map(|c| compare_runs(&store, args.runs[0], *c))
+            .map(|c| {
+                let b: Vec<i64> = bases.iter().copied().filter(|b| b != c).collect();
+                compare_to_runs(&store, &b, *c)
+            })
             .collect(),
     };
     let all = match all {
@@ -1434,6 +1606,7 @@ fn benchmarks(args: BenchmarksArgs, db: &std::path::Path) -> i32 {
             .map(|()| eprintln!("deleted \"{name}\"")),
         Some(BenchmarksCommand::Import {
             file,
+            latency,
             name,
             format,
             source,
@@ -1453,6 +1626,13 @@ fn benchmarks(args: BenchmarksArgs, db: &std::path::Path) -> i32 {
                 Ok(mut set) => {
                     if let Some(n) = name {
                         set.name = n;
+                    }
+                    match latency.as_deref() {
+                        Some("service") => set.latency = crate::benchmark::LatencyKind::Service,
+                        Some("corrected") => {
+                            set.latency = crate::benchmark::LatencyKind::Corrected;
+                        }
+                        _ => {}
                     }
                     if let Some(s) = source {
                         set.source = s;

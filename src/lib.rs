@@ -7,6 +7,7 @@ pub mod demo;
 pub mod engine;
 pub mod format;
 pub mod metrics;
+pub mod monitor;
 pub mod printer;
 pub mod report;
 pub mod scenario;

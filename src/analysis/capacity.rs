@@ -1,5 +1,7 @@
 //! Capacity search: the highest arrival rate at which a scenario still holds its thresholds,
-//! found by doubling the rate until a step fails and then halving the gap, one short run per step.
+//! found by doubling the rate until a step fails and then halving the gap, one short run per step;
+//! a failure near the knee is run again before it counts, and the answer is confirmed by a
+//! second run.
 
 use std::time::Duration;
 
@@ -8,18 +10,31 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::Summary;
 use crate::scenario::{Load, Profile, Scenario};
 
-/// The most steps one search takes, whatever the precision asked for.
-pub const MAX_STEPS: usize = 16;
+/// The most steps one search takes, whatever the precision asked for (re-tests and the
+/// confirmation included).
+pub const MAX_STEPS: usize = 20;
 
-/// Where a search stands: the highest rate that held and the lowest that did not.
+/// A failure within this factor of a rate that held is near the knee, where one noisy step
+/// decides the answer: it is run again before it counts.
+const KNEE: f64 = 1.25;
+
+/// Where a search stands: the rates that held, the lowest that did not (after its re-test), and
+/// whether the answer has been confirmed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Search {
     start: f64,
     max: f64,
     precision: f64,
-    held: Option<f64>,
+    held: Vec<f64>,
     failed: Option<f64>,
     steps: usize,
+    /// A rate that failed once near the knee and runs again before it counts: one noisy step
+    /// would otherwise cap the bracket for good.
+    retest: Option<f64>,
+    /// Rates already re-tested.
+    retested: Vec<f64>,
+    /// The answer, run a second time and held.
+    confirmed: Option<f64>,
 }
 
 /// Why the search stopped.
@@ -44,9 +59,20 @@ impl Search {
             start: start.max(1.0),
             max: max.max(start.max(1.0)),
             precision: precision.clamp(0.001, 1.0),
-            held: None,
+            held: Vec::new(),
             failed: None,
             steps: 0,
+            retest: None,
+            retested: Vec::new(),
+            confirmed: None,
+        }
+    }
+
+    /// Whether the bracket is as narrow as asked.
+    fn narrow(&self) -> bool {
+        match (self.held(), self.failed) {
+            (Some(h), Some(f)) => (f - h) <= h * self.precision || f - h <= 1.0,
+            _ => false,
         }
     }
 
@@ -55,7 +81,12 @@ impl Search {
         if self.ending().is_some() {
             return None;
         }
-        let rate = match (self.held, self.failed) {
+        if let Some(r) = self.retest {
+            return Some(r);
+        }
+        let rate = match (self.held(), self.failed) {
+            // The bracket is narrow: run the answer once more before giving it.
+            (Some(h), Some(_)) if self.narrow() => h,
             (None, None) => self.start,
             (Some(h), None) => (h * 2.0).min(self.max),
             (None, Some(f)) => f / 2.0,
@@ -67,19 +98,39 @@ impl Search {
     /// Records how a step at `rate` went.
     pub fn record(&mut self, rate: f64, held: bool) {
         self.steps += 1;
+        if self.retest == Some(rate) {
+            // The second run of a rate decides it.
+            self.retest = None;
+        } else if self.narrow() && self.held() == Some(rate) {
+            // The confirmation of the answer.
+            if held {
+                self.confirmed = Some(rate);
+                return;
+            }
+        } else if !held
+            && self.held().is_some_and(|h| rate <= h * KNEE)
+            && !self.retested.contains(&rate)
+        {
+            // A failure just above a rate that held: run it again before it caps the bracket.
+            self.retest = Some(rate);
+            self.retested.push(rate);
+            return;
+        }
         if held {
-            self.held = Some(self.held.map_or(rate, |h| h.max(rate)));
+            self.held.push(rate);
         } else {
             self.failed = Some(self.failed.map_or(rate, |f| f.min(rate)));
+            // A rate that held once but not now (a confirmation that failed) no longer counts.
+            self.held.retain(|h| *h < rate);
         }
     }
 
     /// Why the search is over, or None while it goes on.
     pub fn ending(&self) -> Option<Ending> {
-        match (self.held, self.failed) {
+        match (self.held(), self.failed) {
             (Some(h), None) if h >= self.max => Some(Ending::ReachedMax),
             (None, Some(f)) if f <= (self.start / 16.0).max(1.0) => Some(Ending::NothingHeld),
-            (Some(h), Some(f)) if (f - h) <= h * self.precision || f - h <= 1.0 => {
+            (Some(h), Some(_)) if self.narrow() && self.confirmed == Some(h) => {
                 Some(Ending::Converged)
             }
             _ if self.steps >= MAX_STEPS => Some(Ending::OutOfSteps),
@@ -87,9 +138,13 @@ impl Search {
         }
     }
 
-    /// The highest rate that held every threshold so far.
+    /// The highest rate that held every threshold so far (below any that failed).
     pub fn held(&self) -> Option<f64> {
         self.held
+            .iter()
+            .copied()
+            .filter(|h| self.failed.is_none_or(|f| *h < f))
+            .reduce(f64::max)
     }
 
     /// The lowest rate that did not.
@@ -107,13 +162,18 @@ pub fn goal(scenario: &Scenario) -> Result<Vec<String>, String> {
                 .into(),
         );
     }
+    // A rate threshold cannot be judged while the search sets the rate: each step's own check
+    // (achieved within 5 % of what it asked) stands for it.
+    let judged = |t: &&crate::analysis::Threshold| t.metric != crate::analysis::Metric::Rate;
     let thresholds: Vec<String> = scenario
         .thresholds
         .iter()
+        .filter(judged)
         .map(|t| t.text.clone())
         .chain(scenario.requests.iter().flat_map(|r| {
             r.thresholds
                 .iter()
+                .filter(judged)
                 .map(move |t| format!("{}: {}", r.name, t.text))
         }))
         .collect();
@@ -171,6 +231,12 @@ impl Step {
             .thresholds
             .iter()
             .filter(|t| !t.passed)
+            .filter(|t| {
+                // The search sets the rate: a rate threshold is not this step's to fail.
+                t.expression
+                    .parse::<crate::analysis::Threshold>()
+                    .is_ok_and(|th| th.metric != crate::analysis::Metric::Rate)
+            })
             .map(|t| {
                 let scope = t
                     .scope

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod capacity;
 pub mod compare;
+pub mod resample;
+pub mod stats;
 
 use crate::format;
 use crate::metrics::Stats;

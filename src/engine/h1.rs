@@ -180,6 +180,11 @@ impl H1Conn {
                             && !has_token(resp.headers, "connection", "keep-alive"))
                             || has_token(resp.headers, "connection", "close");
                         self.start += n;
+                        if status < 100 {
+                            // "000" and the like: not a status HTTP has.
+                            self.closed = true;
+                            return Err(Fail::Kind(ErrorKind::Protocol));
+                        }
                         if (100..200).contains(&status) && status != 101 {
                             continue;
                         }

@@ -180,6 +180,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
         .map_or_else(CancellationToken::new, |s| s.0.clone());
     let (wtx, wrx) = mpsc::channel::<WorkerMsg>();
     let (etx, erx) = mpsc::channel::<Event>();
+    let monitor = crate::monitor::Monitor::start();
     let start = Instant::now();
     let started_at = SystemTime::now();
     for id in 0..workers {
@@ -196,7 +197,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
     std::thread::Builder::new()
         .name("loadbench-aggregator".into())
         .spawn(move || {
-            aggregate(&plan, workers, wrx, &etx, &stop2, started_at);
+            aggregate(&plan, workers, wrx, &etx, &stop2, started_at, monitor);
             drop(demos);
         })
         .map_err(|e| format!("cannot start the aggregator thread: {e}"))?;
@@ -251,6 +252,7 @@ fn aggregate(
     tx: &Sender<Event>,
     stop: &CancellationToken,
     started_at: SystemTime,
+    monitor: crate::monitor::Monitor,
 ) {
     let scenario = &plan.scenario;
     let mut acc = Accumulator::new(plan.keys.len());
@@ -310,7 +312,8 @@ fn aggregate(
     } else {
         RunStatus::Completed
     };
-    let summary = Summary::build(&RunInfo::of(scenario), &acc, status.as_str(), started_at);
+    let mut summary = Summary::build(&RunInfo::of(scenario), &acc, status.as_str(), started_at);
+    summary.environment = monitor.finish();
     let _ = tx.send(Event::Finished(Box::new(Outcome {
         status,
         summary,

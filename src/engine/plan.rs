@@ -54,11 +54,24 @@ impl Plan {
         let mut prepared = Vec::new();
         let mut cumulative = Vec::new();
         let mut total = 0u64;
+        // A request's weight is its share of the mix whatever its targets: split between them, so
+        // adding a target to one request does not shift the mix toward it. In whole numbers:
+        // every weight times the product of the distinct target counts, divided by its own.
+        let per_target: u64 = {
+            let mut counts: Vec<u64> = scenario
+                .requests
+                .iter()
+                .map(|r| r.targets.len().max(1) as u64)
+                .collect();
+            counts.sort_unstable();
+            counts.dedup();
+            counts.iter().product()
+        };
         for (ri, r) in scenario.requests.iter().enumerate() {
             for &ti in &r.targets {
                 let p = Prepared::new(prepared.len(), ri, ti, &scenario, &endpoints[ti])?;
                 prepared.push(p);
-                total += u64::from(r.weight);
+                total += u64::from(r.weight) * per_target / r.targets.len().max(1) as u64;
                 cumulative.push(total);
             }
         }

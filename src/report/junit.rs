@@ -31,10 +31,9 @@ impl Exporter for Junit {
                                 ),
                                 m.verdict != crate::analysis::compare::Verdict::Regressed,
                                 format!(
-                                    "{:+.1}% [{:+.1}%, {:+.1}%] {}",
-                                    m.relative * 100.0,
-                                    m.ci_low * 100.0,
-                                    m.ci_high * 100.0,
+                                    "{} {} {}",
+                                    m.format_change(m.relative),
+                                    m.format_interval(),
                                     m.verdict.as_str()
                                 ),
                             )

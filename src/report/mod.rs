@@ -315,7 +315,6 @@ impl Report {
                     };
                     for m in changes {
                         let value = |v: f64| m.format_value(v);
-                        let pct = crate::format::change;
                         if m.verdict == Verdict::Regressed {
                             regressions.push(format!("{who} {}", m.metric));
                         }
@@ -324,19 +323,22 @@ impl Report {
                             m.metric.clone(),
                             value(m.baseline),
                             value(m.candidate),
-                            pct(m.relative),
-                            format!("[{}, {}]", pct(m.ci_low), pct(m.ci_high)),
+                            m.format_change(m.relative),
+                            m.format_interval(),
                             m.verdict.as_str().to_string(),
                         ]);
                     }
                 }
-                let mut verdict = if regressions.is_empty() {
-                    "no significant regression".to_string()
-                } else {
+                let mut verdict = if !regressions.is_empty() {
                     format!("REGRESSED: {}", regressions.join(", "))
+                } else if c.inconclusive {
+                    "inconclusive: the machine differed between the runs".to_string()
+                } else {
+                    "no significant regression".to_string()
                 };
-                if let Some(note) = c.short_of_data() {
-                    verdict = format!("{verdict} ({note})");
+                let notes: Vec<String> = c.notes.iter().cloned().chain(c.short_of_data()).collect();
+                if !notes.is_empty() {
+                    verdict = format!("{verdict} ({})", notes.join("; "));
                 }
                 (
                     format!("Against baseline #{} ({})", c.baseline, b.name),

@@ -725,6 +725,9 @@ struct Validator<'a> {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on requests in flight in the open model.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
+/// The highest rate (requests a second) or number of virtual users a scenario may ask for: ten
+/// times what one 2-core machine sends, so a typo like 1e12 is an error, not a run that never ends.
+pub const MAX_RATE: f64 = 10_000_000.0;
 
 impl Validator<'_> {
     fn err(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
@@ -1238,6 +1241,10 @@ impl Validator<'_> {
                     self.err(s, format!("{level_name} must be greater than zero"));
                     return None;
                 }
+                if v > MAX_RATE {
+                    self.err(s, format!("{level_name} {v} is beyond what one generator can send (at most {MAX_RATE})"));
+                    return None;
+                }
                 if d.get_ref().0.is_zero() {
                     self.err(d.span(), "duration must be longer than zero");
                     return None;
@@ -1274,6 +1281,11 @@ impl Validator<'_> {
                             st.get_ref().target.span(),
                             "a stage target must be zero or more",
                         );
+                    } else if *t > MAX_RATE {
+                        self.err(
+                            st.get_ref().target.span(),
+                            format!("a stage target of {t} is beyond what one generator can send (at most {MAX_RATE})"),
+                        );
                     }
                     out.push(Stage {
                         duration: st.get_ref().duration.0,
@@ -1281,6 +1293,11 @@ impl Validator<'_> {
                     });
                 }
                 let start = l.start.as_ref().map_or(0.0, |s| *s.get_ref());
+                if let Some(st) = &l.start
+                    && (!start.is_finite() || start < 0.0)
+                {
+                    self.err(st.span(), "start must be a level of zero or more");
+                }
                 let p = Profile { start, stages: out };
                 if p.total().is_zero() || p.max_level() <= 0.0 {
                     self.err(stages.span(), "the stages add up to no load: give them a duration and a target above zero");

@@ -25,16 +25,16 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction().map_err(self.err())?;
         tx.execute(
-            "INSERT INTO benchmark_sets (name, source, published, notes, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![set.name, set.source, set.published, set.notes, epoch_ms(std::time::SystemTime::now())],
+            "INSERT INTO benchmark_sets (name, source, published, notes, created_at_ms, latency) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![set.name, set.source, set.published, set.notes, epoch_ms(std::time::SystemTime::now()), set.latency.as_str()],
         )
         .map_err(self.err())?;
         let id = tx.last_insert_rowid();
         for f in &set.figures {
             tx.execute(
-                "INSERT INTO benchmark_figures (set_id, endpoint, rate, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![id, f.endpoint, f.rate, f.p50_ms, f.p90_ms, f.p95_ms, f.p99_ms, f.max_ms, f.error_rate],
+                "INSERT INTO benchmark_figures (set_id, endpoint, rate, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate, count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![id, f.endpoint, f.rate, f.p50_ms, f.p90_ms, f.p95_ms, f.p99_ms, f.max_ms, f.error_rate, f.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX))],
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(_, _) => StoreError::Invalid(format!("endpoint `{}` appears twice", f.endpoint)),
@@ -63,21 +63,21 @@ impl Store {
     /// One benchmark set by name.
     pub fn benchmark(&self, name: &str) -> Result<BenchmarkSet> {
         let e = self.err();
-        let head: Option<(i64, String, String, String)> = self
+        let head: Option<(i64, String, String, String, String)> = self
             .conn
             .query_row(
-                "SELECT id, source, published, notes FROM benchmark_sets WHERE name = ?1",
+                "SELECT id, source, published, notes, latency FROM benchmark_sets WHERE name = ?1",
                 params![name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()
             .map_err(&e)?;
-        let (id, source, published, notes) = head.ok_or_else(|| {
+        let (id, source, published, notes, latency) = head.ok_or_else(|| {
             StoreError::Invalid(format!("there is no benchmark set named \"{name}\""))
         })?;
         let mut stmt = self
             .conn
-            .prepare("SELECT endpoint, rate, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate FROM benchmark_figures WHERE set_id = ?1 ORDER BY endpoint")
+            .prepare("SELECT endpoint, rate, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, error_rate, count FROM benchmark_figures WHERE set_id = ?1 ORDER BY endpoint")
             .map_err(&e)?;
         let figures = stmt
             .query_map(params![id], |r| {
@@ -90,6 +90,9 @@ impl Store {
                     p99_ms: r.get(5)?,
                     max_ms: r.get(6)?,
                     error_rate: r.get(7)?,
+                    count: r
+                        .get::<_, Option<i64>>(8)?
+                        .and_then(|c| u64::try_from(c).ok()),
                 })
             })
             .map_err(&e)?
@@ -100,6 +103,11 @@ impl Store {
             source,
             published,
             notes,
+            latency: if latency == "service" {
+                crate::benchmark::LatencyKind::Service
+            } else {
+                crate::benchmark::LatencyKind::Corrected
+            },
             figures,
         })
     }

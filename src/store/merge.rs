@@ -11,14 +11,25 @@ use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
 
 /// Ticks read from each run at a time, so an hour-long shard is never held whole.
 const CHUNK: u32 = 60;
+/// Shards that started further apart than this do not line up tick by tick.
+pub const START_SPREAD_MS: i64 = 5_000;
 
 impl Store {
     /// Stores the merge of runs `ids` (shards of one scenario, started together: tick *n* of
     /// each covers the same second) as a new run tagged `merged`; the shards stay as they are.
-    pub fn merge_runs(&self, ids: &[i64]) -> Result<i64> {
+    /// Refused: a run named twice, shards of different scenario text, and (unless `force`)
+    /// shards that started more than [`START_SPREAD_MS`] apart, which no tick lines up.
+    pub fn merge_runs(&self, ids: &[i64], force: bool) -> Result<i64> {
         let bad = |m: String| StoreError::Invalid(m);
         if ids.len() < 2 {
             return Err(bad("merging needs two runs or more".into()));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(bad(format!(
+                    "run #{id} is named twice: each shard counts once"
+                )));
+            }
         }
         let runs = ids
             .iter()
@@ -38,6 +49,25 @@ impl Store {
                     r.info.model
                 )));
             }
+        }
+        for r in &runs[1..] {
+            if r.scenario_text != first.scenario_text {
+                return Err(bad(format!(
+                    "runs #{} and #{} ran different scenario text: shards of one load test run \
+                     the same file",
+                    first.row.id, r.row.id
+                )));
+            }
+        }
+        let starts = runs.iter().map(|r| r.row.started_at_ms);
+        let spread = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
+        if spread > START_SPREAD_MS && !force {
+            return Err(bad(format!(
+                "the runs started {:.1} s apart: tick n of one is not tick n of another, so the \
+                 merge would add seconds that did not happen together (shards start at one \
+                 moment; --force merges anyway)",
+                spread as f64 / 1000.0
+            )));
         }
         if let Some(r) = runs.iter().find(|r| r.row.status == "running") {
             return Err(bad(format!(
@@ -146,7 +176,10 @@ impl Store {
             started_at_ms,
             ended_at_ms: runs.iter().filter_map(|r| r.row.ended_at_ms).max(),
             summary: Some(summary),
-            notes: format!("Merged from runs {list}, one shard each."),
+            notes: format!(
+                "Merged from runs {list}, one shard each; their starts were {:.1} s apart.",
+                spread as f64 / 1000.0
+            ),
             tags: vec!["merged".to_string()],
             version: env!("CARGO_PKG_VERSION").to_string(),
             host: serde_json::json!({

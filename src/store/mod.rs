@@ -236,7 +236,8 @@ impl Store {
                     summary.verdict(),
                     summary.total.count as i64,
                     summary.total.rate,
-                    summary.total.latency.p95_ms,
+                    // No latency measured: nothing to list (not "0 µs").
+                    (summary.total.latency.samples > 0).then_some(summary.total.latency.p95_ms),
                     summary.total.error_rate,
                 ],
             )

@@ -487,30 +487,63 @@ impl Store {
         Ok(())
     }
 
-    /// Makes a run the baseline of its scenario (the previous baseline, if any, stops being one).
-    pub fn set_baseline(&self, id: i64) -> Result<()> {
-        self.run_exists(id)?;
+    /// Makes these runs, all of one scenario, the baseline of that scenario (replacing any
+    /// earlier baseline): one run, or several so that a comparison can measure run-to-run drift.
+    pub fn set_baseline(&self, ids: &[i64]) -> Result<()> {
+        let mut scenario: Option<String> = None;
+        for id in ids {
+            let s: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT scenario FROM runs WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(self.err())?;
+            let s = s.ok_or(StoreError::NoSuchRun(*id))?;
+            match &scenario {
+                Some(first) if *first != s => {
+                    return Err(StoreError::Invalid(format!(
+                        "run #{id} is of scenario \"{s}\", not \"{first}\": a baseline is runs of one scenario"
+                    )));
+                }
+                _ => scenario = Some(s),
+            }
+        }
+        let Some(scenario) = scenario else {
+            return Err(StoreError::Invalid("no run given".into()));
+        };
         let tx = self.conn.unchecked_transaction().map_err(self.err())?;
         tx.execute(
-            "UPDATE runs SET baseline = 0 WHERE baseline = 1 AND scenario = (SELECT scenario FROM runs WHERE id = ?1)",
-            params![id],
+            "UPDATE runs SET baseline = 0 WHERE baseline = 1 AND scenario = ?1",
+            params![scenario],
         )
         .map_err(self.err())?;
-        tx.execute("UPDATE runs SET baseline = 1 WHERE id = ?1", params![id])
-            .map_err(self.err())?;
+        for id in ids {
+            tx.execute("UPDATE runs SET baseline = 1 WHERE id = ?1", params![id])
+                .map_err(self.err())?;
+        }
         tx.commit().map_err(self.err())
     }
 
-    /// The baseline run of a scenario, if one is marked.
-    pub fn baseline_of(&self, scenario: &str) -> Result<Option<i64>> {
-        self.conn
-            .query_row(
-                "SELECT id FROM runs WHERE scenario = ?1 AND baseline = 1",
-                params![scenario],
-                |r| r.get(0),
+    /// The baseline runs of a scenario, oldest first (empty when none is marked).
+    pub fn baselines_of(&self, scenario: &str) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM runs WHERE scenario = ?1 AND baseline = 1 ORDER BY started_at_ms, id",
             )
-            .optional()
+            .map_err(self.err())?;
+        stmt.query_map(params![scenario], |r| r.get(0))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<i64>>>()
             .map_err(self.err())
+    }
+
+    /// The (first) baseline run of a scenario, if one is marked.
+    pub fn baseline_of(&self, scenario: &str) -> Result<Option<i64>> {
+        Ok(self.baselines_of(scenario)?.first().copied())
     }
 
     /// Replaces a run's notes.

@@ -118,4 +118,9 @@ CREATE INDEX runs_baseline ON runs (scenario) WHERE baseline = 1;
 ALTER TABLE tick_series ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tick_histograms ADD COLUMN failed BLOB;
 "#,
+    // 4: what a benchmark set's latency measures (corrected or service time), and request counts.
+    r#"
+ALTER TABLE benchmark_sets ADD COLUMN latency TEXT NOT NULL DEFAULT 'corrected' CHECK (latency IN ('corrected', 'service'));
+ALTER TABLE benchmark_figures ADD COLUMN count INTEGER;
+"#,
 ];

@@ -281,7 +281,8 @@ impl Store {
                     s.and_then(Summary::verdict),
                     s.map_or(0, |s| s.total.count as i64),
                     s.map(|s| s.total.rate),
-                    s.map(|s| s.total.latency.p95_ms),
+                    s.filter(|s| s.total.latency.samples > 0)
+                        .map(|s| s.total.latency.p95_ms),
                     s.map(|s| s.total.error_rate),
                     doc.notes,
                     doc.version,

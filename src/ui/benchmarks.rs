@@ -96,6 +96,16 @@ pub fn view(
                             .labelled_by(l.id);
                         ui.end_row();
                     }
+                    // Which of our latencies its figures are held against.
+                    ui.label("Latency");
+                    ui.horizontal(|ui| {
+                        use crate::benchmark::LatencyKind;
+                        ui.radio_value(&mut ed.latency, LatencyKind::Service, "service time")
+                            .on_hover_text("from the actual send: k6, oha, most published figures");
+                        ui.radio_value(&mut ed.latency, LatencyKind::Corrected, "corrected")
+                            .on_hover_text("from the intended start: loadbench, wrk2, oha --latency-correction");
+                    });
+                    ui.end_row();
                 });
                 egui::Grid::new("bench_figures")
                     .striped(true)

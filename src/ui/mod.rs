@@ -260,12 +260,17 @@ impl Workbench {
             self.runs.refresh(store);
             // After every run: how it compares with its scenario's baseline, if one is marked.
             self.baseline_pending = Some(in_background(&self.db, self.ctx.clone(), move |store| {
-                store
+                let bases: Vec<i64> = store
                     .run(id)
                     .ok()
-                    .and_then(|r| store.baseline_of(&r.row.scenario).ok().flatten())
+                    .and_then(|r| store.baselines_of(&r.row.scenario).ok())
+                    .unwrap_or_default()
+                    .into_iter()
                     .filter(|b| *b != id)
-                    .and_then(|b| crate::analysis::compare::compare_runs(store, b, id).ok())
+                    .collect();
+                (!bases.is_empty())
+                    .then(|| crate::analysis::compare::compare_to_runs(store, &bases, id).ok())
+                    .flatten()
             }));
         }
         if let Some(c) = take_ready(&mut self.baseline_pending) {
@@ -555,7 +560,7 @@ impl Workbench {
                     let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
                     self.merge_pending =
                         Some(in_background(&self.db, self.ctx.clone(), move |s| {
-                            s.merge_runs(&ids).map_err(|e| e.to_string())
+                            s.merge_runs(&ids, true).map_err(|e| e.to_string())
                         }));
                 }
             }
@@ -697,6 +702,7 @@ impl Workbench {
                     source: String::new(),
                     published: String::new(),
                     notes: String::new(),
+                    latency: crate::benchmark::LatencyKind::Service,
                     figures: vec![crate::benchmark::Figures {
                         endpoint: "*".into(),
                         ..Default::default()
@@ -737,7 +743,7 @@ impl Workbench {
                 }
             }
             Msg::MarkBaseline(id) => {
-                self.store_op(id, |s| s.set_baseline(id));
+                self.store_op(id, |s| s.set_baseline(&[id]));
                 self.status = format!("run #{id} is now its scenario's baseline");
             }
         }

@@ -620,6 +620,15 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                     ""
                 }
             )),
+            None if c.baselines.len() > 1 => ui.strong(format!(
+                "#{} against baseline runs {}",
+                c.candidate,
+                c.baselines
+                    .iter()
+                    .map(|b| format!("#{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             None => ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline)),
         };
         egui::Grid::new(("verdicts", c.candidate))
@@ -631,11 +640,10 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                 ui.end_row();
                 for (name, changes) in &c.requests {
                     for m in changes {
-                        let pct = crate::format::change;
                         ui.label(if name == "*" { "all" } else { name.as_str() });
                         ui.label(&m.metric);
-                        ui.label(pct(m.relative));
-                        ui.label(format!("[{}, {}]", pct(m.ci_low), pct(m.ci_high)));
+                        ui.label(m.format_change(m.relative));
+                        ui.label(m.format_interval());
                         match m.verdict {
                             Verdict::Regressed => {
                                 ui.colored_label(Color32::from_rgb(220, 70, 70), "regressed")
@@ -649,7 +657,7 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                     }
                 }
             });
-        if let Some(note) = c.short_of_data() {
+        for note in c.notes.iter().cloned().chain(c.short_of_data()) {
             ui.weak(note);
         }
     }

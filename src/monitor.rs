@@ -1,0 +1,251 @@
+//! What happened around the load: how busy the machine was and how steadily its CPU ran during a
+//! run, so a comparison can tell a slower machine from a slower service.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The machine during one run, as a comparison reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// Cores of the machine.
+    pub cores: usize,
+    /// CPU this process used (engine, demo service, window), in cores, mean over the run.
+    pub process_cores: f64,
+    /// CPU every other process used, in cores, mean over the run (a CI runner's other jobs).
+    pub other_cores: f64,
+    /// Median time of the probe's fixed chunk of work, µs: the machine's speed during the run.
+    pub probe_us: f64,
+    /// Share of probe chunks that took more than twice the fastest: time the CPU ran at half
+    /// speed or less (taken by other work, or slowed by its host).
+    pub slow_share: f64,
+}
+
+impl Environment {
+    /// Whether the machine's CPUs were nearly all busy (this process and others together), so
+    /// the run's own threads had to wait for a core.
+    pub fn contended(&self) -> bool {
+        self.cores > 0 && self.process_cores + self.other_cores > self.cores as f64 * CONTENDED
+    }
+
+    /// Why this run's machine was too shared to compare its latency tightly, or `None`: other
+    /// processes busy beside it (measured on a 2-core VM, a neighbour spinning on one core
+    /// doubled a 1 ms endpoint's p99 in some runs and not in others), every core busy, or a CPU
+    /// at half speed for a noticeable share of the run.
+    pub fn noisy(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.other_cores > OTHER_BUSY {
+            why.push(format!(
+                "other processes used {:.1} cores",
+                self.other_cores
+            ));
+        }
+        if self.contended() {
+            why.push(format!("all {} cores were busy", self.cores));
+        }
+        if self.slow_share > SLOW_APART {
+            why.push(format!(
+                "the CPU ran at half speed {:.0} % of the time",
+                self.slow_share * 100.0
+            ));
+        }
+        (!why.is_empty()).then(|| why.join(", "))
+    }
+
+    /// Why two runs' environments differ enough that a change between them may be the machine's,
+    /// or `None` when they are alike: one contended and the other not, a slower CPU, or a less
+    /// steady one.
+    pub fn differs(&self, other: &Environment) -> Option<String> {
+        let mut why = Vec::new();
+        if self.contended() != other.contended() {
+            let busy = |e: &Environment| e.process_cores + e.other_cores;
+            why.push(format!(
+                "the CPUs were {} busy against {} ({:.1} and {:.1} of {} cores)",
+                if other.contended() { "all" } else { "not all" },
+                if self.contended() { "all" } else { "not all" },
+                busy(other),
+                busy(self),
+                self.cores
+            ));
+        }
+        if self.probe_us > 0.0 && other.probe_us > 0.0 {
+            let speed = other.probe_us / self.probe_us - 1.0;
+            if speed.abs() > SPEED_APART {
+                why.push(format!(
+                    "the CPU ran {:.0} % {}",
+                    speed.abs() * 100.0,
+                    if speed > 0.0 { "slower" } else { "faster" }
+                ));
+            }
+        }
+        let slow = (self.slow_share - other.slow_share).abs();
+        if slow > SLOW_APART {
+            why.push(format!(
+                "the CPU was at half speed {:.0} % of the time against {:.0} %",
+                other.slow_share * 100.0,
+                self.slow_share * 100.0
+            ));
+        }
+        (!why.is_empty()).then(|| why.join(", "))
+    }
+}
+
+/// Share of all cores busy above which the machine counts as contended.
+const CONTENDED: f64 = 0.85;
+/// Cores other processes may use beside a run before its machine counts as shared.
+const OTHER_BUSY: f64 = 0.3;
+/// Relative difference of the probe's median time that two runs may have and still be alike.
+const SPEED_APART: f64 = 0.15;
+/// Difference of the share of half-speed probe chunks two runs may have and still be alike.
+const SLOW_APART: f64 = 0.05;
+/// How often the probe runs.
+const PROBE_EVERY: Duration = Duration::from_millis(50);
+
+/// Samples the machine on its own thread until finished.
+pub struct Monitor {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Environment>>,
+}
+
+impl Monitor {
+    /// Starts sampling now.
+    pub fn start() -> Monitor {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("loadbench-monitor".into())
+            .spawn(move || sample(&flag))
+            .ok();
+        Monitor { stop, thread }
+    }
+
+    /// Stops sampling and sums up; `None` when the sampler could not run.
+    pub fn finish(mut self) -> Option<Environment> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take()?.join().ok()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn sample(stop: &AtomicBool) -> Environment {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let start = Instant::now();
+    let cpu0 = cpu_ticks();
+    let mut chunks: Vec<f64> = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(PROBE_EVERY);
+        let t = Instant::now();
+        std::hint::black_box(chunk(std::hint::black_box(20_000)));
+        chunks.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let (process_cores, other_cores) = match (cpu0, cpu_ticks()) {
+        (Some((busy0, own0)), Some((busy1, own1))) if wall > 0.0 => {
+            let hz = 100.0; // USER_HZ, fixed at 100 on Linux for /proc
+            let own = own1.saturating_sub(own0) as f64 / hz / wall;
+            let busy = busy1.saturating_sub(busy0) as f64 / hz / wall;
+            (own, (busy - own).max(0.0))
+        }
+        _ => (0.0, 0.0),
+    };
+    let fastest = chunks.iter().copied().fold(f64::INFINITY, f64::min);
+    chunks.sort_by(f64::total_cmp);
+    let probe_us = chunks.get(chunks.len() / 2).copied().unwrap_or(0.0);
+    let slow_share = if chunks.is_empty() {
+        0.0
+    } else {
+        chunks.iter().filter(|&&c| c > 2.0 * fastest).count() as f64 / chunks.len() as f64
+    };
+    Environment {
+        cores,
+        process_cores,
+        other_cores,
+        probe_us,
+        slow_share,
+    }
+}
+
+/// A fixed amount of integer work (about 10–20 µs on a current core).
+fn chunk(n: u64) -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x = x.wrapping_add(i);
+    }
+    x
+}
+
+/// (busy ticks of the whole machine, ticks of this process) from /proc, Linux only.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let busy = v.iter().take(8).sum::<u64>() - v.get(3)? - v.get(4)?;
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = own.rsplit_once(") ")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let own = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some((busy, own))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbours_busy_on_every_core_show_as_contention_and_differ() {
+        let quiet = {
+            let m = Monitor::start();
+            std::thread::sleep(Duration::from_millis(600));
+            m.finish().expect("sampled")
+        };
+        // Neighbour processes spinning on every core for the whole window.
+        let mut hogs: Vec<std::process::Child> = (0..quiet.cores)
+            .map(|_| {
+                std::process::Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .spawn()
+                    .expect("sh")
+            })
+            .collect();
+        let busy = {
+            let m = Monitor::start();
+            std::thread::sleep(Duration::from_millis(600));
+            m.finish().expect("sampled")
+        };
+        for h in &mut hogs {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+        assert!(quiet.probe_us > 0.0 && busy.probe_us > 0.0);
+        // Only measurable when the machine had a core to spare to begin with.
+        if cfg!(target_os = "linux") && !quiet.contended() {
+            assert!(
+                busy.other_cores > quiet.other_cores + 0.5 && busy.contended(),
+                "quiet {quiet:?}, busy {busy:?}"
+            );
+            assert!(quiet.differs(&busy).is_some());
+            assert!(
+                busy.noisy()
+                    .is_some_and(|why| why.contains("other processes"))
+            );
+        }
+        assert_eq!(quiet.differs(&quiet), None);
+    }
+}
