@@ -85,6 +85,9 @@ struct CapacityArgs {
     /// Stop when the highest rate that held and the lowest that failed are this close (percent).
     #[arg(long, default_value_t = 5.0)]
     precision: f64,
+    /// Idle time between steps, so the target works off the last step's load before the next.
+    #[arg(long, value_parser = parse_dur, default_value = "5s")]
+    cooldown: Duration,
     /// Print the search as JSON (schema loadbench.capacity/1).
     #[arg(long)]
     json: bool,
@@ -539,6 +542,9 @@ fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
     let mut steps: Vec<Step> = Vec::new();
     let mut stopped = false;
     while let Some(rate) = search.next() {
+        if !steps.is_empty() && !args.cooldown.is_zero() {
+            std::thread::sleep(args.cooldown);
+        }
         let s = capacity::step_scenario(&scenario, rate, args.step);
         let name = capacity::step_name(&scenario, rate);
         let (outcome, run) = match execute(s, name, args.threads, store, true, |_| {}) {
@@ -589,6 +595,7 @@ fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
             "scenario": scenario.name,
             "thresholds": thresholds,
             "step_s": args.step.as_secs_f64(),
+            "cooldown_s": args.cooldown.as_secs_f64(),
             "warmup_s": scenario.warmup.as_secs_f64(),
             "steps": steps,
             "capacity": held,
@@ -1146,6 +1153,7 @@ fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()> {
                     "error_rate": r.error_rate,
                     "thresholds_passed": r.thresholds_passed,
                     "tags": r.tags,
+                    "baseline": r.baseline,
                 })
             })
             .collect();
@@ -1190,7 +1198,14 @@ fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()> {
                 r.p95_ms
                     .map_or("-".into(), |p| crate::format::micros(p * 1000.0)),
                 r.error_rate.map_or("-".into(), crate::format::percent),
-                r.tags.join(","),
+                if r.baseline {
+                    std::iter::once("[baseline]".to_string())
+                        .chain(r.tags.iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                } else {
+                    r.tags.join(",")
+                },
             ]
         })
         .collect();

@@ -372,6 +372,8 @@ fn capacity_search_finds_the_rate_a_four_slot_20ms_service_sustains() {
             "2s",
             "--precision",
             "25",
+            "--cooldown",
+            "1s",
             "--json",
         ])
         .output()

@@ -472,6 +472,7 @@ fn a_capacity_search_runs_its_steps_on_the_live_screen() {
         max: 1000.0,
         step_s: 1.0,
         precision: 50.0,
+        cooldown_s: 0.5,
     });
     h.run();
     h.get_by_label("Start search").click();

@@ -344,4 +344,51 @@ mod tests {
         assert_eq!(s.held(), None);
         assert_eq!(tried, [100.0, 50.0, 25.0, 13.0, 7.0, 4.0]);
     }
+
+    #[test]
+    fn one_noisy_step_near_the_knee_is_run_again_and_the_answer_is_confirmed() {
+        // Capacity 180/s, but the step at 175/s fails once by bad luck (a busy moment).
+        let mut s = Search::new(100.0, 1e6, 0.05);
+        let mut tried = Vec::new();
+        let mut unlucky = true;
+        while let Some(r) = s.next() {
+            tried.push(r);
+            let held = r <= 180.0 && !(r == 175.0 && std::mem::take(&mut unlucky));
+            s.record(r, held);
+        }
+        assert_eq!(s.ending(), Some(Ending::Converged), "{tried:?}");
+        let h = s.held().expect("held");
+        assert!((171.0..=180.0).contains(&h), "{h}: {tried:?}");
+        // 175 ran three times: the unlucky failure, its re-test (held), and the confirmation
+        // of the answer at the end; the failures just above it ran twice each.
+        assert_eq!(h, 175.0, "{tried:?}");
+        assert_eq!(
+            tried.iter().filter(|r| **r == 175.0).count(),
+            3,
+            "{tried:?}"
+        );
+        assert_eq!(tried.last(), Some(&h), "confirmed: {tried:?}");
+        // A confirmation that fails moves the answer down instead of standing.
+        let mut s = Search::new(100.0, 1e6, 0.25);
+        let mut tried = Vec::new();
+        let mut confirmations = 0;
+        while let Some(r) = s.next() {
+            let confirming = tried.contains(&r) && s.held() == Some(r);
+            tried.push(r);
+            confirmations += usize::from(confirming);
+            // 150 holds the first time and fails its confirmation.
+            s.record(r, r < 150.0 || (r == 150.0 && !confirming));
+        }
+        assert!(s.held().is_some_and(|h| h < 150.0), "{tried:?}");
+        assert!(confirmations >= 1, "{tried:?}");
+    }
+
+    #[test]
+    fn a_rate_threshold_is_left_to_the_search_not_judged_per_step() {
+        let text = "name = \"q\"\nduration = \"5s\"\nthresholds = [\"p99 < 100ms\", \"rate > 180/s\"]\n\
+                    [targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 200\n\
+                    [[requests]]\nname = \"r\"\npath = \"/\"\n";
+        let sc = Scenario::parse(text, None, &|_| None).expect("valid");
+        assert_eq!(goal(&sc).expect("goal"), ["p99 < 100ms"]);
+    }
 }

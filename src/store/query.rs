@@ -38,6 +38,8 @@ pub struct RunRow {
     pub thresholds_passed: Option<bool>,
     /// Tags, sorted.
     pub tags: Vec<String>,
+    /// Whether it is (one of) its scenario's baseline runs.
+    pub baseline: bool,
 }
 
 /// Which runs to list.
@@ -117,7 +119,7 @@ pub struct RunSeries {
     pub series: Vec<Vec<SeriesPoint>>,
 }
 
-const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed";
+const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed, baseline";
 
 /// Five nullable µs columns from `from` on (p50, p90, p95, p99, max), NULL as 0.
 fn five_us(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<[u64; 5]> {
@@ -144,6 +146,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         error_rate: r.get(11)?,
         thresholds_passed: r.get(12)?,
         tags: Vec::new(),
+        baseline: r.get(13)?,
     })
 }
 
@@ -223,14 +226,14 @@ impl Store {
             .query_row(&sql, params![id], |r| {
                 Ok((
                     row_from(r)?,
-                    r.get::<_, String>(13)?,
-                    r.get::<_, Option<String>>(14)?,
-                    r.get::<_, String>(15)?,
-                    r.get::<_, Option<String>>(16)?,
-                    r.get::<_, String>(17)?,
+                    r.get::<_, String>(14)?,
+                    r.get::<_, Option<String>>(15)?,
+                    r.get::<_, String>(16)?,
+                    r.get::<_, Option<String>>(17)?,
                     r.get::<_, String>(18)?,
                     r.get::<_, String>(19)?,
                     r.get::<_, String>(20)?,
+                    r.get::<_, String>(21)?,
                 ))
             })
             .optional()

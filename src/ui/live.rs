@@ -79,6 +79,8 @@ pub struct CapacitySettings {
     pub step_s: f64,
     /// Done when the bracket is this close, percent.
     pub precision: f64,
+    /// Idle seconds between steps, so the target works off the last step's load.
+    pub cooldown_s: f64,
 }
 
 impl Default for CapacitySettings {
@@ -88,6 +90,7 @@ impl Default for CapacitySettings {
             max: 100_000.0,
             step_s: 10.0,
             precision: 5.0,
+            cooldown_s: 5.0,
         }
     }
 }
@@ -108,6 +111,10 @@ pub struct CapacityState {
     pub current: Option<f64>,
     /// The answer, once the search is over.
     pub verdict: Option<String>,
+    /// Idle time between steps.
+    pub cooldown: std::time::Duration,
+    /// When the next step may start (the cool-down after the last one).
+    pub resume_at: Option<std::time::Instant>,
 }
 
 impl LiveState {
@@ -280,9 +287,13 @@ impl LiveState {
 /// Draws the live screen; clicks become messages.
 pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &mut Vec<Msg>) {
     ui.horizontal(|ui| {
-        if s.is_running() {
+        let cooling = s.capacity.as_ref().is_some_and(|c| c.resume_at.is_some());
+        if s.is_running() || cooling {
             if ui.button(RichText::new("Stop").strong()).clicked() {
                 msgs.push(Msg::Stop);
+            }
+            if cooling {
+                ui.label("cooling down before the next step");
             }
         } else {
             let run = ui.add_enabled(

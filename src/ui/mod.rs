@@ -90,6 +90,8 @@ pub enum Msg {
     CompareSelected,
     /// Merge the ticked runs (shards of one scenario) into a new run, and open it.
     MergeSelected,
+    /// Make the ticked runs (of one scenario) its baseline.
+    BaselineSelected,
     /// Ask to delete a run.
     DeleteRun(i64),
     /// Delete it (confirmed).
@@ -242,6 +244,24 @@ impl Workbench {
         }
         if self.quitting {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        // A capacity search's next step, once its cool-down is over.
+        let due = self
+            .live
+            .capacity
+            .as_ref()
+            .and_then(|c| c.resume_at)
+            .filter(|_| !self.live.is_running());
+        if let Some(at) = due {
+            let now = std::time::Instant::now();
+            if now >= at {
+                if let Some(c) = self.live.capacity.as_mut() {
+                    c.resume_at = None;
+                }
+                self.next_capacity_step();
+            } else {
+                ui.ctx().request_repaint_after(at - now);
+            }
         }
         let polled = self.live.poll();
         if let Some(stored) = &polled
@@ -531,7 +551,16 @@ impl Workbench {
             }
             Msg::Run => self.run(),
             Msg::FindCapacity(settings) => self.find_capacity(settings),
-            Msg::Stop => self.live.stop(),
+            Msg::Stop => {
+                // A capacity search between steps has no run to stop: it ends here.
+                if let Some(c) = self.live.capacity.as_mut()
+                    && c.resume_at.take().is_some()
+                {
+                    c.current = None;
+                    c.verdict = Some(crate::analysis::capacity::verdict(&c.search, true));
+                }
+                self.live.stop();
+            }
             Msg::RefreshRuns => {
                 if let Some(s) = &self.store {
                     self.runs.refresh(s);
@@ -562,6 +591,21 @@ impl Workbench {
                         Some(in_background(&self.db, self.ctx.clone(), move |s| {
                             s.merge_runs(&ids, true).map_err(|e| e.to_string())
                         }));
+                }
+            }
+            Msg::BaselineSelected => {
+                let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
+                if let Some(&first) = ids.first() {
+                    self.store_op(first, |s| s.set_baseline(&ids));
+                    if self.runs.error.is_none() {
+                        self.status = format!(
+                            "baseline: {}",
+                            ids.iter()
+                                .map(|i| format!("#{i}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
                 }
             }
             Msg::CompareSelected => {
@@ -873,6 +917,8 @@ impl Workbench {
             steps: Vec::new(),
             current: None,
             verdict: None,
+            cooldown: std::time::Duration::from_secs_f64(s.cooldown_s.max(0.0)),
+            resume_at: None,
         });
         self.screen = Screen::Live;
         self.next_capacity_step();
@@ -926,7 +972,8 @@ impl Workbench {
         let step = Step::judge(rate, &summary, id);
         c.search.record(rate, step.held);
         c.steps.push(step);
-        self.next_capacity_step();
+        // The next step starts after the cool-down, from the frame loop (the window never waits).
+        c.resume_at = Some(std::time::Instant::now() + c.cooldown);
     }
 
     fn run(&mut self) {

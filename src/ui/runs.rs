@@ -287,6 +287,16 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         {
             msgs.push(Msg::MergeSelected);
         }
+        if ui
+            .add_enabled(n >= 1, egui::Button::new(format!("Baseline: {n} selected")))
+            .on_hover_text(
+                "runs of one scenario that later runs are compared with; three or more let the \
+                 comparison measure run-to-run drift instead of assuming it",
+            )
+            .clicked()
+        {
+            msgs.push(Msg::BaselineSelected);
+        }
     });
     if let Some(e) = &s.error {
         ui.colored_label(Color32::LIGHT_RED, e);
@@ -347,7 +357,14 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                             Some(false) => ui.colored_label(Color32::from_rgb(220, 70, 70), "FAIL"),
                             None => ui.label("-"),
                         };
-                        ui.label(r.tags.join(", "));
+                        ui.label(if r.baseline {
+                            std::iter::once("baseline".to_string())
+                                .chain(r.tags.iter().cloned())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        } else {
+                            r.tags.join(", ")
+                        });
                         ui.end_row();
                     }
                 });

@@ -636,6 +636,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
                 number(ui, "up to (req/s)", &mut c.max, 1.0, 1e7);
                 number(ui, "step (s)", &mut c.step_s, 1.0, 3600.0);
                 number(ui, "precision (%)", &mut c.precision, 0.1, 100.0);
+                number(ui, "cool-down (s)", &mut c.cooldown_s, 0.0, 600.0);
                 if ui.button("Start search").clicked() {
                     msgs.push(Msg::FindCapacity(c.clone()));
                     close = true;
