@@ -261,9 +261,12 @@ enum RunsCommand {
     Export {
         /// Run id.
         id: i64,
-        /// Output file.
+        /// Output file (an existing one is kept unless --force).
         #[arg(long, short)]
         output: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Import a run exported with `runs export`.
     Import {
@@ -363,6 +366,9 @@ struct ReportArgs {
     /// JUnit cases for regressions).
     #[arg(long = "compare", value_name = "BASE")]
     compare: Vec<i64>,
+    /// Replace the output file (and a Markdown report's charts) if they exist.
+    #[arg(long)]
+    force: bool,
 }
 
 fn parse_format(s: &str) -> Result<crate::report::Format, String> {
@@ -966,6 +972,36 @@ fn execute(
     Ok((outcome, stored_id))
 }
 
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = Option<()>;
+
+/// A listener for SIGTERM, where there is such a thing.
+fn terminate_signal() -> Terminate {
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM and says which came.
+async fn next_signal(term: &mut Terminate) -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    if let Some(t) = term.as_mut() {
+        return tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map(|()| "Ctrl-C"),
+            _ = t.recv() => Ok("SIGTERM"),
+        };
+    }
+    let _ = term;
+    tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+}
+
 /// Makes Ctrl-C stop `stopper`'s run: one listener for the process, so a command that runs
 /// several times (a capacity search) stops the run in progress and says so once.
 fn spawn_ctrl_c(stopper: engine::Stopper) {
@@ -983,19 +1019,22 @@ fn spawn_ctrl_c(stopper: engine::Stopper) {
                     return;
                 };
                 rt.block_on(async {
-                    if tokio::signal::ctrl_c().await.is_err() {
+                    // SIGTERM (what CI runners and Kubernetes send) stops a run like Ctrl-C: the
+                    // summary of what was measured is still printed and stored.
+                    let mut term = terminate_signal();
+                    let Ok(what) = next_signal(&mut term).await else {
                         return;
-                    }
+                    };
                     let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).take();
                     if let Some(s) = current {
                         eprintln!(
-                            "\nloadbench: stopping (Ctrl-C) — keeping what was measured; \
+                            "\nloadbench: stopping ({what}) — keeping what was measured; \
                              Ctrl-C again quits at once"
                         );
                         s.stop();
                     }
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        eprintln!("\nloadbench: quit (second Ctrl-C)");
+                    if let Ok(what) = next_signal(&mut term).await {
+                        eprintln!("\nloadbench: quit (second {what})");
                         std::process::exit(EXIT_STOPPED);
                     }
                 });
@@ -1088,13 +1127,11 @@ fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             }
         }),
         Some(RunsCommand::Delete { ids, yes }) => delete_runs(&store, &ids, yes),
-        Some(RunsCommand::Export { id, output }) => store.export_run(id).and_then(|doc| {
+        Some(RunsCommand::Export { id, output, force }) => store.export_run(id).and_then(|doc| {
             let text =
                 serde_json::to_string(&doc).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            std::fs::write(&output, text).map_err(|source| StoreError::Io {
-                path: output.display().to_string(),
-                source,
-            })?;
+            crate::output::write(&output, text.as_bytes(), force)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
             eprintln!(
                 "run #{id} written to {} ({} ticks)",
                 output.display(),
@@ -1214,8 +1251,7 @@ fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()> {
 }
 
 fn when(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    crate::format::utc(ms)
 }
 
 fn delete_runs(store: &Store, ids: &[i64], yes: bool) -> crate::store::Result<()> {
@@ -1282,15 +1318,19 @@ fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
         }
     };
     match args.output {
-        Some(path) => match crate::report::write(&report, args.format, &path) {
+        Some(path) => match crate::report::write(&report, args.format, &path, args.force) {
             Ok(files) => {
                 for f in files {
                     eprintln!("wrote {}", f.display());
                 }
                 EXIT_OK
             }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                eprintln!("loadbench: {e}");
+                EXIT_INVALID
+            }
             Err(e) => {
-                eprintln!("loadbench: cannot write {}: {e}", path.display());
+                eprintln!("loadbench: cannot write the report: {e}");
                 EXIT_RUN_ERROR
             }
         },
@@ -1302,8 +1342,14 @@ fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
         }
         None => {
             let (bytes, _) = args.format.exporter().render(&report, "report");
-            let _ = std::io::stdout().write_all(&bytes);
-            EXIT_OK
+            let mut out = std::io::stdout().lock();
+            match out.write_all(&bytes).and_then(|()| out.flush()) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    eprintln!("loadbench: cannot write the report to standard output: {e}");
+                    EXIT_RUN_ERROR
+                }
+            }
         }
     }
 }

@@ -346,7 +346,7 @@ async fn serve(state: &State, parts: &http::request::Parts, knobs: Knobs, body: 
         state.config.delay
     } else {
         Duration::ZERO
-    } + Duration::from_secs_f64(knobs.delay_ms.max(0.0) / 1000.0);
+    } + crate::format::secs(knobs.delay_ms / 1000.0);
     if !extra.is_zero() {
         crate::timer::sleep(extra).await;
     }
@@ -391,7 +391,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
                 }
             };
             let ms = rand::rng().random_range(1.0..3.0);
-            crate::timer::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
+            crate::timer::sleep(crate::format::secs(ms / 1000.0)).await;
             json(
                 StatusCode::ACCEPTED,
                 serde_json::json!({"accepted": accepted}),
@@ -406,7 +406,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
         }
         ("GET", "/v1/dashboard") => {
             let delay = lognormal_ms(80.0, 0.5).clamp(10.0, 2000.0);
-            crate::timer::sleep(Duration::from_secs_f64(delay / 1000.0)).await;
+            crate::timer::sleep(crate::format::secs(delay / 1000.0)).await;
             let series: Vec<serde_json::Value> = (0..24)
                 .map(|h| serde_json::json!({"hour": h, "requests": 1000 + h * 37, "p95_ms": 40 + h % 7}))
                 .collect();

@@ -90,6 +90,38 @@ pub fn change(fraction: f64) -> String {
     }
 }
 
+/// Seconds as a duration for display and pacing, saturating: NaN or negative is zero, and a
+/// figure too large for a duration (a hostile file's 1e308) is the largest one, never a panic.
+pub fn secs(s: f64) -> Duration {
+    if s.is_nan() || s <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)
+}
+
+/// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z).
+const LAST_RFC3339_MS: i64 = 253_402_300_799_999;
+
+/// A moment (ms since the Unix epoch, as stored) as a system time, held to years 1970–9999 so no
+/// stored value can overflow the clock's arithmetic.
+pub fn system_time(ms: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LAST_RFC3339_MS) as u64)
+}
+
+/// A moment (ms since the Unix epoch) as RFC 3339 UTC to the second. Stored data is input too: a
+/// time outside years 1970–9999 is shown at the nearest end, never a panic.
+pub fn utc(ms: i64) -> String {
+    humantime::format_rfc3339_seconds(system_time(ms)).to_string()
+}
+
+/// [`utc`] of a system time.
+pub fn utc_of(t: std::time::SystemTime) -> String {
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    utc(ms)
+}
+
 /// Formats a wall-clock span the way scenarios write it (`90s` → `1m30s`).
 pub fn span(d: Duration) -> String {
     let total_ms = d.as_millis();

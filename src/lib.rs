@@ -8,6 +8,7 @@ pub mod engine;
 pub mod format;
 pub mod metrics;
 pub mod monitor;
+pub mod output;
 pub mod printer;
 pub mod report;
 pub mod scenario;

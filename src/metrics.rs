@@ -31,11 +31,60 @@ pub fn encode_histogram(h: &Histogram<u64>) -> Vec<u8> {
     out
 }
 
-/// Decodes [`encode_histogram`]'s output into a histogram that grows as needed.
+/// The most a decoded histogram's payload may hold: a 3-digit histogram up to years in µs needs
+/// well under 1 MB, so anything larger is a hostile file, not a histogram of ours.
+const MAX_HISTOGRAM_PAYLOAD: usize = 4 << 20;
+
+/// Decodes [`encode_histogram`]'s output into a histogram that grows as needed. Every length in
+/// the encoding is checked against what the input can hold before anything is allocated, and
+/// the inflated payload is capped, so a few hostile bytes cannot claim gigabytes.
 pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    use std::io::Read;
+    const V2_COMPRESSED: u32 = 0x1c84_9314;
+    const V2: u32 = 0x1c84_9313;
+    let be32 = |b: &[u8], at: usize| -> Option<u32> {
+        b.get(at..at + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let bad = |why: &str| format!("bad histogram encoding: {why}");
+    if be32(bytes, 0) != Some(V2_COMPRESSED) {
+        return Err(bad("not an HdrHistogram V2 compressed histogram"));
+    }
+    let compressed = be32(bytes, 4).ok_or_else(|| bad("truncated header"))? as usize;
+    let body = bytes
+        .get(8..8usize.saturating_add(compressed))
+        .ok_or_else(|| bad("it claims more bytes than it has"))?;
+    let mut inflated = Vec::new();
+    flate2::read::ZlibDecoder::new(body)
+        .take(MAX_HISTOGRAM_PAYLOAD as u64 + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| bad(&e.to_string()))?;
+    if inflated.len() > MAX_HISTOGRAM_PAYLOAD {
+        return Err(bad("it inflates beyond any histogram of ours"));
+    }
+    // The inner V2 header: cookie, payload length, offset, digits, lowest, highest, ratio (40 bytes).
+    if be32(&inflated, 0) != Some(V2) || inflated.len() < 40 {
+        return Err(bad("no V2 histogram inside"));
+    }
+    let payload = be32(&inflated, 4).unwrap_or(u32::MAX) as usize;
+    if payload > inflated.len() - 40 {
+        return Err(bad("its counts claim more bytes than it has"));
+    }
+    let digits = be32(&inflated, 12).unwrap_or(0);
+    let be64 = |at: usize| {
+        inflated
+            .get(at..at + 8)
+            .and_then(|x| x.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
+    };
+    let (low, high) = (be64(16), be64(24));
+    if !(1..=u32::from(SIGFIG)).contains(&digits) || low < 1 || high < 2 * low || high > 1 << 50 {
+        return Err(bad("its range or precision is not one loadbench writes"));
+    }
     let mut h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut std::io::Cursor::new(bytes))
-        .map_err(|e| format!("bad histogram encoding: {e:?}"))?;
+        .deserialize(&mut std::io::Cursor::new(&inflated))
+        .map_err(|e| bad(&format!("{e:?}")))?;
     h.auto(true);
     Ok(h)
 }
@@ -705,7 +754,7 @@ impl Summary {
             scenario: info.scenario.clone(),
             model: info.model.clone(),
             status: status.to_string(),
-            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            started_at: crate::format::utc_of(started_at),
             duration_s: acc.seconds,
             warmup_s: acc.warmup_seconds,
             target_rate: open.then(|| {
@@ -767,6 +816,55 @@ mod tests {
         assert!((s.rate - 100.1).abs() < 1e-9);
         assert!((s.latency.p50_ms - 5.0).abs() < 0.01);
         assert_eq!(merged.failed.len(), whole.failed.len());
+    }
+
+    #[test]
+    fn hostile_histogram_bytes_are_refused_without_allocating_what_they_claim() {
+        let mut h = new_histogram();
+        for v in [1, 50, 1_000, 2_000_000] {
+            record(&mut h, v);
+        }
+        let good = encode_histogram(&h);
+        let back = decode_histogram(&good).expect("round trip");
+        assert_eq!(back.len(), 4);
+        assert_eq!(back.max(), h.max());
+        // Claims of more bytes than there are, at each level.
+        let mut long = good.clone();
+        long[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(decode_histogram(&long).is_err());
+        assert!(decode_histogram(&good[..good.len() / 2]).is_err());
+        assert!(decode_histogram(b"").is_err());
+        // A V2 payload that claims 2 GB of counts, deflated to a few bytes.
+        let mut inner = Vec::new();
+        inner.extend_from_slice(&0x1c84_9313u32.to_be_bytes());
+        inner.extend_from_slice(&0x8000_0000u32.to_be_bytes());
+        inner.extend_from_slice(&0u32.to_be_bytes());
+        inner.extend_from_slice(&3u32.to_be_bytes());
+        inner.extend_from_slice(&1u64.to_be_bytes());
+        inner.extend_from_slice(&1_000_000u64.to_be_bytes());
+        inner.extend_from_slice(&1.0f64.to_be_bytes());
+        let claim = |inner: &[u8]| {
+            use std::io::Write;
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(inner).expect("deflate");
+            let body = z.finish().expect("deflate");
+            let mut out = 0x1c84_9314u32.to_be_bytes().to_vec();
+            out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            out.extend_from_slice(&body);
+            out
+        };
+        assert!(decode_histogram(&claim(&inner)).is_err());
+        // A deflate bomb: megabytes of zeros from a few kilobytes.
+        let mut bomb = inner.clone();
+        bomb[4..8].copy_from_slice(&0u32.to_be_bytes());
+        bomb.resize(64 << 20, 0);
+        assert!(decode_histogram(&claim(&bomb)).is_err());
+        // A range no histogram of ours has (5 digits up to 2^62: a 100 MB counts array).
+        let mut wide = inner;
+        wide[4..8].copy_from_slice(&0u32.to_be_bytes());
+        wide[12..16].copy_from_slice(&5u32.to_be_bytes());
+        wide[24..32].copy_from_slice(&(1u64 << 62).to_be_bytes());
+        assert!(decode_histogram(&claim(&wide)).is_err());
     }
 
     #[test]

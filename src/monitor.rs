@@ -25,6 +25,17 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// Whether every figure is one a machine can have (an imported file's are checked).
+    pub fn is_plausible(&self) -> bool {
+        let ok = |v: f64, max: f64| v.is_finite() && (0.0..=max).contains(&v);
+        let cores = self.cores as f64;
+        (1..=4096).contains(&self.cores)
+            && ok(self.process_cores, cores + 0.5)
+            && ok(self.other_cores, cores + 0.5)
+            && ok(self.probe_us, 1e9)
+            && ok(self.slow_share, 1.0)
+    }
+
     /// Whether the machine's CPUs were nearly all busy (this process and others together), so
     /// the run's own threads had to wait for a core.
     pub fn contended(&self) -> bool {

@@ -48,8 +48,8 @@ impl Progress {
         };
         let mut line = format!(
             "[{:>5}/{}]{} {} ({target}) | p50 {} p95 {} p99 {} | errors {} ({}) | in flight {}",
-            format::span(std::time::Duration::from_secs_f64(tick.end.round())),
-            format::span(std::time::Duration::from_secs_f64(self.total_s)),
+            format::span(format::secs(tick.end.round())),
+            format::span(format::secs(self.total_s)),
             if tick.warmup { " warm-up" } else { "" },
             format::rate(rate),
             q(0.50),
@@ -138,13 +138,11 @@ pub fn summary(s: &Summary) -> String {
         s.scenario,
         s.model,
         s.status,
-        format::span(std::time::Duration::from_secs_f64(
-            (s.duration_s * 10.0).round() / 10.0
-        )),
+        format::span(format::secs((s.duration_s * 10.0).round() / 10.0)),
         if s.warmup_s > 0.0 {
             format!(
                 " (after {} warm-up)",
-                format::span(std::time::Duration::from_secs_f64(s.warmup_s.round()))
+                format::span(format::secs(s.warmup_s.round()))
             )
         } else {
             String::new()

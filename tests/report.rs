@@ -134,7 +134,8 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
                         error_kinds: s.error_counts().collect(),
                         latency: b64.encode(encode_histogram(&s.latency)),
                         service: b64.encode(encode_histogram(&s.service)),
-                        failed: None,
+                        failed: (!s.failed.is_empty())
+                            .then(|| b64.encode(encode_histogram(&s.failed))),
                         retries: 0,
                     })
                     .collect(),
@@ -183,7 +184,7 @@ fn markdown_and_json_match_their_golden_files() {
 fn markdown_links_its_svg_charts_relatively() {
     let (dir, r) = report("Checkout API");
     let out = dir.path().join("docs/performance/checkout.md");
-    let files = loadbench::report::write(&r, Format::Markdown, &out).expect("write");
+    let files = loadbench::report::write(&r, Format::Markdown, &out, false).expect("write");
     let md = std::fs::read_to_string(&out).expect("md");
     for suffix in ["latency", "rate", "spectrum"] {
         let name = format!("checkout-{suffix}.svg");
@@ -324,7 +325,7 @@ fn no_format_leaks_a_secret() {
     let r = Report::load(&store, id).expect("report");
     for (name, f) in Format::ALL {
         let out = dir.path().join(format!("out.{}", f.extension()));
-        let files = loadbench::report::write(&r, f, &out).expect("write");
+        let files = loadbench::report::write(&r, f, &out, false).expect("write");
         for file in files {
             let bytes = std::fs::read(&file).expect("read");
             let text = String::from_utf8_lossy(&bytes);

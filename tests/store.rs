@@ -539,6 +539,7 @@ fn shards_merge_into_one_run_with_every_request_and_exact_percentiles() {
     let mut late = store.export_run(b).expect("export");
     late.uuid = "00000000-0000-4000-8000-00000000000b".into();
     late.started_at_ms += 60_000;
+    late.ended_at_ms = late.ended_at_ms.map(|e| e + 60_000);
     let late = store.import_run(&late).expect("import");
     let e = store.merge_runs(&[a, late], false).expect_err("apart");
     assert!(

@@ -18,8 +18,7 @@ impl Exporter for Hlog {
         use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
         let mut out = Vec::new();
         let mut ser = V2DeflateSerializer::new();
-        let start = std::time::UNIX_EPOCH
-            + std::time::Duration::from_millis(r.run.row.started_at_ms.max(0) as u64);
+        let start = crate::format::system_time(r.run.row.started_at_ms);
         let mut builder = IntervalLogWriterBuilder::new();
         builder
             .add_comment(&format!(
@@ -31,8 +30,8 @@ impl Exporter for Hlog {
             .with_max_value_divisor(1000.0);
         if let Ok(mut w) = builder.begin_log_with(&mut out, &mut ser) {
             for t in r.intervals.iter().filter(|t| !t.warmup) {
-                let begin = std::time::Duration::from_secs_f64((t.end - t.seconds).max(0.0));
-                let len = std::time::Duration::from_secs_f64(t.seconds.max(0.0));
+                let begin = crate::format::secs(t.end - t.seconds);
+                let len = crate::format::secs(t.seconds);
                 let mut total = Stats::default();
                 for s in &t.stats {
                     total.merge(s);

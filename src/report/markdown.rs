@@ -69,13 +69,11 @@ impl Tables {
             row.id,
             s.status,
             s.started_at.replace('T', " ").trim_end_matches('Z'),
-            format::span(std::time::Duration::from_secs_f64(
-                (s.duration_s * 10.0).round() / 10.0
-            )),
+            format::span(format::secs((s.duration_s * 10.0).round() / 10.0)),
             if s.warmup_s > 0.0 {
                 format!(
                     " after a {} warm-up",
-                    format::span(std::time::Duration::from_secs_f64(s.warmup_s.round()))
+                    format::span(format::secs(s.warmup_s.round()))
                 )
             } else {
                 String::new()

@@ -107,7 +107,14 @@ pub trait Exporter {
 }
 
 /// Writes `report` to `out` in `format` (charts beside it for Markdown); returns every file written.
-pub fn write(report: &Report, format: Format, out: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// Existing files (the report or a chart beside it) are replaced only when `replace`; nothing is
+/// written unless every file may be, and each is written whole or not at all.
+pub fn write(
+    report: &Report,
+    format: Format,
+    out: &Path,
+    replace: bool,
+) -> std::io::Result<Vec<PathBuf>> {
     let stem = out.file_stem().map_or_else(
         || "report".to_string(),
         |s| s.to_string_lossy().into_owned(),
@@ -121,11 +128,14 @@ pub fn write(report: &Report, format: Format, out: &Path) -> std::io::Result<Vec
     if !dir.as_os_str().is_empty() {
         std::fs::create_dir_all(&dir)?;
     }
+    let extra: Vec<(PathBuf, String)> = extra.into_iter().map(|(n, c)| (dir.join(n), c)).collect();
+    for p in std::iter::once(out).chain(extra.iter().map(|(p, _)| p.as_path())) {
+        crate::output::check(p, replace)?;
+    }
     let mut written = vec![out.to_path_buf()];
-    std::fs::write(out, main)?;
-    for (name, content) in extra {
-        let p = dir.join(name);
-        std::fs::write(&p, content)?;
+    crate::output::write(out, &main, replace)?;
+    for (p, content) in extra {
+        crate::output::write(&p, content.as_bytes(), replace)?;
         written.push(p);
     }
     Ok(written)
@@ -166,8 +176,7 @@ impl Report {
         let summary = match run.summary.clone() {
             Some(s) => s,
             None => {
-                let started = std::time::UNIX_EPOCH
-                    + std::time::Duration::from_millis(run.row.started_at_ms.max(0) as u64);
+                let started = crate::format::system_time(run.row.started_at_ms);
                 Summary::build(&run.info, &totals, &run.row.status, started)
             }
         };

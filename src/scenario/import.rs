@@ -224,13 +224,20 @@ pub fn curl(command: &str) -> Result<Imported, String> {
             }
         };
         match flag.as_str() {
-            "-X" | "--request" => method = Some(value()?.to_ascii_uppercase()),
+            "-X" | "--request" => {
+                let m = value()?.to_ascii_uppercase();
+                if http::Method::from_bytes(m.as_bytes()).is_err() {
+                    return Err(at(&format!("\"{m}\" is not an HTTP method")));
+                }
+                method = Some(m);
+            }
             "--url" => url = Some(value()?),
             "-H" | "--header" => {
                 let h = value()?;
                 let (name, v) = h
                     .split_once(':')
                     .ok_or_else(|| at("a header is written \"Name: value\""))?;
+                check_header(name.trim(), v.trim()).map_err(|e| at(&e))?;
                 headers.push((name.trim().to_string(), v.trim().to_string()));
             }
             "-d" | "--data" | "--data-ascii" | "--data-binary" | "--data-raw" => {
@@ -384,6 +391,9 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
                 .ok_or_else(|| at(&format!("no {what}")))
         };
         let method = text_of(req.get("method"), "request.method")?.to_ascii_uppercase();
+        if http::Method::from_bytes(method.as_bytes()).is_err() {
+            return Err(at(&format!("\"{method}\" is not an HTTP method")));
+        }
         let url = text_of(req.get("url"), "request.url")?;
         let mut headers = Vec::new();
         for h in req
@@ -394,6 +404,10 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
         {
             let name = text_of(h.get("name"), "header name")?;
             let value = text_of(h.get("value"), "header value")?;
+            // HTTP/2 pseudo-headers (":authority") are dropped later; others must be HTTP's.
+            if !name.starts_with(':') {
+                check_header(&name, &value).map_err(|e| at(&e))?;
+            }
             headers.push((name, value));
         }
         let body = req
@@ -471,18 +485,22 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
             others.join(", ")
         ));
     }
-    // Identical requests become one, weighted by how often the recording made it.
+    // Identical requests become one, weighted by how often the recording made it (found by a
+    // hash of what makes them identical, so a recording of 100,000 entries stays linear).
     let mut merged: Vec<(Captured, u32)> = Vec::new();
+    let mut seen: std::collections::HashMap<(String, String, Option<String>), usize> =
+        std::collections::HashMap::new();
     for c in captured {
         if origin(&c.url)? != chosen {
             continue;
         }
-        match merged
-            .iter_mut()
-            .find(|(m, _)| m.method == c.method && m.url == c.url && m.body == c.body)
-        {
-            Some((_, n)) => *n += 1,
-            None => merged.push((c, 1)),
+        let key = (c.method.clone(), c.url.clone(), c.body.clone());
+        match seen.get(&key) {
+            Some(&i) => merged[i].1 += 1,
+            None => {
+                seen.insert(key, merged.len());
+                merged.push((c, 1));
+            }
         }
     }
     let name = format!("Imported from HAR ({})", host_of(&chosen));
@@ -646,7 +664,9 @@ fn scenario(
     let mut secrets: Vec<(String, String)> = Vec::new();
     let mut notes = Vec::new();
     let mut dropped: Vec<String> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
+    // Names given so far, and for each base name the next number to try.
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut next_number: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut reqs = toml_edit::ArrayOfTables::new();
     for (c, weight) in requests {
         let uri: http::Uri = c
@@ -663,13 +683,13 @@ fn scenario(
         let mut req_name: String = format!("{} {plain}", c.method).chars().take(60).collect();
         if names.contains(&req_name) {
             let base_name = req_name.clone();
-            let mut k = 2;
+            let k = next_number.entry(base_name.clone()).or_insert(2);
             while names.contains(&req_name) {
                 req_name = format!("{base_name} #{k}");
-                k += 1;
+                *k += 1;
             }
         }
-        names.push(req_name.clone());
+        names.insert(req_name.clone());
         let mut t = Table::new();
         t["name"] = value(req_name);
         t["method"] = value(c.method.as_str());
@@ -742,6 +762,19 @@ fn scenario(
         secrets,
         notes,
     })
+}
+
+/// A header HTTP can carry: a valid name, and a value without control characters.
+fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!("\"{name}\" is not a valid header name"));
+    }
+    if http::HeaderValue::from_str(value).is_err() {
+        return Err(format!(
+            "the value of header {name} has characters HTTP does not allow"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

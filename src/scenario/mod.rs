@@ -319,14 +319,62 @@ impl Scenario {
 
     /// Reads and validates a scenario file, resolving `${env.*}` from the process environment.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        let fail = |line: usize, col: usize, message: String, source_line: String| ScenarioError {
             file: path.display().to_string(),
             problems: vec![Problem {
-                line: 0,
-                col: 0,
-                message: format!("cannot read the scenario file: {e}"),
-                source_line: String::new(),
+                line,
+                col,
+                message,
+                source_line,
             }],
+        };
+        let meta = std::fs::metadata(path).map_err(|e| {
+            fail(
+                0,
+                0,
+                format!("cannot read the scenario file: {e}"),
+                String::new(),
+            )
+        })?;
+        if !meta.is_file() || meta.len() > MAX_SCENARIO_FILE {
+            return Err(fail(
+                0,
+                0,
+                format!(
+                    "not a scenario file: {}",
+                    if meta.is_file() {
+                        "over 16 MB"
+                    } else {
+                        "not a regular file"
+                    }
+                ),
+                String::new(),
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            fail(
+                0,
+                0,
+                format!("cannot read the scenario file: {e}"),
+                String::new(),
+            )
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // Where the first byte that is not UTF-8 is: its line, column and byte offset.
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let before = String::from_utf8_lossy(&good[line_start..]);
+            fail(
+                line,
+                before.chars().count() + 1,
+                format!(
+                    "the file is not UTF-8 text: byte {} (0x{:02x}) is not valid UTF-8; save it as UTF-8",
+                    good.len(),
+                    e.as_bytes().get(good.len()).copied().unwrap_or(0)
+                ),
+                before.into_owned(),
+            )
         })?;
         Scenario::parse(&text, Some(path), &|name| std::env::var(name).ok())
     }
@@ -725,6 +773,10 @@ struct Validator<'a> {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on requests in flight in the open model.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
+/// The largest scenario file read.
+pub const MAX_SCENARIO_FILE: u64 = 16 << 20;
+/// The largest `[data]` file read (rows are held in memory for the run).
+pub const MAX_DATA_FILE: u64 = 256 << 20;
 /// The highest rate (requests a second) or number of virtual users a scenario may ask for: ten
 /// times what one 2-core machine sends, so a typo like 1e12 is an error, not a run that never ends.
 pub const MAX_RATE: f64 = 10_000_000.0;
@@ -945,12 +997,13 @@ impl Validator<'_> {
             self.err(raw.span(), "at least one [[requests]] entry is needed");
         }
         let mut out: Vec<Request> = Vec::new();
+        let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
         for r in raw.get_ref() {
             let r = r.get_ref();
             let name = r.name.get_ref().trim().to_string();
             if name.is_empty() {
                 self.err(r.name.span(), "a request needs a non-empty name");
-            } else if out.iter().any(|o| o.name == name) {
+            } else if !names.insert(name.clone()) {
                 self.err(
                     r.name.span(),
                     format!("request name \"{name}\" is used twice; names must be unique"),
@@ -1076,8 +1129,23 @@ impl Validator<'_> {
             p
         };
         let shown = raw.file.get_ref().clone();
-        let mut reader = match csv::ReaderBuilder::new().from_path(&p) {
-            Ok(r) => r,
+        // A regular file of bounded size only: /dev/zero would never end and a FIFO would wait
+        // for a writer that may never come.
+        let opened = std::fs::metadata(&p).and_then(|m| {
+            if !m.is_file() {
+                Err(std::io::Error::other("not a regular file"))
+            } else if m.len() > MAX_DATA_FILE {
+                Err(std::io::Error::other(format!(
+                    "{} bytes, over the {} MB a data file may have",
+                    m.len(),
+                    MAX_DATA_FILE >> 20
+                )))
+            } else {
+                std::fs::File::open(&p)
+            }
+        });
+        let file = match opened {
+            Ok(f) => f,
             Err(e) => {
                 self.err(
                     raw.file.span(),
@@ -1086,6 +1154,8 @@ impl Validator<'_> {
                 return None;
             }
         };
+        let mut reader =
+            csv::ReaderBuilder::new().from_reader(std::io::Read::take(file, MAX_DATA_FILE + 1));
         let columns: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
             Err(e) => {

@@ -3,7 +3,6 @@
 //! the requests together, not an average of percentiles.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::transfer::{EXPORT_SCHEMA, RunExport, tick_export};
 use super::{Histograms, Result, Store, StoreError, StoredRun};
@@ -151,7 +150,7 @@ impl Store {
             .find(|s| *s != "completed")
             .unwrap_or("completed")
             .to_string();
-        let started = UNIX_EPOCH + Duration::from_millis(u64::try_from(started_at_ms).unwrap_or(0));
+        let started = crate::format::system_time(started_at_ms);
         let summary = Summary::build(&info, &acc, &status, started);
         let mut targets: Vec<(String, String)> = Vec::new();
         for t in runs.iter().flat_map(|r| r.targets.iter()) {

@@ -206,9 +206,12 @@ impl Store {
         for t in &ticks {
             acc.add(t);
         }
-        let started = UNIX_EPOCH + Duration::from_millis(run.row.started_at_ms.max(0) as u64);
+        let started = crate::format::system_time(run.row.started_at_ms);
         let summary = Summary::build(&run.info, &acc, status, started);
-        let end_ms = run.row.started_at_ms + (ticks.last().map_or(0.0, |t| t.end) * 1000.0) as i64;
+        let end_ms = run
+            .row
+            .started_at_ms
+            .saturating_add((ticks.last().map_or(0.0, |t| t.end) * 1000.0) as i64);
         self.write_final(id, status, end_ms, &summary)?;
         Ok(summary)
     }

@@ -182,7 +182,10 @@ impl Store {
         Ok(ids)
     }
 
-    /// Stores an exported run as a new local run; checks everything first, so a bad file stores nothing.
+    /// Stores an exported run as a new local run. The file is input like any other: every field is
+    /// checked (times, counts, seconds, histograms; ticks numbered without gaps), the summary is
+    /// rebuilt from the ticks rather than taken on trust, and ticks are decoded and written one at
+    /// a time inside a savepoint, so memory stays bounded and a bad file stores nothing.
     pub fn import_run(&self, doc: &RunExport) -> Result<i64> {
         let bad = |m: String| StoreError::Invalid(m);
         if doc.schema != EXPORT_SCHEMA {
@@ -197,6 +200,7 @@ impl Store {
                 doc.status
             )));
         }
+        check_header(doc).map_err(bad)?;
         let existing: Option<i64> = self
             .conn
             .query_row(
@@ -211,59 +215,15 @@ impl Store {
                 "this run is already in the database as run #{id}"
             )));
         }
-        // Rebuild every tick (decoding every histogram) before writing anything.
-        let keys = doc.info.keys.len();
-        let mut ticks = Vec::with_capacity(doc.ticks.len());
-        for t in &doc.ticks {
-            let mut stats = vec![Stats::default(); keys];
-            for s in &t.series {
-                let where_ = format!("tick {} series {}", t.index, s.series);
-                let slot = stats
-                    .get_mut(s.series)
-                    .ok_or_else(|| bad(format!("{where_}: the run has only {keys} series")))?;
-                let hist = |what: &str, text: &str| {
-                    let bytes = B64
-                        .decode(text)
-                        .map_err(|e| bad(format!("{where_}: {what} is not base64: {e}")))?;
-                    decode_histogram(&bytes).map_err(|e| bad(format!("{where_}: {what}: {e}")))
-                };
-                slot.latency = hist("latency", &s.latency)?;
-                slot.service = hist("service", &s.service)?;
-                if let Some(f) = &s.failed {
-                    slot.failed = hist("failed", f)?;
-                }
-                slot.retries = s.retries;
-                slot.requests = s.requests;
-                slot.errors = s.errors;
-                slot.bytes_in = s.bytes_in;
-                slot.bytes_out = s.bytes_out;
-                slot.late = s.late;
-                let status = encode_counts(s.status.iter().map(|(k, n)| (k.clone(), *n)));
-                let kinds = encode_counts(s.error_kinds.iter().map(|(k, n)| (k.clone(), *n)));
-                slot.set_counts_from_text(status.as_deref(), kinds.as_deref());
-            }
-            ticks.push(Tick {
-                index: t.index,
-                end: t.end,
-                seconds: t.seconds,
-                warmup: t.warmup,
-                target: t.target,
-                in_flight: t.in_flight,
-                not_started: t.not_started,
-                stats,
-            });
-        }
         // A savepoint: all or nothing, alone or inside import_many's transaction.
         self.conn
             .execute_batch("SAVEPOINT import_run")
             .map_err(self.err())?;
         let written = (|| -> Result<i64> {
-            let s = doc.summary.as_ref();
             self.conn.execute(
                 "INSERT INTO runs (uuid, name, scenario, scenario_text, scenario_path, model, info_json, targets_json,
-                                   status, started_at_ms, ended_at_ms, duration_s, summary_json, thresholds_passed,
-                                   requests, rate, p95_ms, error_rate, notes, version, host_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                                   status, started_at_ms, ended_at_ms, notes, version, host_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     doc.uuid,
                     doc.name,
@@ -276,14 +236,6 @@ impl Store {
                     doc.status,
                     doc.started_at_ms,
                     doc.ended_at_ms,
-                    s.map_or(0.0, |s| s.duration_s),
-                    s.map(json),
-                    s.and_then(Summary::verdict),
-                    s.map_or(0, |s| s.total.count as i64),
-                    s.map(|s| s.total.rate),
-                    s.filter(|s| s.total.latency.samples > 0)
-                        .map(|s| s.total.latency.p95_ms),
-                    s.map(|s| s.total.error_rate),
                     doc.notes,
                     doc.version,
                     doc.host.to_string(),
@@ -299,9 +251,28 @@ impl Store {
                     )
                     .map_err(self.err())?;
             }
-            for t in &ticks {
-                insert_tick(&self.conn, id, t).map_err(self.err())?;
+            let keys = doc.info.keys.len();
+            let mut acc = crate::metrics::Accumulator::new(keys);
+            for (n, t) in doc.ticks.iter().enumerate() {
+                let tick = rebuild_tick(t, n, keys).map_err(bad)?;
+                acc.add(&tick);
+                insert_tick(&self.conn, id, &tick).map_err(self.err())?;
             }
+            // The figures come from the ticks; only what the ticks cannot say (the machine the
+            // run had) is taken from the file's summary, once checked.
+            let started = crate::format::system_time(doc.started_at_ms);
+            let mut summary = Summary::build(&doc.info, &acc, &doc.status, started);
+            summary.environment = doc
+                .summary
+                .as_ref()
+                .and_then(|s| s.environment.clone())
+                .filter(crate::monitor::Environment::is_plausible);
+            self.write_final(
+                id,
+                &doc.status,
+                doc.ended_at_ms.unwrap_or(doc.started_at_ms),
+                &summary,
+            )?;
             Ok(id)
         })();
         match written {
@@ -319,4 +290,125 @@ impl Store {
             }
         }
     }
+}
+
+/// The latest moment a stored time may name (9999-12-31, the end of RFC 3339).
+const LAST_MS: i64 = 253_402_300_799_999;
+
+/// Checks what an export says about the run as a whole.
+fn check_header(doc: &RunExport) -> std::result::Result<(), String> {
+    if !(0..=LAST_MS).contains(&doc.started_at_ms) {
+        return Err(format!(
+            "started_at_ms {} is not a time between 1970 and 9999",
+            doc.started_at_ms
+        ));
+    }
+    if let Some(end) = doc.ended_at_ms
+        && !(doc.started_at_ms..=LAST_MS).contains(&end)
+    {
+        return Err(format!(
+            "ended_at_ms {end} is before the start or after 9999"
+        ));
+    }
+    if doc.info.model != "open" && doc.info.model != "closed" {
+        return Err(format!(
+            "info.model \"{}\" is neither \"open\" nor \"closed\"",
+            doc.info.model
+        ));
+    }
+    if doc.uuid.trim().is_empty() {
+        return Err("uuid is empty".into());
+    }
+    Ok(())
+}
+
+/// One exported tick checked and rebuilt (histograms decoded); `n` is its position (0-based).
+fn rebuild_tick(t: &TickExport, n: usize, keys: usize) -> std::result::Result<Tick, String> {
+    let here = format!("tick {}", t.index);
+    if t.index as usize != n + 1 {
+        return Err(format!(
+            "{here}: ticks are numbered 1, 2, 3… without gaps, and this is the {} one",
+            n + 1
+        ));
+    }
+    let sane = |v: f64, max: f64| v.is_finite() && (0.0..=max).contains(&v);
+    if !sane(t.end, 1e9) || !sane(t.seconds, 86_400.0) || !sane(t.target, 1e12) {
+        return Err(format!(
+            "{here}: end {}, seconds {} or target {} is not a finite, non-negative figure in range",
+            t.end, t.seconds, t.target
+        ));
+    }
+    let mut stats = vec![Stats::default(); keys];
+    let mut seen = vec![false; keys];
+    for s in &t.series {
+        let where_ = format!("{here} series {}", s.series);
+        if s.series >= keys || std::mem::replace(&mut seen[s.series], true) {
+            return Err(format!(
+                "{where_}: the run has {keys} series, each once a tick"
+            ));
+        }
+        let hist = |what: &str, text: &str| {
+            let bytes = B64
+                .decode(text)
+                .map_err(|e| format!("{where_}: {what} is not base64: {e}"))?;
+            decode_histogram(&bytes).map_err(|e| format!("{where_}: {what}: {e}"))
+        };
+        let slot = &mut stats[s.series];
+        slot.latency = hist("latency", &s.latency)?;
+        slot.service = hist("service", &s.service)?;
+        if let Some(f) = &s.failed {
+            slot.failed = hist("failed", f)?;
+        }
+        let counted = |what: &str, n: u64, most: u64| {
+            if n > most {
+                Err(format!(
+                    "{where_}: {n} {what}, more than the {most} requests it had"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        counted("errors", s.errors, s.requests)?;
+        counted("latency samples", slot.latency.len(), s.requests)?;
+        counted("service samples", slot.service.len(), s.requests)?;
+        counted("failed samples", slot.failed.len(), slot.latency.len())?;
+        counted(
+            "statuses",
+            s.status.values().fold(0u64, |a, b| a.saturating_add(*b)),
+            s.requests,
+        )?;
+        counted(
+            "classified errors",
+            s.error_kinds
+                .values()
+                .fold(0u64, |a, b| a.saturating_add(*b)),
+            s.errors,
+        )?;
+        if let Some(code) = s
+            .status
+            .keys()
+            .find(|c| c.parse::<u16>().map_or(true, |c| !(100..=999).contains(&c)))
+        {
+            return Err(format!("{where_}: `{code}` is not an HTTP status code"));
+        }
+        slot.requests = s.requests;
+        slot.errors = s.errors;
+        slot.bytes_in = s.bytes_in;
+        slot.bytes_out = s.bytes_out;
+        slot.late = s.late;
+        slot.retries = s.retries;
+        let status = encode_counts(s.status.iter().map(|(k, n)| (k.clone(), *n)));
+        let kinds = encode_counts(s.error_kinds.iter().map(|(k, n)| (k.clone(), *n)));
+        slot.set_counts_from_text(status.as_deref(), kinds.as_deref());
+    }
+    Ok(Tick {
+        index: t.index,
+        end: t.end,
+        seconds: t.seconds,
+        warmup: t.warmup,
+        target: t.target,
+        in_flight: t.in_flight,
+        not_started: t.not_started,
+        stats,
+    })
 }

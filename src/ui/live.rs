@@ -310,8 +310,8 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
                 ui.label(format!(
                     "{} — {} / {}",
                     s.scenario_name,
-                    format::span(std::time::Duration::from_secs_f64(elapsed.round())),
-                    format::span(std::time::Duration::from_secs_f64(s.total_s))
+                    format::span(format::secs(elapsed.round())),
+                    format::span(format::secs(s.total_s))
                 ));
                 // A static mark, not a spinner: a spinner repaints every frame, and a window
                 // redrawing flat out takes CPU from the engine (half a core with software GL).

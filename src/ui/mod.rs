@@ -846,7 +846,7 @@ impl Workbench {
         else {
             return;
         };
-        match crate::report::write(&report, format, &path) {
+        match crate::report::write(&report, format, &path, true) {
             Ok(files) => {
                 self.status = format!("exported {} file(s) to {}", files.len(), path.display())
             }

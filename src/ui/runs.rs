@@ -377,9 +377,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
 
 /// A date for people (UTC, to the second).
 pub fn date(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
+    crate::format::utc(ms)
         .replace('T', " ")
         .trim_end_matches('Z')
         .to_string()
