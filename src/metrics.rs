@@ -6,6 +6,10 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+/// How much of a response body checks (`body_contains`, `json`) read: the rest is counted in
+/// bytes but not held, so a huge body cannot take the generator's memory.
+pub const MAX_CHECKED_BODY: usize = 1 << 20;
+
 /// Significant digits kept by every latency histogram.
 pub const SIGFIG: u8 = 3;
 

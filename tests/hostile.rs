@@ -44,7 +44,10 @@ fn exported(dir: &std::path::Path, db: &std::path::Path) -> serde_json::Value {
     let o = lb(db, &["run", s.to_str().expect("path"), "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = dir.join("run.json");
-    let o = lb(db, &["runs", "export", "1", "-o", out.to_str().expect("path")]);
+    let o = lb(
+        db,
+        &["runs", "export", "1", "-o", out.to_str().expect("path")],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json")
 }
@@ -65,7 +68,11 @@ fn tampered_exports_are_refused_and_stored_oddities_never_break_a_reader() {
     let mut year_10000 = good.clone();
     year_10000["uuid"] = "00000000-0000-4000-8000-0000000000a1".into();
     year_10000["started_at_ms"] = 253_402_300_800_000i64.into();
-    cases.push(("a start in the year 10000", year_10000, "between 1970 and 9999"));
+    cases.push((
+        "a start in the year 10000",
+        year_10000,
+        "between 1970 and 9999",
+    ));
     let mut huge_seconds = good.clone();
     huge_seconds["uuid"] = "00000000-0000-4000-8000-0000000000a2".into();
     huge_seconds["ticks"][0]["seconds"] = 1e308.into();
@@ -176,25 +183,60 @@ fn outputs_are_never_overwritten_or_written_through_a_link_without_force() {
     let db = dir.path().join("runs.db");
     let _ = exported(dir.path(), &db);
     let out = dir.path().join("report.md");
-    let o = lb(&db, &["report", "1", "--format", "md", "-o", out.to_str().expect("p")]);
+    let o = lb(
+        &db,
+        &[
+            "report",
+            "1",
+            "--format",
+            "md",
+            "-o",
+            out.to_str().expect("p"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // The report and a chart beside it exist now: a second report is refused, and the chart it
     // would have replaced is untouched too.
     let chart = dir.path().join("report-latency.svg");
     std::fs::write(&chart, "mine").expect("write");
-    let o = lb(&db, &["report", "1", "--format", "md", "-o", out.to_str().expect("p")]);
+    let o = lb(
+        &db,
+        &[
+            "report",
+            "1",
+            "--format",
+            "md",
+            "-o",
+            out.to_str().expect("p"),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--force"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&chart).expect("chart"), "mine");
     let o = lb(
         &db,
-        &["report", "1", "--format", "md", "-o", out.to_str().expect("p"), "--force"],
+        &[
+            "report",
+            "1",
+            "--format",
+            "md",
+            "-o",
+            out.to_str().expect("p"),
+            "--force",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(std::fs::read_to_string(&chart).expect("chart").contains("<svg"));
+    assert!(
+        std::fs::read_to_string(&chart)
+            .expect("chart")
+            .contains("<svg")
+    );
     // Exports likewise, and never through a symbolic link.
     let export = dir.path().join("run.json");
-    let o = lb(&db, &["runs", "export", "1", "-o", export.to_str().expect("p")]);
+    let o = lb(
+        &db,
+        &["runs", "export", "1", "-o", export.to_str().expect("p")],
+    );
     assert_eq!(o.status.code(), Some(2), "exists already: {}", text(&o));
     #[cfg(unix)]
     {
@@ -204,7 +246,14 @@ fn outputs_are_never_overwritten_or_written_through_a_link_without_force() {
         std::os::unix::fs::symlink(&target, &link).expect("symlink");
         let o = lb(
             &db,
-            &["runs", "export", "1", "-o", link.to_str().expect("p"), "--force"],
+            &[
+                "runs",
+                "export",
+                "1",
+                "-o",
+                link.to_str().expect("p"),
+                "--force",
+            ],
         );
         assert_ne!(o.status.code(), Some(0), "{}", text(&o));
         assert!(text(&o).contains("symbolic link"), "{}", text(&o));
@@ -217,14 +266,26 @@ fn odd_curl_methods_and_header_names_are_errors_not_bugs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("runs.db");
     for (line, says) in [
-        ("curl -X 'GET THIS' http://127.0.0.1:1/x", "is not an HTTP method"),
-        ("curl -H 'Bad Name: 1' http://127.0.0.1:1/x", "is not a valid header name"),
-        ("curl -H $'x-ok: a\\x01b' http://127.0.0.1:1/x", "characters HTTP does not allow"),
+        (
+            "curl -X 'GET THIS' http://127.0.0.1:1/x",
+            "is not an HTTP method",
+        ),
+        (
+            "curl -H 'Bad Name: 1' http://127.0.0.1:1/x",
+            "is not a valid header name",
+        ),
+        (
+            "curl -H $'x-ok: a\\x01b' http://127.0.0.1:1/x",
+            "characters HTTP does not allow",
+        ),
     ] {
         let o = lb(&db, &["import", "curl", line]);
         let out = text(&o);
         assert_eq!(o.status.code(), Some(2), "{line}: {out}");
-        assert!(out.contains(says) && !out.contains("a bug"), "{line}: {out}");
+        assert!(
+            out.contains(says) && !out.contains("a bug"),
+            "{line}: {out}"
+        );
     }
 }
 
@@ -250,11 +311,17 @@ fn sigterm_stops_a_run_like_ctrl_c_and_keeps_what_was_measured() {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let o = child.wait_with_output().expect("waits");
-    assert!(started.elapsed() < Duration::from_secs(5), "stopped within seconds");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped within seconds"
+    );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(130), "{out}");
     assert!(out.contains("stopping (SIGTERM)"), "{out}");
-    assert!(out.contains("latency (corrected)"), "the summary is printed: {out}");
+    assert!(
+        out.contains("latency (corrected)"),
+        "the summary is printed: {out}"
+    );
     let o = lb(&db, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(runs[0]["status"], "stopped", "{runs}");

@@ -222,7 +222,8 @@ impl Sender {
                     if let Some(d) = f.data_ref() {
                         bytes += d.len() as u64;
                         if let Some(buf) = keep.as_deref_mut() {
-                            buf.extend_from_slice(d);
+                            let room = crate::metrics::MAX_CHECKED_BODY.saturating_sub(buf.len());
+                            buf.extend_from_slice(&d[..d.len().min(room)]);
                         }
                     }
                 }

@@ -230,7 +230,8 @@ impl H1Conn {
     fn take(&mut self, want: u64, keep: &mut Option<&mut Vec<u8>>) -> u64 {
         let n = (self.end - self.start).min(usize::try_from(want).unwrap_or(usize::MAX));
         if let Some(k) = keep.as_deref_mut() {
-            k.extend_from_slice(&self.buf[self.start..self.start + n]);
+            let room = crate::metrics::MAX_CHECKED_BODY.saturating_sub(k.len());
+            k.extend_from_slice(&self.buf[self.start..self.start + n.min(room)]);
         }
         self.start += n;
         n as u64

@@ -31,8 +31,8 @@ pub struct Captured {
 pub struct Imported {
     /// The scenario as TOML; `loadbench validate` accepts it once its variables are set.
     pub toml: String,
-    /// Environment variables the scenario reads instead of the captured credentials, with the
-    /// header each stands for.
+    /// Environment variables the scenario reads instead of the captured credentials, with what
+    /// each stands for (`the Authorization header`, `the query parameter code`).
     pub secrets: Vec<(String, String)>,
     /// What was left out or changed, one line each, for the person importing.
     pub notes: Vec<String>,
@@ -607,19 +607,7 @@ fn literal(text: &str) -> String {
     text.replace("${", "$${")
 }
 
-/// The environment variable that stands for a credential header (`X-Api-Key` → `X_API_KEY`).
-fn env_name(header: &str) -> String {
-    header
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+use super::credentials::env_name;
 
 /// The scenario TOML for captured requests to one origin, each with its weight.
 fn scenario(
@@ -661,7 +649,7 @@ fn scenario(
     load["max_in_flight"] = value(100);
     doc["load"] = Item::Table(load);
 
-    let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut found = super::credentials::Found::default();
     let mut notes = Vec::new();
     let mut dropped: Vec<String> = Vec::new();
     // Names given so far, and for each base name the next number to try.
@@ -693,7 +681,7 @@ fn scenario(
         let mut t = Table::new();
         t["name"] = value(req_name);
         t["method"] = value(c.method.as_str());
-        t["path"] = value(literal(&path));
+        t["path"] = value(super::credentials::scrub_query(&path, &mut found, literal));
         if *weight > 1 {
             t["weight"] = value(i64::from(*weight));
         }
@@ -710,17 +698,12 @@ fn scenario(
                 continue;
             }
             let sensitive = SENSITIVE_HEADERS.contains(&lower.as_str())
-                || ["token", "secret", "auth", "api-key", "apikey", "session"]
-                    .iter()
-                    .any(|w| lower.contains(w));
+                || super::credentials::secret_name(&lower)
+                || super::credentials::secret_value(v);
             let v = if sensitive {
-                let env = env_name(&lower);
-                if !secrets.iter().any(|(e, _)| *e == env) {
-                    secrets.push((env.clone(), n.clone()));
-                }
-                format!("${{env.{env}}}")
+                found.replace(env_name(&lower), format!("the {n} header"))
             } else {
-                literal(v)
+                super::credentials::scrub_header_value(v, &mut found, literal)
             };
             headers.insert(&lower, Value::from(v));
         }
@@ -728,7 +711,7 @@ fn scenario(
             t["headers"] = value(headers);
         }
         if let Some(b) = &c.body {
-            t["body"] = value(literal(b));
+            t["body"] = value(super::credentials::scrub_body(b, &mut found, literal));
         }
         if let Some(s) = c.status {
             let mut check = InlineTable::new();
@@ -746,10 +729,10 @@ fn scenario(
             dropped.join(", ")
         ));
     }
-    for (env, header) in &secrets {
+    for (env, what) in &found.vars {
         notes.push(format!(
-            "the {header} header reads ${{env.{env}}}: set {env} before running (its captured \
-             value was not written)"
+            "{what} reads ${{env.{env}}}: set {env} before running (its captured value was not \
+             written)"
         ));
     }
     let header = format!(
@@ -759,7 +742,7 @@ fn scenario(
     );
     Ok(Imported {
         toml: format!("{header}{doc}"),
-        secrets,
+        secrets: found.vars,
         notes,
     })
 }
@@ -819,7 +802,7 @@ mod tests {
         assert!(!imp.toml.contains("sk-live-123"), "{}", imp.toml);
         assert_eq!(
             imp.secrets,
-            [("AUTHORIZATION".into(), "authorization".into())]
+            [("AUTHORIZATION".into(), "the authorization header".into())]
         );
         let s = valid(&imp.toml);
         let r = &s.requests[0];
@@ -927,5 +910,71 @@ mod tests {
         assert!(e.contains("127.0.0.1:8080 (3)"), "{e}");
         let e = har("{\"log\": {}}", None, false).expect_err("no entries");
         assert!(e.contains("log.entries"), "{e}");
+    }
+
+    #[test]
+    fn every_kind_of_captured_credential_becomes_an_environment_variable() {
+        let h = |n: &str, v: &str| serde_json::json!({"name": n, "value": v});
+        let entry = |method: &str,
+                     url: &str,
+                     headers: Vec<serde_json::Value>,
+                     body: Option<(&str, &str)>| {
+            let mut req = serde_json::json!({"method": method, "url": url, "headers": headers});
+            if let Some((mime, text)) = body {
+                req["postData"] = serde_json::json!({"mimeType": mime, "text": text});
+            }
+            serde_json::json!({"request": req, "response": {"status": 200, "content": {"mimeType": "application/json"}}})
+        };
+        let har_text = serde_json::json!({"log": {"version": "1.2", "entries": [
+            entry("GET", "https://api.test/v1/a?access_token=SECRET-A1&page=2&api_key=SECRET-A2&sig=SECRET-A3", vec![
+                h("Ocp-Apim-Subscription-Key", "SECRET-H1"),
+                h("X-Functions-Key", "SECRET-H2"),
+                h("X-Password", "SECRET-H3"),
+                h("X-Access-Key", "SECRET-H4"),
+                h("x-api_key", "SECRET-H5"),
+                h("X-Signature", "SECRET-H6"),
+                h("Referer", "https://app.test/callback?code=SECRET-R1&state=xyz"),
+                h("Accept", "application/json"),
+            ], None),
+            entry("POST", "https://api.test/v1/login", vec![h("Content-Type", "application/json")],
+                Some(("application/json", r#"{"user":"ann","password":"SECRET-B1","app":{"client_secret":"SECRET-B2"}}"#))),
+            entry("POST", "https://api.test/oauth/token", vec![h("Content-Type", "application/x-www-form-urlencoded")],
+                Some(("application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=app&client_secret=SECRET-F1"))),
+        ]}})
+        .to_string();
+        let imp = har(&har_text, None, false).expect("imports");
+        assert!(!imp.toml.contains("SECRET-"), "{}", imp.toml);
+        for kept in [
+            "page=2",
+            "state=xyz",
+            "\"user\":\"ann\"",
+            "client_id=app",
+            "application/json",
+        ] {
+            assert!(imp.toml.contains(kept), "{kept} kept: {}", imp.toml);
+        }
+        for var in [
+            "ACCESS_TOKEN",
+            "API_KEY",
+            "SIG",
+            "OCP_APIM_SUBSCRIPTION_KEY",
+            "X_FUNCTIONS_KEY",
+            "X_PASSWORD",
+            "X_ACCESS_KEY",
+            "X_API_KEY",
+            "X_SIGNATURE",
+            "CODE",
+            "PASSWORD",
+            "CLIENT_SECRET",
+        ] {
+            assert!(
+                imp.notes
+                    .iter()
+                    .any(|n| n.contains(&format!("set {var} before"))),
+                "{var}: {:?}",
+                imp.notes
+            );
+        }
+        valid(&imp.toml);
     }
 }

@@ -1,5 +1,6 @@
 //! The scenario model: TOML in, a validated plan out, with `file:line:col` errors for anything wrong.
 
+pub mod credentials;
 pub mod import;
 pub mod profile;
 pub mod template;
