@@ -18,6 +18,10 @@ const BUF: usize = 16 * 1024;
 /// The largest response head (or chunk-size line and trailers) read before the response is refused
 /// as a protocol error, so a hostile server cannot grow the buffer without bound.
 const MAX_HEAD: usize = 256 * 1024;
+/// Interim (1xx) responses accepted before the final one; a server that sends more is broken.
+const MAX_INTERIM: u32 = 16;
+/// Reads in a row that find data waiting before the connection yields to the runtime once.
+const EAGER_READS: u32 = 64;
 /// A connection idle this long is checked for a close by the server before it is reused (one
 /// non-blocking read). Servers close idle connections after seconds (nginx 75 s, Node 5 s), so
 /// busier connections skip the check and its system call.
@@ -32,6 +36,8 @@ pub(crate) struct H1Conn {
     closed: bool,
     /// When the last request on it was sent.
     last_sent: Instant,
+    /// Reads that found data waiting, since the last yield to the runtime.
+    eager_reads: u32,
 }
 
 /// How the response body is delimited.
@@ -52,6 +58,7 @@ impl H1Conn {
             end: 0,
             closed: false,
             last_sent: Instant::now(),
+            eager_reads: 0,
         }
     }
 
@@ -151,13 +158,23 @@ impl H1Conn {
                 self.buf.resize((self.buf.len() * 2).min(MAX_HEAD), 0);
             }
         }
+        // A server that never stops sending would keep every read ready: yield now and then, so
+        // the request's timeout (and the rest of the thread) still gets to run.
+        self.eager_reads += 1;
+        if self.eager_reads >= EAGER_READS {
+            self.eager_reads = 0;
+            tokio::task::yield_now().await;
+        }
         loop {
             match self.io.try_read(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
                     return Ok(n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.readable().await?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.eager_reads = 0;
+                    self.io.readable().await?;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -166,6 +183,7 @@ impl H1Conn {
     /// Reads the status line and headers, skipping interim (1xx) responses.
     async fn read_head(&mut self, head: bool) -> Result<(u16, Framing, bool), Fail> {
         let mut received = false;
+        let mut interim = 0u32;
         loop {
             if self.start < self.end {
                 received = true;
@@ -186,6 +204,11 @@ impl H1Conn {
                             return Err(Fail::Kind(ErrorKind::Protocol));
                         }
                         if (100..200).contains(&status) && status != 101 {
+                            interim += 1;
+                            if interim > MAX_INTERIM {
+                                self.closed = true;
+                                return Err(Fail::Kind(ErrorKind::Protocol));
+                            }
                             continue;
                         }
                         let framing = framing.map_err(|()| {

@@ -1,0 +1,190 @@
+//! Property tests for everything that reads outside input — scenarios, curl lines, HAR files,
+//! benchmark files, run exports, stored histograms, thresholds: whatever the bytes, an answer
+//! (a value or an error), never a panic. Bounded for `cargo test`; `bench/fuzz.sh N` runs N
+//! cases of each.
+
+use proptest::prelude::*;
+
+use loadbench::scenario::Scenario;
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .expect(path)
+}
+
+/// Mutations of a valid text: bytes replaced, removed or inserted at random places, and
+/// numbers swapped for extremes, so inputs stay close enough to valid to reach deep code.
+fn mutated(base: String) -> impl Strategy<Value = String> {
+    let edits = prop::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            prop_oneof![
+                Just(""),
+                Just("0"),
+                Just("-1"),
+                Just("1e308"),
+                Just("-1e308"),
+                Just("NaN"),
+                Just("18446744073709551616"),
+                Just("\""),
+                Just("{"),
+                Just("]"),
+                Just("\\u0000"),
+                Just("${"),
+                Just("\n"),
+                Just("99999999999999999999"),
+            ],
+            0usize..4,
+        ),
+        0..6,
+    );
+    edits.prop_map(move |edits| {
+        let mut s = base.clone();
+        for (at, insert, remove) in edits {
+            if s.is_empty() {
+                s.push_str(insert);
+                continue;
+            }
+            let mut i = at.index(s.len());
+            while !s.is_char_boundary(i) {
+                i -= 1;
+            }
+            let mut j = (i + remove).min(s.len());
+            while !s.is_char_boundary(j) {
+                j += 1;
+            }
+            s.replace_range(i..j, insert);
+        }
+        s
+    })
+}
+
+fn cases() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(64),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn scenarios_parse_or_say_why(text in mutated(fixture("scenarios/api-mix.toml"))) {
+        let _ = Scenario::parse(&text, None, &|_| Some("x".into()));
+    }
+
+    #[test]
+    fn any_text_as_a_scenario(text in ".{0,400}") {
+        let _ = Scenario::parse(&text, None, &|_| None);
+    }
+
+    #[test]
+    fn curl_lines_import_or_say_why(text in mutated(
+        "curl -X POST 'http://127.0.0.1:8080/v1/events?x=1' -H 'Authorization: Bearer abc' \
+         -H 'content-type: application/json' --data-raw '{\"a\":1,\"password\":\"p\"}' -G -u u:p -k"
+            .to_string()
+    )) {
+        let _ = loadbench::scenario::import::curl(&text);
+    }
+
+    #[test]
+    fn har_files_import_or_say_why(text in mutated(
+        serde_json::json!({"log": {"version": "1.2", "entries": [
+            {"request": {"method": "POST", "url": "https://api.test/v1/a?token=t&x=1",
+              "headers": [{"name": "Authorization", "value": "Bearer x"}],
+              "postData": {"mimeType": "application/json", "text": "{\"password\":\"p\"}"}},
+             "response": {"status": 201, "content": {"mimeType": "application/json"}},
+             "_resourceType": "fetch"},
+            {"request": {"method": "GET", "url": "https://cdn.test/app.js", "headers": []},
+             "response": {"status": 200, "content": {"mimeType": "text/javascript"}}}
+        ]}}).to_string()
+    )) {
+        let _ = loadbench::scenario::import::har(&text, None, false);
+        let _ = loadbench::scenario::import::har(&text, Some("api.test"), true);
+    }
+
+    #[test]
+    fn benchmark_files_import_or_say_why(
+        k6 in mutated(fixture("tests/fixtures/k6-1.1-handle-summary.json")),
+        oha in mutated(fixture("tests/fixtures/oha-1.16.json")),
+        csv in mutated(fixture("scenarios/benchmarks/competitor-a.csv")),
+    ) {
+        for text in [&k6, &oha, &csv] {
+            let _ = loadbench::benchmark::parse(text, None, "fuzz");
+        }
+    }
+
+    #[test]
+    fn thresholds_parse_or_say_why(text in ".{0,40}") {
+        let _ = text.parse::<loadbench::analysis::Threshold>();
+    }
+
+    #[test]
+    fn histogram_bytes_decode_or_say_why(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let mut with_cookie = vec![0x1c, 0x84, 0x93, 0x14];
+        with_cookie.extend_from_slice(&bytes);
+        let _ = loadbench::metrics::decode_histogram(&bytes);
+        let _ = loadbench::metrics::decode_histogram(&with_cookie);
+    }
+}
+
+/// A run export to mutate: built once, from a real (short) run against the demo.
+fn export_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("f.db");
+        let s = dir.path().join("s.toml");
+        std::fs::write(
+            &s,
+            "name = \"f\"\nduration = \"2s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 20\n[[requests]]\nname = \"r\"\npath = \"/v1/flaky\"\n",
+        )
+        .expect("write");
+        let lb = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+                .arg("--db")
+                .arg(&db)
+                .args(args)
+                .output()
+                .expect("runs")
+        };
+        assert!(lb(&["run", s.to_str().expect("p"), "-q"]).status.code().is_some());
+        let out = dir.path().join("e.json");
+        let o = lb(&["runs", "export", "1", "-o", out.to_str().expect("p")]);
+        assert_eq!(o.status.code(), Some(0));
+        std::fs::read_to_string(out).expect("export")
+    })
+}
+
+proptest! {
+    // Each case runs a whole import and every reader: a quarter of the cases asked for.
+    #![proptest_config(ProptestConfig { cases: (cases().cases / 4).max(16), ..cases() })]
+
+    #[test]
+    fn run_exports_import_or_say_why_and_what_is_stored_reads_back(
+        text in mutated(export_text().to_string())
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = loadbench::store::Store::open(&dir.path().join("i.db")).expect("store");
+        let Ok(doc) = serde_json::from_str::<loadbench::store::RunExport>(&text) else {
+            return Ok(());
+        };
+        if let Ok(id) = store.import_run(&doc) {
+            // Whatever an import lets in, every reader copes with.
+            let run = store.run(id).expect("reads back");
+            let _ = store.ticks(id).expect("ticks");
+            let _ = store.series(id, run.info.keys.len()).expect("series");
+            let r = loadbench::report::Report::load(&store, id).expect("report");
+            for f in ["md", "html", "json", "csv", "junit", "hlog"] {
+                let f = loadbench::report::Format::from_name(f).expect("format");
+                let _ = f.exporter().render(&r, "x");
+            }
+            let _ = loadbench::printer::summary(&r.summary);
+        }
+    }
+}
