@@ -1085,7 +1085,17 @@ fn demo(args: DemoArgs) -> i32 {
 
 fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
     use crate::store::StoreError;
-    let store = match Store::open(db) {
+    // Listing, showing and exporting only read: they never write to the database.
+    let reads_only = matches!(
+        args.command,
+        None | Some(RunsCommand::Show { .. }) | Some(RunsCommand::Export { .. })
+    );
+    let opened = if reads_only {
+        Store::open_read(db)
+    } else {
+        Store::open(db)
+    };
+    let store = match opened {
         Ok(s) => s,
         Err(e) => {
             eprintln!("loadbench: {e}");
@@ -1303,7 +1313,7 @@ fn import_run(store: &Store, file: &std::path::Path) -> crate::store::Result<()>
 
 fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
     use crate::report::{Format, Report};
-    let store = match Store::open(db) {
+    let store = match Store::open_read(db) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("loadbench: {e}");
@@ -1380,7 +1390,7 @@ fn compare_to_spec(
         .map_err(|_| {
             format!("--compare-to {against}: expected `baseline`, a run id or ids such as 12,13,14")
         })?;
-    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let store = Store::open_read(db).map_err(|e| e.to_string())?;
     for id in &ids {
         store
             .run(*id)
@@ -1398,7 +1408,7 @@ fn gate(
     candidate: Option<i64>,
 ) -> Result<Option<crate::analysis::compare::Comparison>, String> {
     let candidate = candidate.ok_or("the run was not stored, so it cannot be compared")?;
-    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let store = Store::open_read(db).map_err(|e| e.to_string())?;
     let bases = match against {
         CompareTo::Baseline => store.baselines_of(scenario).map_err(|e| e.to_string())?,
         CompareTo::Runs(ids) => ids.clone(),
@@ -1522,7 +1532,7 @@ fn run_ids(store: &Store, word: &str, scenario: Option<&str>) -> Result<Vec<i64>
 
 fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
     use crate::analysis::compare::{compare_to_benchmark, compare_to_runs};
-    let store = match Store::open(db) {
+    let store = match Store::open_read(db) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("loadbench: {e}");

@@ -326,3 +326,47 @@ fn sigterm_stops_a_run_like_ctrl_c_and_keeps_what_was_measured() {
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(runs[0]["status"], "stopped", "{runs}");
 }
+
+#[test]
+fn reading_commands_neither_write_nor_wait_for_a_writer() {
+    let _g = common::serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let s = dir.path().join("quick.toml");
+    std::fs::write(&s, QUICK).expect("write");
+    for _ in 0..2 {
+        let o = lb(&db, &["run", s.to_str().expect("path"), "-q"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let before = std::fs::read(&db).expect("db");
+    let export = dir.path().join("e.json");
+    // Another process holds the write lock (a writer mid-transaction): readers that only read
+    // are not held up by it, as a reader that began with a write would be for its busy timeout.
+    let writer = rusqlite::Connection::open(&db).expect("open");
+    writer.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    for args in [
+        &["runs"][..],
+        &["runs", "--json"],
+        &["runs", "show", "1"],
+        &["runs", "export", "1", "-o", export.to_str().expect("p")],
+        &["report", "2", "--format", "json"],
+        &["compare", "1", "2"],
+    ] {
+        let started = Instant::now();
+        let o = lb(&db, args);
+        assert!(
+            o.status.code().is_some_and(|c| c == 0 || c == 4),
+            "{args:?}: {}",
+            text(&o)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} waited for the write lock"
+        );
+        assert!(
+            std::fs::read(&db).expect("db") == before,
+            "{args:?} changed the database"
+        );
+    }
+    writer.execute_batch("ROLLBACK").expect("unlock");
+}

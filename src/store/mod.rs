@@ -108,6 +108,50 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the database for reading only (listing, showing, reporting, comparing): nothing is
+    /// written — no migration, no recovery of interrupted runs, no journal change — so a
+    /// read-only file or directory can be read, and a reader never contends with a writer. A
+    /// database that does not exist yet, or needs migrating, is opened as [`Store::open`] does.
+    pub fn open_read(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Store::open(path);
+        }
+        inspect(path)?;
+        let shown = path.display().to_string();
+        let e = |source| StoreError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match Connection::open_with_flags(path, flags) {
+            Ok(c) => c,
+            // A WAL database in a directory we cannot write: read it as it stands.
+            Err(_) => Connection::open_with_flags(
+                format!("file:{}?immutable=1", path.display()),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(&e)?,
+        };
+        conn.busy_timeout(Duration::from_secs(10)).map_err(&e)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&e)?;
+        if version < MIGRATIONS.len() as i64 {
+            drop(conn);
+            return Store::open(path).map_err(|err| match err {
+                StoreError::Sqlite { path, source } => StoreError::Invalid(format!(
+                    "{path} was written by an older loadbench and must be migrated, which needs \
+                     write access: {source}"
+                )),
+                other => other,
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
