@@ -393,6 +393,22 @@ pub struct Tick {
 }
 
 impl Tick {
+    /// Takes the next tick into this one: one tick spanning both (how a store that fell behind
+    /// keeps every request while holding fewer ticks).
+    pub fn absorb(&mut self, later: &Tick) {
+        let seconds = self.seconds + later.seconds;
+        if seconds > 0.0 {
+            self.target = (self.target * self.seconds + later.target * later.seconds) / seconds;
+        }
+        self.seconds = seconds;
+        self.end = later.end;
+        self.in_flight = self.in_flight.max(later.in_flight);
+        self.not_started += later.not_started;
+        for (a, b) in self.stats.iter_mut().zip(&later.stats) {
+            a.merge(b);
+        }
+    }
+
     /// All series of this tick merged.
     pub fn total(&self) -> Stats {
         let mut t = Stats::default();

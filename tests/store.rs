@@ -616,3 +616,75 @@ fn shards_merge_into_one_run_with_every_request_and_exact_percentiles() {
     );
     assert!(store.merge_runs(&[a], true).is_err());
 }
+
+#[test]
+fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_requests() {
+    use loadbench::metrics::{Key, RunInfo, Stats, Tick};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("slow.db");
+    let info = RunInfo {
+        scenario: "slow disk".into(),
+        model: "open".into(),
+        max_vus: None,
+        keys: vec![Key {
+            request: "r".into(),
+            target: "t".into(),
+        }],
+        thresholds: vec![],
+    };
+    let recorder = Recorder::start(
+        &db,
+        NewRun {
+            name: "slow disk".into(),
+            scenario_text: "name = \"slow disk\"".into(),
+            scenario_path: None,
+            info: info.clone(),
+            targets: vec![],
+            started_at: std::time::SystemTime::now(),
+        },
+    )
+    .expect("recorder");
+    // Another process holds the write lock: the writer waits, and ticks pile up behind it.
+    let blocker = rusqlite::Connection::open(&db).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut acc = Accumulator::new(1);
+    for i in 1..=1000u32 {
+        let mut s = Stats::default();
+        for j in 0..10u64 {
+            s.record_response(200, 1000 + j, 900, None);
+        }
+        let t = Tick {
+            index: i,
+            end: f64::from(i),
+            seconds: 1.0,
+            warmup: false,
+            target: 10.0,
+            in_flight: 1,
+            not_started: 0,
+            stats: vec![s],
+        };
+        acc.add(&t);
+        recorder.tick(Arc::new(t));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+    let summary = Summary::build(&info, &acc, "completed", std::time::SystemTime::now());
+    let id = recorder.finish("completed", &summary).expect("stored");
+    let store = Store::open(&db).expect("open");
+    let ticks = store.ticks(id).expect("ticks");
+    assert!(
+        ticks.len() <= 125,
+        "at most the queue's worth of ticks were held: {}",
+        ticks.len()
+    );
+    for (n, t) in ticks.iter().enumerate() {
+        assert_eq!(t.index as usize, n + 1, "numbered without gaps");
+    }
+    let requests: u64 = ticks.iter().map(|t| t.total().requests).sum();
+    assert_eq!(requests, 10_000, "no request lost");
+    assert_eq!(ticks.last().map(|t| t.end), Some(1000.0));
+    let seconds: f64 = ticks.iter().map(|t| t.seconds).sum();
+    assert!((seconds - 1000.0).abs() < 1e-6);
+    let run = store.run(id).expect("run");
+    assert!(run.notes.contains("the disk fell behind"), "{}", run.notes);
+}

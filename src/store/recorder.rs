@@ -1,10 +1,10 @@
 //! Writes a run as it happens, on its own thread: one transaction per tick, so a crash loses at
 //! most the last second, and the caller (a CLI loop or the GUI thread) never waits on the disk.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
@@ -30,16 +30,28 @@ pub struct NewRun {
     pub started_at: SystemTime,
 }
 
-enum Msg {
-    Tick(Arc<Tick>),
-    Finish(String, Box<Summary>),
+/// Ticks waiting for the disk: at most this many; beyond, a new tick is merged into the last one
+/// waiting (a coarser second, nothing lost), so a stalled disk cannot grow memory without bound.
+pub const QUEUE_TICKS: usize = 120;
+
+/// What the writer thread has to do.
+#[derive(Default)]
+struct Queue {
+    ticks: VecDeque<Arc<Tick>>,
+    finish: Option<(String, Box<Summary>)>,
+    /// The caller went away without finishing.
+    closed: bool,
+    /// Ticks merged into others because the disk was behind.
+    merged: u64,
 }
+
+type Shared = Arc<(Mutex<Queue>, Condvar)>;
 
 /// A run being stored.
 pub struct Recorder {
     /// The run's id in the database.
     pub run_id: i64,
-    tx: Option<Sender<Msg>>,
+    queue: Shared,
     thread: Option<JoinHandle<Result<()>>>,
 }
 
@@ -75,33 +87,45 @@ impl Recorder {
         // The writer only appends: a small page cache keeps a long run's memory flat instead of
         // growing to SQLite's default 2 MB as the file grows.
         let _ = store.conn.execute_batch("PRAGMA cache_size = -256");
-        let (tx, rx) = channel();
+        let queue: Shared = Arc::default();
+        let q = queue.clone();
         let thread = std::thread::Builder::new()
             .name("loadbench-store".into())
-            .spawn(move || write_loop(store, run_id, rx, lock, lock_file))
+            .spawn(move || write_loop(store, run_id, &q, lock, lock_file))
             .map_err(|source| StoreError::Io {
                 path: db.display().to_string(),
                 source,
             })?;
         Ok(Recorder {
             run_id,
-            tx: Some(tx),
+            queue,
             thread: Some(thread),
         })
     }
 
-    /// Queues a tick for writing; never blocks.
+    /// Queues a tick for writing; never blocks, and never holds more than [`QUEUE_TICKS`].
     pub fn tick(&self, tick: Arc<Tick>) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Tick(tick));
+        let (lock, ready) = &*self.queue;
+        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let full = q.ticks.len() >= QUEUE_TICKS;
+        match q.ticks.back_mut() {
+            Some(last) if full && last.warmup == tick.warmup => {
+                Arc::make_mut(last).absorb(&tick);
+                q.merged += 1;
+            }
+            _ => q.ticks.push_back(tick),
         }
+        ready.notify_one();
     }
 
     /// Records the final status and summary, waits for everything to be written, and reports
     /// the first write error, if any.
     pub fn finish(mut self, status: &str, summary: &Summary) -> Result<i64> {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::Finish(status.to_string(), Box::new(summary.clone())));
+        {
+            let (lock, ready) = &*self.queue;
+            let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+            q.finish = Some((status.to_string(), Box::new(summary.clone())));
+            ready.notify_one();
         }
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(r)) => r.map(|()| self.run_id),
@@ -129,23 +153,62 @@ fn take_lock(path: &PathBuf) -> Result<File> {
     Ok(f)
 }
 
-fn write_loop(
-    store: Store,
-    id: i64,
-    rx: Receiver<Msg>,
-    lock: File,
-    lock_file: PathBuf,
-) -> Result<()> {
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let (lock, ready) = &*self.queue;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+        ready.notify_one();
+    }
+}
+
+/// What the writer does next.
+enum Next {
+    Tick(Arc<Tick>),
+    Finish(String, Box<Summary>, u64),
+    Gone,
+}
+
+fn write_loop(store: Store, id: i64, queue: &Shared, lock: File, lock_file: PathBuf) -> Result<()> {
     let mut first_error: Option<StoreError> = None;
     let mut finished = false;
-    for msg in rx.iter() {
-        let r = match msg {
-            Msg::Tick(t) => store.append_tick(id, &t),
-            Msg::Finish(status, summary) => {
+    // Stored ticks are numbered 1, 2, 3… whatever was merged while the disk was behind.
+    let mut stored = 0u32;
+    loop {
+        let next = {
+            let (q, ready) = &**queue;
+            let mut q = q.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if let Some(t) = q.ticks.pop_front() {
+                    break Next::Tick(t);
+                }
+                if let Some((status, summary)) = q.finish.take() {
+                    break Next::Finish(status, summary, q.merged);
+                }
+                if q.closed {
+                    break Next::Gone;
+                }
+                q = ready.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        let r = match next {
+            Next::Tick(mut t) => {
+                stored += 1;
+                if t.index != stored {
+                    Arc::make_mut(&mut t).index = stored;
+                }
+                store.append_tick(id, &t)
+            }
+            Next::Finish(status, summary, merged) => {
                 finished = true;
                 let end = epoch_ms(SystemTime::now());
-                store.write_final(id, &status, end, &summary)
+                let noted = if merged > 0 {
+                    store.note_coarser(id, merged)
+                } else {
+                    Ok(())
+                };
+                noted.and_then(|()| store.write_final(id, &status, end, &summary))
             }
+            Next::Gone => break,
         };
         if let Err(e) = r {
             first_error.get_or_insert(e);
@@ -164,6 +227,24 @@ fn write_loop(
 }
 
 impl Store {
+    /// Says in a run's notes that some seconds were stored merged with the next, because the
+    /// disk fell behind.
+    fn note_coarser(&self, id: i64, merged: u64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET notes = notes || ?2 WHERE id = ?1",
+                params![
+                    id,
+                    format!(
+                        "{merged} seconds were stored merged into the second before them: the \
+                         disk fell behind (no request is lost; those stretches are coarser). "
+                    )
+                ],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
     /// Appends one tick to a run in its own transaction (what the recorder does once a second).
     pub fn append_tick(&self, id: i64, t: &Tick) -> Result<()> {
         let e = self.err();
