@@ -687,4 +687,11 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
     assert!((seconds - 1000.0).abs() < 1e-6);
     let run = store.run(id).expect("run");
     assert!(run.notes.contains("the disk fell behind"), "{}", run.notes);
+    // Work nobody wants any more (a closed window) stops at its next minute of ticks.
+    let mut reader = Store::open(&db).expect("open");
+    let flag = Arc::new(AtomicBool::new(false));
+    reader.cancel_when(flag.clone());
+    assert_eq!(reader.totals(id).expect("totals").total().requests, 10_000);
+    flag.store(true, Ordering::Relaxed);
+    assert!(matches!(reader.totals(id), Err(StoreError::Cancelled)));
 }

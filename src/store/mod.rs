@@ -65,6 +65,9 @@ pub enum StoreError {
     /// An imported file is not a valid run export.
     #[error("{0}")]
     Invalid(String),
+    /// Whoever asked for the work no longer wants it.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Results of store operations.
@@ -74,6 +77,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Set by whoever wanted the work: long walks over ticks stop at the next minute of them.
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Store {
@@ -102,6 +107,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            cancel: None,
         };
         store.migrate()?;
         store.recover_interrupted()?;
@@ -149,7 +155,20 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            cancel: None,
         })
+    }
+
+    /// Makes long walks over a run's ticks (comparisons, window totals, merges) stop with
+    /// [`StoreError::Cancelled`] once `flag` is set: a window closed, a newer recompute started.
+    pub fn cancel_when(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.cancel = Some(flag);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The database file.

@@ -439,6 +439,9 @@ impl Store {
         let keys = self.run(id)?.info.keys.len();
         let mut from = from_tick;
         loop {
+            if self.cancelled() {
+                return Err(StoreError::Cancelled);
+            }
             let to = from.saturating_add(CHUNK - 1).min(to_tick);
             let ticks = self.load_ticks(id, keys, from, to, histograms)?;
             // A run's ticks are numbered without gaps, so a chunk that ends short is the last.
@@ -450,6 +453,14 @@ impl Store {
             from = to + 1;
         }
         Ok(())
+    }
+
+    /// A run's totals over its measured seconds (warm-up excluded), read a minute at a time.
+    pub fn totals(&self, id: i64) -> Result<Accumulator> {
+        let keys = self.run(id)?.info.keys.len();
+        let mut acc = Accumulator::new(keys);
+        self.each_tick(id, 0, u32::MAX, Histograms::Both, |t| acc.add(&t))?;
+        Ok(acc)
     }
 
     /// Merges a window of ticks (inclusive, warm-up included if asked for) into per-series totals,

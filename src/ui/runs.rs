@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 
 use egui::{Color32, RichText};
 
@@ -43,7 +42,8 @@ pub struct OpenRun {
     pub window: Option<(f64, f64)>,
     /// Totals of the window (or the whole run), recomputed from the stored histograms.
     pub window_totals: Option<(String, Accumulator)>,
-    pending: Option<Receiver<Result<(String, Accumulator), String>>>,
+    /// The window totals being recomputed; replacing or dropping it cancels that work.
+    pending: Option<super::Background<Result<(String, Accumulator), String>>>,
     /// Notes being edited.
     pub notes: String,
     /// A tag being typed.
@@ -124,21 +124,20 @@ impl RunsState {
         let Some(open) = self.open.as_mut() else {
             return false;
         };
-        let Some(rx) = &open.pending else {
+        if open.pending.is_none() {
             return false;
-        };
-        match rx.try_recv() {
-            Ok(Ok(r)) => {
+        }
+        match super::take_ready(&mut open.pending) {
+            Some(Ok(r)) => {
                 open.window_totals = Some(r);
-                open.pending = None;
                 true
             }
-            Ok(Err(e)) => {
-                open.pending = None;
+            Some(Err(e)) => {
                 self.error = Some(e);
                 true
             }
-            Err(_) => false,
+            // Still running, or ended without an answer (the slot is empty then).
+            None => open.pending.is_none(),
         }
     }
 
@@ -199,26 +198,16 @@ impl OpenRun {
             None => (0, u32::MAX, "whole run (warm-up excluded)".to_string()),
         };
         let whole = self.window.is_none();
-        let (tx, rx) = channel();
-        self.pending = Some(rx);
-        std::thread::spawn(move || {
-            let r = Store::open(&db)
-                .and_then(|s| {
-                    if whole {
-                        s.ticks(id).map(|ticks| {
-                            let keys = ticks.first().map_or(0, |t| t.stats.len());
-                            let mut acc = Accumulator::new(keys);
-                            ticks.iter().for_each(|t| acc.add(t));
-                            acc
-                        })
-                    } else {
-                        s.window(id, from, to)
-                    }
-                })
-                .map(|acc| (label, acc))
-                .map_err(|e| e.to_string());
-            let _ = tx.send(r);
-        });
+        // Replacing the pending work cancels it: a drag that moved on wants only the latest.
+        self.pending = Some(super::in_background(&db, None, move |s| {
+            if whole {
+                s.totals(id)
+            } else {
+                s.window(id, from, to)
+            }
+            .map(|acc| (label, acc))
+            .map_err(|e| e.to_string())
+        }));
     }
 }
 
