@@ -30,6 +30,11 @@ pub struct NewRun {
     pub started_at: SystemTime,
 }
 
+/// Attempts to write one tick before the writer gives up (a disk full for this long).
+const WRITE_RETRIES: u32 = 60;
+/// The pause between those attempts.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Ticks waiting for the disk: at most this many; beyond, a new tick is merged into the last one
 /// waiting (a coarser second, nothing lost), so a stalled disk cannot grow memory without bound.
 pub const QUEUE_TICKS: usize = 120;
@@ -173,6 +178,7 @@ fn write_loop(store: Store, id: i64, queue: &Shared, lock: File, lock_file: Path
     let mut finished = false;
     // Stored ticks are numbered 1, 2, 3… whatever was merged while the disk was behind.
     let mut stored = 0u32;
+    let mut retries = 0u32;
     loop {
         let next = {
             let (q, ready) = &**queue;
@@ -192,11 +198,34 @@ fn write_loop(store: Store, id: i64, queue: &Shared, lock: File, lock_file: Path
         };
         let r = match next {
             Next::Tick(mut t) => {
-                stored += 1;
-                if t.index != stored {
-                    Arc::make_mut(&mut t).index = stored;
+                if t.index != stored + 1 {
+                    Arc::make_mut(&mut t).index = stored + 1;
                 }
-                store.append_tick(id, &t)
+                match store.append_tick(id, &t) {
+                    Ok(()) => {
+                        stored += 1;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // A full disk or a locked file: the tick goes back to the head of the
+                        // queue and is tried again, so no second is skipped (a gap would end
+                        // every reader's walk there); ticks arriving meanwhile merge behind it.
+                        let (q, _) = &**queue;
+                        q.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .ticks
+                            .push_front(t);
+                        retries += 1;
+                        if retries > WRITE_RETRIES {
+                            // Still failing: stop here, leaving the run `running` with every
+                            // second written so far; the next open marks it interrupted.
+                            first_error.get_or_insert(e);
+                            break;
+                        }
+                        std::thread::sleep(RETRY_PAUSE);
+                        continue;
+                    }
+                }
             }
             Next::Finish(status, summary, merged) => {
                 finished = true;
@@ -210,6 +239,7 @@ fn write_loop(store: Store, id: i64, queue: &Shared, lock: File, lock_file: Path
             }
             Next::Gone => break,
         };
+        retries = 0;
         if let Err(e) = r {
             first_error.get_or_insert(e);
         }
