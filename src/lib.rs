@@ -13,5 +13,6 @@ pub mod printer;
 pub mod report;
 pub mod scenario;
 pub mod store;
+pub mod thresholds;
 pub mod timer;
 pub mod ui;

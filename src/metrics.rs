@@ -352,6 +352,38 @@ impl Stats {
         self.retries = 0;
     }
 
+    /// A threshold metric's value in canonical units (µs, fraction, req/s, count) over
+    /// `seconds`; `None` when nothing was measured.
+    pub fn figure(&self, metric: crate::thresholds::Metric, seconds: f64) -> Option<f64> {
+        use crate::thresholds::{Metric, Stat};
+        match metric {
+            Metric::Latency { stat, service } => {
+                let h = if service {
+                    &self.service
+                } else {
+                    &self.latency
+                };
+                if h.is_empty() {
+                    return None;
+                }
+                Some(match stat {
+                    Stat::Min => h.min() as f64,
+                    Stat::Mean => h.mean(),
+                    Stat::Max => h.max() as f64,
+                    Stat::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+                })
+            }
+            Metric::ErrorRate => (self.requests > 0).then(|| self.error_rate()),
+            Metric::Rate => Some(if seconds > 0.0 {
+                self.requests as f64 / seconds
+            } else {
+                0.0
+            }),
+            Metric::Count => Some(self.requests as f64),
+            Metric::Errors => Some(self.errors as f64),
+        }
+    }
+
     /// Errors as a share of completed requests (0 when nothing completed).
     pub fn error_rate(&self) -> f64 {
         if self.requests == 0 {
@@ -544,6 +576,29 @@ impl Accumulator {
     }
 }
 
+/// Judges thresholds parsed once on per-series figures measured over `seconds`: `total` ones on
+/// every series together, `request:NAME` ones on that request across its targets. The run's
+/// summary, the live screen's badges and the capacity steps all judge through here.
+pub fn judge(
+    thresholds: &[crate::thresholds::Scoped],
+    keys: &[Key],
+    stats: &[Stats],
+    seconds: f64,
+) -> Vec<crate::thresholds::ThresholdResult> {
+    thresholds
+        .iter()
+        .map(|t| {
+            let mut merged = Stats::default();
+            for (k, s) in keys.iter().zip(stats) {
+                if t.request().is_none_or(|r| r == k.request) {
+                    merged.merge(s);
+                }
+            }
+            t.verdict(|th| merged.figure(th.metric, seconds))
+        })
+        .collect()
+}
+
 /// Latency figures in milliseconds, as people and dashboards read them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
@@ -690,7 +745,7 @@ pub struct Summary {
     /// Everything together.
     pub total: EndpointSummary,
     /// Threshold verdicts, in scenario order.
-    pub thresholds: Vec<crate::analysis::ThresholdResult>,
+    pub thresholds: Vec<crate::thresholds::ThresholdResult>,
     /// Whether every threshold held (true when there are none).
     pub thresholds_passed: bool,
     /// How busy and how steady the machine was during the run (`None` for merged, imported or
@@ -712,23 +767,23 @@ pub struct RunInfo {
     /// The series, in tick order.
     pub keys: Vec<Key>,
     /// The thresholds to judge, with their scope.
-    pub thresholds: Vec<crate::analysis::ThresholdSpec>,
+    pub thresholds: Vec<crate::thresholds::ThresholdSpec>,
 }
 
 impl RunInfo {
     /// The run info of a scenario.
     pub fn of(scenario: &crate::scenario::Scenario) -> RunInfo {
-        let mut thresholds: Vec<crate::analysis::ThresholdSpec> = scenario
+        let mut thresholds: Vec<crate::thresholds::ThresholdSpec> = scenario
             .thresholds
             .iter()
-            .map(|t| crate::analysis::ThresholdSpec {
+            .map(|t| crate::thresholds::ThresholdSpec {
                 scope: "total".into(),
                 expression: t.text.clone(),
             })
             .collect();
         for r in &scenario.requests {
             for t in &r.thresholds {
-                thresholds.push(crate::analysis::ThresholdSpec {
+                thresholds.push(crate::thresholds::ThresholdSpec {
                     scope: format!("request:{}", r.name),
                     expression: t.text.clone(),
                 });
@@ -767,7 +822,8 @@ impl Summary {
             .map(|(k, s)| EndpointSummary::from_stats(&k.request, &k.target, s, acc.seconds))
             .collect();
         let total = EndpointSummary::from_stats("*", "*", &acc.total(), acc.seconds);
-        let thresholds = crate::analysis::judge(&info.thresholds, &info.keys, acc);
+        let scoped = crate::thresholds::Scoped::parse_all(&info.thresholds);
+        let thresholds = judge(&scoped, &info.keys, &acc.stats, acc.seconds);
         let open = info.model == "open";
         Summary {
             schema: SUMMARY_SCHEMA.to_string(),
@@ -916,5 +972,32 @@ mod tests {
         merged.merge(&s);
         merged.merge(&Stats::default());
         assert_eq!(merged.latency_ok().len(), 90);
+    }
+
+    #[test]
+    fn thresholds_judge_on_the_figures_they_name() {
+        let mut s = Stats::default();
+        for i in 1..=100 {
+            s.record_response(200, i * 1000, i * 500, None);
+        }
+        s.record_failure(
+            crate::metrics::ErrorKind::Timeout,
+            10_000_000,
+            Some(10_000_000),
+        );
+        use crate::thresholds::Threshold;
+        let judged =
+            |t: &Threshold, s: &Stats, secs: f64| t.verdict("total", s.figure(t.metric, secs));
+        let p95: Threshold = "p95 < 200ms".parse().unwrap();
+        assert!(judged(&p95, &s, 1.0).passed);
+        let p95: Threshold = "p95 < 50ms".parse().unwrap();
+        assert!(!judged(&p95, &s, 1.0).passed);
+        let er: Threshold = "error_rate < 0.1%".parse().unwrap();
+        assert!(!judged(&er, &s, 1.0).passed);
+        let rate: Threshold = "rate > 50/s".parse().unwrap();
+        assert!(judged(&rate, &s, 1.0).passed);
+        assert!(!judged(&rate, &s, 10.0).passed);
+        let empty = Stats::default();
+        assert!(!judged(&p95, &empty, 1.0).passed);
     }
 }

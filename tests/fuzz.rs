@@ -121,7 +121,7 @@ proptest! {
 
     #[test]
     fn thresholds_parse_or_say_why(text in ".{0,40}") {
-        let _ = text.parse::<loadbench::analysis::Threshold>();
+        let _ = text.parse::<loadbench::thresholds::Threshold>();
     }
 
     #[test]

@@ -40,15 +40,15 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         max_vus: None,
         keys: keys.clone(),
         thresholds: vec![
-            loadbench::analysis::ThresholdSpec {
+            loadbench::thresholds::ThresholdSpec {
                 scope: "total".into(),
                 expression: "p95 < 200ms".into(),
             },
-            loadbench::analysis::ThresholdSpec {
+            loadbench::thresholds::ThresholdSpec {
                 scope: "total".into(),
                 expression: "error_rate < 0.1%".into(),
             },
-            loadbench::analysis::ThresholdSpec {
+            loadbench::thresholds::ThresholdSpec {
                 scope: "request:ingest".into(),
                 expression: "p99 < 50ms".into(),
             },

@@ -164,7 +164,7 @@ pub fn goal(scenario: &Scenario) -> Result<Vec<String>, String> {
     }
     // A rate threshold cannot be judged while the search sets the rate: each step's own check
     // (achieved within 5 % of what it asked) stands for it.
-    let judged = |t: &&crate::analysis::Threshold| t.metric != crate::analysis::Metric::Rate;
+    let judged = |t: &&crate::thresholds::Threshold| t.metric != crate::thresholds::Metric::Rate;
     let thresholds: Vec<String> = scenario
         .thresholds
         .iter()
@@ -234,8 +234,8 @@ impl Step {
             .filter(|t| {
                 // The search sets the rate: a rate threshold is not this step's to fail.
                 t.expression
-                    .parse::<crate::analysis::Threshold>()
-                    .is_ok_and(|th| th.metric != crate::analysis::Metric::Rate)
+                    .parse::<crate::thresholds::Threshold>()
+                    .is_ok_and(|th| th.metric != crate::thresholds::Metric::Rate)
             })
             .map(|t| {
                 let scope = t

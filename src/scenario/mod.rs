@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
-use crate::analysis::{Op, Threshold};
 use crate::demo::DemoConfig;
 use crate::format::parse_duration;
+use crate::thresholds::{Op, Threshold};
 pub use profile::{Profile, Schedule, Stage};
 pub use template::{Resolved, Template};
 

@@ -8,12 +8,12 @@ use egui::{Color32, RichText};
 
 use super::Msg;
 use super::charts::{self, ChartData};
-use crate::analysis::{Threshold, ThresholdResult, ThresholdSpec};
 use crate::engine::{self, Event, Outcome, RunOptions, Stopper};
 use crate::format;
 use crate::metrics::{Key, Stats, Tick, TickSummary};
 use crate::scenario::Scenario;
 use crate::store::{NewRun, Recorder};
+use crate::thresholds::{Scoped, ThresholdResult};
 
 /// What the forwarding thread hands the UI.
 pub enum LiveEvent {
@@ -46,8 +46,8 @@ pub struct LiveState {
     pub totals: Vec<Stats>,
     /// Measured seconds so far.
     pub seconds: f64,
-    /// The thresholds and their verdicts so far.
-    pub thresholds: Vec<ThresholdSpec>,
+    /// The thresholds, parsed once when the run starts.
+    pub thresholds: Vec<Scoped>,
     /// Verdicts so far, one per threshold.
     pub badges: Vec<ThresholdResult>,
     /// The scenario being run.
@@ -144,7 +144,7 @@ impl LiveState {
             chart: ChartData::new(open),
             totals: vec![Stats::default(); info.keys.len()],
             keys: info.keys,
-            thresholds: info.thresholds,
+            thresholds: Scoped::parse_all(&info.thresholds),
             scenario_name: name.clone(),
             total_s,
             ..LiveState::default()
@@ -255,32 +255,9 @@ impl LiveState {
             }
         }
         self.last = Some(s);
-        self.badges = self
-            .thresholds
-            .iter()
-            .map(|spec| {
-                let mut merged = Stats::default();
-                for (k, st) in self.keys.iter().zip(&self.totals) {
-                    let in_scope = spec
-                        .scope
-                        .strip_prefix("request:")
-                        .is_none_or(|name| name == k.request);
-                    if in_scope {
-                        merged.merge(st);
-                    }
-                }
-                match spec.expression.parse::<Threshold>() {
-                    Ok(th) => th.evaluate(&spec.scope, &merged, self.seconds),
-                    Err(e) => ThresholdResult {
-                        scope: spec.scope.clone(),
-                        expression: spec.expression.clone(),
-                        actual: None,
-                        actual_text: e,
-                        passed: false,
-                    },
-                }
-            })
-            .collect();
+        // Judged as the summary will judge them, from the thresholds parsed at the start.
+        self.badges =
+            crate::metrics::judge(&self.thresholds, &self.keys, &self.totals, self.seconds);
     }
 }
 

@@ -1,0 +1,317 @@
+//! Threshold expressions (`p95 < 200ms`, `error_rate < 0.1%`, `rate > 900/s`), parsed once:
+//! a leaf the scenario, the recorders and the analysis all use, depending on none of them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::format;
+
+/// What a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// A latency statistic; `service` selects service time instead of corrected latency.
+    Latency { stat: Stat, service: bool },
+    /// errors ÷ requests.
+    ErrorRate,
+    /// Completed requests per measured second.
+    Rate,
+    /// Requests completed.
+    Count,
+    /// Requests that failed.
+    Errors,
+}
+
+/// A statistic of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    /// Fastest.
+    Min,
+    /// Mean.
+    Mean,
+    /// Slowest.
+    Max,
+    /// A percentile, 0–100.
+    Percentile(f64),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+
+    /// Whether `actual OP limit` holds.
+    pub fn holds(self, actual: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => actual < limit,
+            Op::Le => actual <= limit,
+            Op::Gt => actual > limit,
+            Op::Ge => actual >= limit,
+        }
+    }
+}
+
+/// A pass/fail rule on a run's figures, as written in a scenario or on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// What is measured.
+    pub metric: Metric,
+    /// How it is compared.
+    pub op: Op,
+    /// The limit in canonical units: µs for latency, a fraction for error_rate, req/s for rate.
+    pub limit: f64,
+    /// The expression as written.
+    pub text: String,
+}
+
+const HELP: &str = "expected `METRIC OP VALUE` such as \"p95 < 200ms\", \"error_rate < 0.1%\" or \"rate > 900/s\"; \
+METRIC is p50, p90, p95, p99, p99.9 (any pNN), min, mean, max (prefix service_ for service time), error_rate, rate, count or errors; \
+OP is <, <=, > or >=";
+
+impl FromStr for Threshold {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Threshold, String> {
+        let t = text.trim();
+        let (pos, op_len, op) = ["<=", ">=", "<", ">"]
+            .iter()
+            .filter_map(|o| t.find(o).map(|p| (p, o.len(), *o)))
+            .min_by_key(|(p, len, _)| (*p, usize::MAX - len))
+            .ok_or_else(|| format!("no comparison in \"{t}\": {HELP}"))?;
+        let op = match op {
+            "<=" => Op::Le,
+            ">=" => Op::Ge,
+            "<" => Op::Lt,
+            _ => Op::Gt,
+        };
+        let name = t[..pos].trim();
+        let value = t[pos + op_len..].trim();
+        let metric =
+            parse_metric(name).ok_or_else(|| format!("unknown metric \"{name}\": {HELP}"))?;
+        let limit = match metric {
+            Metric::Latency { .. } => format::parse_duration(value)
+                .map(|d| d.as_secs_f64() * 1e6)
+                .map_err(|e| format!("latency limit of \"{t}\": {e}"))?,
+            Metric::ErrorRate => parse_fraction(value)
+                .ok_or_else(|| format!("error_rate limit \"{value}\": expected a percentage such as \"0.1%\" or a fraction such as \"0.001\""))?,
+            Metric::Rate => parse_number(value.strip_suffix("/s").unwrap_or(value))
+                .ok_or_else(|| format!("rate limit \"{value}\": expected requests per second such as \"900/s\""))?,
+            Metric::Count | Metric::Errors => parse_number(value)
+                .ok_or_else(|| format!("limit \"{value}\": expected a number"))?,
+        };
+        Ok(Threshold {
+            metric,
+            op,
+            limit,
+            text: format!("{name} {} {value}", op.as_str()),
+        })
+    }
+}
+
+fn parse_number(s: &str) -> Option<f64> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+fn parse_fraction(s: &str) -> Option<f64> {
+    match s.trim().strip_suffix('%') {
+        Some(p) => parse_number(p).map(|v| v / 100.0),
+        None => parse_number(s).filter(|v| *v <= 1.0),
+    }
+}
+
+fn parse_metric(name: &str) -> Option<Metric> {
+    let (service, stat) = match name.strip_prefix("service_") {
+        Some(rest) => (true, rest),
+        None => (false, name),
+    };
+    let stat = match stat {
+        "min" => Some(Stat::Min),
+        "mean" | "avg" => Some(Stat::Mean),
+        "max" => Some(Stat::Max),
+        "median" => Some(Stat::Percentile(50.0)),
+        s => s
+            .strip_prefix('p')
+            .and_then(|p| p.parse::<f64>().ok())
+            .filter(|p| *p > 0.0 && *p <= 100.0)
+            .map(Stat::Percentile),
+    };
+    if let Some(stat) = stat {
+        return Some(Metric::Latency { stat, service });
+    }
+    if service {
+        return None;
+    }
+    match name {
+        "error_rate" => Some(Metric::ErrorRate),
+        "rate" => Some(Metric::Rate),
+        "count" | "requests" => Some(Metric::Count),
+        "errors" => Some(Metric::Errors),
+        _ => None,
+    }
+}
+
+impl Threshold {
+    /// Formats a value of this threshold's metric for people.
+    pub fn format_value(&self, v: f64) -> String {
+        match self.metric {
+            Metric::Latency { .. } => format::micros(v),
+            Metric::ErrorRate => format::percent(v),
+            Metric::Rate => format::rate(v),
+            Metric::Count | Metric::Errors => format!("{v:.0}"),
+        }
+    }
+
+    /// The verdict of this threshold on a measured value (`None`: nothing was measured, which
+    /// fails: a run with no responses proves nothing).
+    pub fn verdict(&self, scope: &str, actual: Option<f64>) -> ThresholdResult {
+        let passed = actual.is_some_and(|a| self.op.holds(a, self.limit));
+        ThresholdResult {
+            scope: scope.to_string(),
+            expression: self.text.clone(),
+            actual,
+            actual_text: actual.map_or_else(|| "no data".to_string(), |a| self.format_value(a)),
+            passed,
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The verdict of one threshold on one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// `total` or `request:NAME`.
+    pub scope: String,
+    /// The threshold as written.
+    pub expression: String,
+    /// The measured value in canonical units (µs, fraction, req/s, count).
+    pub actual: Option<f64>,
+    /// The measured value formatted for people.
+    pub actual_text: String,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// A threshold with the scope it applies to, as stored with a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdSpec {
+    /// `total`, or `request:NAME` for one request across its targets.
+    pub scope: String,
+    /// The expression, e.g. `p95 < 200ms`.
+    pub expression: String,
+}
+
+/// A threshold parsed once with the scope it applies to (a spec as stored, or why it is invalid).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scoped {
+    /// `total`, or `request:NAME`.
+    pub scope: String,
+    /// The expression as stored, for a result when it does not parse.
+    pub expression: String,
+    /// The parsed threshold, or the parse error.
+    pub threshold: Result<Threshold, String>,
+}
+
+impl Scoped {
+    /// Parses stored specs once, keeping any that do not parse as an error to report.
+    pub fn parse_all(specs: &[ThresholdSpec]) -> Vec<Scoped> {
+        specs
+            .iter()
+            .map(|s| Scoped {
+                scope: s.scope.clone(),
+                expression: s.expression.clone(),
+                threshold: s.expression.parse(),
+            })
+            .collect()
+    }
+
+    /// The request it is scoped to, if any.
+    pub fn request(&self) -> Option<&str> {
+        self.scope.strip_prefix("request:")
+    }
+
+    /// Its verdict on a measured value; an invalid expression always fails, saying why.
+    pub fn verdict(&self, actual: impl FnOnce(&Threshold) -> Option<f64>) -> ThresholdResult {
+        match &self.threshold {
+            Ok(t) => t.verdict(&self.scope, actual(t)),
+            Err(e) => ThresholdResult {
+                scope: self.scope.clone(),
+                expression: self.expression.clone(),
+                actual: None,
+                actual_text: format!("invalid: {e}"),
+                passed: false,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_parse() {
+        let t: Threshold = "p95 < 200ms".parse().unwrap();
+        assert_eq!(
+            t.metric,
+            Metric::Latency {
+                stat: Stat::Percentile(95.0),
+                service: false
+            }
+        );
+        assert_eq!(t.limit, 200_000.0);
+        let t: Threshold = "error_rate<0.1%".parse().unwrap();
+        assert_eq!((t.metric, t.op), (Metric::ErrorRate, Op::Lt));
+        assert!((t.limit - 0.001).abs() < 1e-12);
+        let t: Threshold = "rate >= 900/s".parse().unwrap();
+        assert_eq!((t.metric, t.op, t.limit), (Metric::Rate, Op::Ge, 900.0));
+        let t: Threshold = "service_p99.9 <= 1.5s".parse().unwrap();
+        assert_eq!(
+            t.metric,
+            Metric::Latency {
+                stat: Stat::Percentile(99.9),
+                service: true
+            }
+        );
+        assert!(
+            "p95 200ms"
+                .parse::<Threshold>()
+                .unwrap_err()
+                .contains("no comparison")
+        );
+        assert!(
+            "p955 < 1ms"
+                .parse::<Threshold>()
+                .unwrap_err()
+                .contains("unknown metric")
+        );
+        assert!("p95 < fast".parse::<Threshold>().is_err());
+        assert!("error_rate < 5".parse::<Threshold>().is_err());
+    }
+}
