@@ -18,6 +18,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::failure::{Fail, classify, classify_io};
 use super::h1::H1Conn;
 use crate::metrics::ErrorKind;
 use crate::scenario::{HttpVersion, Target};
@@ -60,28 +61,6 @@ enum Sender {
     H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
     H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
     Raw(H1Conn),
-}
-
-/// Why one attempt on a connection failed, which decides whether it may be made again.
-pub(crate) enum Fail {
-    /// The connection was found closed before the request went out: reconnect, nothing was sent.
-    Closed(ErrorKind),
-    /// Not one byte of the request went out (the write failed, or hyper cancelled it unsent):
-    /// safe to send on a new connection, counted as a retry.
-    Unsent(ErrorKind),
-    /// The whole request went out and the connection closed without a byte of answer: the server
-    /// may have acted on it, so only an idempotent request may be sent again, when allowed.
-    Unanswered(ErrorKind),
-    /// The request failed.
-    Kind(ErrorKind),
-}
-
-impl Fail {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Fail::Closed(k) | Fail::Unsent(k) | Fail::Unanswered(k) | Fail::Kind(k) => *k,
-        }
-    }
 }
 
 impl Conn {
@@ -488,40 +467,6 @@ where
             sender: Sender::H1(send),
             driver: Some(Box::pin(conn)),
         })
-    }
-}
-
-/// Classifies an I/O error; `default` for kinds without a class of their own.
-pub(crate) fn classify_io(e: &std::io::Error, default: ErrorKind) -> ErrorKind {
-    use std::io::ErrorKind as K;
-    match e.kind() {
-        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => ErrorKind::Reset,
-        K::TimedOut => ErrorKind::Timeout,
-        K::ConnectionRefused => ErrorKind::ConnectRefused,
-        K::UnexpectedEof if default != ErrorKind::Tls => ErrorKind::Reset,
-        _ => default,
-    }
-}
-
-/// Classifies a hyper error by walking its source chain.
-fn classify(e: &hyper::Error) -> ErrorKind {
-    if e.is_timeout() {
-        return ErrorKind::Timeout;
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return classify_io(io, ErrorKind::Other);
-        }
-        if s.downcast_ref::<rustls::Error>().is_some() {
-            return ErrorKind::Tls;
-        }
-        source = s.source();
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        ErrorKind::Reset
-    } else {
-        ErrorKind::Other
     }
 }
 

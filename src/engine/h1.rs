@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use super::client::Fail;
+use super::failure::{Fail, classify_io};
 use crate::metrics::ErrorKind;
 
 /// Most response headers parsed; a response with more is refused as malformed.
@@ -358,7 +358,7 @@ fn kind_of(e: &io::Error, default: ErrorKind) -> ErrorKind {
     if e.kind() == io::ErrorKind::InvalidData {
         ErrorKind::Protocol
     } else {
-        super::client::classify_io(e, default)
+        classify_io(e, default)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod arrivals;
 mod client;
+mod failure;
 mod h1;
 mod occupancy;
 mod plan;
