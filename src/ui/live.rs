@@ -8,11 +8,10 @@ use egui::{Color32, RichText};
 
 use super::Msg;
 use super::charts::{self, ChartData};
-use crate::engine::{self, Event, Outcome, RunOptions, Stopper};
+use crate::engine::{Outcome, RunOptions, Stopper};
 use crate::format;
 use crate::metrics::{Key, Stats, Tick, TickSummary};
 use crate::scenario::Scenario;
-use crate::store::{NewRun, Recorder};
 use crate::thresholds::{Scoped, ThresholdResult};
 
 /// What the forwarding thread hands the UI.
@@ -153,54 +152,44 @@ impl LiveState {
             stopper: Some(stopper.clone()),
             ..RunOptions::default()
         };
-        let db = db.to_path_buf();
+        let to = crate::launch::StoreTo {
+            db: db.to_path_buf(),
+            tags: Vec::new(),
+        };
         std::thread::Builder::new()
             .name("loadbench-ui-forward".into())
             .spawn(move || {
-                let started = crate::store::Store::open(&db)
+                // Everything that can wait happens here, off the window's thread.
+                let started = crate::store::Store::open(&to.db)
                     .map_err(|e| e.to_string())
-                    .and_then(|_| engine::start(scenario.clone(), options));
-                let handle = match started {
-                    Ok(h) => h,
+                    .and_then(|_| crate::launch::start(scenario, name, options, Some(&to)));
+                let launched = match started {
+                    Ok(l) => l,
                     Err(e) => {
                         let _ = tx.send(LiveEvent::Failed(e));
                         repaint_once(&ctx);
                         return;
                     }
                 };
-                let recorder = Recorder::start(
-                    &db,
-                    NewRun {
-                        name,
-                        scenario_text: scenario.text.clone(),
-                        scenario_path: scenario.path.as_ref().map(|p| p.display().to_string()),
-                        info: handle.info.clone(),
-                        targets: handle.target_urls.clone(),
-                        started_at: handle.started_at,
-                    },
-                );
-                let mut recorder = recorder.map_err(|e| e.to_string());
-                for ev in handle.events.iter() {
-                    match ev {
-                        Event::Tick(t) => {
-                            if let Ok(r) = &recorder {
-                                r.tick(t.clone());
-                            }
-                            let _ = tx.send(LiveEvent::Tick(t));
-                        }
-                        Event::Finished(o) => {
-                            let stored = match std::mem::replace(&mut recorder, Err(String::new()))
-                            {
-                                Ok(r) => r
-                                    .finish(o.status.as_str(), &o.summary)
-                                    .map_err(|e| e.to_string()),
-                                Err(e) => Err(e),
-                            };
-                            let _ = tx.send(LiveEvent::Done(o, stored));
-                        }
-                    }
+                let not_stored = launched.not_stored.clone();
+                let finished = launched.finish(|t| {
+                    let _ = tx.send(LiveEvent::Tick(t.clone()));
                     repaint_once(&ctx);
+                });
+                match finished {
+                    Ok(done) => {
+                        let stored = match (done.stored, not_stored) {
+                            (Some(r), _) => r,
+                            (None, Some(e)) => Err(e),
+                            (None, None) => Err("not stored".into()),
+                        };
+                        let _ = tx.send(LiveEvent::Done(Box::new(done.outcome), stored));
+                    }
+                    Err(e) => {
+                        let _ = tx.send(LiveEvent::Failed(e));
+                    }
                 }
+                repaint_once(&ctx);
             })
             .map_err(|e| e.to_string())?;
         self.run = Some(LiveRun {

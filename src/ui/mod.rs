@@ -1128,7 +1128,7 @@ pub fn run(opts: GuiOptions) -> i32 {
         eprintln!(
             "loadbench: no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open; {NO_WINDOW}"
         );
-        return crate::cli::EXIT_RUN_ERROR;
+        return crate::exit::EXIT_RUN_ERROR;
     }
     let samples = samples_dir(&opts.db);
     let options = eframe::NativeOptions {
@@ -1170,10 +1170,10 @@ pub fn run(opts: GuiOptions) -> i32 {
         }),
     );
     match result {
-        Ok(()) => crate::cli::EXIT_OK,
+        Ok(()) => crate::exit::EXIT_OK,
         Err(e) => {
             eprintln!("loadbench: the window could not open ({e}); {NO_WINDOW}");
-            crate::cli::EXIT_RUN_ERROR
+            crate::exit::EXIT_RUN_ERROR
         }
     }
 }

@@ -1,0 +1,109 @@
+//! `loadbench import`: a scenario from captured requests, checked before it is written.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::exit::*;
+use crate::scenario::Scenario;
+
+#[derive(Args)]
+pub(super) struct ImportArgs {
+    #[command(subcommand)]
+    from: ImportFrom,
+    /// Write the scenario here (refuses to replace a file) instead of printing it.
+    #[arg(long, short, global = true)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(super) enum ImportFrom {
+    /// A curl command line (as "Copy as cURL" gives it): the words after `import curl`, or one
+    /// quoted string, or `-` to read it from standard input.
+    Curl {
+        /// The command, e.g. loadbench import curl 'curl https://… -H …'
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+        command: Vec<String>,
+    },
+    /// A HAR file (browser devtools "Save all as HAR", or a proxy's export).
+    Har {
+        /// The .har file.
+        file: PathBuf,
+        /// Keep the requests to this host (default: the host most requests went to).
+        #[arg(long)]
+        host: Option<String>,
+        /// Keep page assets too (scripts, styles, images, fonts), left out by default.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `loadbench import`: a scenario from captured requests, checked before it is written.
+pub(super) fn import(args: ImportArgs) -> i32 {
+    use crate::scenario::import;
+    let result = match &args.from {
+        ImportFrom::Curl { command } => {
+            let text = if command.len() == 1 && command[0] == "-" {
+                let mut t = String::new();
+                match std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
+                    Ok(_) => t,
+                    Err(e) => {
+                        eprintln!("loadbench: import curl: cannot read standard input: {e}");
+                        return EXIT_INVALID;
+                    }
+                }
+            } else if command.len() == 1 {
+                command[0].clone()
+            } else {
+                // Words the shell already split: quote each again so the parser sees them whole.
+                command
+                    .iter()
+                    .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            import::curl(&text)
+        }
+        ImportFrom::Har { file, host, all } => match std::fs::read_to_string(file) {
+            Ok(text) => import::har(&text, host.as_deref(), *all)
+                .map_err(|e| format!("{}: {e}", file.display())),
+            Err(e) => Err(format!("{}: cannot read: {e}", file.display())),
+        },
+    };
+    let imported = match result {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("loadbench: import: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    // The scenario must validate as written (its credential variables stand in as set).
+    if let Err(e) = Scenario::parse(&imported.toml, None, &|_| Some(String::new())) {
+        eprintln!("loadbench: import: the scenario written would not validate (a bug):\n{e}");
+        return EXIT_RUN_ERROR;
+    }
+    match &args.output {
+        Some(path) => {
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, imported.toml.as_bytes()));
+            if let Err(e) = written {
+                let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    "the file exists; choose another name (nothing was changed)".to_string()
+                } else {
+                    e.to_string()
+                };
+                eprintln!("loadbench: import: {}: {why}", path.display());
+                return EXIT_INVALID;
+            }
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{}", imported.toml),
+    }
+    for n in &imported.notes {
+        eprintln!("note: {n}");
+    }
+    EXIT_OK
+}

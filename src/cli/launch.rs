@@ -1,0 +1,47 @@
+//! A run on the command line: the shared launch, with targets said, Ctrl-C stopping it and a
+//! storage problem reported on stderr.
+
+use super::signals::spawn_ctrl_c;
+use crate::engine::{self, RunOptions};
+use crate::launch::StoreTo;
+use crate::scenario::Scenario;
+
+/// One run of a scenario: started, every tick stored as it comes (when `store` says where) and
+/// shown to `on_tick`, Ctrl-C stopping it; the outcome and its run id.
+pub(super) fn execute(
+    scenario: Scenario,
+    name: String,
+    threads: Option<usize>,
+    store: Option<(&std::path::Path, &[String])>,
+    quiet: bool,
+    on_tick: impl FnMut(&std::sync::Arc<crate::metrics::Tick>),
+) -> Result<(engine::Outcome, Option<i64>), String> {
+    let to = store.map(|(db, tags)| StoreTo {
+        db: db.to_path_buf(),
+        tags: tags.to_vec(),
+    });
+    let options = RunOptions {
+        threads,
+        ..RunOptions::default()
+    };
+    let launched = crate::launch::start(scenario, name, options, to.as_ref())?;
+    if let Some(e) = &launched.not_stored {
+        eprintln!("loadbench: not storing this run: {e}");
+    }
+    if !quiet {
+        for (name, url) in &launched.handle.target_urls {
+            eprintln!("target {name}: {url}");
+        }
+    }
+    spawn_ctrl_c(launched.stopper());
+    let done = launched.finish(on_tick)?;
+    let stored_id = match done.stored {
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => {
+            eprintln!("loadbench: {e}");
+            None
+        }
+        None => None,
+    };
+    Ok((done.outcome, stored_id))
+}

@@ -1,0 +1,267 @@
+//! `loadbench run`: a scenario headless, with live progress, a summary and a verdict line.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::compare::{compare_to_spec, comparison_text, gate};
+use super::launch::execute;
+use super::parse::parse_dur;
+use crate::demo::DemoConfig;
+use crate::engine::RunStatus;
+use crate::exit::*;
+use crate::printer::{self, Progress};
+use crate::scenario::{BaseUrl, Load, Profile, Scenario, TargetKind};
+use crate::store::Store;
+
+#[derive(Args)]
+pub(super) struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Print the summary as JSON (schema loadbench.summary/1) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// No progress line.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Override the duration of a constant-load scenario (e.g. 30s).
+    #[arg(long, value_parser = parse_dur)]
+    duration: Option<Duration>,
+    /// Override the warm-up (e.g. 5s).
+    #[arg(long, value_parser = parse_dur)]
+    warmup: Option<Duration>,
+    /// Override the arrival rate of a constant open-model scenario (req/s).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Override the virtual users of a constant closed-model scenario.
+    #[arg(long)]
+    vus: Option<u32>,
+    /// Point a target elsewhere: NAME=URL (URL may be `demo`).
+    #[arg(long = "target", value_name = "NAME=URL")]
+    targets: Vec<String>,
+    /// Add a threshold on the total, e.g. "p95 < 200ms".
+    #[arg(long = "threshold", value_name = "EXPR")]
+    thresholds: Vec<String>,
+    /// Engine threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Do not store this run in the database.
+    #[arg(long)]
+    no_store: bool,
+    /// Name the stored run (default: the scenario's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Tag the stored run (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// After the run, compare it with its scenario's baseline runs (`baseline`) or with run ids
+    /// (`12` or `12,13,14`); exit 4 on a significant regression.
+    #[arg(long, value_name = "baseline|ID[,ID...]")]
+    compare_to: Option<String>,
+}
+
+/// Applies command-line overrides to a loaded scenario; errors name the flag.
+pub(super) fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), String> {
+    fn constant(p: &Profile) -> Option<f64> {
+        (p.stages.len() == 1 && p.start == p.stages[0].target).then_some(p.start)
+    }
+    let profile = match &mut s.load {
+        Load::Open { rate, .. } => rate,
+        Load::Closed { vus, .. } => vus,
+    };
+    if let Some(d) = args.duration {
+        if d.is_zero() {
+            return Err("--duration must be longer than zero".into());
+        }
+        let level = constant(profile)
+            .ok_or("--duration applies to constant-load scenarios; this one has stages")?;
+        *profile = Profile::constant(level, d);
+    }
+    let total = profile.total();
+    match (&mut s.load, args.rate, args.vus) {
+        (Load::Open { rate, .. }, Some(r), _) => {
+            constant(rate).ok_or("--rate applies to a constant rate; this scenario has stages")?;
+            if !(r > 0.0 && r.is_finite()) {
+                return Err("--rate must be greater than zero".into());
+            }
+            if r > crate::scenario::MAX_RATE {
+                return Err(format!(
+                    "--rate {r} is beyond what one generator can send (at most {})",
+                    crate::scenario::MAX_RATE
+                ));
+            }
+            *rate = Profile::constant(r, total);
+        }
+        (Load::Closed { .. }, Some(_), _) => {
+            return Err(
+                "--rate applies to the open model; this scenario is closed (use --vus)".into(),
+            );
+        }
+        (Load::Closed { vus, .. }, _, Some(v)) => {
+            constant(vus)
+                .ok_or("--vus applies to constant virtual users; this scenario has stages")?;
+            if v == 0 {
+                return Err("--vus must be at least 1".into());
+            }
+            *vus = Profile::constant(f64::from(v), total);
+        }
+        (Load::Open { .. }, _, Some(_)) => {
+            return Err(
+                "--vus applies to the closed model; this scenario is open (use --rate)".into(),
+            );
+        }
+        _ => {}
+    }
+    if let Some(w) = args.warmup {
+        s.warmup = w;
+    }
+    if s.warmup >= s.duration() {
+        return Err(format!(
+            "the warm-up ({}) must be shorter than the run ({})",
+            crate::format::span(s.warmup),
+            crate::format::span(s.duration())
+        ));
+    }
+    for t in &args.targets {
+        let (name, url) = t
+            .split_once('=')
+            .ok_or_else(|| format!("--target {t}: expected NAME=URL"))?;
+        let target = s
+            .targets
+            .iter_mut()
+            .find(|x| x.name == name)
+            .ok_or_else(|| format!("--target {t}: the scenario has no target named `{name}`"))?;
+        target.kind = if url == "demo" {
+            TargetKind::Demo(DemoConfig::default())
+        } else {
+            TargetKind::Url(BaseUrl::parse(url).map_err(|e| format!("--target {t}: {e}"))?)
+        };
+    }
+    for t in &args.thresholds {
+        s.thresholds
+            .push(t.parse().map_err(|e| format!("--threshold \"{t}\": {e}"))?);
+    }
+    Ok(())
+}
+
+pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
+    let mut scenario = match Scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    if let Err(e) = apply_overrides(&mut scenario, &args) {
+        eprintln!("loadbench: {e}");
+        return EXIT_INVALID;
+    }
+    if args.threads == Some(0) {
+        eprintln!("loadbench: --threads must be at least 1");
+        return EXIT_INVALID;
+    }
+    let total_s = scenario.duration().as_secs_f64();
+    let open = matches!(scenario.load, Load::Open { .. });
+    if !args.no_store
+        && let Err(e) = Store::open(db)
+    {
+        eprintln!("loadbench: {e}\n(run with --no-store to run without storing)");
+        return EXIT_RUN_ERROR;
+    }
+    // A bad --compare-to is an invalid flag like any other: refused before anything is sent.
+    let compare_to = match args
+        .compare_to
+        .as_deref()
+        .map(|a| compare_to_spec(a, db, args.no_store))
+        .transpose()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let name = args.name.clone().unwrap_or_else(|| scenario.name.clone());
+    let mut progress = Progress::new(total_s, open);
+    let tty = std::io::stderr().is_terminal();
+    let quiet = args.quiet;
+    let stored = (!args.no_store).then_some((db, args.tags.as_slice()));
+    let executed = execute(scenario, name, args.threads, stored, quiet, |tick| {
+        if quiet {
+            return;
+        }
+        let line = progress.line(tick);
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    });
+    if tty && !quiet {
+        eprintln!();
+    }
+    let (outcome, stored_id) = match executed {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_RUN_ERROR;
+        }
+    };
+    if let Some(id) = stored_id
+        && !quiet
+    {
+        eprintln!("stored as run #{id} in {}", db.display());
+    }
+    let mut regressed = false;
+    let mut comparison = None;
+    if let Some(against) = &compare_to {
+        match gate(db, against, &outcome.summary.scenario, stored_id) {
+            Ok(Some(c)) => {
+                eprint!("{}", comparison_text(&c));
+                regressed = c.regressed;
+                comparison = Some(c);
+            }
+            Ok(None) => eprintln!(
+                "loadbench: scenario \"{}\" has no baseline yet, so this run was not compared \
+                 (the exit code reflects its thresholds only); mark this run as the baseline with: \
+                 loadbench runs baseline {}",
+                outcome.summary.scenario,
+                stored_id.map_or("ID".to_string(), |i| i.to_string())
+            ),
+            Err(e) => eprintln!("loadbench: cannot compare: {e}"),
+        }
+    }
+    if args.json {
+        match serde_json::to_string_pretty(&outcome.summary) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("loadbench: cannot encode the summary: {e}");
+                return EXIT_RUN_ERROR;
+            }
+        }
+    } else {
+        print!("{}", printer::summary(&outcome.summary));
+    }
+    // The last line of the log says what was decided and why, whatever scrolled by above.
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "{}",
+        printer::verdict_line(
+            &outcome.summary,
+            comparison.as_ref(),
+            stored_id,
+            outcome.status == RunStatus::Stopped
+        )
+    );
+    match outcome.status {
+        RunStatus::Stopped => EXIT_STOPPED,
+        RunStatus::Failed => EXIT_RUN_ERROR,
+        RunStatus::Completed if !outcome.summary.thresholds_passed => EXIT_THRESHOLD_FAILED,
+        RunStatus::Completed if regressed => EXIT_REGRESSED,
+        RunStatus::Completed => EXIT_OK,
+    }
+}

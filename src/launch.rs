@@ -1,0 +1,120 @@
+//! One run from start to stored — the engine, its run writer and tags, every tick stored as it
+//! comes, and its end — the same for the command line, the window and the capacity search.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::{self, Outcome, RunHandle, RunOptions, Stopper};
+use crate::metrics::Tick;
+use crate::scenario::Scenario;
+use crate::store::{NewRun, Recorder, Store};
+
+/// Where a run is stored, and the tags it gets.
+#[derive(Debug, Clone)]
+pub struct StoreTo {
+    /// The database.
+    pub db: PathBuf,
+    /// Tags for the run (`capacity` for a search's steps).
+    pub tags: Vec<String>,
+}
+
+/// A run under way: the engine's handle and, when it is stored, its writer.
+pub struct Launched {
+    /// The engine's view of the run: keys, target URLs, the Stop button.
+    pub handle: RunHandle,
+    recorder: Option<(Recorder, PathBuf)>,
+    /// Why the run is not being stored, when it was meant to be.
+    pub not_stored: Option<String>,
+}
+
+/// How a run ended: the engine's outcome and where it was stored (or why it could not be).
+pub struct Finished {
+    /// Status, summary and totals.
+    pub outcome: Outcome,
+    /// The run's id, or why it was not stored completely; `None` when it was not meant to be.
+    pub stored: Option<Result<i64, String>>,
+}
+
+/// Starts `scenario` as run `name`: the engine first (its errors mean nothing was sent), then
+/// the run writer, which a failure to store does not stop (it is said in `not_stored`).
+pub fn start(
+    scenario: Scenario,
+    name: String,
+    options: RunOptions,
+    store: Option<&StoreTo>,
+) -> Result<Launched, String> {
+    let scenario_text = scenario.text.clone();
+    let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
+    let handle = engine::start(scenario, options)?;
+    let mut not_stored = None;
+    let recorder = store.and_then(|to| {
+        let new = NewRun {
+            name,
+            scenario_text,
+            scenario_path,
+            info: handle.info.clone(),
+            targets: handle.target_urls.clone(),
+            started_at: handle.started_at,
+        };
+        match Recorder::start(&to.db, new) {
+            Ok(r) => {
+                if !to.tags.is_empty()
+                    && let Ok(store) = Store::open(&to.db)
+                {
+                    let _ = store.tag(r.run_id, &to.tags);
+                }
+                Some((r, to.db.clone()))
+            }
+            Err(e) => {
+                not_stored = Some(e.to_string());
+                None
+            }
+        }
+    });
+    Ok(Launched {
+        handle,
+        recorder,
+        not_stored,
+    })
+}
+
+impl Launched {
+    /// The Stop button of this run.
+    pub fn stopper(&self) -> Stopper {
+        self.handle.stopper()
+    }
+
+    /// The stored run's id, once its row exists.
+    pub fn run_id(&self) -> Option<i64> {
+        self.recorder.as_ref().map(|(r, _)| r.run_id)
+    }
+
+    /// Runs to the end: each tick stored, then shown to `on_tick`; the final status and summary
+    /// written. Returns how it ended.
+    pub fn finish(self, mut on_tick: impl FnMut(&Arc<Tick>)) -> Result<Finished, String> {
+        let Launched {
+            handle, recorder, ..
+        } = self;
+        let outcome = handle.wait(|tick| {
+            if let Some((r, _)) = &recorder {
+                r.tick(tick.clone());
+            }
+            on_tick(tick);
+        });
+        let outcome = outcome.ok_or("the engine ended without a result")?;
+        let stored = recorder.map(|(r, db)| {
+            r.finish(outcome.status.as_str(), &outcome.summary)
+                .map_err(|e| {
+                    format!(
+                        "the run could not be stored completely in {}: {e}",
+                        shown(&db)
+                    )
+                })
+        });
+        Ok(Finished { outcome, stored })
+    }
+}
+
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
