@@ -67,8 +67,8 @@ impl Environment {
     }
 
     /// Why two runs' environments differ enough that a change between them may be the machine's,
-    /// or `None` when they are alike: one contended and the other not, a slower CPU, or a less
-    /// steady one.
+    /// by an amount nothing measures, or `None` when they are alike: one contended and the other
+    /// not, or one CPU far less steady. (A CPU of another speed is measured: [`Self::speed_of`].)
     pub fn differs(&self, other: &Environment) -> Option<String> {
         let mut why = Vec::new();
         if self.contended() != other.contended() {
@@ -82,16 +82,6 @@ impl Environment {
                 self.cores
             ));
         }
-        if self.probe_us > 0.0 && other.probe_us > 0.0 {
-            let speed = other.probe_us / self.probe_us - 1.0;
-            if speed.abs() > SPEED_APART {
-                why.push(format!(
-                    "the CPU ran {:.0} % {}",
-                    speed.abs() * 100.0,
-                    if speed > 0.0 { "slower" } else { "faster" }
-                ));
-            }
-        }
         let slow = (self.slow_share - other.slow_share).abs();
         if slow > SLOW_APART {
             why.push(format!(
@@ -102,6 +92,14 @@ impl Environment {
         }
         (!why.is_empty()).then(|| why.join(", "))
     }
+
+    /// How much longer `other`'s probe took than this run's (2.0: its CPU did the same work in
+    /// twice the time), when both were measured. CPU-bound work can be slower by as much, and no
+    /// more; within [`SPEED_ALIKE`] two quiet runs differ by as much.
+    pub fn speed_of(&self, other: &Environment) -> Option<f64> {
+        let ratio = other.probe_us / self.probe_us;
+        (self.probe_us > 0.0 && other.probe_us > 0.0 && ratio.is_finite()).then_some(ratio)
+    }
 }
 
 /// Share of all cores busy above which the machine counts as contended.
@@ -109,7 +107,7 @@ const CONTENDED: f64 = 0.85;
 /// Cores other processes may use beside a run before its machine counts as shared.
 const OTHER_BUSY: f64 = 0.3;
 /// Relative difference of the probe's median time that two runs may have and still be alike.
-const SPEED_APART: f64 = 0.15;
+pub const SPEED_ALIKE: f64 = 0.15;
 /// Difference of the share of half-speed probe chunks two runs may have and still be alike.
 const SLOW_APART: f64 = 0.05;
 /// How often the probe runs.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::resample::{BlockBuilder, Blocks, MIN_BLOCKS, Stat};
 use super::stats::{quantile, upper_tail};
 use crate::metrics::{EndpointSummary, new_histogram};
+use crate::monitor::{Environment, SPEED_ALIKE};
 use crate::store::{Histograms, Store, StoredRun};
 
 /// Relative changes smaller than this are never called significant: a verdict should mean
@@ -382,49 +383,65 @@ fn judge(def: &MetricDef, cand: &Side<'_>, bases: &[Side<'_>]) -> Judged {
     }
 }
 
+/// What the machine may have done to a comparison's latency and rate, beside the service.
+#[derive(Debug, Default, Clone, Copy)]
+struct Machine {
+    /// Shared or unlike in a way nothing measures (neighbours busy, every core busy, a CPU often
+    /// at half speed): latency and rate intervals widen by [`MACHINE_SPREAD`].
+    shared: bool,
+    /// Log of how much slower the candidate's CPU ran than the baseline's (negative: faster),
+    /// when beyond what quiet runs differ by: CPU-bound latency may be worse (or better) by as
+    /// much without it being the service's.
+    speed: f64,
+}
+
 /// Settles the verdicts of judged metrics together: each interval is widened for the m metrics
 /// judged (Bonferroni), and a metric whose whole interval lies beyond the practical threshold
-/// regressed or improved. When the machine differed, latency and rate intervals also allow
-/// [`MACHINE_SPREAD`]: a change beyond that too stands, one only beyond the narrower interval is
-/// inconclusive.
-fn settle(judged: &mut [Vec<Judged>], machine_differs: bool) {
+/// regressed or improved. Latency and rate also allow for the machine: a CPU measured slower on
+/// the candidate's side moves the regression threshold by as much (faster: the improvement
+/// threshold), and a shared machine widens the interval by [`MACHINE_SPREAD`]. A change beyond
+/// the narrow interval but within what the machine explains is inconclusive.
+fn settle(judged: &mut [Vec<Judged>], machine: Machine) {
     let m = judged.iter().flatten().filter(|j| j.judged).count().max(1) as f64;
     for j in judged.iter_mut().flatten().filter(|j| j.judged) {
         let q = quantile(1.0 - ALPHA / (2.0 * m), j.df);
-        let verdict_for = |sd: f64| -> (f64, f64, Verdict) {
+        let (worse_allow, better_allow) = if j.log {
+            (machine.speed.max(0.0), (-machine.speed).max(0.0))
+        } else {
+            (0.0, 0.0)
+        };
+        let verdict_for = |sd: f64, worse_allow: f64, better_allow: f64| -> (f64, f64, Verdict) {
             let (lo, hi) = (j.d - q * sd, j.d + q * sd);
             let (worse_lo, better_lo) = if j.higher_is_worse {
                 (lo, -hi)
             } else {
                 (-hi, lo)
             };
-            let v = if worse_lo > j.delta {
+            let v = if worse_lo > j.delta + worse_allow {
                 Verdict::Regressed
-            } else if better_lo > j.delta {
+            } else if better_lo > j.delta + better_allow {
                 Verdict::Improved
             } else {
                 Verdict::NoSignificantChange
             };
             (lo, hi, v)
         };
-        let machine = machine_differs && j.log;
-        let sd = if machine {
+        let sd = if machine.shared && j.log {
             (j.sd * j.sd + MACHINE_SPREAD * MACHINE_SPREAD).sqrt()
         } else {
             j.sd
         };
-        let (lo, hi, mut verdict) = verdict_for(sd);
-        if machine && verdict == Verdict::NoSignificantChange {
-            let (_, _, narrow) = verdict_for(j.sd);
-            if narrow != Verdict::NoSignificantChange {
-                verdict = Verdict::Inconclusive;
-            }
+        let (lo, hi, mut verdict) = verdict_for(sd, worse_allow, better_allow);
+        if verdict == Verdict::NoSignificantChange
+            && verdict_for(j.sd, 0.0, 0.0).2 != Verdict::NoSignificantChange
+        {
+            verdict = Verdict::Inconclusive;
         }
         let scale = |x: f64| if j.log { x.exp() - 1.0 } else { x };
         let worse = if j.higher_is_worse { j.d } else { -j.d };
         let p = if sd > 0.0 {
-            upper_tail((worse - j.delta) / sd, j.df)
-        } else if worse > j.delta {
+            upper_tail((worse - j.delta - worse_allow) / sd, j.df)
+        } else if worse > j.delta + worse_allow {
             0.0
         } else {
             1.0
@@ -538,6 +555,30 @@ pub fn compare_runs(
     compare_to_runs(store, &[baseline], candidate)
 }
 
+/// Log of how much slower the candidate's CPU ran than the baseline runs' (geometric mean),
+/// capped at twice; 0 when unmeasured or within [`SPEED_ALIKE`], as quiet reruns differ.
+fn cpu_speed(candidate: Option<&Environment>, baselines: &[Environment]) -> f64 {
+    let Some(c) = candidate else { return 0.0 };
+    let logs: Vec<f64> = baselines
+        .iter()
+        .filter_map(|b| b.speed_of(c))
+        .map(f64::ln)
+        .collect();
+    if logs.is_empty() {
+        return 0.0;
+    }
+    let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+    if mean.abs() <= (1.0 + SPEED_ALIKE).ln() {
+        0.0
+    } else {
+        mean.clamp(-MAX_SPEED.ln(), MAX_SPEED.ln())
+    }
+}
+
+/// The most a CPU speed difference is allowed to explain: beyond twice, a run is not comparable
+/// anyway and the note says how far apart they were.
+const MAX_SPEED: f64 = 2.0;
+
 /// Compares a candidate run with a baseline of one or more runs of the same scenario, request by
 /// request (matched by request and target names). With several baseline runs, their own spread
 /// is the run-to-run spread; with one, [`SINGLE_RUN_SPREAD`] stands in for it and a note says so.
@@ -575,6 +616,21 @@ pub fn compare_to_runs(
                 machine.push(format!("against run #{}: {why}", run.row.id));
             }
         }
+    }
+    let speed = cpu_speed(
+        env(&c).as_ref(),
+        &bases.iter().filter_map(|(r, _)| env(r)).collect::<Vec<_>>(),
+    );
+    if speed != 0.0 {
+        notes.push(format!(
+            "the candidate's CPU ran {:.0} % {} than the baseline's (the same work took {:.2}× the \
+             time): CPU-bound latency and rate may be {} by as much, so only a change beyond \
+             that counts as the service's",
+            (speed.abs().exp() - 1.0) * 100.0,
+            if speed > 0.0 { "slower" } else { "faster" },
+            speed.exp(),
+            if speed > 0.0 { "worse" } else { "better" },
+        ));
     }
     // What is left out, and why: a verdict on it would judge something else than the service.
     let open = c.info.model == "open" || bases.iter().any(|(r, _)| r.info.model == "open");
@@ -630,7 +686,11 @@ pub fn compare_to_runs(
         names.push(cs.name.clone());
         judged.push(per_metric);
     }
-    settle(&mut judged, !machine.is_empty());
+    let machine_allows = Machine {
+        shared: !machine.is_empty(),
+        speed,
+    };
+    settle(&mut judged, machine_allows);
     finish(
         baselines.first().copied().unwrap_or(0),
         baselines.to_vec(),
@@ -806,7 +866,7 @@ pub fn compare_to_benchmark(
         names.push(fig.endpoint.clone());
         judged.push(per_metric);
     }
-    settle(&mut judged, false);
+    settle(&mut judged, Machine::default());
     finish(
         0,
         Vec::new(),
@@ -883,7 +943,7 @@ mod tests {
                 })
                 .collect::<Vec<_>>(),
         ];
-        settle(&mut judged, false);
+        settle(&mut judged, Machine::default());
         judged[0].iter().map(|j| j.change.verdict).collect()
     }
 
@@ -998,7 +1058,7 @@ mod tests {
             &side(&failing, def.stat, 3),
             &[side(&clean, def.stat, 4)],
         )]];
-        settle(&mut judged, false);
+        settle(&mut judged, Machine::default());
         let c = &judged[0][0].change;
         assert_eq!(c.verdict, Verdict::Regressed);
         assert!(
@@ -1011,7 +1071,7 @@ mod tests {
 
     #[test]
     fn a_machine_that_differed_leaves_small_changes_inconclusive_and_large_ones_standing() {
-        let verdicts_on = |median: f64| {
+        let verdicts_on = |median: f64, machine: Machine| {
             let a = run(11, 1.0, 0.0, 30);
             let b = run(12, median, 0.0, 30);
             let mut judged = vec![
@@ -1020,19 +1080,61 @@ mod tests {
                     .map(|def| judge(def, &side(&b, def.stat, 5), &[side(&a, def.stat, 6)]))
                     .collect::<Vec<_>>(),
             ];
-            settle(&mut judged, true);
+            settle(&mut judged, machine);
             judged[0]
                 .iter()
                 .map(|j| j.change.verdict)
                 .collect::<Vec<_>>()
         };
-        // +30 %: a change a busier or slower machine could explain.
-        assert!(
-            verdicts_on(1.3).iter().all(|v| *v == Verdict::Inconclusive),
-            "{:?}",
-            verdicts_on(1.3)
-        );
+        let shared = Machine {
+            shared: true,
+            speed: 0.0,
+        };
+        // +30 %: a change a busier machine could explain.
+        let v = verdicts_on(1.3, shared);
+        assert!(v.iter().all(|v| *v == Verdict::Inconclusive), "{v:?}");
         // +500 %: beyond anything the machine explains.
-        assert!(verdicts_on(6.0).iter().all(|v| *v == Verdict::Regressed));
+        assert!(
+            verdicts_on(6.0, shared)
+                .iter()
+                .all(|v| *v == Verdict::Regressed)
+        );
+        // A candidate CPU measured 20 % slower explains +20 % latency, not +50 %; and it never
+        // hides an improvement (nor a faster one a regression).
+        let slower = Machine {
+            shared: false,
+            speed: 1.2f64.ln(),
+        };
+        let v = verdicts_on(1.2, slower);
+        assert!(!v.contains(&Verdict::Regressed), "{v:?}");
+        assert!(v.contains(&Verdict::Inconclusive), "{v:?}");
+        // (p99's own interval is wider: it may stay inconclusive where p50 and p95 are clear.)
+        let v = verdicts_on(1.5, slower);
+        assert_eq!(v[..2], [Verdict::Regressed; 2], "{v:?}");
+        let v = verdicts_on(0.7, slower);
+        assert_eq!(v[..2], [Verdict::Improved; 2], "{v:?}");
+        let faster = Machine {
+            shared: false,
+            speed: -(1.2f64.ln()),
+        };
+        let v = verdicts_on(1.3, faster);
+        assert_eq!(v[..2], [Verdict::Regressed; 2], "{v:?}");
+    }
+
+    #[test]
+    fn the_cpu_speed_counts_only_beyond_what_quiet_runs_differ_by_and_at_most_twice() {
+        let probe = |us: f64| Environment {
+            cores: 2,
+            probe_us: us,
+            ..Environment::default()
+        };
+        assert_eq!(cpu_speed(Some(&probe(110.0)), &[probe(100.0)]), 0.0);
+        let s = cpu_speed(Some(&probe(125.0)), &[probe(100.0)]);
+        assert!((s - 1.25f64.ln()).abs() < 1e-9, "{s}");
+        let s = cpu_speed(Some(&probe(80.0)), &[probe(100.0), probe(100.0)]);
+        assert!((s - 0.8f64.ln()).abs() < 1e-9, "{s}");
+        assert_eq!(cpu_speed(Some(&probe(900.0)), &[probe(100.0)]), 2f64.ln());
+        assert_eq!(cpu_speed(None, &[probe(100.0)]), 0.0);
+        assert_eq!(cpu_speed(Some(&probe(0.0)), &[probe(100.0)]), 0.0);
     }
 }
