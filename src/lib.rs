@@ -17,4 +17,5 @@ pub mod scenario;
 pub mod store;
 pub mod thresholds;
 pub mod timer;
+#[cfg(feature = "gui")]
 pub mod ui;

@@ -1,5 +1,6 @@
 //! The workbench driven through its real widgets (egui_kittest): edit a scenario, break it, run it
 //! against the demo service, stop it, find it in Runs.
+#![cfg(feature = "gui")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The real binary opens a real window: started under Xvfb, screenshotted, and checked to have
 //! rendered (scripts/screenshot.sh fails on no window or a blank, single-colour image).
+#![cfg(feature = "gui")]
 
 use std::process::Command;
 

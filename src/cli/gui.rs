@@ -1,14 +1,14 @@
-//! `loadbench gui`: the window, on a given screen, run or scenario.
+//! `loadbench gui` (and `loadbench` alone): the window, on a given screen, run or scenario.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-#[derive(Args)]
+#[derive(Args, Default)]
 pub(super) struct GuiArgs {
     /// The screen to show first: scenarios, live or runs.
     #[arg(long, value_parser = parse_screen)]
-    screen: Option<crate::ui::Screen>,
+    screen: Option<Screen>,
     /// Open this scenario and run it at once.
     #[arg(long, value_name = "SCENARIO")]
     run: Option<PathBuf>,
@@ -17,12 +17,24 @@ pub(super) struct GuiArgs {
     open_run: Option<i64>,
 }
 
-pub(super) fn parse_screen(s: &str) -> Result<crate::ui::Screen, String> {
-    crate::ui::Screen::from_name(s)
-        .ok_or_else(|| format!("\"{s}\": expected scenarios, live or runs"))
+#[cfg(feature = "gui")]
+type Screen = crate::ui::Screen;
+
+/// A build without the window still parses `--screen`, to say what is missing rather than
+/// reject the flag.
+#[cfg(not(feature = "gui"))]
+type Screen = String;
+
+fn parse_screen(s: &str) -> Result<Screen, String> {
+    #[cfg(feature = "gui")]
+    return crate::ui::Screen::from_name(s)
+        .ok_or_else(|| format!("\"{s}\": expected scenarios, live or runs"));
+    #[cfg(not(feature = "gui"))]
+    Ok(s.to_string())
 }
 
 /// Opens the window as the flags say.
+#[cfg(feature = "gui")]
 pub(super) fn gui(args: GuiArgs, db: PathBuf) -> i32 {
     crate::ui::run(crate::ui::GuiOptions {
         db,
@@ -30,4 +42,14 @@ pub(super) fn gui(args: GuiArgs, db: PathBuf) -> i32 {
         run: args.run,
         open_run: args.open_run,
     })
+}
+
+/// Says the window is not in this build (`--no-default-features`), and what is.
+#[cfg(not(feature = "gui"))]
+pub(super) fn gui(_: GuiArgs, _: PathBuf) -> i32 {
+    eprintln!(
+        "loadbench: this build has no window (built without the `gui` feature); every headless \
+         command is here: loadbench --help"
+    );
+    super::EXIT_INVALID
 }

@@ -89,10 +89,7 @@ pub fn main() -> i32 {
     };
     let db = cli.db.clone().unwrap_or_else(Store::default_path);
     match cli.command {
-        None => crate::ui::run(crate::ui::GuiOptions {
-            db,
-            ..Default::default()
-        }),
+        None => gui::gui(GuiArgs::default(), db),
         Some(Command::Gui(args)) => gui::gui(args, db),
         Some(Command::Run(args)) => run(args, &db),
         Some(Command::Runs(args)) => runs(args, &db),
