@@ -76,8 +76,10 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
         err.contains("one baseline run"),
         "says the drift is assumed: {err}"
     );
-    // The same scenario against a service 10 ms slower: +50 % latency, exit 4.
-    let demo = common::DemoProcess::start(&["--delay", "10ms"]);
+    // The same scenario against a service 30 ms slower: +150 % latency, exit 4 — beyond what a
+    // shared machine can explain (a busy neighbour widens the allowance by 25 %), so the gate
+    // holds on a busy runner too.
+    let demo = common::DemoProcess::start(&["--delay", "30ms"]);
     let url = demo.url.clone();
     let target = format!("api={url}");
     let (code, _, err) = lb(
@@ -114,8 +116,8 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
     assert_eq!(p50["verdict"], "regressed");
     let rel = p50["relative"].as_f64().expect("relative");
     assert!(
-        (0.35..0.65).contains(&rel),
-        "20 ms → 30 ms is about +50 %: {rel}"
+        (1.2..1.8).contains(&rel),
+        "20 ms → 50 ms is about +150 %: {rel}"
     );
     assert!(
         p50["ci_low"].as_f64().expect("low") <= rel

@@ -76,7 +76,7 @@ pub fn view(
             ui.label("No benchmark sets yet: import a file (samples in scenarios/benchmarks/) or start a new set.");
         }
         if let Some(c) = &s.comparison {
-            super::runs::verdict_table(ui, std::slice::from_ref(c));
+            super::widgets::verdict_table(ui, std::slice::from_ref(c));
         }
     });
     if let Some(ed) = s.editing.as_mut() {

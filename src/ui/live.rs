@@ -8,6 +8,7 @@ use egui::{Color32, RichText};
 
 use super::Msg;
 use super::charts::{self, ChartData};
+use super::widgets::{badges, request_table};
 use crate::engine::{Outcome, RunOptions, Stopper};
 use crate::format;
 use crate::metrics::{Key, Stats, Tick, TickSummary};
@@ -353,7 +354,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         })
         .default_open(c.regressed)
         .show(ui, |ui| {
-            super::runs::verdict_table(ui, std::slice::from_ref(c))
+            super::widgets::verdict_table(ui, std::slice::from_ref(c))
         });
     }
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -387,118 +388,6 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         });
         request_table(ui, &s.keys, &s.totals, s.seconds);
     });
-}
-
-/// Threshold badges: green while a threshold holds, red the moment it breaks.
-pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult]) {
-    if results.is_empty() {
-        return;
-    }
-    ui.horizontal_wrapped(|ui| {
-        for r in results {
-            let (fill, mark) = if r.passed {
-                (Color32::from_rgb(30, 120, 60), "PASS")
-            } else {
-                (Color32::from_rgb(170, 40, 40), "FAIL")
-            };
-            let scope = r
-                .scope
-                .strip_prefix("request:")
-                .map(|n| format!("{n}: "))
-                .unwrap_or_default();
-            egui::Frame::new()
-                .fill(fill)
-                .corner_radius(4.0)
-                .inner_margin(egui::Margin::symmetric(6, 2))
-                .show(ui, |ui| {
-                    ui.label(
-                        RichText::new(format!(
-                            "{mark} {scope}{} ({})",
-                            r.expression, r.actual_text
-                        ))
-                        .color(Color32::WHITE),
-                    )
-                });
-        }
-    });
-}
-
-/// Per-request figures: rate, p50, p95, p99, max, errors, status codes.
-pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds: f64) {
-    use egui_extras::{Column, TableBuilder};
-    if keys.is_empty() {
-        return;
-    }
-    ui.separator();
-    let single_target = keys.iter().all(|k| k.target == keys[0].target);
-    TableBuilder::new(ui)
-        .id_salt("request_table")
-        .striped(true)
-        .column(Column::auto().at_least(140.0))
-        .columns(Column::auto().at_least(70.0), 6)
-        .column(Column::remainder())
-        .header(20.0, |mut h| {
-            for t in [
-                "request",
-                "rate",
-                "p50",
-                "p95",
-                "p99",
-                "max",
-                "errors",
-                "status codes",
-            ] {
-                h.col(|ui| {
-                    ui.strong(t);
-                });
-            }
-        })
-        .body(|mut body| {
-            for (k, st) in keys.iter().zip(totals) {
-                body.row(18.0, |mut row| {
-                    let q = |p: f64| {
-                        if st.latency.is_empty() {
-                            "-".to_string()
-                        } else {
-                            format::micros(st.latency.value_at_quantile(p) as f64)
-                        }
-                    };
-                    let name = if single_target {
-                        k.request.clone()
-                    } else {
-                        format!("{} @ {}", k.request, k.target)
-                    };
-                    let rate = if seconds > 0.0 {
-                        st.requests as f64 / seconds
-                    } else {
-                        0.0
-                    };
-                    let cells = [
-                        name,
-                        format::rate(rate),
-                        q(0.5),
-                        q(0.95),
-                        q(0.99),
-                        if st.latency.is_empty() {
-                            "-".into()
-                        } else {
-                            format::micros(st.latency.max() as f64)
-                        },
-                        format!("{} ({})", st.errors, format::percent(st.error_rate())),
-                        st.status
-                            .iter()
-                            .map(|(c, n)| format!("{c}×{n}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    ];
-                    for c in cells {
-                        row.col(|ui| {
-                            ui.label(c);
-                        });
-                    }
-                });
-            }
-        });
 }
 
 /// Asks for exactly one frame: `request_repaint` makes egui draw two, and without a GPU every frame

@@ -440,7 +440,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
         }
     });
     if let Some(summary) = &o.run.summary {
-        super::live::badges(ui, &summary.thresholds);
+        super::widgets::badges(ui, &summary.thresholds);
     }
     egui::ScrollArea::vertical()
         .id_salt("opened_run")
@@ -509,7 +509,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     );
                     charts::histogram_chart(&mut cols[1], &total.latency, "run_histogram", 200.0);
                 });
-                super::live::request_table(ui, &o.run.info.keys, &acc.stats, acc.seconds);
+                super::widgets::request_table(ui, &o.run.info.keys, &acc.stats, acc.seconds);
             }
         });
 }
@@ -607,64 +607,6 @@ pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)]) {
                 }
             });
         });
-}
-
-/// Each candidate's verdicts against the baseline, with their 95 % intervals.
-pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare::Comparison]) {
-    use crate::analysis::compare::Verdict;
-    for c in comparisons {
-        ui.separator();
-        match &c.benchmark {
-            Some(name) => ui.strong(format!(
-                "Run #{} against \"{name}\"{}",
-                c.candidate,
-                if c.regressed {
-                    ": significantly worse"
-                } else {
-                    ""
-                }
-            )),
-            None if c.baselines.len() > 1 => ui.strong(format!(
-                "#{} against baseline runs {}",
-                c.candidate,
-                c.baselines
-                    .iter()
-                    .map(|b| format!("#{b}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            None => ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline)),
-        };
-        egui::Grid::new(("verdicts", c.candidate))
-            .striped(true)
-            .show(ui, |ui| {
-                for h in ["request", "metric", "change", "95% interval", "verdict"] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for (name, changes) in &c.requests {
-                    for m in changes {
-                        ui.label(if name == "*" { "all" } else { name.as_str() });
-                        ui.label(&m.metric);
-                        ui.label(m.format_change(m.relative));
-                        ui.label(m.format_interval());
-                        match m.verdict {
-                            Verdict::Regressed => {
-                                ui.colored_label(Color32::from_rgb(220, 70, 70), "regressed")
-                            }
-                            Verdict::Improved => {
-                                ui.colored_label(Color32::from_rgb(60, 170, 90), "improved")
-                            }
-                            v => ui.label(v.as_str()),
-                        };
-                        ui.end_row();
-                    }
-                }
-            });
-        for note in c.notes.iter().cloned().chain(c.short_of_data()) {
-            ui.weak(note);
-        }
-    }
 }
 
 /// The compared runs overlaid: p95 and rate over elapsed time, and their percentile spectra.

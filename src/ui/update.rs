@@ -1,0 +1,534 @@
+//! What each message does: every click of the window, carried out on the workbench's state.
+
+use std::path::PathBuf;
+
+use super::*;
+
+impl Workbench {
+    /// Carries out one message.
+    pub fn update(&mut self, msg: Msg) {
+        match msg {
+            Msg::Goto(s) => self.screen = s,
+            m @ (Msg::OpenScenario(_)
+            | Msg::NewFromSample
+            | Msg::ImportCurl(_)
+            | Msg::ImportHar
+            | Msg::Quit)
+                if self.dirty() =>
+            {
+                self.pending = Some(m)
+            }
+            Msg::Quit => self.quitting = true,
+            Msg::OpenScenario(i) => {
+                if let Some(entry) = self.scenarios.library.get(i).cloned() {
+                    match std::fs::read_to_string(&entry.path) {
+                        Ok(text) => {
+                            let dir = entry.path.parent().map(PathBuf::from).unwrap_or_default();
+                            self.scenarios.editor = Some(Editor::new(Some(entry.path), text, &dir));
+                            self.scenarios.error = None;
+                            self.scenarios.notes.clear();
+                        }
+                        Err(e) => {
+                            self.scenarios.error = Some(format!("{}: {e}", entry.path.display()))
+                        }
+                    }
+                }
+            }
+            Msg::NewFromSample => {
+                let text = std::fs::read_to_string(self.samples.join("quickstart.toml"))
+                    .unwrap_or_else(|_| SAMPLES[0].1.to_string());
+                self.scenarios.editor = Some(Editor::new(None, text, &self.samples));
+                self.scenarios.notes.clear();
+            }
+            Msg::ImportCurl(text) => {
+                let result = crate::scenario::import::curl(&text);
+                self.imported(result);
+            }
+            Msg::ImportHar => {
+                if let Some(path) = self.dialogs.pick_file("Import a HAR recording") {
+                    let result = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read: {e}"))
+                        .and_then(|text| crate::scenario::import::har(&text, None, false))
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    self.imported(result);
+                }
+            }
+            Msg::OpenFolder => {
+                if let Some(dir) = self.dialogs.pick_folder() {
+                    if !self.scenarios.dirs.contains(&dir) {
+                        self.scenarios.dirs.push(dir);
+                    }
+                    self.scenarios.rescan();
+                }
+            }
+            Msg::Duplicate => {
+                if let Some(ed) = &self.scenarios.editor {
+                    let mut copy =
+                        Editor::new(None, ed.text.clone(), &self.scenarios.default_dir());
+                    let name = format!("{} (copy)", copy.name());
+                    copy.apply(Edit::Top("name", name));
+                    self.scenarios.editor = Some(copy);
+                }
+            }
+            Msg::Save => self.save(false),
+            Msg::SaveAs => self.save(true),
+            Msg::TextChanged(t) => {
+                if let Some(ed) = self.scenarios.editor.as_mut() {
+                    ed.set_text(t);
+                }
+            }
+            Msg::Edit(e) => {
+                if let Some(ed) = self.scenarios.editor.as_mut() {
+                    ed.apply(e);
+                }
+            }
+            Msg::Run => self.run(),
+            Msg::FindCapacity(settings) => self.find_capacity(settings),
+            Msg::Stop => {
+                // A capacity search between steps has no run to stop: it ends here.
+                if let Some(c) = self.live.capacity.as_mut()
+                    && c.resume_at.take().is_some()
+                {
+                    c.current = None;
+                    c.verdict = Some(crate::analysis::capacity::verdict(&c.search, true));
+                }
+                self.live.stop();
+            }
+            Msg::RefreshRuns => {
+                if let Some(s) = &self.store {
+                    self.runs.refresh(s);
+                }
+            }
+            Msg::SortRuns(by) => {
+                self.runs.sort = if self.runs.sort.0 == by {
+                    (by, !self.runs.sort.1)
+                } else {
+                    (by, true)
+                };
+            }
+            Msg::OpenRun(id) => {
+                if let Some(s) = &self.store {
+                    self.runs.open(s, self.db.clone(), id);
+                }
+            }
+            Msg::CloseRun => self.runs.open = None,
+            Msg::ToggleSelect(id) => {
+                if !self.runs.selected.remove(&id) {
+                    self.runs.selected.insert(id);
+                }
+            }
+            Msg::MergeSelected => {
+                if self.merge_pending.is_none() {
+                    let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
+                    self.merge_pending =
+                        Some(in_background(&self.db, self.ctx.clone(), move |s| {
+                            s.merge_runs(&ids, true).map_err(|e| e.to_string())
+                        }));
+                }
+            }
+            Msg::BaselineSelected => {
+                let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
+                if let Some(&first) = ids.first() {
+                    self.store_op(first, |s| s.set_baseline(&ids));
+                    if self.runs.error.is_none() {
+                        self.status = format!(
+                            "baseline: {}",
+                            ids.iter()
+                                .map(|i| format!("#{i}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                }
+            }
+            Msg::CompareSelected => {
+                if let Some(s) = &self.store {
+                    self.compare = self
+                        .runs
+                        .selected
+                        .iter()
+                        .filter_map(|id| s.run(*id).ok())
+                        .filter_map(|r| r.summary.map(|sum| (r.row.id, r.row.name, sum)))
+                        .collect();
+                    let ids: Vec<i64> = self.compare.iter().map(|c| c.0).collect();
+                    self.compare_charts = ids
+                        .iter()
+                        .filter_map(|id| {
+                            let run = s.run(*id).ok()?;
+                            let series = s.series(*id, run.info.keys.len()).ok()?;
+                            let open = run.info.model == "open";
+                            Some((
+                                format!("#{id} {}", run.row.name),
+                                charts::ChartData::from_ticks(open, &series.ticks),
+                            ))
+                        })
+                        .collect();
+                    self.compare_spectra.clear();
+                    self.verdicts.clear();
+                    let names: Vec<(i64, String)> = self
+                        .compare_charts
+                        .iter()
+                        .zip(&ids)
+                        .map(|((n, _), id)| (*id, n.clone()))
+                        .collect();
+                    // Spectra and verdicts both decode every histogram of every run: off the UI thread.
+                    self.compare_pending =
+                        Some(in_background(&self.db, self.ctx.clone(), move |store| {
+                            let spectra = names
+                                .into_iter()
+                                .filter_map(|(id, name)| {
+                                    let keys = store.run(id).ok()?.info.keys.len();
+                                    let mut acc = crate::metrics::Accumulator::new(keys);
+                                    store
+                                        .each_tick(
+                                            id,
+                                            0,
+                                            u32::MAX,
+                                            crate::store::Histograms::Both,
+                                            |t| acc.add(&t),
+                                        )
+                                        .ok()?;
+                                    Some((name, acc.total().latency))
+                                })
+                                .collect();
+                            let verdicts = ids
+                                .iter()
+                                .skip(1)
+                                .filter_map(|c| {
+                                    crate::analysis::compare::compare_runs(store, ids[0], *c).ok()
+                                })
+                                .collect();
+                            (spectra, verdicts)
+                        }));
+                }
+            }
+            Msg::CloseCompare => {
+                self.compare.clear();
+                self.verdicts.clear();
+                self.compare_charts.clear();
+                self.compare_spectra.clear();
+                self.compare_pending = None;
+            }
+            Msg::DeleteRun(id) => self.runs.confirm_delete = Some(id),
+            Msg::ConfirmDelete(id) => {
+                self.runs.confirm_delete = None;
+                if let Some(s) = &self.store {
+                    match s.delete_run(id) {
+                        Ok(()) => {
+                            self.status = format!("deleted run #{id}");
+                            if self.runs.open.as_ref().is_some_and(|o| o.run.row.id == id) {
+                                self.runs.open = None;
+                            }
+                            self.runs.selected.remove(&id);
+                            self.runs.refresh(s);
+                        }
+                        Err(e) => self.runs.error = Some(e.to_string()),
+                    }
+                }
+            }
+            Msg::SetNotes(id, text) => self.store_op(id, |s| s.set_notes(id, &text)),
+            Msg::AddTag(id, tag) => self.store_op(id, |s| s.tag(id, &[tag])),
+            Msg::RemoveTag(id, tag) => self.store_op(id, |s| s.untag(id, &[tag])),
+            Msg::SelectWindow(a, b) => {
+                if let Some(o) = self.runs.open.as_mut() {
+                    o.window = Some((a, b));
+                    o.recompute(self.db.clone());
+                }
+            }
+            Msg::ClearWindow => {
+                if let Some(o) = self.runs.open.as_mut() {
+                    o.window = None;
+                    o.recompute(self.db.clone());
+                }
+            }
+            Msg::SaveThen(next) => {
+                self.pending = None;
+                self.save(false);
+                if !self.dirty() {
+                    self.update(*next);
+                }
+            }
+            Msg::DiscardThen(next) => {
+                self.pending = None;
+                if let Some(ed) = self.scenarios.editor.as_mut() {
+                    let saved = ed.saved.clone();
+                    ed.set_text(saved);
+                }
+                self.update(*next);
+            }
+            Msg::CancelPending => self.pending = None,
+            Msg::Export(id, format) => self.export(id, format),
+            Msg::ImportBenchmark => {
+                if let Some(path) = self.dialogs.pick_file("Import benchmark figures") {
+                    let name = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let parsed = std::fs::read_to_string(&path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| crate::benchmark::parse(&t, None, &name));
+                    match parsed {
+                        Ok(set) => self.save_benchmark(set, false),
+                        Err(e) => self.benchmarks.error = Some(format!("{}: {e}", path.display())),
+                    }
+                }
+            }
+            Msg::NewBenchmark => {
+                self.benchmarks.editing = Some(crate::benchmark::BenchmarkSet {
+                    name: "competitor".into(),
+                    source: String::new(),
+                    published: String::new(),
+                    notes: String::new(),
+                    latency: crate::benchmark::LatencyKind::Service,
+                    figures: vec![crate::benchmark::Figures {
+                        endpoint: "*".into(),
+                        ..Default::default()
+                    }],
+                });
+            }
+            Msg::EditBenchmark(name) => {
+                self.benchmarks.editing = self
+                    .benchmarks
+                    .sets
+                    .iter()
+                    .find(|s| s.name == name)
+                    .cloned();
+            }
+            Msg::SaveBenchmark => {
+                if let Some(set) = self.benchmarks.editing.clone() {
+                    self.save_benchmark(set, true);
+                }
+            }
+            Msg::CancelBenchmark => self.benchmarks.editing = None,
+            Msg::DeleteBenchmark(name) => {
+                if let Some(s) = &self.store {
+                    match s.delete_benchmark(&name) {
+                        Ok(()) => self.benchmarks.sets = s.list_benchmarks().unwrap_or_default(),
+                        Err(e) => self.benchmarks.error = Some(e.to_string()),
+                    }
+                }
+            }
+            Msg::CompareBenchmark(id, name) => {
+                if let Some(s) = &self.store {
+                    let r = s.benchmark(&name).and_then(|set| {
+                        crate::analysis::compare::compare_to_benchmark(s, id, &set)
+                    });
+                    match r {
+                        Ok(c) => self.benchmarks.comparison = Some(c),
+                        Err(e) => self.benchmarks.error = Some(e.to_string()),
+                    }
+                }
+            }
+            Msg::MarkBaseline(id) => {
+                self.store_op(id, |s| s.set_baseline(&[id]));
+                self.status = format!("run #{id} is now its scenario's baseline");
+            }
+        }
+    }
+
+    fn store_op(&mut self, id: i64, op: impl FnOnce(&Store) -> crate::store::Result<()>) {
+        let Some(s) = &self.store else { return };
+        match op(s) {
+            Ok(()) => {
+                self.runs.refresh(s);
+                if let Ok(run) = s.run(id)
+                    && let Some(o) = self.runs.open.as_mut().filter(|o| o.run.row.id == id)
+                {
+                    o.notes = run.notes.clone();
+                    o.run = run;
+                }
+            }
+            Err(e) => self.runs.error = Some(e.to_string()),
+        }
+    }
+
+    /// Validates and stores a benchmark set (`replace`: an edit replaces the stored set of that name).
+    fn save_benchmark(&mut self, set: crate::benchmark::BenchmarkSet, replace: bool) {
+        let Some(s) = &self.store else { return };
+        let text = serde_json::to_string(&set).unwrap_or_default();
+        let checked =
+            crate::benchmark::parse(&text, Some(crate::benchmark::Source::Json), &set.name);
+        let result = checked.map_err(|e| e.to_string()).and_then(|set| {
+            if replace && s.benchmark(&set.name).is_ok() {
+                s.delete_benchmark(&set.name).map_err(|e| e.to_string())?;
+            }
+            s.save_benchmark(&set).map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(_) => {
+                self.benchmarks.error = None;
+                self.benchmarks.editing = None;
+                self.benchmarks.sets = s.list_benchmarks().unwrap_or_default();
+            }
+            Err(e) => self.benchmarks.error = Some(e),
+        }
+    }
+
+    fn export(&mut self, id: i64, format: crate::report::Format) {
+        let Some(store) = &self.store else { return };
+        let report = match crate::report::Report::load(store, id) {
+            Ok(r) => r,
+            Err(e) => {
+                self.runs.error = Some(e.to_string());
+                return;
+            }
+        };
+        let Some(path) = self
+            .dialogs
+            .save_report(&format!("run-{id}.{}", format.extension()))
+        else {
+            return;
+        };
+        match crate::report::write(&report, format, &path, true) {
+            Ok(files) => {
+                self.status = format!("exported {} file(s) to {}", files.len(), path.display())
+            }
+            Err(e) => self.runs.error = Some(format!("cannot write {}: {e}", path.display())),
+        }
+    }
+
+    fn save(&mut self, ask: bool) {
+        let dir = self.scenarios.default_dir();
+        let Some(ed) = self.scenarios.editor.as_mut() else {
+            return;
+        };
+        let target = match (&ed.path, ask) {
+            (Some(p), false) => Some(p.clone()),
+            _ => {
+                let name = format!(
+                    "{}.toml",
+                    ed.name()
+                        .to_lowercase()
+                        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+                );
+                self.dialogs.save_scenario(&dir, &name)
+            }
+        };
+        let Some(path) = target else { return };
+        match std::fs::write(&path, &ed.text) {
+            Ok(()) => {
+                ed.saved_as(path.clone());
+                self.scenarios.error = None;
+                self.status = format!("saved {}", path.display());
+                self.scenarios.rescan();
+            }
+            Err(e) => self.scenarios.error = Some(format!("cannot save {}: {e}", path.display())),
+        }
+    }
+
+    /// Starts a capacity search on the open scenario; its steps run on the live screen.
+    fn find_capacity(&mut self, settings: live::CapacitySettings) {
+        use crate::analysis::capacity::{self, Search};
+        if self.live.is_running() {
+            return;
+        }
+        let Some(Ok(sc)) = self.scenarios.editor.as_ref().map(|e| &e.check) else {
+            self.scenarios.error = Some("capacity: open a valid scenario first".into());
+            return;
+        };
+        let goal = match capacity::goal(sc) {
+            Ok(g) => g,
+            Err(e) => {
+                self.scenarios.error = Some(format!("capacity: {e}"));
+                return;
+            }
+        };
+        let s = settings;
+        if !(s.start > 0.0 && s.max >= s.start && s.precision > 0.0 && s.step_s >= 1.0) {
+            self.scenarios.error = Some(
+                "capacity: start above 0, max at least start, precision above 0, steps of 1 s or more"
+                    .into(),
+            );
+            return;
+        }
+        self.scenarios.error = None;
+        self.live.capacity = Some(live::CapacityState {
+            base: sc.clone(),
+            search: Search::new(s.start, s.max, s.precision / 100.0),
+            step: std::time::Duration::from_secs_f64(s.step_s),
+            goal,
+            steps: Vec::new(),
+            current: None,
+            verdict: None,
+            cooldown: std::time::Duration::from_secs_f64(s.cooldown_s.max(0.0)),
+            resume_at: None,
+        });
+        self.screen = Screen::Live;
+        self.next_capacity_step();
+    }
+
+    /// Runs the search's next step, or writes its answer when there is none.
+    pub(super) fn next_capacity_step(&mut self) {
+        use crate::analysis::capacity;
+        let Some(c) = self.live.capacity.as_mut() else {
+            return;
+        };
+        let Some(rate) = c.search.next() else {
+            c.current = None;
+            c.verdict = Some(capacity::verdict(&c.search, false));
+            return;
+        };
+        c.current = Some(rate);
+        let step = capacity::step_scenario(&c.base, rate, c.step);
+        let name = capacity::step_name(&c.base, rate);
+        let ctx = self.ctx.clone().unwrap_or_default();
+        if let Err(e) = self.live.start(step, name, &self.db, ctx) {
+            self.live.error = Some(e);
+            if let Some(c) = self.live.capacity.as_mut() {
+                c.current = None;
+                c.verdict = Some(capacity::verdict(&c.search, true));
+            }
+        }
+    }
+
+    /// A capacity step's run ended: judge it from its stored summary and go on (or stop).
+    pub(super) fn capacity_step_done(&mut self, stored: &Result<i64, String>) {
+        use crate::analysis::capacity::{self, Step};
+        let stopped = self
+            .live
+            .finished
+            .as_ref()
+            .is_some_and(|(status, _)| status != "completed");
+        let id = stored.as_ref().ok().copied();
+        if let (Some(id), Some(store)) = (id, &self.store) {
+            let _ = store.tag(id, &["capacity".to_string()]);
+        }
+        let summary = self.live.summary.take();
+        let Some(c) = self.live.capacity.as_mut() else {
+            return;
+        };
+        let (Some(rate), Some(summary), false) = (c.current, summary, stopped) else {
+            c.current = None;
+            c.verdict = Some(capacity::verdict(&c.search, true));
+            return;
+        };
+        let step = Step::judge(rate, &summary, id);
+        c.search.record(rate, step.held);
+        c.steps.push(step);
+        // The next step starts after the cool-down, from the frame loop (the window never waits).
+        c.resume_at = Some(std::time::Instant::now() + c.cooldown);
+    }
+
+    fn run(&mut self) {
+        if self.live.is_running() {
+            return;
+        }
+        // A plain run ends any capacity search shown on the live screen.
+        self.live.capacity = None;
+        let Some(ed) = &self.scenarios.editor else {
+            return;
+        };
+        match &ed.check {
+            Ok(sc) => {
+                let sc = sc.clone();
+                self.screen = Screen::Live;
+                let ctx = self.ctx.clone().unwrap_or_default();
+                let name = sc.name.clone();
+                if let Err(e) = self.live.start(sc, name, &self.db, ctx) {
+                    self.live.error = Some(e);
+                }
+            }
+            Err(e) => self.scenarios.error = Some(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Widgets more than one screen draws: threshold badges, the per-request table, verdicts.
+
+use egui::{Color32, RichText};
+
+use crate::format;
+use crate::metrics::{Key, Stats};
+use crate::thresholds::ThresholdResult;
+
+/// Threshold badges: green while a threshold holds, red the moment it breaks.
+pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult]) {
+    if results.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for r in results {
+            let (fill, mark) = if r.passed {
+                (Color32::from_rgb(30, 120, 60), "PASS")
+            } else {
+                (Color32::from_rgb(170, 40, 40), "FAIL")
+            };
+            let scope = r
+                .scope
+                .strip_prefix("request:")
+                .map(|n| format!("{n}: "))
+                .unwrap_or_default();
+            egui::Frame::new()
+                .fill(fill)
+                .corner_radius(4.0)
+                .inner_margin(egui::Margin::symmetric(6, 2))
+                .show(ui, |ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "{mark} {scope}{} ({})",
+                            r.expression, r.actual_text
+                        ))
+                        .color(Color32::WHITE),
+                    )
+                });
+        }
+    });
+}
+
+/// Per-request figures: rate, p50, p95, p99, max, errors, status codes.
+pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds: f64) {
+    use egui_extras::{Column, TableBuilder};
+    if keys.is_empty() {
+        return;
+    }
+    ui.separator();
+    let single_target = keys.iter().all(|k| k.target == keys[0].target);
+    TableBuilder::new(ui)
+        .id_salt("request_table")
+        .striped(true)
+        .column(Column::auto().at_least(140.0))
+        .columns(Column::auto().at_least(70.0), 6)
+        .column(Column::remainder())
+        .header(20.0, |mut h| {
+            for t in [
+                "request",
+                "rate",
+                "p50",
+                "p95",
+                "p99",
+                "max",
+                "errors",
+                "status codes",
+            ] {
+                h.col(|ui| {
+                    ui.strong(t);
+                });
+            }
+        })
+        .body(|mut body| {
+            for (k, st) in keys.iter().zip(totals) {
+                body.row(18.0, |mut row| {
+                    let q = |p: f64| {
+                        if st.latency.is_empty() {
+                            "-".to_string()
+                        } else {
+                            format::micros(st.latency.value_at_quantile(p) as f64)
+                        }
+                    };
+                    let name = if single_target {
+                        k.request.clone()
+                    } else {
+                        format!("{} @ {}", k.request, k.target)
+                    };
+                    let rate = if seconds > 0.0 {
+                        st.requests as f64 / seconds
+                    } else {
+                        0.0
+                    };
+                    let cells = [
+                        name,
+                        format::rate(rate),
+                        q(0.5),
+                        q(0.95),
+                        q(0.99),
+                        if st.latency.is_empty() {
+                            "-".into()
+                        } else {
+                            format::micros(st.latency.max() as f64)
+                        },
+                        format!("{} ({})", st.errors, format::percent(st.error_rate())),
+                        st.status
+                            .iter()
+                            .map(|(c, n)| format!("{c}×{n}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ];
+                    for c in cells {
+                        row.col(|ui| {
+                            ui.label(c);
+                        });
+                    }
+                });
+            }
+        });
+}
+
+/// Each candidate's verdicts against the baseline, with their 95 % intervals.
+pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare::Comparison]) {
+    use crate::analysis::compare::Verdict;
+    for c in comparisons {
+        ui.separator();
+        match &c.benchmark {
+            Some(name) => ui.strong(format!(
+                "Run #{} against \"{name}\"{}",
+                c.candidate,
+                if c.regressed {
+                    ": significantly worse"
+                } else {
+                    ""
+                }
+            )),
+            None if c.baselines.len() > 1 => ui.strong(format!(
+                "#{} against baseline runs {}",
+                c.candidate,
+                c.baselines
+                    .iter()
+                    .map(|b| format!("#{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            None => ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline)),
+        };
+        egui::Grid::new(("verdicts", c.candidate))
+            .striped(true)
+            .show(ui, |ui| {
+                for h in ["request", "metric", "change", "95% interval", "verdict"] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for (name, changes) in &c.requests {
+                    for m in changes {
+                        ui.label(if name == "*" { "all" } else { name.as_str() });
+                        ui.label(&m.metric);
+                        ui.label(m.format_change(m.relative));
+                        ui.label(m.format_interval());
+                        match m.verdict {
+                            Verdict::Regressed => {
+                                ui.colored_label(Color32::from_rgb(220, 70, 70), "regressed")
+                            }
+                            Verdict::Improved => {
+                                ui.colored_label(Color32::from_rgb(60, 170, 90), "improved")
+                            }
+                            v => ui.label(v.as_str()),
+                        };
+                        ui.end_row();
+                    }
+                }
+            });
+        for note in c.notes.iter().cloned().chain(c.short_of_data()) {
+            ui.weak(note);
+        }
+    }
+}
