@@ -1,0 +1,713 @@
+//! Validation: the file as written becomes a [`Scenario`], with every problem collected at its
+//! place in the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::problem_at;
+use super::raw::*;
+use super::*;
+
+/// Validates scenario text; `path` names it in errors and anchors relative file paths.
+pub(super) fn validate(
+    text: &str,
+    path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, ScenarioError> {
+    let file = path.map_or_else(|| "<scenario>".to_string(), |p| p.display().to_string());
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        ScenarioError::at(&file, text, span, e.message().to_string())
+    })?;
+    let base_dir = path
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut v = Validator {
+        text,
+        file: &file,
+        problems: Vec::new(),
+        env,
+        base_dir,
+        data: None,
+    };
+    let scenario = v.scenario(raw, path);
+    let problems = std::mem::take(&mut v.problems);
+    match scenario {
+        Some(s) if problems.is_empty() => Ok(s),
+        _ => Err(ScenarioError { file, problems }),
+    }
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    file: &'a str,
+    problems: Vec<Problem>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    base_dir: PathBuf,
+    data: Option<std::sync::Arc<template::DataSet>>,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
+        let _ = self.file;
+        self.problems
+            .push(problem_at(self.text, span, message.into()));
+    }
+
+    fn scenario(&mut self, raw: Raw, path: Option<&Path>) -> Option<Scenario> {
+        let name = raw.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            self.err(raw.name.span(), "the scenario needs a non-empty name");
+        }
+        let targets = self.targets(&raw.targets);
+        if let Some(d) = &raw.data {
+            self.data = self.data_file(d).map(std::sync::Arc::new);
+        }
+        let requests = self.requests(&raw.requests, &targets);
+        let load = self.load(&raw.load, raw.duration.as_ref());
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |t| t.get_ref().0);
+        if let Some(t) = &raw.timeout
+            && t.get_ref().0.is_zero()
+        {
+            self.err(t.span(), "timeout must be longer than zero");
+        }
+        let drain = raw.drain.as_ref().map_or(timeout, |d| d.get_ref().0);
+        let warmup = raw
+            .warmup
+            .as_ref()
+            .map_or(Duration::ZERO, |w| w.get_ref().0);
+        if let (Some(w), Some(load)) = (&raw.warmup, &load)
+            && warmup >= load.profile().total()
+        {
+            self.err(
+                w.span(),
+                format!(
+                    "warmup ({}) must be shorter than the run ({})",
+                    crate::format::span(warmup),
+                    crate::format::span(load.profile().total())
+                ),
+            );
+        }
+        let thresholds = self.thresholds(&raw.thresholds);
+        let threads = raw.engine.threads.as_ref().map(|t| *t.get_ref() as usize);
+        if let Some(t) = &raw.engine.threads
+            && !(1..=256).contains(t.get_ref())
+        {
+            self.err(t.span(), "engine.threads must be between 1 and 256");
+        }
+        Some(Scenario {
+            name,
+            description: raw.description,
+            path: path.map(Path::to_path_buf),
+            text: self.text.to_string(),
+            targets,
+            requests,
+            load: load?,
+            warmup,
+            timeout,
+            drain,
+            retry_idempotent: raw.retry_idempotent,
+            thresholds,
+            threads,
+        })
+    }
+
+    fn thresholds(&mut self, raw: &[Spanned<String>]) -> Vec<Threshold> {
+        raw.iter()
+            .filter_map(|t| match t.get_ref().parse::<Threshold>() {
+                Ok(th) => Some(th),
+                Err(e) => {
+                    self.err(t.span(), format!("bad threshold: {e}"));
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn targets(
+        &mut self,
+        raw: &Spanned<BTreeMap<Spanned<String>, Spanned<RawTarget>>>,
+    ) -> Vec<Target> {
+        if raw.get_ref().is_empty() {
+            self.err(
+                raw.span(),
+                "at least one target is needed, e.g. [targets] api = \"demo\"",
+            );
+        }
+        let mut out = Vec::new();
+        for (name, t) in raw.get_ref() {
+            let n = name.get_ref();
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.err(
+                    name.span(),
+                    format!("target name \"{n}\": use letters, digits, - and _"),
+                );
+            }
+            let span = t.span();
+            let t = t.get_ref();
+            let url = t.url.as_ref().map(|u| {
+                let s = if u.span() == (0..0) {
+                    span.clone()
+                } else {
+                    u.span()
+                };
+                (u.get_ref().trim().to_string(), s)
+            });
+            let kind = match (&t.demo, url) {
+                (Some(demo), None) => Some(TargetKind::Demo(self.demo(demo))),
+                (Some(demo), Some((u, _))) if u == "demo" => {
+                    Some(TargetKind::Demo(self.demo(demo)))
+                }
+                (Some(_), Some((_, s))) => {
+                    self.err(
+                        s,
+                        "a target with `demo` options cannot also have a url other than \"demo\"",
+                    );
+                    None
+                }
+                (None, Some((u, _))) if u == "demo" => {
+                    Some(TargetKind::Demo(DemoConfig::default()))
+                }
+                (None, Some((u, s))) => match BaseUrl::parse(&u) {
+                    Ok(b) => Some(TargetKind::Url(b)),
+                    Err(e) => {
+                        self.err(s, e);
+                        None
+                    }
+                },
+                (None, None) => {
+                    self.err(span.clone(), "target needs a `url` (or `demo` options)");
+                    None
+                }
+            };
+            let http = match t.http.as_ref().map(|h| (h.get_ref().as_str(), h.span())) {
+                None | Some(("auto", _)) => HttpVersion::Auto,
+                Some(("1.1" | "1" | "http1", _)) => HttpVersion::Http1,
+                Some(("2" | "http2", _)) => HttpVersion::Http2,
+                Some((other, s)) => {
+                    self.err(
+                        s,
+                        format!("http = \"{other}\": expected \"auto\", \"1.1\" or \"2\""),
+                    );
+                    HttpVersion::Auto
+                }
+            };
+            let ca_file = t.ca_file.as_ref().map(|c| {
+                let p = PathBuf::from(c.get_ref());
+                let p = if p.is_relative() {
+                    self.base_dir.join(p)
+                } else {
+                    p
+                };
+                if !p.is_file() {
+                    self.err(
+                        c.span(),
+                        format!("ca_file \"{}\" does not exist", p.display()),
+                    );
+                }
+                p
+            });
+            let streams = match &t.streams {
+                None => 1,
+                Some(v) if (1..=1000).contains(v.get_ref()) => *v.get_ref() as usize,
+                Some(v) => {
+                    self.err(v.span(), "streams must be a whole number from 1 to 1000");
+                    1
+                }
+            };
+            if let Some(kind) = kind {
+                out.push(Target {
+                    name: n.clone(),
+                    kind,
+                    http,
+                    ca_file,
+                    insecure: t.insecure,
+                    streams,
+                });
+            }
+        }
+        out
+    }
+
+    fn demo(&mut self, d: &RawDemo) -> DemoConfig {
+        let mut c = DemoConfig {
+            tls: d.tls,
+            ..DemoConfig::default()
+        };
+        if let Some(e) = d.stall_every {
+            c.stall_every = Some(e.0);
+            c.stall_for = d.stall_for.map_or(Duration::from_secs(1), |s| s.0);
+        }
+        if let Some(r) = d.flaky_rate {
+            c.flaky_rate = r.clamp(0.0, 1.0);
+        }
+        if let Some(delay) = d.delay {
+            c.delay = delay.0;
+        }
+        c
+    }
+
+    fn requests(
+        &mut self,
+        raw: &Spanned<Vec<Spanned<RawRequest>>>,
+        targets: &[Target],
+    ) -> Vec<Request> {
+        if raw.get_ref().is_empty() {
+            self.err(raw.span(), "at least one [[requests]] entry is needed");
+        }
+        let mut out: Vec<Request> = Vec::new();
+        let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for r in raw.get_ref() {
+            let r = r.get_ref();
+            let name = r.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                self.err(r.name.span(), "a request needs a non-empty name");
+            } else if !names.insert(name.clone()) {
+                self.err(
+                    r.name.span(),
+                    format!("request name \"{name}\" is used twice; names must be unique"),
+                );
+            }
+            let target_ids = match &r.target {
+                Some(t) => match targets.iter().position(|x| &x.name == t.get_ref()) {
+                    Some(i) => vec![i],
+                    None => {
+                        let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                        self.err(
+                            t.span(),
+                            format!(
+                                "unknown target \"{}\": expected one of {}",
+                                t.get_ref(),
+                                known.join(", ")
+                            ),
+                        );
+                        vec![]
+                    }
+                },
+                None => (0..targets.len()).collect(),
+            };
+            let method = match &r.method {
+                None => http::Method::GET,
+                Some(m) => {
+                    match http::Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes()) {
+                        Ok(m) => m,
+                        Err(_) => {
+                            self.err(
+                                m.span(),
+                                format!("\"{}\" is not an HTTP method", m.get_ref()),
+                            );
+                            http::Method::GET
+                        }
+                    }
+                }
+            };
+            if !r.path.get_ref().starts_with('/') {
+                self.err(
+                    r.path.span(),
+                    format!("path \"{}\" must start with /", r.path.get_ref()),
+                );
+            }
+            let path = self.template(r.path.get_ref(), r.path.span(), false);
+            let query = r
+                .query
+                .iter()
+                .map(|(k, v)| (k.clone(), self.template(&v.get_ref().0, v.span(), false)))
+                .collect();
+            let mut headers = Vec::new();
+            for (k, v) in &r.headers {
+                match http::HeaderName::from_bytes(k.get_ref().as_bytes()) {
+                    Ok(h) => headers.push((h, self.template(v.get_ref(), v.span(), false))),
+                    Err(_) => self.err(
+                        k.span(),
+                        format!("\"{}\" is not a valid header name", k.get_ref()),
+                    ),
+                }
+            }
+            let body = match (&r.body, &r.json) {
+                (Some(_), Some(j)) => {
+                    self.err(j.span(), "use either `body` or `json`, not both");
+                    None
+                }
+                (Some(b), None) => Some(self.template(b.get_ref(), b.span(), false)),
+                (None, Some(j)) => {
+                    let json = toml_to_json(j.get_ref());
+                    if !headers.iter().any(|(h, _)| h == http::header::CONTENT_TYPE) {
+                        headers.push((
+                            http::header::CONTENT_TYPE,
+                            Resolved::fixed("application/json"),
+                        ));
+                    }
+                    Some(self.template_json(&json.to_string(), j.span()))
+                }
+                (None, None) => None,
+            };
+            let weight = match &r.weight {
+                None => 1,
+                Some(w) if (1..=1_000_000).contains(w.get_ref()) => *w.get_ref() as u32,
+                Some(w) => {
+                    self.err(w.span(), "weight must be a whole number from 1 to 1000000");
+                    1
+                }
+            };
+            let checks = r.checks.iter().filter_map(|c| self.check(c)).collect();
+            let thresholds = self.thresholds(&r.thresholds);
+            out.push(Request {
+                name,
+                targets: target_ids,
+                method,
+                path,
+                query,
+                headers,
+                body,
+                weight,
+                checks,
+                thresholds,
+            });
+        }
+        out
+    }
+
+    /// Reads `[data] file` (CSV with a header row); problems point at the key.
+    fn data_file(&mut self, d: &Spanned<RawData>) -> Option<template::DataSet> {
+        let raw = d.get_ref();
+        let random = match raw.order.as_ref().map(|o| (o.get_ref().as_str(), o.span())) {
+            None | Some(("sequential", _)) => false,
+            Some(("random", _)) => true,
+            Some((other, span)) => {
+                self.err(
+                    span,
+                    format!("order = \"{other}\": expected \"sequential\" or \"random\""),
+                );
+                false
+            }
+        };
+        let p = PathBuf::from(raw.file.get_ref());
+        let p = if p.is_relative() {
+            self.base_dir.join(p)
+        } else {
+            p
+        };
+        let shown = raw.file.get_ref().clone();
+        // A regular file of bounded size only: /dev/zero would never end and a FIFO would wait
+        // for a writer that may never come.
+        let opened = std::fs::metadata(&p).and_then(|m| {
+            if !m.is_file() {
+                Err(std::io::Error::other("not a regular file"))
+            } else if m.len() > MAX_DATA_FILE {
+                Err(std::io::Error::other(format!(
+                    "{} bytes, over the {} MB a data file may have",
+                    m.len(),
+                    MAX_DATA_FILE >> 20
+                )))
+            } else {
+                std::fs::File::open(&p)
+            }
+        });
+        let file = match opened {
+            Ok(f) => f,
+            Err(e) => {
+                self.err(
+                    raw.file.span(),
+                    format!("data file \"{}\": {e}", p.display()),
+                );
+                return None;
+            }
+        };
+        let mut reader =
+            csv::ReaderBuilder::new().from_reader(std::io::Read::take(file, MAX_DATA_FILE + 1));
+        let columns: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
+            Err(e) => {
+                self.err(raw.file.span(), format!("data file \"{shown}\": {e}"));
+                return None;
+            }
+        };
+        let mut rows = Vec::new();
+        for rec in reader.records() {
+            match rec {
+                Ok(r) => rows.push(r.iter().map(str::to_string).collect::<Vec<_>>()),
+                Err(e) => {
+                    self.err(raw.file.span(), format!("data file \"{shown}\": {e}"));
+                    return None;
+                }
+            }
+        }
+        if rows.is_empty() {
+            self.err(
+                raw.file.span(),
+                format!("data file \"{shown}\" has a header row but no rows"),
+            );
+            return None;
+        }
+        Some(template::DataSet {
+            file: shown,
+            columns,
+            rows,
+            random,
+        })
+    }
+
+    fn template(&mut self, text: &str, span: std::ops::Range<usize>, json: bool) -> Resolved {
+        let parsed =
+            Template::parse(text).and_then(|t| t.resolve_with(self.env, self.data.as_ref(), json));
+        parsed.unwrap_or_else(|e| {
+            self.err(span, e);
+            Resolved::default()
+        })
+    }
+
+    fn template_json(&mut self, text: &str, span: std::ops::Range<usize>) -> Resolved {
+        let parsed = Template::parse_json(text)
+            .and_then(|t| t.resolve_with(self.env, self.data.as_ref(), true));
+        parsed.unwrap_or_else(|e| {
+            self.err(span, e);
+            Resolved::default()
+        })
+    }
+
+    fn check(&mut self, c: &Spanned<RawCheck>) -> Option<Check> {
+        let span = c.span();
+        let c = c.get_ref();
+        let kinds = [
+            c.status.is_some(),
+            c.body_contains.is_some(),
+            c.json.is_some(),
+            c.latency.is_some(),
+        ]
+        .iter()
+        .filter(|k| **k)
+        .count();
+        if kinds != 1 {
+            self.err(span, "a check has exactly one of: status, body_contains, json (with optional equals), latency");
+            return None;
+        }
+        if c.equals.is_some() && c.json.is_none() {
+            self.err(span, "`equals` goes with `json = \"field.path\"`");
+            return None;
+        }
+        if let Some(s) = &c.status {
+            let codes = s.get_ref().0.clone();
+            if codes.is_empty() || codes.iter().any(|c| !(100..=599).contains(c)) {
+                self.err(
+                    s.span(),
+                    "status must be an HTTP status code (100-599) or a list of them",
+                );
+                return None;
+            }
+            return Some(Check::Status(codes.into_iter().map(|c| c as u16).collect()));
+        }
+        if let Some(b) = &c.body_contains {
+            return Some(Check::BodyContains(b.clone()));
+        }
+        if let Some(j) = &c.json {
+            let path: Vec<String> = j.get_ref().split('.').map(str::to_string).collect();
+            if path.iter().any(String::is_empty) {
+                self.err(j.span(), format!("json path \"{}\": expected dot-separated field names such as \"data.items.0.id\"", j.get_ref()));
+                return None;
+            }
+            return Some(Check::Json {
+                path,
+                equals: c.equals.as_ref().map(toml_to_json),
+            });
+        }
+        let l = c.latency.as_ref()?;
+        match format!("latency {}", l.get_ref()).parse::<Threshold>() {
+            Ok(Threshold { op, limit, .. }) => Some(Check::Latency {
+                op,
+                limit_us: limit,
+            }),
+            Err(_) => {
+                self.err(
+                    l.span(),
+                    format!(
+                        "latency check \"{}\": expected e.g. \"< 100ms\"",
+                        l.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn load(&mut self, raw: &Spanned<RawLoad>, duration: Option<&Spanned<Dur>>) -> Option<Load> {
+        let span = raw.span();
+        let l = raw.get_ref();
+        let model = l.model.get_ref().as_str();
+        let (level_name, level): (&str, Option<(f64, std::ops::Range<usize>)>) = match model {
+            "open" => ("rate", l.rate.as_ref().map(|r| (*r.get_ref(), r.span()))),
+            "closed" => (
+                "vus",
+                l.vus.as_ref().map(|v| (*v.get_ref() as f64, v.span())),
+            ),
+            other => {
+                self.err(l.model.span(), format!("model = \"{other}\": expected \"open\" (arrival rate) or \"closed\" (virtual users)"));
+                return None;
+            }
+        };
+        let foreign: &[(&str, Option<std::ops::Range<usize>>)] = if model == "open" {
+            &[
+                ("vus", l.vus.as_ref().map(Spanned::span)),
+                ("think_time", l.think_time.as_ref().map(Spanned::span)),
+            ]
+        } else {
+            &[
+                ("rate", l.rate.as_ref().map(Spanned::span)),
+                ("max_in_flight", l.max_in_flight.as_ref().map(Spanned::span)),
+                ("arrivals", l.arrivals.as_ref().map(Spanned::span)),
+            ]
+        };
+        for (key, s) in foreign {
+            if let Some(s) = s {
+                self.err(
+                    s.clone(),
+                    format!("`{key}` does not apply to the {model} model"),
+                );
+            }
+        }
+        let profile = match (level, &l.stages, duration) {
+            (Some((v, s)), None, Some(d)) => {
+                if v <= 0.0 || !v.is_finite() {
+                    self.err(s, format!("{level_name} must be greater than zero"));
+                    return None;
+                }
+                if v > MAX_RATE {
+                    self.err(s, format!("{level_name} {v} is beyond what one generator can send (at most {MAX_RATE})"));
+                    return None;
+                }
+                if d.get_ref().0.is_zero() {
+                    self.err(d.span(), "duration must be longer than zero");
+                    return None;
+                }
+                Profile::constant(v, d.get_ref().0)
+            }
+            (Some(_), None, None) => {
+                self.err(span, format!("a constant {level_name} needs a top-level `duration`, e.g. duration = \"30s\""));
+                return None;
+            }
+            (Some((_, s)), Some(_), _) => {
+                self.err(
+                    s,
+                    format!("use either `{level_name}` (constant) or `stages`, not both"),
+                );
+                return None;
+            }
+            (None, Some(stages), d) => {
+                if let Some(d) = d {
+                    self.err(
+                        d.span(),
+                        "`duration` is the sum of the stages when `stages` is used; remove it",
+                    );
+                }
+                if stages.get_ref().is_empty() {
+                    self.err(stages.span(), "stages must not be empty");
+                    return None;
+                }
+                let mut out = Vec::new();
+                for st in stages.get_ref() {
+                    let t = st.get_ref().target.get_ref();
+                    if *t < 0.0 || !t.is_finite() {
+                        self.err(
+                            st.get_ref().target.span(),
+                            "a stage target must be zero or more",
+                        );
+                    } else if *t > MAX_RATE {
+                        self.err(
+                            st.get_ref().target.span(),
+                            format!("a stage target of {t} is beyond what one generator can send (at most {MAX_RATE})"),
+                        );
+                    }
+                    out.push(Stage {
+                        duration: st.get_ref().duration.0,
+                        target: *t,
+                    });
+                }
+                let start = l.start.as_ref().map_or(0.0, |s| *s.get_ref());
+                if let Some(st) = &l.start
+                    && (!start.is_finite() || start < 0.0)
+                {
+                    self.err(st.span(), "start must be a level of zero or more");
+                }
+                let p = Profile { start, stages: out };
+                if p.total().is_zero() || p.max_level() <= 0.0 {
+                    self.err(stages.span(), "the stages add up to no load: give them a duration and a target above zero");
+                    return None;
+                }
+                p
+            }
+            (None, None, _) => {
+                self.err(
+                    span,
+                    format!("the {model} model needs `{level_name}` (constant) or `stages`"),
+                );
+                return None;
+            }
+        };
+        Some(if model == "open" {
+            let cap = l
+                .max_in_flight
+                .as_ref()
+                .map_or(DEFAULT_MAX_IN_FLIGHT, |m| *m.get_ref() as usize);
+            if let Some(m) = &l.max_in_flight
+                && cap == 0
+            {
+                self.err(m.span(), "max_in_flight must be at least 1");
+            }
+            let arrivals = match l
+                .arrivals
+                .as_ref()
+                .map(|a| (a.get_ref().as_str(), a.span()))
+            {
+                None | Some(("even", _)) => Arrivals::Even,
+                Some(("poisson", _)) => Arrivals::Poisson,
+                Some((other, s)) => {
+                    self.err(
+                        s,
+                        format!("arrivals = \"{other}\": expected \"even\" or \"poisson\""),
+                    );
+                    Arrivals::Even
+                }
+            };
+            Load::Open {
+                rate: profile,
+                max_in_flight: cap.max(1),
+                arrivals,
+            }
+        } else {
+            Load::Closed {
+                vus: profile,
+                think: l
+                    .think_time
+                    .as_ref()
+                    .map(|t| (t.get_ref().0, t.get_ref().1)),
+            }
+        })
+    }
+}
+
+fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
