@@ -1,0 +1,403 @@
+//! Recorders and summaries: HdrHistograms of latency plus counters, per request name and target.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// How much of a response body checks (`body_contains`, `json`) read: the rest is counted in
+/// bytes but not held, so a huge body cannot take the generator's memory.
+pub const MAX_CHECKED_BODY: usize = 1 << 20;
+
+/// Significant digits kept by every latency histogram.
+pub const SIGFIG: u8 = 3;
+
+/// A fresh latency histogram in microseconds that grows as needed.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGFIG).expect("3 significant digits is a valid histogram precision")
+}
+
+/// Records a microsecond value, growing the histogram as needed (values below 1 µs count as 1 µs).
+pub fn record(h: &mut Histogram<u64>, us: u64) {
+    let v = us.max(1);
+    if h.record(v).is_err() {
+        h.saturating_record(v);
+    }
+}
+
+/// Encodes a histogram losslessly (HdrHistogram V2 + deflate), the format other HdrHistogram tools read.
+pub fn encode_histogram(h: &Histogram<u64>) -> Vec<u8> {
+    use hdrhistogram::serialization::Serializer;
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail for I/O; an encoding error would mean a corrupt histogram.
+    let _ = hdrhistogram::serialization::V2DeflateSerializer::new().serialize(h, &mut out);
+    out
+}
+
+/// The most a decoded histogram's payload may hold: a 3-digit histogram up to years in µs needs
+/// well under 1 MB, so anything larger is a hostile file, not a histogram of ours.
+const MAX_HISTOGRAM_PAYLOAD: usize = 4 << 20;
+
+/// Decodes [`encode_histogram`]'s output into a histogram that grows as needed. Every length in
+/// the encoding is checked against what the input can hold before anything is allocated, and
+/// the inflated payload is capped, so a few hostile bytes cannot claim gigabytes.
+pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    use std::io::Read;
+    const V2_COMPRESSED: u32 = 0x1c84_9314;
+    const V2: u32 = 0x1c84_9313;
+    let be32 = |b: &[u8], at: usize| -> Option<u32> {
+        b.get(at..at + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let bad = |why: &str| format!("bad histogram encoding: {why}");
+    if be32(bytes, 0) != Some(V2_COMPRESSED) {
+        return Err(bad("not an HdrHistogram V2 compressed histogram"));
+    }
+    let compressed = be32(bytes, 4).ok_or_else(|| bad("truncated header"))? as usize;
+    let body = bytes
+        .get(8..8usize.saturating_add(compressed))
+        .ok_or_else(|| bad("it claims more bytes than it has"))?;
+    let mut inflated = Vec::new();
+    flate2::read::ZlibDecoder::new(body)
+        .take(MAX_HISTOGRAM_PAYLOAD as u64 + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| bad(&e.to_string()))?;
+    if inflated.len() > MAX_HISTOGRAM_PAYLOAD {
+        return Err(bad("it inflates beyond any histogram of ours"));
+    }
+    // The inner V2 header: cookie, payload length, offset, digits, lowest, highest, ratio (40 bytes).
+    if be32(&inflated, 0) != Some(V2) || inflated.len() < 40 {
+        return Err(bad("no V2 histogram inside"));
+    }
+    let payload = be32(&inflated, 4).unwrap_or(u32::MAX) as usize;
+    if payload > inflated.len() - 40 {
+        return Err(bad("its counts claim more bytes than it has"));
+    }
+    let digits = be32(&inflated, 12).unwrap_or(0);
+    let be64 = |at: usize| {
+        inflated
+            .get(at..at + 8)
+            .and_then(|x| x.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
+    };
+    let (low, high) = (be64(16), be64(24));
+    if !(1..=u32::from(SIGFIG)).contains(&digits) || low < 1 || high < 2 * low || high > 1 << 50 {
+        return Err(bad("its range or precision is not one loadbench writes"));
+    }
+    let mut h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(&inflated))
+        .map_err(|e| bad(&format!("{e:?}")))?;
+    h.auto(true);
+    Ok(h)
+}
+
+/// Encodes counts by name as compact text (`200:950,503:2`), the form the store keeps per tick.
+pub fn encode_counts<'a>(items: impl Iterator<Item = (String, u64)> + 'a) -> Option<String> {
+    let parts: Vec<String> = items
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k}:{n}"))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// Parses [`encode_counts`]'s text.
+pub fn decode_counts(text: &str) -> Vec<(&str, u64)> {
+    text.split(',')
+        .filter_map(|p| p.split_once(':'))
+        .filter_map(|(k, n)| n.parse().ok().map(|n| (k, n)))
+        .collect()
+}
+
+impl Stats {
+    /// Status codes as stored text.
+    pub fn status_text(&self) -> Option<String> {
+        encode_counts(self.status_counts())
+    }
+
+    /// The error kinds that occurred, by stable name, with their counts.
+    pub fn error_counts(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        ErrorKind::ALL
+            .iter()
+            .zip(self.error_kinds.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.as_str().to_string(), *n))
+    }
+
+    /// Status codes by code as text, with their counts.
+    pub fn status_counts(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.status.iter().map(|(c, n)| (c.to_string(), *n))
+    }
+
+    /// Error kinds as stored text.
+    pub fn error_kinds_text(&self) -> Option<String> {
+        encode_counts(self.error_counts())
+    }
+
+    /// Restores status codes and error kinds from stored text.
+    pub fn set_counts_from_text(&mut self, status: Option<&str>, kinds: Option<&str>) {
+        for (code, n) in status.map(decode_counts).unwrap_or_default() {
+            if let Ok(code) = code.parse::<u16>() {
+                *self.status.entry(code).or_insert(0) += n;
+            }
+        }
+        for (kind, n) in kinds.map(decode_counts).unwrap_or_default() {
+            let k = ErrorKind::from_name(kind).unwrap_or(ErrorKind::Other);
+            self.error_kinds[k as usize] += n;
+        }
+    }
+}
+
+/// Why a request did not succeed, so errors can be counted by cause rather than lumped together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The target refused the TCP connection.
+    ConnectRefused,
+    /// Any other failure to connect (unreachable, name resolution).
+    Connect,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The connection was reset or closed mid-request.
+    Reset,
+    /// The TLS handshake failed (unknown CA, bad name, protocol).
+    Tls,
+    /// The response body could not be read completely.
+    Body,
+    /// A response arrived but a scenario check failed on it.
+    CheckFailed,
+    /// A 4xx status where no status check said it was expected.
+    Http4xx,
+    /// A 5xx status where no status check said it was expected.
+    Http5xx,
+    /// Still unanswered when the run's drain ended (or on Stop): recorded at its latency so far.
+    Aborted,
+    /// The response broke HTTP/1.1 framing (malformed head, conflicting lengths, a head too large).
+    Protocol,
+    /// Anything not classified above.
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in counter order.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::ConnectRefused,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Tls,
+        ErrorKind::Body,
+        ErrorKind::CheckFailed,
+        ErrorKind::Http4xx,
+        ErrorKind::Http5xx,
+        ErrorKind::Aborted,
+        ErrorKind::Protocol,
+        ErrorKind::Other,
+    ];
+    /// How many kinds there are.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The stable name used in output, JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connect_refused",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Body => "body",
+            ErrorKind::CheckFailed => "check_failed",
+            ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::Aborted => "aborted",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// The kind with the stable name `name`.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// What one request name against one target did over an interval (a tick) or a whole run.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Latency from the intended start (coordinated omission corrected), µs, for every request
+    /// that ended: responses, and failures at the time they failed (a timeout at its timeout).
+    pub latency: Histogram<u64>,
+    /// Service time from the actual send, µs, for every request that was sent.
+    pub service: Histogram<u64>,
+    /// The part of `latency` that counted as errors, so success-only figures are `latency − failed`.
+    pub failed: Histogram<u64>,
+    /// Requests that ended, with a response or an error.
+    pub requests: u64,
+    /// Requests that counted as errors.
+    pub errors: u64,
+    /// Errors by kind, indexed like [`ErrorKind::ALL`].
+    pub error_kinds: [u64; ErrorKind::COUNT],
+    /// Responses by status code.
+    pub status: BTreeMap<u16, u64>,
+    /// Response bytes received (body).
+    pub bytes_in: u64,
+    /// Request bytes sent (body).
+    pub bytes_out: u64,
+    /// Open model: requests that started later than [`LATE_AFTER`] behind their intended time.
+    pub late: u64,
+    /// Requests sent a second time on a new connection (the first attempt's write failed, or an
+    /// idempotent request went unanswered and `retry_idempotent` allows it).
+    pub retries: u64,
+}
+
+/// A request that starts this far behind its intended time counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(2);
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            latency: new_histogram(),
+            service: new_histogram(),
+            failed: new_histogram(),
+            requests: 0,
+            errors: 0,
+            error_kinds: [0; ErrorKind::COUNT],
+            status: BTreeMap::new(),
+            bytes_in: 0,
+            bytes_out: 0,
+            late: 0,
+            retries: 0,
+        }
+    }
+}
+
+impl Stats {
+    /// Records a response (`error` says whether it still counts as an error, e.g. a 5xx or a failed check).
+    pub fn record_response(
+        &mut self,
+        status: u16,
+        latency_us: u64,
+        service_us: u64,
+        error: Option<ErrorKind>,
+    ) {
+        self.requests += 1;
+        record(&mut self.latency, latency_us);
+        record(&mut self.service, service_us);
+        *self.status.entry(status).or_insert(0) += 1;
+        if let Some(kind) = error {
+            self.errors += 1;
+            self.error_kinds[kind as usize] += 1;
+            record(&mut self.failed, latency_us);
+        }
+    }
+
+    /// Records a request that ended without a response, at the latency it had when it failed;
+    /// `service_us` is `None` for a request that was never sent (it waited out its timeout).
+    pub fn record_failure(&mut self, kind: ErrorKind, latency_us: u64, service_us: Option<u64>) {
+        self.requests += 1;
+        self.errors += 1;
+        self.error_kinds[kind as usize] += 1;
+        record(&mut self.latency, latency_us);
+        record(&mut self.failed, latency_us);
+        if let Some(s) = service_us {
+            record(&mut self.service, s);
+        }
+    }
+
+    /// Corrected latency of the requests that succeeded (k6's `expected_response:true`).
+    pub fn latency_ok(&self) -> Histogram<u64> {
+        let mut ok = self.latency.clone();
+        if !self.failed.is_empty() && ok.subtract(&self.failed).is_err() {
+            // Only data that was never recorded together can fail to subtract (a hand-made
+            // import): with nothing to trust, say nothing rather than something wrong.
+            ok.reset();
+        }
+        ok
+    }
+
+    /// Adds `other` into `self`: how ticks become totals and worker shares become ticks.
+    pub fn merge(&mut self, other: &Stats) {
+        // Both histograms auto-resize, so adding never fails for in-range values.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        if !other.failed.is_empty() {
+            let _ = self.failed.add(&other.failed);
+        }
+        self.requests += other.requests;
+        self.errors += other.errors;
+        for (a, b) in self.error_kinds.iter_mut().zip(other.error_kinds.iter()) {
+            *a += b;
+        }
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_insert(0) += n;
+        }
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.late += other.late;
+        self.retries += other.retries;
+    }
+
+    /// Clears the counts, keeping the histograms' allocated size.
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.service.reset();
+        self.failed.reset();
+        self.requests = 0;
+        self.errors = 0;
+        self.error_kinds = [0; ErrorKind::COUNT];
+        self.status.clear();
+        self.bytes_in = 0;
+        self.bytes_out = 0;
+        self.late = 0;
+        self.retries = 0;
+    }
+
+    /// A threshold metric's value in canonical units (µs, fraction, req/s, count) over
+    /// `seconds`; `None` when nothing was measured.
+    pub fn figure(&self, metric: crate::thresholds::Metric, seconds: f64) -> Option<f64> {
+        use crate::thresholds::{Metric, Stat};
+        match metric {
+            Metric::Latency { stat, service } => {
+                let h = if service {
+                    &self.service
+                } else {
+                    &self.latency
+                };
+                if h.is_empty() {
+                    return None;
+                }
+                Some(match stat {
+                    Stat::Min => h.min() as f64,
+                    Stat::Mean => h.mean(),
+                    Stat::Max => h.max() as f64,
+                    Stat::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+                })
+            }
+            Metric::ErrorRate => (self.requests > 0).then(|| self.error_rate()),
+            Metric::Rate => Some(if seconds > 0.0 {
+                self.requests as f64 / seconds
+            } else {
+                0.0
+            }),
+            Metric::Count => Some(self.requests as f64),
+            Metric::Errors => Some(self.errors as f64),
+        }
+    }
+
+    /// Errors as a share of completed requests (0 when nothing completed).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.requests as f64
+        }
+    }
+}
+
+mod summary;
+mod tick;
+pub use summary::*;
+pub use tick::*;
+
+#[cfg(test)]
+mod tests;

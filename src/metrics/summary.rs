@@ -1,0 +1,278 @@
+//! The run's summary as `run --json` prints it: figures per series and thresholds judged on them.
+
+use super::*;
+
+/// Judges thresholds parsed once on per-series figures measured over `seconds`: `total` ones on
+/// every series together, `request:NAME` ones on that request across its targets. The run's
+/// summary, the live screen's badges and the capacity steps all judge through here.
+pub fn judge(
+    thresholds: &[crate::thresholds::Scoped],
+    keys: &[Key],
+    stats: &[Stats],
+    seconds: f64,
+) -> Vec<crate::thresholds::ThresholdResult> {
+    thresholds
+        .iter()
+        .map(|t| {
+            let mut merged = Stats::default();
+            for (k, s) in keys.iter().zip(stats) {
+                if t.request().is_none_or(|r| r == k.request) {
+                    merged.merge(s);
+                }
+            }
+            t.verdict(|th| merged.figure(th.metric, seconds))
+        })
+        .collect()
+}
+
+/// Latency figures in milliseconds, as people and dashboards read them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Responses measured.
+    pub samples: u64,
+    /// Fastest response.
+    pub min_ms: f64,
+    /// Arithmetic mean.
+    pub mean_ms: f64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// 99.9th percentile.
+    pub p99_9_ms: f64,
+    /// Slowest response.
+    pub max_ms: f64,
+}
+
+impl LatencySummary {
+    /// Summarises a microsecond histogram.
+    pub fn from_histogram(h: &Histogram<u64>) -> LatencySummary {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        LatencySummary {
+            samples: h.len(),
+            min_ms: ms(h.min()),
+            mean_ms: h.mean().round() / 1000.0,
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p99_9_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+        }
+    }
+}
+
+/// The figures of one series (or of all together) over the measured part of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSummary {
+    /// Request name (`*` for the total).
+    pub request: String,
+    /// Target name (`*` for the total).
+    pub target: String,
+    /// Requests completed.
+    pub count: u64,
+    /// Requests that were not errors.
+    pub ok: u64,
+    /// Requests that were errors.
+    pub errors: u64,
+    /// errors ÷ count.
+    pub error_rate: f64,
+    /// Completed requests per measured second.
+    pub rate: f64,
+    /// Responses by status code.
+    pub status_codes: BTreeMap<String, u64>,
+    /// Errors by kind (only kinds that occurred).
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Open model: requests that started more than 2 ms late.
+    pub late_starts: u64,
+    /// Requests sent again on a new connection (see [`Stats::retries`]).
+    #[serde(default)]
+    pub retries: u64,
+    /// Latency from the intended start (coordinated omission corrected), every ended request:
+    /// failures count at the time they failed, so a server that sheds load cannot look faster.
+    pub latency: LatencySummary,
+    /// The same over successful responses only (k6's `expected_response:true`); `None` when no
+    /// response succeeded, and in summaries stored before it existed.
+    #[serde(default)]
+    pub latency_ok: Option<LatencySummary>,
+    /// Service time from the actual send.
+    pub service_time: LatencySummary,
+}
+
+impl EndpointSummary {
+    /// Summarises `stats` measured over `seconds`.
+    pub fn from_stats(request: &str, target: &str, stats: &Stats, seconds: f64) -> EndpointSummary {
+        EndpointSummary {
+            request: request.to_string(),
+            target: target.to_string(),
+            count: stats.requests,
+            ok: stats.requests - stats.errors,
+            errors: stats.errors,
+            error_rate: stats.error_rate(),
+            rate: if seconds > 0.0 {
+                stats.requests as f64 / seconds
+            } else {
+                0.0
+            },
+            status_codes: stats.status_counts().collect(),
+            error_kinds: stats.error_counts().collect(),
+            bytes_received: stats.bytes_in,
+            bytes_sent: stats.bytes_out,
+            late_starts: stats.late,
+            retries: stats.retries,
+            latency: LatencySummary::from_histogram(&stats.latency),
+            latency_ok: Some(stats.latency_ok())
+                .filter(|h| !h.is_empty())
+                .map(|h| LatencySummary::from_histogram(&h)),
+            service_time: LatencySummary::from_histogram(&stats.service),
+        }
+    }
+}
+
+/// The version of the JSON summary document; bumped on any incompatible change.
+pub const SUMMARY_SCHEMA: &str = "loadbench.summary/1";
+
+/// A run's results as `loadbench run --json` prints them (see docs/json-summary.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Always [`SUMMARY_SCHEMA`].
+    pub schema: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// `open` or `closed`.
+    pub model: String,
+    /// `completed`, `stopped` or `failed`.
+    pub status: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Measured seconds (warm-up excluded).
+    pub duration_s: f64,
+    /// Warm-up seconds, excluded from every figure.
+    pub warmup_s: f64,
+    /// Open model: the mean scheduled rate over the measured time.
+    pub target_rate: Option<f64>,
+    /// Closed model: the most virtual users.
+    pub max_vus: Option<u64>,
+    /// Open model: requests whose start time came but which never started (in-flight cap reached).
+    pub not_started: u64,
+    /// One entry per request name and target.
+    pub endpoints: Vec<EndpointSummary>,
+    /// Everything together.
+    pub total: EndpointSummary,
+    /// Threshold verdicts, in scenario order.
+    pub thresholds: Vec<crate::thresholds::ThresholdResult>,
+    /// Whether every threshold held (true when there are none).
+    pub thresholds_passed: bool,
+    /// How busy and how steady the machine was during the run (`None` for merged, imported or
+    /// interrupted runs and runs stored before it was measured).
+    #[serde(default)]
+    pub environment: Option<crate::monitor::Environment>,
+}
+
+/// What a summary needs to know about the run besides its ticks; stored with the run so a summary
+/// can be rebuilt later (e.g. for an interrupted run) without the scenario file or its secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Scenario name.
+    pub scenario: String,
+    /// `open` or `closed`.
+    pub model: String,
+    /// Closed model: the most virtual users.
+    pub max_vus: Option<u64>,
+    /// The series, in tick order.
+    pub keys: Vec<Key>,
+    /// The thresholds to judge, with their scope.
+    pub thresholds: Vec<crate::thresholds::ThresholdSpec>,
+}
+
+impl RunInfo {
+    /// The run info of a scenario.
+    pub fn of(scenario: &crate::scenario::Scenario) -> RunInfo {
+        let mut thresholds: Vec<crate::thresholds::ThresholdSpec> = scenario
+            .thresholds
+            .iter()
+            .map(|t| crate::thresholds::ThresholdSpec {
+                scope: "total".into(),
+                expression: t.text.clone(),
+            })
+            .collect();
+        for r in &scenario.requests {
+            for t in &r.thresholds {
+                thresholds.push(crate::thresholds::ThresholdSpec {
+                    scope: format!("request:{}", r.name),
+                    expression: t.text.clone(),
+                });
+            }
+        }
+        RunInfo {
+            scenario: scenario.name.clone(),
+            model: scenario.load.model_name().to_string(),
+            max_vus: match &scenario.load {
+                crate::scenario::Load::Closed { vus, .. } => Some(vus.max_level().round() as u64),
+                crate::scenario::Load::Open { .. } => None,
+            },
+            keys: scenario.keys(),
+            thresholds,
+        }
+    }
+}
+
+impl Summary {
+    /// The run list's verdict: none without thresholds, so a run of nothing but errors is not a "pass".
+    pub fn verdict(&self) -> Option<bool> {
+        (!self.thresholds.is_empty()).then_some(self.thresholds_passed)
+    }
+
+    /// Summarises a run's accumulated ticks and judges its thresholds on them.
+    pub fn build(
+        info: &RunInfo,
+        acc: &Accumulator,
+        status: &str,
+        started_at: std::time::SystemTime,
+    ) -> Summary {
+        let endpoints: Vec<EndpointSummary> = info
+            .keys
+            .iter()
+            .zip(&acc.stats)
+            .map(|(k, s)| EndpointSummary::from_stats(&k.request, &k.target, s, acc.seconds))
+            .collect();
+        let total = EndpointSummary::from_stats("*", "*", &acc.total(), acc.seconds);
+        let scoped = crate::thresholds::Scoped::parse_all(&info.thresholds);
+        let thresholds = judge(&scoped, &info.keys, &acc.stats, acc.seconds);
+        let open = info.model == "open";
+        Summary {
+            schema: SUMMARY_SCHEMA.to_string(),
+            scenario: info.scenario.clone(),
+            model: info.model.clone(),
+            status: status.to_string(),
+            started_at: crate::format::utc_of(started_at),
+            duration_s: acc.seconds,
+            warmup_s: acc.warmup_seconds,
+            target_rate: open.then(|| {
+                if acc.seconds > 0.0 {
+                    acc.scheduled / acc.seconds
+                } else {
+                    0.0
+                }
+            }),
+            max_vus: info.max_vus,
+            not_started: acc.not_started,
+            thresholds_passed: thresholds.iter().all(|t| t.passed),
+            thresholds,
+            endpoints,
+            total,
+            environment: None,
+        }
+    }
+}

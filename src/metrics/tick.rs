@@ -1,0 +1,185 @@
+//! Ticks: one second of every series, what charts draw of it, and the run's running totals.
+
+use super::*;
+
+/// The name of one measured series: a request against a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    /// The request's name in the scenario.
+    pub request: String,
+    /// The target's name in the scenario.
+    pub target: String,
+}
+
+/// One second of a run: what every series did in it. Everything downstream of the engine sees only these.
+#[derive(Debug, Clone)]
+pub struct Tick {
+    /// 1-based number of the tick; tick i covers `[i-1, i)` seconds (the last may be shorter).
+    pub index: u32,
+    /// Seconds since the start at the end of this tick.
+    pub end: f64,
+    /// Length of this tick in seconds.
+    pub seconds: f64,
+    /// Whether this tick is part of the warm-up, excluded from results.
+    pub warmup: bool,
+    /// Open model: the scheduled rate (req/s) over this tick; closed model: the virtual users at its end.
+    pub target: f64,
+    /// The most requests in flight at once during this tick.
+    pub in_flight: u64,
+    /// Open model: requests whose start time passed but which never started (only on the last tick).
+    pub not_started: u64,
+    /// Per series, indexed like the run's keys.
+    pub stats: Vec<Stats>,
+}
+
+impl Tick {
+    /// Takes the next tick into this one: one tick spanning both (how a store that fell behind
+    /// keeps every request while holding fewer ticks).
+    pub fn absorb(&mut self, later: &Tick) {
+        let seconds = self.seconds + later.seconds;
+        if seconds > 0.0 {
+            self.target = (self.target * self.seconds + later.target * later.seconds) / seconds;
+        }
+        self.seconds = seconds;
+        self.end = later.end;
+        self.in_flight = self.in_flight.max(later.in_flight);
+        self.not_started += later.not_started;
+        for (a, b) in self.stats.iter_mut().zip(&later.stats) {
+            a.merge(b);
+        }
+    }
+
+    /// All series of this tick merged.
+    pub fn total(&self) -> Stats {
+        let mut t = Stats::default();
+        for s in &self.stats {
+            t.merge(s);
+        }
+        t
+    }
+}
+
+/// One tick reduced to what charts draw: totals over every series, a few numbers, constant size.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickSummary {
+    /// Tick number.
+    pub index: u32,
+    /// Seconds since the start at its end.
+    pub end: f64,
+    /// Its length in seconds.
+    pub seconds: f64,
+    /// Part of the warm-up.
+    pub warmup: bool,
+    /// Scheduled rate (open) or virtual users (closed).
+    pub target: f64,
+    /// Most requests in flight.
+    pub in_flight: u64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Corrected latency µs: p50, p90, p95, p99, max (0 when no response).
+    pub latency_us: [u64; 5],
+    /// Service time µs: p50, p90, p95, p99, max.
+    pub service_us: [u64; 5],
+    /// Errors by kind.
+    pub error_kinds: Vec<(String, u64)>,
+}
+
+/// p50, p90, p95, p99 and max of a histogram, µs (zeros when empty).
+pub fn quantiles(h: &Histogram<u64>) -> [u64; 5] {
+    if h.is_empty() {
+        return [0; 5];
+    }
+    [
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.9),
+        h.value_at_quantile(0.95),
+        h.value_at_quantile(0.99),
+        h.max(),
+    ]
+}
+
+impl TickSummary {
+    /// Reduces a tick to its totals.
+    pub fn of(tick: &Tick) -> TickSummary {
+        let total = tick.total();
+        TickSummary {
+            index: tick.index,
+            end: tick.end,
+            seconds: tick.seconds,
+            warmup: tick.warmup,
+            target: tick.target,
+            in_flight: tick.in_flight,
+            requests: total.requests,
+            errors: total.errors,
+            latency_us: quantiles(&total.latency),
+            service_us: quantiles(&total.service),
+            error_kinds: total.error_counts().collect(),
+        }
+    }
+
+    /// Completed requests per second over this tick.
+    pub fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.requests as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Merges ticks as they come into the run's totals (warm-up excluded): constant memory however long the run.
+#[derive(Debug, Clone)]
+pub struct Accumulator {
+    /// Run totals per series.
+    pub stats: Vec<Stats>,
+    /// Measured seconds (warm-up excluded).
+    pub seconds: f64,
+    /// Seconds of warm-up seen.
+    pub warmup_seconds: f64,
+    /// Requests never started (open model).
+    pub not_started: u64,
+    /// Scheduled requests over the measured time (open model), for the mean target rate.
+    pub scheduled: f64,
+    /// Ticks merged, warm-up included.
+    pub ticks: u32,
+}
+
+impl Accumulator {
+    /// An empty accumulator for `keys` series.
+    pub fn new(keys: usize) -> Accumulator {
+        Accumulator {
+            stats: vec![Stats::default(); keys],
+            seconds: 0.0,
+            warmup_seconds: 0.0,
+            not_started: 0,
+            scheduled: 0.0,
+            ticks: 0,
+        }
+    }
+
+    /// Adds one tick.
+    pub fn add(&mut self, tick: &Tick) {
+        self.ticks += 1;
+        self.not_started += tick.not_started;
+        if tick.warmup {
+            self.warmup_seconds += tick.seconds;
+            return;
+        }
+        self.seconds += tick.seconds;
+        self.scheduled += tick.target * tick.seconds;
+        for (acc, s) in self.stats.iter_mut().zip(&tick.stats) {
+            acc.merge(s);
+        }
+    }
+
+    /// All series merged.
+    pub fn total(&self) -> Stats {
+        let mut t = Stats::default();
+        for s in &self.stats {
+            t.merge(s);
+        }
+        t
+    }
+}
