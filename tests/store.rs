@@ -362,16 +362,23 @@ fn readers_see_consistent_data_while_a_run_is_written() {
                     })
                     .unwrap_or_default();
                 for (id, duration, requests) in rows {
-                    let (secs, reqs, n, max): (f64, i64, i64, i64) = tx
+                    let (secs, reqs): (f64, i64) = tx
                         .query_row(
                             "SELECT coalesce(sum(seconds), 0), (SELECT coalesce(sum(s.requests), 0) FROM tick_series s JOIN ticks t
-                               ON t.run_id = s.run_id AND t.tick = s.tick WHERE s.run_id = ?1 AND t.warmup = 0),
-                               count(*), coalesce(max(tick), 0)
+                               ON t.run_id = s.run_id AND t.tick = s.tick WHERE s.run_id = ?1 AND t.warmup = 0)
                              FROM ticks WHERE run_id = ?1 AND warmup = 0",
                             [id],
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                            |r| Ok((r.get(0)?, r.get(1)?)),
                         )
                         .expect("tick sums");
+                    let (n, min, max): (i64, i64, i64) = tx
+                        .query_row(
+                            "SELECT count(*), coalesce(min(tick), 1), coalesce(max(tick), 0)
+                             FROM ticks WHERE run_id = ?1",
+                            [id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )
+                        .expect("tick numbers");
                     let hists: i64 = tx
                         .query_row(
                             "SELECT count(*) FROM tick_histograms WHERE run_id = ?1",
@@ -392,8 +399,14 @@ fn readers_see_consistent_data_while_a_run_is_written() {
                     );
                     assert_eq!(reqs, requests, "run row and tick rows agree on requests");
                     assert_eq!(hists, series, "every series row has its histograms");
-                    let _ = (n, max);
-                    checks.fetch_add(1, Ordering::Relaxed);
+                    assert_eq!(
+                        (min, max),
+                        (1, n),
+                        "a snapshot holds ticks 1..={n} without a gap"
+                    );
+                    if n > 0 {
+                        checks.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 drop(tx);
                 std::thread::sleep(std::time::Duration::from_millis(5));
@@ -414,7 +427,7 @@ fn readers_see_consistent_data_while_a_run_is_written() {
     reader.join().expect("reader thread passed its checks");
     assert!(
         checks.load(Ordering::Relaxed) > 10,
-        "the reader checked {} snapshots",
+        "the reader checked {} snapshots holding ticks",
         checks.load(Ordering::Relaxed)
     );
     assert!(listed.load(Ordering::Relaxed) >= 3);
