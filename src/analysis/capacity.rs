@@ -51,6 +51,39 @@ pub enum Ending {
     OutOfSteps,
 }
 
+/// Checks a search's settings (rates in req/s, precision in percent) the same way for the command
+/// line and the window, so neither runs a search the other would refuse. The error names the
+/// setting (`start`, `max`, `precision`, `step`) and what is wrong with it.
+pub fn check_settings(
+    start: f64,
+    max: f64,
+    precision_pct: f64,
+    step: Duration,
+) -> Result<(), (&'static str, String)> {
+    if !(start > 0.0 && start.is_finite()) {
+        return Err(("start", format!("must be above 0 req/s (got {start})")));
+    }
+    if !(max >= start && max.is_finite()) {
+        return Err((
+            "max",
+            format!("must be at least the start rate {start} (got {max})"),
+        ));
+    }
+    if !(precision_pct > 0.0 && precision_pct <= 100.0) {
+        return Err((
+            "precision",
+            format!("is a percentage above 0 and at most 100 (got {precision_pct})"),
+        ));
+    }
+    if step < Duration::from_secs(1) {
+        return Err((
+            "step",
+            "must last at least 1 s (figures are per second)".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Search {
     /// A search from `start` req/s, never above `max`, done when the gap between the highest rate
     /// that held and the lowest that failed is at most `precision` of the former (0.05 = 5 %).

@@ -63,14 +63,10 @@ pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
         Ok(t) => t,
         Err(e) => return invalid(&e),
     };
-    if !(args.start > 0.0 && args.max >= args.start) {
-        return invalid("--start must be above 0 and --max at least --start");
-    }
-    if !(args.precision > 0.0 && args.precision <= 100.0) {
-        return invalid("--precision is a percentage between 0 and 100");
-    }
-    if args.step < Duration::from_secs(1) {
-        return invalid("--step must be at least 1s (figures are per second)");
+    if let Err((flag, e)) =
+        capacity::check_settings(args.start, args.max, args.precision, args.step)
+    {
+        return invalid(&format!("--{flag} {e}"));
     }
     if !args.no_store
         && let Err(e) = Store::open(db)

@@ -434,23 +434,28 @@ impl Workbench {
             }
         };
         let s = settings;
-        if !(s.start > 0.0 && s.max >= s.start && s.precision > 0.0 && s.step_s >= 1.0) {
-            self.scenarios.error = Some(
-                "capacity: start above 0, max at least start, precision above 0, steps of 1 s or more"
-                    .into(),
-            );
+        let secs = |x: f64| {
+            std::time::Duration::from_secs_f64(if x.is_finite() {
+                x.clamp(0.0, 1e9)
+            } else {
+                0.0
+            })
+        };
+        let step = secs(s.step_s);
+        if let Err((setting, e)) = capacity::check_settings(s.start, s.max, s.precision, step) {
+            self.scenarios.error = Some(format!("capacity: {setting} {e}"));
             return;
         }
         self.scenarios.error = None;
         self.live.capacity = Some(live::CapacityState {
             base: sc.clone(),
             search: Search::new(s.start, s.max, s.precision / 100.0),
-            step: std::time::Duration::from_secs_f64(s.step_s),
+            step,
             goal,
             steps: Vec::new(),
             current: None,
             verdict: None,
-            cooldown: std::time::Duration::from_secs_f64(s.cooldown_s.max(0.0)),
+            cooldown: secs(s.cooldown_s),
             resume_at: None,
         });
         self.screen = Screen::Live;
