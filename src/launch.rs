@@ -42,7 +42,7 @@ pub fn start(
     name: String,
     options: RunOptions,
     store: Option<&StoreTo>,
-) -> Result<Launched, String> {
+) -> Result<Launched, engine::StartError> {
     let scenario_text = scenario.text.clone();
     let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
     let handle = engine::start(scenario, options)?;
@@ -91,7 +91,7 @@ impl Launched {
 
     /// Runs to the end: each tick stored, then shown to `on_tick`; the final status and summary
     /// written. Returns how it ended.
-    pub fn finish(self, mut on_tick: impl FnMut(&Arc<Tick>)) -> Result<Finished, String> {
+    pub fn finish(self, mut on_tick: impl FnMut(&Arc<Tick>)) -> Result<Finished, engine::Lost> {
         let Launched {
             handle, recorder, ..
         } = self;
@@ -101,7 +101,7 @@ impl Launched {
             }
             on_tick(tick);
         });
-        let outcome = outcome.ok_or("the engine ended without a result")?;
+        let outcome = outcome.ok_or(engine::Lost)?;
         let stored = recorder.map(|(r, db)| {
             r.finish(outcome.status.as_str(), &outcome.summary)
                 .map_err(|e| {

@@ -566,3 +566,38 @@ file = "{}"
         body("u-1", "O'Brien, \"Jr\"") + body("u-2", "back\\slash") + body("u-3", "plain");
     assert_eq!(t.bytes_sent, 10 * per_pass as u64);
 }
+
+#[test]
+fn a_run_that_cannot_start_says_which_target_and_why() {
+    use loadbench::engine::{self, RunOptions, StartError};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "this is not a certificate").expect("write");
+    let s = scenario(&format!(
+        r#"
+name = "no start"
+duration = "1s"
+[targets]
+secure = {{ url = "https://localhost:1", ca_file = "{}" }}
+[load]
+model = "open"
+rate = 1
+[[requests]]
+name = "echo"
+path = "/"
+"#,
+        not_pem.display()
+    ));
+    match engine::start(s, RunOptions::default()) {
+        Err(e @ StartError::Tls { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.starts_with("target `secure`: ca_file ")
+                    && text.contains("no PEM certificate"),
+                "{text}"
+            );
+        }
+        Err(other) => panic!("expected a TLS set-up error, got {other}"),
+        Ok(_) => panic!("a CA file without a certificate started a run"),
+    }
+}

@@ -24,7 +24,8 @@ pub(super) fn execute(
         threads,
         ..RunOptions::default()
     };
-    let launched = crate::launch::start(scenario, name, options, to.as_ref())?;
+    let launched =
+        crate::launch::start(scenario, name, options, to.as_ref()).map_err(|e| e.to_string())?;
     if let Some(e) = &launched.not_stored {
         eprintln!("loadbench: not storing this run: {e}");
     }
@@ -34,7 +35,7 @@ pub(super) fn execute(
         }
     }
     spawn_ctrl_c(launched.stopper());
-    let done = launched.finish(on_tick)?;
+    let done = launched.finish(on_tick).map_err(|e| e.to_string())?;
     let stored_id = match done.stored {
         Some(Ok(id)) => Some(id),
         Some(Err(e)) => {

@@ -13,6 +13,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+
+use super::StartError;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -230,29 +232,39 @@ impl Endpoint {
         base_path: &str,
         authority: String,
         extra_ca_pem: Option<&str>,
-    ) -> Result<Endpoint, String> {
+    ) -> Result<Endpoint, StartError> {
         use std::net::ToSocketAddrs;
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
-            .map_err(|e| format!("target `{}`: cannot resolve {host}: {e}", target.name))?
+            .map_err(|source| StartError::Resolve {
+                target: target.name.clone(),
+                host: host.to_string(),
+                source,
+            })?
             .collect();
         if addrs.is_empty() {
-            return Err(format!("target `{}`: {host} has no address", target.name));
+            return Err(StartError::NoAddress {
+                target: target.name.clone(),
+                host: host.to_string(),
+            });
         }
         let tls = if https {
-            let config = client_tls(target, extra_ca_pem)?;
+            let tls_error = |reason| StartError::Tls {
+                target: target.name.clone(),
+                reason,
+            };
+            let config = client_tls(target, extra_ca_pem).map_err(tls_error)?;
             let name = ServerName::try_from(host.to_string()).map_err(|e| {
-                format!(
-                    "target `{}`: \"{host}\" is not a valid TLS server name: {e}",
-                    target.name
-                )
+                tls_error(format!("\"{host}\" is not a valid TLS server name: {e}"))
             })?;
             Some((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
         } else {
             None
         };
-        let host_header = HeaderValue::from_str(&authority)
-            .map_err(|_| format!("target `{}`: bad host \"{authority}\"", target.name))?;
+        let host_header = HeaderValue::from_str(&authority).map_err(|_| StartError::Host {
+            target: target.name.clone(),
+            authority: authority.clone(),
+        })?;
         Ok(Endpoint {
             addrs,
             next_addr: AtomicUsize::new(0),
@@ -470,6 +482,7 @@ where
     }
 }
 
+/// The TLS client set-up of a target; an error says why, without the target's name.
 fn client_tls(target: &Target, extra_ca_pem: Option<&str>) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
@@ -502,17 +515,9 @@ fn client_tls(target: &Target, extra_ca_pem: Option<&str>) -> Result<rustls::Cli
             Ok(())
         };
         if let Some(path) = &target.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                format!(
-                    "target `{}`: cannot read ca_file {}: {e}",
-                    target.name,
-                    path.display()
-                )
-            })?;
-            add_pem(
-                &pem,
-                &format!("target `{}`: ca_file {}", target.name, path.display()),
-            )?;
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+            add_pem(&pem, &format!("ca_file {}", path.display()))?;
         }
         if let Some(pem) = extra_ca_pem {
             add_pem(pem.as_bytes(), "demo CA")?;

@@ -2,11 +2,14 @@
 
 mod arrivals;
 mod client;
+mod error;
 mod failure;
 mod h1;
 mod occupancy;
 mod plan;
 mod worker;
+
+pub use error::{Lost, StartError};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -133,15 +136,16 @@ impl RunHandle {
 }
 
 /// Starts `scenario`: embedded demo services first, then the workers. Errors mean nothing was sent.
-pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, String> {
+pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, StartError> {
     let mut demos: Vec<DemoServer> = Vec::new();
     let mut demo_urls = Vec::new();
     let mut demo_cas = Vec::new();
     for t in &scenario.targets {
         match &t.kind {
             TargetKind::Demo(cfg) => {
-                let server = DemoServer::start(cfg.clone()).map_err(|e| {
-                    format!("target `{}`: cannot start the demo service: {e}", t.name)
+                let server = DemoServer::start(cfg.clone()).map_err(|source| StartError::Demo {
+                    target: t.name.clone(),
+                    source,
                 })?;
                 demo_urls.push(Some(server.url()));
                 demo_cas.push(server.ca_pem.clone());
@@ -191,7 +195,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
         std::thread::Builder::new()
             .name(format!("loadbench-engine-{id}"))
             .spawn(move || worker::run(id, workers, plan, start, stop, wtx))
-            .map_err(|e| format!("cannot start an engine thread: {e}"))?;
+            .map_err(StartError::Thread)?;
     }
     drop(wtx);
     let stop2 = stop.clone();
@@ -201,7 +205,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Strin
             aggregate(&plan, workers, wrx, &etx, &stop2, started_at, monitor);
             drop(demos);
         })
-        .map_err(|e| format!("cannot start the aggregator thread: {e}"))?;
+        .map_err(StartError::Thread)?;
     Ok(RunHandle {
         events: erx,
         keys,

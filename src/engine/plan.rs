@@ -6,6 +6,7 @@ use http_body_util::Full;
 use rand::RngExt;
 use rand::rngs::SmallRng;
 
+use super::StartError;
 use super::client::Endpoint;
 use crate::metrics::{ErrorKind, Key};
 use crate::scenario::template::Vars;
@@ -26,17 +27,21 @@ impl Plan {
         scenario: Scenario,
         demo_urls: &[Option<String>],
         demo_cas: &[Option<String>],
-    ) -> Result<Plan, String> {
+    ) -> Result<Plan, StartError> {
         let mut endpoints = Vec::new();
         for (i, t) in scenario.targets.iter().enumerate() {
             let base = match (&t.kind, demo_urls.get(i).and_then(Option::as_ref)) {
                 (TargetKind::Url(b), _) => b.clone(),
-                (TargetKind::Demo(_), Some(url)) => crate::scenario::BaseUrl::parse(url)?,
+                (TargetKind::Demo(_), Some(url)) => {
+                    crate::scenario::BaseUrl::parse(url).map_err(|reason| StartError::Url {
+                        target: t.name.clone(),
+                        reason,
+                    })?
+                }
                 (TargetKind::Demo(_), None) => {
-                    return Err(format!(
-                        "target `{}`: the demo service is not running",
-                        t.name
-                    ));
+                    return Err(StartError::DemoMissing {
+                        target: t.name.clone(),
+                    });
                 }
             };
             let ca = demo_cas.get(i).and_then(Option::as_deref);
@@ -76,7 +81,7 @@ impl Plan {
             }
         }
         if total == 0 {
-            return Err("the scenario has no request to send".into());
+            return Err(StartError::NothingToSend);
         }
         Ok(Plan {
             scenario,
@@ -147,18 +152,16 @@ impl Prepared {
         ti: usize,
         scenario: &Scenario,
         ep: &Endpoint,
-    ) -> Result<Prepared, String> {
+    ) -> Result<Prepared, StartError> {
         let r = &scenario.requests[ri];
         let mut headers_h2 = HeaderMap::new();
         let mut dyn_headers = Vec::new();
         for (name, value) in &r.headers {
             match value.as_static() {
                 Some(v) => {
-                    let v = HeaderValue::from_str(v).map_err(|_| {
-                        format!(
-                            "request `{}`: header {name} has a value HTTP does not allow",
-                            r.name
-                        )
+                    let v = HeaderValue::from_str(v).map_err(|_| StartError::Header {
+                        request: r.name.clone(),
+                        header: name.to_string(),
                     })?;
                     headers_h2.append(name.clone(), v);
                 }
@@ -190,13 +193,19 @@ impl Prepared {
         };
         if is_static {
             let mut rng = <SmallRng as rand::SeedableRng>::seed_from_u64(0);
-            let (h1, h2) = p.uris(
-                ep,
-                &mut Vars {
-                    seq: 0,
-                    rng: &mut rng,
-                },
-            )?;
+            let (h1, h2) = p
+                .uris(
+                    ep,
+                    &mut Vars {
+                        seq: 0,
+                        rng: &mut rng,
+                    },
+                )
+                .map_err(|(path, source)| StartError::Path {
+                    request: r.name.clone(),
+                    path,
+                    source,
+                })?;
             p.uri_h1 = Some(h1);
             p.uri_h2 = Some(h2);
         }
@@ -289,7 +298,13 @@ impl Prepared {
         out.extend_from_slice(body);
     }
 
-    fn uris(&self, ep: &Endpoint, vars: &mut Vars<'_>) -> Result<(Uri, Uri), String> {
+    /// The request's targets for HTTP/1.1 (origin form) and HTTP/2 (absolute form); an error
+    /// gives the rendered path and why it is not a target.
+    fn uris(
+        &self,
+        ep: &Endpoint,
+        vars: &mut Vars<'_>,
+    ) -> Result<(Uri, Uri), (String, http::uri::InvalidUri)> {
         let mut path = ep.base_path.clone();
         self.path.render(vars, &mut path);
         if !self.query.is_empty() {
@@ -303,13 +318,11 @@ impl Prepared {
             path.push(if path.contains('?') { '&' } else { '?' });
             path.push_str(&q.finish());
         }
-        let h1: Uri = path
-            .parse()
-            .map_err(|e| format!("path \"{path}\" is not a valid request target: {e}"))?;
+        let h1: Uri = path.parse().map_err(|e| (path.clone(), e))?;
         let scheme = if ep.https { "https" } else { "http" };
         let h2: Uri = format!("{scheme}://{}{path}", ep.authority)
             .parse()
-            .map_err(|e| format!("path \"{path}\" is not a valid request target: {e}"))?;
+            .map_err(|e| (path.clone(), e))?;
         Ok((h1, h2))
     }
 

@@ -163,7 +163,10 @@ impl LiveState {
                 // Everything that can wait happens here, off the window's thread.
                 let started = crate::store::Store::open(&to.db)
                     .map_err(|e| e.to_string())
-                    .and_then(|_| crate::launch::start(scenario, name, options, Some(&to)));
+                    .and_then(|_| {
+                        crate::launch::start(scenario, name, options, Some(&to))
+                            .map_err(|e| e.to_string())
+                    });
                 let launched = match started {
                     Ok(l) => l,
                     Err(e) => {
@@ -187,7 +190,7 @@ impl LiveState {
                         let _ = tx.send(LiveEvent::Done(Box::new(done.outcome), stored));
                     }
                     Err(e) => {
-                        let _ = tx.send(LiveEvent::Failed(e));
+                        let _ = tx.send(LiveEvent::Failed(e.to_string()));
                     }
                 }
                 repaint_once(&ctx);
