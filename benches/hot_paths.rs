@@ -66,7 +66,7 @@ fn write(c: &mut Criterion) {
         .collect();
     let info = RunInfo {
         scenario: "bench".into(),
-        model: "open".into(),
+        model: loadbench::scenario::Model::Open,
         max_vus: None,
         keys,
         thresholds: vec![],

@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let info = RunInfo {
         scenario: "one hour".into(),
-        model: "open".into(),
+        model: loadbench::scenario::Model::Open,
         max_vus: None,
         keys: keys.clone(),
         thresholds: vec![],

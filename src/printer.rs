@@ -248,7 +248,7 @@ pub fn summary(s: &Summary) -> String {
             .collect();
         out.push_str(&table(&header, &rows));
     }
-    if s.model == "open" {
+    if s.model == crate::scenario::Model::Open {
         out.push('\n');
         let header = [
             "service time",

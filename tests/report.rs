@@ -36,7 +36,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
     ];
     let info = RunInfo {
         scenario: name.into(),
-        model: "open".into(),
+        model: loadbench::scenario::Model::Open,
         max_vus: None,
         keys: keys.clone(),
         thresholds: vec![

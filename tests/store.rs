@@ -637,7 +637,7 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
     let db = dir.path().join("slow.db");
     let info = RunInfo {
         scenario: "slow disk".into(),
-        model: "open".into(),
+        model: loadbench::scenario::Model::Open,
         max_vus: None,
         keys: vec![Key {
             request: "r".into(),

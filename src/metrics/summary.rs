@@ -151,7 +151,7 @@ pub struct Summary {
     /// Scenario name.
     pub scenario: String,
     /// `open` or `closed`.
-    pub model: String,
+    pub model: crate::scenario::Model,
     /// `completed`, `stopped` or `failed`.
     pub status: String,
     /// When the run started (RFC 3339, UTC).
@@ -187,7 +187,7 @@ pub struct RunInfo {
     /// Scenario name.
     pub scenario: String,
     /// `open` or `closed`.
-    pub model: String,
+    pub model: crate::scenario::Model,
     /// Closed model: the most virtual users.
     pub max_vus: Option<u64>,
     /// The series, in tick order.
@@ -217,7 +217,7 @@ impl RunInfo {
         }
         RunInfo {
             scenario: scenario.name.clone(),
-            model: scenario.load.model_name().to_string(),
+            model: scenario.load.model(),
             max_vus: match &scenario.load {
                 crate::scenario::Load::Closed { vus, .. } => Some(vus.max_level().round() as u64),
                 crate::scenario::Load::Open { .. } => None,
@@ -250,11 +250,11 @@ impl Summary {
         let total = EndpointSummary::from_stats("*", "*", &acc.total(), acc.seconds);
         let scoped = crate::thresholds::Scoped::parse_all(&info.thresholds);
         let thresholds = judge(&scoped, &info.keys, &acc.stats, acc.seconds);
-        let open = info.model == "open";
+        let open = info.model == crate::scenario::Model::Open;
         Summary {
             schema: SUMMARY_SCHEMA.to_string(),
             scenario: info.scenario.clone(),
-            model: info.model.clone(),
+            model: info.model,
             status: status.to_string(),
             started_at: crate::format::utc_of(started_at),
             duration_s: acc.seconds,

@@ -250,7 +250,7 @@ impl Report {
                 },
             ],
         );
-        let open = self.run.info.model == "open";
+        let open = self.run.info.model == crate::scenario::Model::Open;
         let mut rate_series = vec![svg::Series {
             name: "achieved",
             points: pts(&|k| k.rate()),

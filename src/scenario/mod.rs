@@ -287,12 +287,43 @@ impl Load {
         }
     }
 
+    /// Which model this load follows.
+    pub fn model(&self) -> Model {
+        match self {
+            Load::Open { .. } => Model::Open,
+            Load::Closed { .. } => Model::Closed,
+        }
+    }
+
     /// `open` or `closed`.
     pub fn model_name(&self) -> &'static str {
+        self.model().as_str()
+    }
+}
+
+/// The load model as runs store and documents print it, so no reader compares spellings by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// Arrivals at a scheduled rate, whatever the responses do.
+    Open,
+    /// Virtual users, each waiting for its answer before the next request.
+    Closed,
+}
+
+impl Model {
+    /// `open` or `closed`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Load::Open { .. } => "open",
-            Load::Closed { .. } => "closed",
+            Model::Open => "open",
+            Model::Closed => "closed",
         }
+    }
+}
+
+impl std::fmt::Display for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -93,7 +93,7 @@ impl Store {
             .collect();
         let info = RunInfo {
             scenario: first.info.scenario.clone(),
-            model: first.info.model.clone(),
+            model: first.info.model,
             max_vus: runs.iter().map(|r| r.info.max_vus).sum::<Option<u64>>(),
             keys: keys.clone(),
             thresholds: first.info.thresholds.clone(),

@@ -79,7 +79,7 @@ impl Recorder {
                     run.info.scenario,
                     run.scenario_text,
                     run.scenario_path,
-                    run.info.model,
+                    run.info.model.as_str(),
                     json(&run.info),
                     json(&run.targets),
                     epoch_ms(run.started_at),

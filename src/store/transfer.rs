@@ -230,7 +230,7 @@ impl Store {
                     doc.info.scenario,
                     doc.scenario_text,
                     doc.scenario_path,
-                    doc.info.model,
+                    doc.info.model.as_str(),
                     json(&doc.info),
                     json(&doc.targets),
                     doc.status,
@@ -308,12 +308,6 @@ fn check_header(doc: &RunExport) -> std::result::Result<(), String> {
     {
         return Err(format!(
             "ended_at_ms {end} is before the start or after 9999"
-        ));
-    }
-    if doc.info.model != "open" && doc.info.model != "closed" {
-        return Err(format!(
-            "info.model \"{}\" is neither \"open\" nor \"closed\"",
-            doc.info.model
         ));
     }
     if doc.uuid.trim().is_empty() {

@@ -93,7 +93,10 @@ impl RunsState {
             .and_then(|run| store.series(id, run.info.keys.len()).map(|s| (run, s)));
         match loaded {
             Ok((run, series)) => {
-                let chart = ChartData::from_ticks(run.info.model == "open", &series.ticks);
+                let chart = ChartData::from_ticks(
+                    run.info.model == crate::scenario::Model::Open,
+                    &series.ticks,
+                );
                 let notes = run.notes.clone();
                 let mut open = OpenRun {
                     run,

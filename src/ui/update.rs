@@ -156,7 +156,7 @@ impl Workbench {
                         .filter_map(|id| {
                             let run = s.run(*id).ok()?;
                             let series = s.series(*id, run.info.keys.len()).ok()?;
-                            let open = run.info.model == "open";
+                            let open = run.info.model == crate::scenario::Model::Open;
                             Some((
                                 format!("#{id} {}", run.row.name),
                                 charts::ChartData::from_ticks(open, &series.ticks),

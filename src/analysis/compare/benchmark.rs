@@ -50,7 +50,7 @@ pub fn compare_to_benchmark(
     let run = store.run(run_id)?;
     let service = set.latency == LatencyKind::Service;
     let measured = measure_with(store, &run, service)?;
-    let open = run.info.model == "open";
+    let open = run.info.model == crate::scenario::Model::Open;
     let mut notes = vec![format!(
         "{} is one set of figures: run-to-run drift is taken to be {:.0} %; its latency is {} \
          and is held against this run's {}",

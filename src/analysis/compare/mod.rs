@@ -9,6 +9,7 @@ use super::resample::{BlockBuilder, Blocks, MIN_BLOCKS, Stat};
 use super::stats::{quantile, upper_tail};
 use crate::metrics::{EndpointSummary, new_histogram};
 use crate::monitor::{Environment, SPEED_ALIKE};
+use crate::scenario::Model;
 use crate::store::{Histograms, Store, StoredRun};
 
 /// Relative changes smaller than this are never called significant: a verdict should mean
@@ -633,7 +634,8 @@ pub fn compare_to_runs(
         ));
     }
     // What is left out, and why: a verdict on it would judge something else than the service.
-    let open = c.info.model == "open" || bases.iter().any(|(r, _)| r.info.model == "open");
+    let open =
+        c.info.model == Model::Open || bases.iter().any(|(r, _)| r.info.model == Model::Open);
     if open {
         notes.push(
             "rate not compared: open-model runs send the rate they are asked for; failures to \
