@@ -55,7 +55,7 @@ impl Plan {
                 ca,
             )?);
         }
-        let keys = scenario.keys();
+        let keys = Key::all(&scenario);
         let mut prepared = Vec::new();
         let mut cumulative = Vec::new();
         let mut total = 0u64;

@@ -222,7 +222,7 @@ impl RunInfo {
                 crate::scenario::Load::Closed { vus, .. } => Some(vus.max_level().round() as u64),
                 crate::scenario::Load::Open { .. } => None,
             },
-            keys: scenario.keys(),
+            keys: Key::all(scenario),
             thresholds,
         }
     }

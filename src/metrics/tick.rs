@@ -11,6 +11,22 @@ pub struct Key {
     pub target: String,
 }
 
+impl Key {
+    /// Series measured by a run of `scenario`: (request, target) pairs, request-major.
+    pub fn all(scenario: &crate::scenario::Scenario) -> Vec<Key> {
+        scenario
+            .requests
+            .iter()
+            .flat_map(|r| {
+                r.targets.iter().map(move |&t| Key {
+                    request: r.name.clone(),
+                    target: scenario.targets[t].name.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// One second of a run: what every series did in it. Everything downstream of the engine sees only these.
 #[derive(Debug, Clone)]
 pub struct Tick {

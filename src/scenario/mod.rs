@@ -333,19 +333,6 @@ impl Scenario {
         self.load.profile().total()
     }
 
-    /// Series measured by the run: (request, target) pairs, request-major.
-    pub fn keys(&self) -> Vec<crate::metrics::Key> {
-        self.requests
-            .iter()
-            .flat_map(|r| {
-                r.targets.iter().map(move |&t| crate::metrics::Key {
-                    request: r.name.clone(),
-                    target: self.targets[t].name.clone(),
-                })
-            })
-            .collect()
-    }
-
     /// Reads and validates a scenario file, resolving `${env.*}` from the process environment.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let fail = |line: usize, col: usize, message: String, source_line: String| ScenarioError {
