@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::engine::{self, Outcome, RunHandle, RunOptions, Stopper};
+use crate::halt::{Halt, Watch};
 use crate::metrics::Tick;
 use crate::scenario::Scenario;
 use crate::store::{NewRun, Recorder, Store};
@@ -22,6 +23,8 @@ pub struct StoreTo {
 pub struct Launched {
     /// The engine's view of the run: keys, target URLs, the Stop button.
     pub handle: RunHandle,
+    /// What ends the run early (nothing connects, an abort threshold fails).
+    pub watch: Watch,
     recorder: Option<(Recorder, PathBuf)>,
     /// Why the run is not being stored, when it was meant to be.
     pub not_stored: Option<String>,
@@ -33,6 +36,8 @@ pub struct Finished {
     pub outcome: Outcome,
     /// The run's id, or why it was not stored completely; `None` when it was not meant to be.
     pub stored: Option<Result<i64, String>>,
+    /// Why the run was ended early, if it was.
+    pub halt: Option<Halt>,
 }
 
 /// Starts `scenario` as run `name`: the engine first (its errors mean nothing was sent), then
@@ -45,6 +50,7 @@ pub fn start(
 ) -> Result<Launched, engine::StartError> {
     let scenario_text = scenario.text.clone();
     let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
+    let watch = Watch::new(&scenario, true);
     let handle = engine::start(scenario, options)?;
     let mut not_stored = None;
     let recorder = store.and_then(|to| {
@@ -73,6 +79,7 @@ pub fn start(
     });
     Ok(Launched {
         handle,
+        watch,
         recorder,
         not_stored,
     })
@@ -93,15 +100,32 @@ impl Launched {
     /// written. Returns how it ended.
     pub fn finish(self, mut on_tick: impl FnMut(&Arc<Tick>)) -> Result<Finished, engine::Lost> {
         let Launched {
-            handle, recorder, ..
+            handle,
+            recorder,
+            mut watch,
+            ..
         } = self;
+        let stopper = handle.stopper();
+        let mut halt = None;
         let outcome = handle.wait(|tick| {
             if let Some((r, _)) = &recorder {
                 r.tick(tick.clone());
             }
+            if let Some(h) = watch.see(tick) {
+                stopper.stop();
+                halt = Some(h);
+            }
             on_tick(tick);
         });
-        let outcome = outcome.ok_or(engine::Lost)?;
+        let mut outcome = outcome.ok_or(engine::Lost)?;
+        if let Some(h) = &halt {
+            outcome.summary.halted = Some(h.reason());
+            match h {
+                Halt::Unreachable(_) => outcome.status = engine::RunStatus::Failed,
+                Halt::Threshold { .. } => outcome.summary.thresholds_passed = false,
+            }
+            outcome.summary.status = outcome.status.as_str().to_string();
+        }
         let stored = recorder.map(|(r, db)| {
             r.finish(outcome.status.as_str(), &outcome.summary)
                 .map_err(|e| {
@@ -111,7 +135,11 @@ impl Launched {
                     )
                 })
         });
-        Ok(Finished { outcome, stored })
+        Ok(Finished {
+            outcome,
+            stored,
+            halt,
+        })
     }
 }
 

@@ -365,6 +365,9 @@ pub fn verdict_line(
         }
     }
     let run = run.map_or(String::new(), |id| format!("run #{id}: "));
+    if let Some(why) = &s.halted {
+        return format!("FAIL: {run}{why}");
+    }
     if stopped {
         return format!("STOPPED: {run}stopped before the end; what was measured is kept");
     }

@@ -15,7 +15,7 @@ pub enum Metric {
     Latency { stat: Stat, service: bool },
     /// errors ÷ requests.
     ErrorRate,
-    /// Completed requests per measured second.
+    /// Successful responses per measured second (failures are not throughput).
     Rate,
     /// Requests completed.
     Count,
@@ -81,6 +81,9 @@ pub struct Threshold {
     pub limit: f64,
     /// The expression as written.
     pub text: String,
+    /// Stop the run as soon as this fails, once this much measured time has passed (k6's
+    /// `abortOnFail` with `delayAbortEval`): `None` judges it only at the end.
+    pub abort_after: Option<std::time::Duration>,
 }
 
 const HELP: &str = "expected `METRIC OP VALUE` such as \"p95 < 200ms\", \"error_rate < 0.1%\" or \"rate > 900/s\"; \
@@ -123,6 +126,7 @@ impl FromStr for Threshold {
             op,
             limit,
             text: format!("{name} {} {value}", op.as_str()),
+            abort_after: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use super::signals::spawn_ctrl_c;
 use crate::engine::{self, RunOptions};
+use crate::halt::Halt;
 use crate::launch::StoreTo;
 use crate::scenario::Scenario;
 
@@ -14,8 +15,9 @@ pub(super) fn execute(
     threads: Option<usize>,
     store: Option<(&std::path::Path, &[String])>,
     quiet: bool,
+    fail_fast: bool,
     on_tick: impl FnMut(&std::sync::Arc<crate::metrics::Tick>),
-) -> Result<(engine::Outcome, Option<i64>), String> {
+) -> Result<(engine::Outcome, Option<i64>, Option<Halt>), String> {
     let to = store.map(|(db, tags)| StoreTo {
         db: db.to_path_buf(),
         tags: tags.to_vec(),
@@ -24,8 +26,11 @@ pub(super) fn execute(
         threads,
         ..RunOptions::default()
     };
-    let launched =
+    let mut launched =
         crate::launch::start(scenario, name, options, to.as_ref()).map_err(|e| e.to_string())?;
+    if !fail_fast {
+        launched.watch.keep_going();
+    }
     if let Some(e) = &launched.not_stored {
         eprintln!("loadbench: not storing this run: {e}");
     }
@@ -44,5 +49,5 @@ pub(super) fn execute(
         }
         None => None,
     };
-    Ok((done.outcome, stored_id))
+    Ok((done.outcome, stored_id, done.halt))
 }

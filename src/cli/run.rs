@@ -12,6 +12,7 @@ use super::parse::parse_dur;
 use crate::demo::DemoConfig;
 use crate::engine::RunStatus;
 use crate::exit::*;
+use crate::halt::Halt;
 use crate::printer::{self, Progress};
 use crate::scenario::{BaseUrl, Load, Profile, Scenario, TargetKind};
 use crate::store::Store;
@@ -56,6 +57,10 @@ pub(super) struct RunArgs {
     /// Tag the stored run (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
+    /// Go on for the whole duration even when no request connects (by default a run whose
+    /// first 3 s see nothing but failed connections stops and exits 3).
+    #[arg(long)]
+    no_fail_fast: bool,
     /// After the run, compare it with its scenario's baseline runs (`baseline`) or with run ids
     /// (`12` or `12,13,14`); exit 4 on a significant regression.
     #[arg(long, value_name = "baseline|ID[,ID...]")]
@@ -188,23 +193,32 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let quiet = args.quiet;
     let stored = (!args.no_store).then_some((db, args.tags.as_slice()));
-    let executed = execute(scenario, name, args.threads, stored, quiet, |tick| {
-        if quiet {
-            return;
-        }
-        let line = progress.line(tick);
-        let mut err = std::io::stderr().lock();
-        if tty {
-            let _ = write!(err, "\r\x1b[2K{line}");
-        } else {
-            let _ = writeln!(err, "{line}");
-        }
-        let _ = err.flush();
-    });
+    let fail_fast = !args.no_fail_fast;
+    let executed = execute(
+        scenario,
+        name,
+        args.threads,
+        stored,
+        quiet,
+        fail_fast,
+        |tick| {
+            if quiet {
+                return;
+            }
+            let line = progress.line(tick);
+            let mut err = std::io::stderr().lock();
+            if tty {
+                let _ = write!(err, "\r\x1b[2K{line}");
+            } else {
+                let _ = writeln!(err, "{line}");
+            }
+            let _ = err.flush();
+        },
+    );
     if tty && !quiet {
         eprintln!();
     }
-    let (outcome, stored_id) = match executed {
+    let (outcome, stored_id, halt) = match executed {
         Ok(done) => done,
         Err(e) => {
             eprintln!("loadbench: {e}");
@@ -257,11 +271,15 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             outcome.status == RunStatus::Stopped
         )
     );
-    match outcome.status {
-        RunStatus::Stopped => EXIT_STOPPED,
-        RunStatus::Failed => EXIT_RUN_ERROR,
-        RunStatus::Completed if !outcome.summary.thresholds_passed => EXIT_THRESHOLD_FAILED,
-        RunStatus::Completed if regressed => EXIT_REGRESSED,
-        RunStatus::Completed => EXIT_OK,
+    match (&halt, outcome.status) {
+        (Some(Halt::Unreachable(_)), _) => EXIT_RUN_ERROR,
+        (Some(Halt::Threshold { .. }), _) => EXIT_THRESHOLD_FAILED,
+        (None, status) => match status {
+            RunStatus::Stopped => EXIT_STOPPED,
+            RunStatus::Failed => EXIT_RUN_ERROR,
+            RunStatus::Completed if !outcome.summary.thresholds_passed => EXIT_THRESHOLD_FAILED,
+            RunStatus::Completed if regressed => EXIT_REGRESSED,
+            RunStatus::Completed => EXIT_OK,
+        },
     }
 }

@@ -353,7 +353,9 @@ impl Stats {
     }
 
     /// A threshold metric's value in canonical units (µs, fraction, req/s, count) over
-    /// `seconds`; `None` when nothing was measured.
+    /// `seconds`; `None` when nothing was measured. A latency with no successful response is
+    /// `None` too (fast refusals of a down service hold no latency objective), and `rate` counts
+    /// successful responses, so a service that refuses every request meets neither.
     pub fn figure(&self, metric: crate::thresholds::Metric, seconds: f64) -> Option<f64> {
         use crate::thresholds::{Metric, Stat};
         match metric {
@@ -363,7 +365,7 @@ impl Stats {
                 } else {
                     &self.latency
                 };
-                if h.is_empty() {
+                if h.is_empty() || self.errors >= self.requests {
                     return None;
                 }
                 Some(match stat {
@@ -375,7 +377,7 @@ impl Stats {
             }
             Metric::ErrorRate => (self.requests > 0).then(|| self.error_rate()),
             Metric::Rate => Some(if seconds > 0.0 {
-                self.requests as f64 / seconds
+                self.requests.saturating_sub(self.errors) as f64 / seconds
             } else {
                 0.0
             }),

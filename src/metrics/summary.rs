@@ -178,6 +178,9 @@ pub struct Summary {
     /// interrupted runs and runs stored before it was measured).
     #[serde(default)]
     pub environment: Option<crate::monitor::Environment>,
+    /// Why the run was ended early (a target nothing connected to, an abort threshold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
 }
 
 /// What a summary needs to know about the run besides its ticks; stored with the run so a summary
@@ -273,6 +276,7 @@ impl Summary {
             endpoints,
             total,
             environment: None,
+            halted: None,
         }
     }
 }

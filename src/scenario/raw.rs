@@ -88,7 +88,7 @@ pub(super) struct Raw {
     pub(super) requests: Spanned<Vec<Spanned<RawRequest>>>,
     pub(super) load: Spanned<RawLoad>,
     #[serde(default)]
-    pub(super) thresholds: Vec<Spanned<String>>,
+    pub(super) thresholds: Vec<Spanned<RawThreshold>>,
     #[serde(default)]
     pub(super) engine: RawEngine,
     pub(super) data: Option<Spanned<RawData>>,
@@ -187,7 +187,7 @@ pub(super) struct RawRequest {
     #[serde(default)]
     pub(super) checks: Vec<Spanned<RawCheck>>,
     #[serde(default)]
-    pub(super) thresholds: Vec<Spanned<String>>,
+    pub(super) thresholds: Vec<Spanned<RawThreshold>>,
 }
 
 #[derive(Deserialize)]
@@ -279,4 +279,22 @@ impl<'de> Deserialize<'de> for RawThink {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A threshold as written: `"p95 < 200ms"`, or a table that can stop the run when it fails:
+/// `{ threshold = "error_rate < 5%", abort = true, after = "5s" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawThreshold {
+    Text(String),
+    Table(RawThresholdTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawThresholdTable {
+    pub(super) threshold: String,
+    #[serde(default)]
+    pub(super) abort: bool,
+    pub(super) after: Option<String>,
 }

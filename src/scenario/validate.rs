@@ -119,14 +119,39 @@ impl Validator<'_> {
         })
     }
 
-    fn thresholds(&mut self, raw: &[Spanned<String>]) -> Vec<Threshold> {
+    fn thresholds(&mut self, raw: &[Spanned<RawThreshold>]) -> Vec<Threshold> {
         raw.iter()
-            .filter_map(|t| match t.get_ref().parse::<Threshold>() {
-                Ok(th) => Some(th),
-                Err(e) => {
-                    self.err(t.span(), format!("bad threshold: {e}"));
-                    None
+            .filter_map(|t| {
+                let (text, abort, after) = match t.get_ref() {
+                    RawThreshold::Text(s) => (s, false, None),
+                    RawThreshold::Table(x) => (&x.threshold, x.abort, x.after.as_deref()),
+                };
+                let mut th = match text.parse::<Threshold>() {
+                    Ok(th) => th,
+                    Err(e) => {
+                        self.err(t.span(), format!("bad threshold: {e}"));
+                        return None;
+                    }
+                };
+                let after = match after.map(crate::format::parse_duration).transpose() {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.err(t.span(), format!("threshold \"{text}\": after: {e}"));
+                        return None;
+                    }
+                };
+                if after.is_some() && !abort {
+                    self.err(
+                        t.span(),
+                        format!(
+                            "threshold \"{text}\": `after` delays an abort; add abort = true \
+                             (or drop `after`)"
+                        ),
+                    );
+                    return None;
                 }
+                th.abort_after = abort.then(|| after.unwrap_or_default());
+                Some(th)
             })
             .collect()
     }

@@ -720,6 +720,15 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                 }
             });
         ui.collapsing("Thresholds", |ui| {
+            let tables = doc
+                .get("thresholds")
+                .and_then(Item::as_array)
+                .is_some_and(|a| a.iter().any(|v| v.as_str().is_none()));
+            if tables {
+                // The one-per-line form would drop `{ threshold, abort, after }` tables.
+                ui.label("This scenario has thresholds written as tables (abort = true): edit them in the TOML text.");
+                return;
+            }
             let current: String = doc
                 .get("thresholds")
                 .and_then(Item::as_array)

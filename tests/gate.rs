@@ -1,0 +1,216 @@
+//! The CI gate as a platform team meets it: a down service fails fast with exit 3, an abort
+//! threshold stops a bad run early, and `rate` counts only successful responses.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{closed_port, serial};
+
+fn bin(db: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_loadbench"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env("LOADBENCH_DB", db);
+    c
+}
+
+fn run(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = bin(db).args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write scenario");
+    p.display().to_string()
+}
+
+#[test]
+fn a_down_service_stops_within_seconds_and_exits_3() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let port = closed_port();
+    let s = write(
+        dir.path(),
+        "down.toml",
+        &format!(
+            r#"
+name = "down"
+duration = "30s"
+thresholds = ["p95 < 200ms", "rate > 90/s"]
+[targets]
+api = "http://127.0.0.1:{port}"
+[load]
+model = "open"
+rate = 100
+[[requests]]
+name = "get"
+path = "/"
+"#
+        ),
+    );
+    let started = Instant::now();
+    let (code, out, err) = run(&db, &["run", &s, "--json"]);
+    let took = started.elapsed();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?} of a 30 s run"
+    );
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("FAIL: run #")
+            && last.contains("unreachable")
+            && last.contains("connect_refused"),
+        "{last}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(j["status"], "failed");
+    assert!(
+        j["halted"]
+            .as_str()
+            .is_some_and(|h| h.contains("unreachable"))
+    );
+    // Neither a latency objective nor a throughput floor holds on refusals.
+    for t in j["thresholds"].as_array().expect("thresholds") {
+        assert_eq!(t["passed"], false, "{t}");
+    }
+    // --no-fail-fast runs the whole (here shortened) schedule and judges thresholds: exit 1.
+    let (code, _, err) = run(
+        &db,
+        &["run", &s, "--duration", "4s", "--no-fail-fast", "--quiet"],
+    );
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn an_abort_threshold_stops_a_failing_run_after_its_delay() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let s = write(
+        dir.path(),
+        "abort.toml",
+        r#"
+name = "abort"
+duration = "30s"
+thresholds = ["p95 < 2s", { threshold = "error_rate < 5%", abort = true, after = "2s" }]
+[targets]
+api = { url = "demo", demo = { flaky_rate = 0.3 } }
+[load]
+model = "open"
+rate = 100
+[[requests]]
+name = "flaky"
+path = "/v1/flaky"
+"#,
+    );
+    let started = Instant::now();
+    let (code, out, err) = run(&db, &["run", &s, "--json"]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?} of a 30 s run"
+    );
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        j["halted"]
+            .as_str()
+            .is_some_and(|h| h.contains("abort threshold: error_rate < 5%")),
+        "{}",
+        j["halted"]
+    );
+    assert!(
+        j["duration_s"]
+            .as_f64()
+            .is_some_and(|d| (2.0..6.0).contains(&d))
+    );
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("FAIL: run #") && last.contains("error_rate < 5%"),
+        "{last}"
+    );
+    // A passing abort threshold lets the run finish.
+    let pass = write(
+        dir.path(),
+        "pass.toml",
+        r#"
+name = "pass"
+duration = "3s"
+thresholds = [{ threshold = "error_rate < 50%", abort = true }]
+[targets]
+api = "demo"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    );
+    let (code, _, err) = run(&db, &["run", &pass, "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    // `after` without `abort` is refused with its place.
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        r#"
+name = "bad"
+duration = "3s"
+thresholds = [{ threshold = "error_rate < 5%", after = "2s" }]
+[targets]
+api = "demo"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    );
+    let (code, _, err) = run(&db, &["run", &bad]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.toml:4:") && err.contains("abort = true"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rate_counts_successful_responses_only() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let s = write(
+        dir.path(),
+        "rate.toml",
+        r#"
+name = "rate"
+duration = "3s"
+thresholds = ["rate > 60/s"]
+[targets]
+api = { url = "demo", demo = { flaky_rate = 0.5 } }
+[load]
+model = "open"
+rate = 100
+[[requests]]
+name = "flaky"
+path = "/v1/flaky"
+"#,
+    );
+    let (code, out, err) = run(&db, &["run", &s, "--json"]);
+    assert_eq!(
+        code, 1,
+        "half of 100/s succeed, so rate > 60/s fails: {err}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let actual = j["thresholds"][0]["actual"].as_f64().expect("actual");
+    assert!((35.0..65.0).contains(&actual), "rate of successes {actual}");
+}
