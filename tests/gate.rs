@@ -214,3 +214,110 @@ path = "/v1/flaky"
     let actual = j["thresholds"][0]["actual"].as_f64().expect("actual");
     assert!((35.0..65.0).contains(&actual), "rate of successes {actual}");
 }
+
+#[test]
+fn scripts_get_ids_aliases_idempotent_imports_and_pruning() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let s = write(
+        dir.path(),
+        "ids.toml",
+        r#"
+name = "ids"
+duration = "2s"
+thresholds = ["error_rate < 1%"]
+[targets]
+api = "demo"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    );
+    // run --json carries the stored id, the comparison and the verdict line.
+    let (code, out, err) = run(&db, &["run", &s, "--json", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let first = j["run_id"].as_i64().expect("run_id");
+    assert!(j["comparison"].is_null());
+    assert_eq!(
+        j["verdict"].as_str(),
+        err.lines().last(),
+        "the JSON's verdict is the log's last line"
+    );
+    let (code, _, err) = run(&db, &["runs", "baseline", "latest"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        &db,
+        &["run", &s, "--json", "--quiet", "--compare-to", "baseline"],
+    );
+    assert!(code == 0 || code == 4, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let second = j["run_id"].as_i64().expect("run_id");
+    assert_eq!(j["comparison"]["baseline"].as_i64(), Some(first));
+    assert_eq!(j["comparison"]["candidate"].as_i64(), Some(second));
+    // `latest` and `baseline` wherever an id is taken.
+    let (code, out, err) = run(&db, &["runs", "show", "latest", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"scenario\": \"ids\""));
+    let (code, out, err) = run(
+        &db,
+        &["report", "baseline", "-f", "json", "--compare", "latest"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).expect("report json");
+    assert_eq!(r["run"]["id"].as_i64(), Some(first), "{}", r["run"]);
+    let (code, _, err) = run(&db, &["runs", "tag", "latest", "baseline"]);
+    assert_eq!(code, 2, "a tag named baseline is refused: {err}");
+    assert!(err.contains("runs baseline ID"), "{err}");
+    // Export the baseline, import it into a fresh database twice: a baseline there too, once.
+    let export = dir.path().join("baseline.json");
+    let (code, _, err) = run(
+        &db,
+        &[
+            "runs",
+            "export",
+            "baseline",
+            "-o",
+            &export.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let other = dir.path().join("other.db");
+    let file = export.display().to_string();
+    let (code, out1, err) = run(&other, &["runs", "import", &file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("a baseline of scenario \"ids\""), "{err}");
+    let (code, out2, err) = run(&other, &["runs", "import", &file]);
+    assert_eq!(code, 0, "a second import of the same run succeeds: {err}");
+    assert!(err.contains("already stored as run #"), "{err}");
+    assert_eq!(out1, out2, "both print the one run's id");
+    let (_, list, _) = run(&other, &["runs", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list).expect("list");
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["baseline"], true);
+    // Prune keeps the newest N per scenario and every baseline.
+    let (code, _, err) = run(&db, &["run", &s, "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&db, &["runs", "prune", "--keep", "1", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("would delete 1 of 3 runs"), "{err}");
+    let (code, _, err) = run(&db, &["runs", "prune", "--keep", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, list, _) = run(&db, &["runs", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list).expect("list");
+    let ids: Vec<i64> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&first), "the baseline is kept: {ids:?}");
+    assert!(!ids.contains(&second), "the middle run went: {ids:?}");
+    let (code, _, _) = run(&db, &["runs", "prune"]);
+    assert_eq!(code, 2, "prune with no rule is refused");
+}

@@ -107,6 +107,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         summary: Some(summary),
         notes: "baseline | before the cache change".into(),
         tags: vec!["baseline".into()],
+        baseline: false,
         version: "0.1.0".into(),
         host: serde_json::json!({"os": "linux", "arch": "x86_64", "cores": 2}),
         ticks: ticks

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::ids::run_ids;
 use crate::exit::*;
 use crate::printer::{self};
 use crate::store::Store;
@@ -143,52 +144,6 @@ pub(super) fn comparison_text(c: &crate::analysis::compare::Comparison) -> Strin
             &rows
         )
     )
-}
-
-/// Run ids from a command-line word: `12`, `12,13,14`, `latest`, or `baseline` (the marked
-/// baseline runs of `scenario`).
-pub(super) fn run_ids(
-    store: &Store,
-    word: &str,
-    scenario: Option<&str>,
-) -> Result<Vec<i64>, String> {
-    match word {
-        "latest" => store
-            .list_runs(&crate::store::RunFilter {
-                limit: Some(1),
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string())?
-            .first()
-            .map(|r| vec![r.id])
-            .ok_or_else(|| "`latest`: there is no run yet".to_string()),
-        "baseline" => {
-            let scenario =
-                scenario.ok_or("`baseline` needs a candidate run to name its scenario")?;
-            let ids = store.baselines_of(scenario).map_err(|e| e.to_string())?;
-            if ids.is_empty() {
-                return Err(format!(
-                    "scenario \"{scenario}\" has no baseline yet: mark one with loadbench runs baseline ID"
-                ));
-            }
-            Ok(ids)
-        }
-        _ => {
-            let ids = word
-                .split(',')
-                .map(|t| t.trim().parse::<i64>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| {
-                    format!(
-                        "`{word}`: expected a run id, ids such as 12,13,14, `latest` or `baseline`"
-                    )
-                })?;
-            for id in &ids {
-                store.run(*id).map_err(|e| e.to_string())?;
-            }
-            Ok(ids)
-        }
-    }
 }
 
 pub(super) fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {

@@ -5,6 +5,7 @@ mod capacity;
 mod compare;
 mod demo;
 mod gui;
+mod ids;
 mod import;
 mod launch;
 mod parse;

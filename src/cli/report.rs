@@ -10,8 +10,8 @@ use crate::store::Store;
 
 #[derive(Args)]
 pub(super) struct ReportArgs {
-    /// Run id (see `loadbench runs`).
-    run: i64,
+    /// Run id (see `loadbench runs`), `latest` or `baseline`.
+    run: String,
     /// md, html, json, csv, junit or hlog.
     #[arg(long, short, value_parser = parse_format)]
     format: crate::report::Format,
@@ -21,7 +21,7 @@ pub(super) struct ReportArgs {
     /// Compare the run with these baseline runs (tables with verdicts, an overlaid chart, and
     /// JUnit cases for regressions).
     #[arg(long = "compare", value_name = "BASE")]
-    compare: Vec<i64>,
+    compare: Vec<String>,
     /// Replace the output file (and a Markdown report's charts) if they exist.
     #[arg(long)]
     force: bool,
@@ -41,7 +41,16 @@ pub(super) fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
-    let report = match Report::load_compared(&store, args.run, &args.compare) {
+    let ids = super::ids::one_run(&store, &args.run)
+        .and_then(|run| Ok((run, super::ids::many_runs(&store, &args.compare)?)));
+    let (run, compare) = match ids {
+        Ok(ids) => ids,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let report = match Report::load_compared(&store, run, &compare) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("loadbench: {e}");

@@ -249,8 +249,23 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             Err(e) => eprintln!("loadbench: cannot compare: {e}"),
         }
     }
+    let verdict = printer::verdict_line(
+        &outcome.summary,
+        comparison.as_ref(),
+        stored_id,
+        outcome.status == RunStatus::Stopped,
+    );
     if args.json {
-        match serde_json::to_string_pretty(&outcome.summary) {
+        // The summary, plus what a script needs next: the stored id, the comparison, the verdict.
+        let doc = serde_json::to_value(&outcome.summary).map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.insert("run_id".into(), serde_json::json!(stored_id));
+                o.insert("comparison".into(), serde_json::json!(comparison));
+                o.insert("verdict".into(), serde_json::json!(verdict));
+            }
+            v
+        });
+        match doc.and_then(|d| serde_json::to_string_pretty(&d)) {
             Ok(j) => println!("{j}"),
             Err(e) => {
                 eprintln!("loadbench: cannot encode the summary: {e}");
@@ -262,15 +277,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     }
     // The last line of the log says what was decided and why, whatever scrolled by above.
     let _ = std::io::stdout().flush();
-    eprintln!(
-        "{}",
-        printer::verdict_line(
-            &outcome.summary,
-            comparison.as_ref(),
-            stored_id,
-            outcome.status == RunStatus::Stopped
-        )
-    );
+    eprintln!("{verdict}");
     match (&halt, outcome.status) {
         (Some(Halt::Unreachable(_)), _) => EXIT_RUN_ERROR,
         (Some(Halt::Threshold { .. }), _) => EXIT_THRESHOLD_FAILED,

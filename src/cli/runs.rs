@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::ids::{many_runs, one_run};
 use super::parse::parse_when;
 use crate::exit::*;
 use crate::printer::{self};
@@ -48,16 +49,16 @@ pub(super) struct ListArgs {
 pub(super) enum RunsCommand {
     /// Print a stored run's summary, exactly as the live run printed it.
     Show {
-        /// Run id.
-        id: i64,
+        /// Run id, `latest` or `baseline`.
+        id: String,
         /// The same JSON document as `run --json`.
         #[arg(long)]
         json: bool,
     },
     /// Add tags to a run (or remove them with --remove).
     Tag {
-        /// Run id.
-        id: i64,
+        /// Run id, `latest` or `baseline`.
+        id: String,
         /// Tags.
         #[arg(required = true)]
         tags: Vec<String>,
@@ -68,30 +69,30 @@ pub(super) enum RunsCommand {
     /// Mark runs of one scenario as its baseline (for `run --compare-to baseline`): one run, or
     /// three or more so that comparisons measure run-to-run drift instead of assuming it.
     Baseline {
-        /// Run ids.
+        /// Run ids (`12`, `12,13`, `latest`, `baseline`).
         #[arg(required = true)]
-        ids: Vec<i64>,
+        ids: Vec<String>,
     },
     /// Set a run's notes.
     Note {
-        /// Run id.
-        id: i64,
+        /// Run id, `latest` or `baseline`.
+        id: String,
         /// The notes (replaces any earlier ones).
         text: String,
     },
     /// Delete runs (asks first; --yes to skip).
     Delete {
-        /// Run ids.
+        /// Run ids (`12`, `12,13`, `latest`, `baseline`).
         #[arg(required = true)]
-        ids: Vec<i64>,
+        ids: Vec<String>,
         /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
     /// Write a run, histograms included, to a JSON file another machine can import.
     Export {
-        /// Run id.
-        id: i64,
+        /// Run id, `latest` or `baseline`.
+        id: String,
         /// Output file (an existing one is kept unless --force).
         #[arg(long, short)]
         output: PathBuf,
@@ -104,11 +105,24 @@ pub(super) enum RunsCommand {
         /// The exported file.
         file: PathBuf,
     },
+    /// Delete old runs to keep a database (a CI cache) from growing: runs beyond the newest N of
+    /// each scenario, or older than a span. Baseline runs and running runs are always kept.
+    Prune {
+        /// Keep the newest N runs of each scenario.
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        /// Delete runs that started before this (30d, 12h, or a date such as 2026-11-01).
+        #[arg(long, value_name = "WHEN", value_parser = super::parse::parse_when)]
+        older_than: Option<i64>,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Merge shards of one scenario, run from several machines at once, into one new run.
     Merge {
         /// Run ids (two or more; import the other machines' runs first).
         #[arg(required = true, num_args = 2..)]
-        ids: Vec<i64>,
+        ids: Vec<String>,
         /// Merge shards that started more than 5 s apart anyway.
         #[arg(long)]
         force: bool,
@@ -134,9 +148,11 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             return EXIT_RUN_ERROR;
         }
     };
+    let one = |w: &str| one_run(&store, w).map_err(StoreError::Invalid);
+    let many = |w: &[String]| many_runs(&store, w).map_err(StoreError::Invalid);
     let result = match args.command {
         None => list_runs(&store, &args.list),
-        Some(RunsCommand::Show { id, json }) => {
+        Some(RunsCommand::Show { id, json }) => one(&id).and_then(|id| {
             store.run(id).map(|run| match (run.summary, json) {
                 (Some(s), true) => {
                     println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default())
@@ -147,16 +163,24 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
                     run.row.duration_s
                 ),
             })
+        }),
+        Some(RunsCommand::Tag { .. }) if !tagging_baseline_allowed(&args.command) => {
+            Err(StoreError::Invalid(
+                "`baseline` is not a tag here: `loadbench runs baseline ID` marks the runs \
+                 `--compare-to baseline` compares with (a tag of that name would be ignored)"
+                    .into(),
+            ))
         }
-        Some(RunsCommand::Tag { id, tags, remove }) => {
+        Some(RunsCommand::Tag { id, tags, remove }) => one(&id).and_then(|id| {
             if remove {
                 store.untag(id, &tags)
             } else {
                 store.tag(id, &tags)
             }
-        }
-        Some(RunsCommand::Note { id, text }) => store.set_notes(id, &text),
-        Some(RunsCommand::Baseline { ids }) => store.set_baseline(&ids).map(|()| {
+        }),
+        Some(RunsCommand::Note { id, text }) => one(&id).and_then(|id| store.set_notes(id, &text)),
+        Some(RunsCommand::Baseline { ids }) => many(&ids).and_then(|ids| {
+            store.set_baseline(&ids).map(|()| {
             let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
             if ids.len() == 1 {
                 eprintln!(
@@ -167,30 +191,42 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             } else {
                 eprintln!("runs {} are now their scenario's baseline", list.join(", "));
             }
+        })
         }),
-        Some(RunsCommand::Delete { ids, yes }) => delete_runs(&store, &ids, yes),
-        Some(RunsCommand::Export { id, output, force }) => store.export_run(id).and_then(|doc| {
-            let text =
-                serde_json::to_string(&doc).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            crate::output::write(&output, text.as_bytes(), force)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            eprintln!(
-                "run #{id} written to {} ({} ticks)",
-                output.display(),
-                doc.ticks.len()
-            );
-            Ok(())
+        Some(RunsCommand::Delete { ids, yes }) => {
+            many(&ids).and_then(|ids| delete_runs(&store, &ids, yes))
+        }
+        Some(RunsCommand::Export { id, output, force }) => one(&id).and_then(|id| {
+            store.export_run(id).and_then(|doc| {
+                let text =
+                    serde_json::to_string(&doc).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                crate::output::write(&output, text.as_bytes(), force)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                eprintln!(
+                    "run #{id} written to {} ({} ticks)",
+                    output.display(),
+                    doc.ticks.len()
+                );
+                Ok(())
+            })
         }),
         Some(RunsCommand::Import { file }) => import_run(&store, &file),
-        Some(RunsCommand::Merge { ids, force }) => store.merge_runs(&ids, force).and_then(|id| {
-            let run = store.run(id)?;
-            eprintln!(
-                "merged into run #{id}: {} requests, {} ({})",
-                run.row.requests,
-                run.row.rate.map_or("-".into(), crate::format::rate),
-                run.row.name
-            );
-            Ok(())
+        Some(RunsCommand::Prune {
+            keep,
+            older_than,
+            dry_run,
+        }) => prune_runs(&store, keep, older_than, dry_run),
+        Some(RunsCommand::Merge { ids, force }) => many(&ids).and_then(|ids| {
+            store.merge_runs(&ids, force).and_then(|id| {
+                let run = store.run(id)?;
+                eprintln!(
+                    "merged into run #{id}: {} requests, {} ({})",
+                    run.row.requests,
+                    run.row.rate.map_or("-".into(), crate::format::rate),
+                    run.row.name
+                );
+                Ok(())
+            })
         }),
     };
     match result {
@@ -203,6 +239,12 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             }
         }
     }
+}
+
+/// Whether a `runs tag` may go ahead: adding a tag named `baseline` is refused (it looks like
+/// the baseline mark but is not one).
+fn tagging_baseline_allowed(command: &Option<RunsCommand>) -> bool {
+    !matches!(command, Some(RunsCommand::Tag { tags, remove: false, .. }) if tags.iter().any(|t| t == "baseline"))
 }
 
 pub(super) fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()> {
@@ -320,6 +362,54 @@ pub(super) fn delete_runs(store: &Store, ids: &[i64], yes: bool) -> crate::store
     Ok(())
 }
 
+/// `runs prune`: which runs go is decided first, then each is deleted (baselines and running
+/// runs never).
+fn prune_runs(
+    store: &Store,
+    keep: Option<usize>,
+    older_than: Option<i64>,
+    dry_run: bool,
+) -> crate::store::Result<()> {
+    use crate::store::StoreError;
+    if keep.is_none() && older_than.is_none() {
+        return Err(StoreError::Invalid(
+            "runs prune needs --keep N and/or --older-than WHEN".into(),
+        ));
+    }
+    // Newest first, so the first N seen of a scenario are the ones kept.
+    let rows = store.list_runs(&RunFilter::default())?;
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut doomed = Vec::new();
+    for r in &rows {
+        let n = seen.entry(r.scenario.as_str()).or_default();
+        *n += 1;
+        let beyond = keep.is_some_and(|k| *n > k);
+        let old = older_than.is_some_and(|t| r.started_at_ms < t);
+        if (beyond || old) && !r.baseline && r.status != "running" {
+            doomed.push(r);
+        }
+    }
+    for r in &doomed {
+        if dry_run {
+            eprintln!(
+                "would delete run #{} ({}, {})",
+                r.id,
+                r.name,
+                when(r.started_at_ms)
+            );
+        } else {
+            store.delete_run(r.id)?;
+        }
+    }
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    eprintln!(
+        "{verb} {} of {} runs (baselines and running runs are kept)",
+        doomed.len(),
+        rows.len()
+    );
+    Ok(())
+}
+
 pub(super) fn import_run(store: &Store, file: &std::path::Path) -> crate::store::Result<()> {
     use crate::store::StoreError;
     let shown = file.display().to_string();
@@ -334,11 +424,25 @@ pub(super) fn import_run(store: &Store, file: &std::path::Path) -> crate::store:
             e.column()
         ))
     })?;
+    // Importing a run already here is done already: a CI job that restores its baselines on
+    // every build must not fail on the second.
+    if let Some(id) = store.run_by_uuid(&doc.uuid)? {
+        eprintln!("{shown} is already stored as run #{id}; nothing imported");
+        println!("{id}");
+        return Ok(());
+    }
     let id = store.import_run(&doc).map_err(|e| match e {
         StoreError::Invalid(m) => StoreError::Invalid(format!("{shown}: {m}")),
         other => other,
     })?;
-    eprintln!("imported {shown} as run #{id}");
+    if doc.baseline {
+        eprintln!(
+            "imported {shown} as run #{id}, a baseline of scenario \"{}\" as it was where exported",
+            doc.info.scenario
+        );
+    } else {
+        eprintln!("imported {shown} as run #{id}");
+    }
     println!("{id}");
     Ok(())
 }

@@ -180,6 +180,7 @@ impl Store {
                 spread as f64 / 1000.0
             ),
             tags: vec!["merged".to_string()],
+            baseline: false,
             version: env!("CARGO_PKG_VERSION").to_string(),
             host: serde_json::json!({
                 "merged_from": runs.iter().map(|r| serde_json::json!({

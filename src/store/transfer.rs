@@ -46,6 +46,10 @@ pub struct RunExport {
     pub notes: String,
     /// Tags.
     pub tags: Vec<String>,
+    /// Whether it was a baseline run of its scenario where it was exported, so a baseline kept
+    /// as a CI artifact is a baseline again once imported.
+    #[serde(default)]
+    pub baseline: bool,
     /// The loadbench version that ran it.
     pub version: String,
     /// The machine it ran on.
@@ -165,10 +169,21 @@ impl Store {
             summary: run.summary,
             notes: run.notes,
             tags: r.tags,
+            baseline: r.baseline,
             version: run.version,
             host: run.host,
             ticks,
         })
+    }
+
+    /// The local id of a run by its uuid (the same run imported twice is one run).
+    pub fn run_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT id FROM runs WHERE uuid = ?1", params![uuid], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err())
     }
 
     /// Imports several runs in one transaction (all or nothing).
@@ -249,6 +264,11 @@ impl Store {
                         "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
                         params![id, tag],
                     )
+                    .map_err(self.err())?;
+            }
+            if doc.baseline {
+                self.conn
+                    .execute("UPDATE runs SET baseline = 1 WHERE id = ?1", params![id])
                     .map_err(self.err())?;
             }
             let keys = doc.info.keys.len();
