@@ -21,7 +21,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["demo", "metrics", "monitor", "scenario", "timer"],
     ),
     ("store", &["benchmark", "format", "metrics", "monitor"]),
-    ("launch", &["engine", "metrics", "scenario", "store"]),
+    ("halt", &["metrics", "scenario", "thresholds"]),
+    (
+        "launch",
+        &["engine", "halt", "metrics", "scenario", "store"],
+    ),
     (
         "analysis",
         &[
@@ -69,6 +73,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "engine",
             "exit",
             "format",
+            "halt",
             "launch",
             "metrics",
             "monitor",

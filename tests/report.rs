@@ -420,6 +420,29 @@ fn a_comparison_report_shows_verdicts_an_overlay_and_junit_cases() {
         "3 thresholds + all together's error share + 2 requests × (3 percentiles + error share)"
     );
     assert_eq!(cases.iter().filter(|c| failed(c)).count(), 1 + regressions);
+    // "Not enough data" is neither a pass nor a failure: skipped, with the reason.
+    let skipped: Vec<_> = cases
+        .iter()
+        .filter(|c| c.children().any(|x| x.has_tag_name("skipped")))
+        .collect();
+    assert_eq!(skipped.len(), 1, "the dashboard's p99: {xml}");
+    assert!(skipped[0].attribute("name").is_some_and(|n| n.contains("p99")));
+    assert_eq!(suite.attribute("skipped"), Some("1"));
+    for c in &cases {
+        // Stable class names (no local run ids), the measured time, the values shown.
+        let class = c.attribute("classname").unwrap_or_default();
+        assert!(class.starts_with("thresholds.") || class == "baseline", "{class}");
+        assert_ne!(c.attribute("time"), Some("0"), "{xml}");
+        let out = c
+            .children()
+            .find(|x| x.has_tag_name("system-out"))
+            .and_then(|x| x.text())
+            .unwrap_or_default();
+        assert!(
+            out.contains("actual") || out.contains(" → "),
+            "every case says what was measured: {out}"
+        );
+    }
     let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).expect("json");
     assert_eq!(json["comparisons"][0]["regressed"], true);
     // An unchanged run: no regression anywhere.
