@@ -5,3 +5,4 @@ pub mod capacity;
 pub mod compare;
 pub mod resample;
 pub mod stats;
+pub mod verdict;

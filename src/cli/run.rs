@@ -249,7 +249,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             Err(e) => eprintln!("loadbench: cannot compare: {e}"),
         }
     }
-    let verdict = printer::verdict_line(
+    let verdict = crate::analysis::verdict::line(
         &outcome.summary,
         comparison.as_ref(),
         stored_id,

@@ -44,23 +44,13 @@ impl Tables {
     pub fn of(r: &Report) -> Tables {
         use crate::format;
         let s = &r.summary;
-        let failed: Vec<_> = s.thresholds.iter().filter(|t| !t.passed).collect();
-        let verdict = if s.thresholds.is_empty() {
-            "No thresholds were set.".to_string()
-        } else if failed.is_empty() {
-            format!("PASS: all {} thresholds held.", s.thresholds.len())
-        } else {
-            format!(
-                "FAIL: {} of {} thresholds failed: {}.",
-                failed.len(),
-                s.thresholds.len(),
-                failed
-                    .iter()
-                    .map(|t| format!("`{}` (actual {})", t.expression, t.actual_text))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
+        // The same line the run's log ended with, comparison included.
+        let verdict = crate::analysis::verdict::line(
+            s,
+            r.comparisons.first().map(|c| &c.comparison),
+            Some(r.run.row.id),
+            s.status == "stopped" && s.halted.is_none(),
+        );
         let row = &r.run.row;
         let about = format!(
             "Scenario **{}**, {} model, run #{} ({}), started {} UTC, {} measured{}; {} requests at {}.",
