@@ -243,7 +243,9 @@ fn a_run_compares_against_a_benchmark_set() {
     let (code, out, _) = lb(&["compare", "1", "--benchmark", "fast rival", "--json"]);
     assert_eq!(code, 4, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    let p50 = v[0]["requests"][0][1]
+    assert_eq!(v["schema"], "loadbench.compare/1");
+    let v = &v["comparisons"];
+    let p50 = v[0]["requests"][0]["metrics"]
         .as_array()
         .expect("metrics")
         .iter()
@@ -253,7 +255,7 @@ fn a_run_compares_against_a_benchmark_set() {
     assert_eq!(p50["verdict"], "regressed");
     // The quick start is an open-model run: its rate is what it was asked to send, so the set's
     // rate is not held against it, and the comparison says why.
-    let ingest = v[0]["requests"][0][1].as_array().expect("metrics");
+    let ingest = v[0]["requests"][0]["metrics"].as_array().expect("metrics");
     assert!(ingest.iter().all(|m| m["metric"] != "rate"), "{out}");
     assert!(
         v[0]["notes"].to_string().contains("rate not compared"),

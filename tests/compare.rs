@@ -100,13 +100,22 @@ fn the_baseline_gate_passes_an_unchanged_run_and_fails_a_slower_one() {
         err.contains("REGRESSED") && err.contains("significant regression"),
         "{err}"
     );
+    // Whatever scrolled by, the last line says what failed and against what.
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("FAIL: run #") && last.contains("vs baseline #"),
+        "{last}"
+    );
     // `compare` gives the same verdicts, as JSON for scripts.
     let (code, out, _) = lb(&db, &["compare", "1", "2", "latest", "--json"]);
     assert_eq!(code, 4);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["schema"], "loadbench.compare/1");
+    let v = &v["comparisons"];
     assert_eq!(v[0]["regressed"], false);
     assert_eq!(v[1]["regressed"], true);
-    let p50 = v[1]["requests"][0][1]
+    assert!(v[1]["requests"][0]["request"].is_string());
+    let p50 = v[1]["requests"][0]["metrics"]
         .as_array()
         .expect("metrics")
         .iter()

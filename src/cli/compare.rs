@@ -22,6 +22,9 @@ pub(super) struct CompareArgs {
     json: bool,
 }
 
+/// The version of `compare --json`'s document (docs/json-compare.md).
+pub const COMPARE_SCHEMA: &str = "loadbench.compare/1";
+
 /// What `--compare-to` names: the scenario's marked baseline runs, or runs by id.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum CompareTo {
@@ -211,7 +214,8 @@ pub(super) fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        let doc = serde_json::json!({ "schema": COMPARE_SCHEMA, "comparisons": all });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         for c in &all {
             print!("{}", comparison_text(c));

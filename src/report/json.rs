@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{Exporter, Report};
 
 /// The version of the JSON report document.
-pub const REPORT_SCHEMA: &str = "loadbench.report/1";
+pub const REPORT_SCHEMA: &str = "loadbench.report/2";
 
 /// The JSON exporter.
 pub struct Json;

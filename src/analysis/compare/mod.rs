@@ -139,7 +139,9 @@ pub struct Comparison {
     pub benchmark: Option<String>,
     /// Candidate run id.
     pub candidate: i64,
-    /// Per request (`request@target`, `*` for all together): the metric changes.
+    /// Per request (`request@target`, `*` for all together): the metric changes. In JSON each
+    /// is an object, `{"request": "...", "metrics": [...]}`, so scripts index by name.
+    #[serde(with = "named")]
     pub requests: Vec<(String, Vec<MetricChange>)>,
     /// Whether any metric regressed.
     pub regressed: bool,
@@ -199,6 +201,44 @@ impl Comparison {
             m.format_value(m.baseline),
             m.format_value(m.candidate)
         ))
+    }
+}
+
+/// The JSON shape of [`Comparison::requests`]: objects with named fields, not pairs.
+mod named {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::MetricChange;
+
+    #[derive(Serialize, Deserialize)]
+    struct Request {
+        request: String,
+        metrics: Vec<MetricChange>,
+    }
+
+    #[derive(Serialize)]
+    struct RequestRef<'a> {
+        request: &'a str,
+        metrics: &'a [MetricChange],
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        v: &[(String, Vec<MetricChange>)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|(request, metrics)| RequestRef {
+            request,
+            metrics,
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, Vec<MetricChange>)>, D::Error> {
+        Ok(Vec::<Request>::deserialize(d)?
+            .into_iter()
+            .map(|r| (r.request, r.metrics))
+            .collect())
     }
 }
 
