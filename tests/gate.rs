@@ -321,3 +321,63 @@ path = "/v1/echo"
     let (code, _, _) = run(&db, &["runs", "prune"]);
     assert_eq!(code, 2, "prune with no rule is refused");
 }
+
+#[test]
+fn one_ci_step_runs_gates_and_writes_its_reports() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let s = write(
+        dir.path(),
+        "step.toml",
+        r#"
+name = "step"
+duration = "2s"
+thresholds = ["p95 < 1ms"]
+[targets]
+api = { url = "demo", demo = { delay = "5ms" } }
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    );
+    let md = dir.path().join("docs/performance/step.md");
+    let junit = dir.path().join("junit.xml");
+    std::fs::create_dir_all(md.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&md, "last build's report").expect("old report");
+    let md_arg = format!("md={}", md.display());
+    let junit_arg = format!("junit={}", junit.display());
+    let (code, _, err) = run(
+        &db,
+        &[
+            "run", &s, "--quiet", "--report", &md_arg, "--report", &junit_arg,
+        ],
+    );
+    assert_eq!(code, 1, "p95 < 1ms fails against a 5 ms service: {err}");
+    let last = err.lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("FAIL: run #1: p95 < 1ms"), "{last}");
+    let text = std::fs::read_to_string(&md).expect("md written");
+    assert!(
+        text.contains(&format!("**{last}**")),
+        "the report leads with the log's last line: {text}"
+    );
+    assert!(md.with_file_name("step-latency.svg").exists());
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit parses");
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    assert_eq!(failures, 1, "{xml}");
+    // A bad --report is refused before anything is sent.
+    let started = Instant::now();
+    let (code, _, err) = run(&db, &["run", &s, "--report", "pdf=x.pdf"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pdf"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let (code, _, err) = run(&db, &["run", &s, "--no-store", "--report", &md_arg]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -426,12 +426,19 @@ fn a_comparison_report_shows_verdicts_an_overlay_and_junit_cases() {
         .filter(|c| c.children().any(|x| x.has_tag_name("skipped")))
         .collect();
     assert_eq!(skipped.len(), 1, "the dashboard's p99: {xml}");
-    assert!(skipped[0].attribute("name").is_some_and(|n| n.contains("p99")));
+    assert!(
+        skipped[0]
+            .attribute("name")
+            .is_some_and(|n| n.contains("p99"))
+    );
     assert_eq!(suite.attribute("skipped"), Some("1"));
     for c in &cases {
         // Stable class names (no local run ids), the measured time, the values shown.
         let class = c.attribute("classname").unwrap_or_default();
-        assert!(class.starts_with("thresholds.") || class == "baseline", "{class}");
+        assert!(
+            class.starts_with("thresholds.") || class == "baseline",
+            "{class}"
+        );
         assert_ne!(c.attribute("time"), Some("0"), "{xml}");
         let out = c
             .children()

@@ -57,6 +57,11 @@ pub(super) struct RunArgs {
     /// Tag the stored run (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
+    /// After the run, write a report of it: FORMAT=PATH, e.g. md=docs/performance/api.md or
+    /// junit=junit.xml (repeatable; with --compare-to, the comparison is in it). The files are
+    /// this run's output, so existing ones are replaced (never through a symbolic link).
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report_spec)]
+    reports: Vec<(crate::report::Format, PathBuf)>,
     /// Go on for the whole duration even when no request connects (by default a run whose
     /// first 3 s see nothing but failed connections stops and exits 3).
     #[arg(long)]
@@ -65,6 +70,53 @@ pub(super) struct RunArgs {
     /// (`12` or `12,13,14`); exit 4 on a significant regression.
     #[arg(long, value_name = "baseline|ID[,ID...]")]
     compare_to: Option<String>,
+}
+
+/// Reads `--report FORMAT=PATH`.
+fn parse_report_spec(s: &str) -> Result<(crate::report::Format, PathBuf), String> {
+    let (format, path) = s.split_once('=').ok_or_else(|| {
+        format!("\"{s}\": expected FORMAT=PATH, e.g. md=report.md or junit=junit.xml")
+    })?;
+    if path.is_empty() {
+        return Err(format!("\"{s}\": the path is empty"));
+    }
+    Ok((super::report::parse_format(format)?, PathBuf::from(path)))
+}
+
+/// Writes the `--report` files of a stored run (with its comparison); false if any failed.
+fn write_reports(
+    db: &std::path::Path,
+    run: i64,
+    baselines: &[i64],
+    reports: &[(crate::report::Format, PathBuf)],
+) -> bool {
+    let report = Store::open_read(db)
+        .map_err(|e| e.to_string())
+        .and_then(|s| {
+            crate::report::Report::load_compared(&s, run, baselines).map_err(|e| e.to_string())
+        });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadbench: cannot write the reports: {e}");
+            return false;
+        }
+    };
+    let mut ok = true;
+    for (format, path) in reports {
+        match crate::report::write(&report, *format, path, true) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+            }
+            Err(e) => {
+                eprintln!("loadbench: cannot write {}: {e}", path.display());
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 /// Applies command-line overrides to a loaded scenario; errors name the flag.
@@ -167,6 +219,12 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         eprintln!("loadbench: --threads must be at least 1");
         return EXIT_INVALID;
     }
+    if !args.reports.is_empty() && args.no_store {
+        eprintln!(
+            "loadbench: --report writes a report of the stored run; it cannot go with --no-store"
+        );
+        return EXIT_INVALID;
+    }
     let total_s = scenario.duration().as_secs_f64();
     let open = matches!(scenario.load, Load::Open { .. });
     if !args.no_store
@@ -249,6 +307,19 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             Err(e) => eprintln!("loadbench: cannot compare: {e}"),
         }
     }
+    let reported = match stored_id {
+        Some(id) if !args.reports.is_empty() => {
+            let baselines = comparison.as_ref().map_or_else(Vec::new, |c| {
+                if c.baselines.is_empty() {
+                    vec![c.baseline]
+                } else {
+                    c.baselines.clone()
+                }
+            });
+            write_reports(db, id, &baselines, &args.reports)
+        }
+        _ => true,
+    };
     let verdict = crate::analysis::verdict::line(
         &outcome.summary,
         comparison.as_ref(),
@@ -278,7 +349,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     // The last line of the log says what was decided and why, whatever scrolled by above.
     let _ = std::io::stdout().flush();
     eprintln!("{verdict}");
-    match (&halt, outcome.status) {
+    let code = match (&halt, outcome.status) {
         (Some(Halt::Unreachable(_)), _) => EXIT_RUN_ERROR,
         (Some(Halt::Threshold { .. }), _) => EXIT_THRESHOLD_FAILED,
         (None, status) => match status {
@@ -288,5 +359,9 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             RunStatus::Completed if regressed => EXIT_REGRESSED,
             RunStatus::Completed => EXIT_OK,
         },
+    };
+    if !reported && code == EXIT_OK {
+        return EXIT_RUN_ERROR;
     }
+    code
 }

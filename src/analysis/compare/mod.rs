@@ -226,10 +226,10 @@ mod named {
         v: &[(String, Vec<MetricChange>)],
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|(request, metrics)| RequestRef {
-            request,
-            metrics,
-        }))
+        s.collect_seq(
+            v.iter()
+                .map(|(request, metrics)| RequestRef { request, metrics }),
+        )
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
