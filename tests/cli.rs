@@ -37,6 +37,8 @@ fn quickstart_runs_and_prints_json_with_a_schema() {
         "--warmup",
         "0s",
         "--json",
+        "--progress-interval",
+        "1s",
     ]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");

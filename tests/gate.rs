@@ -381,3 +381,37 @@ path = "/v1/echo"
     let (code, _, err) = run(&db, &["run", &s, "--no-store", "--report", &md_arg]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn a_ci_log_gets_a_progress_line_per_interval_not_per_second() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let (code, _, err) = run(
+        &db,
+        &[
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "5s",
+            "--warmup",
+            "0s",
+            "--progress-interval",
+            "2s",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // stderr is a pipe here, as in CI: the first second, then every 2 s of run time.
+    let at: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .filter_map(|l| l.trim_start_matches('[').split('/').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(at, ["1s", "2s", "4s"], "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("PASS: run #1"),
+        "the id and verdict are never hidden: {last}"
+    );
+}

@@ -27,6 +27,10 @@ pub(super) struct RunArgs {
     /// No progress line.
     #[arg(long, short)]
     quiet: bool,
+    /// When stderr is not a terminal (a CI log), one progress line per this much run time
+    /// (default 10s; the first second is always shown). A terminal gets one line, updated.
+    #[arg(long, value_parser = parse_dur, default_value = "10s")]
+    progress_interval: Duration,
     /// Override the duration of a constant-load scenario (e.g. 30s).
     #[arg(long, value_parser = parse_dur)]
     duration: Option<Duration>,
@@ -252,6 +256,8 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     let quiet = args.quiet;
     let stored = (!args.no_store).then_some((db, args.tags.as_slice()));
     let fail_fast = !args.no_fail_fast;
+    let every = args.progress_interval.as_secs_f64().max(1.0);
+    let mut next_line_at = every;
     let executed = execute(
         scenario,
         name,
@@ -267,8 +273,9 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             let mut err = std::io::stderr().lock();
             if tty {
                 let _ = write!(err, "\r\x1b[2K{line}");
-            } else {
+            } else if tick.index == 1 || tick.end + 1e-9 >= next_line_at {
                 let _ = writeln!(err, "{line}");
+                next_line_at = (tick.end / every).floor() * every + every;
             }
             let _ = err.flush();
         },
