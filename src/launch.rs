@@ -48,7 +48,8 @@ pub fn start(
     options: RunOptions,
     store: Option<&StoreTo>,
 ) -> Result<Launched, engine::StartError> {
-    let scenario_text = scenario.text.clone();
+    // Stored as written (`${env.*}` unresolved), minus any password written into a URL.
+    let scenario_text = crate::scenario::credentials::redact_userinfo(&scenario.text);
     let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
     let watch = Watch::new(&scenario, true);
     let handle = engine::start(scenario, options)?;

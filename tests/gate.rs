@@ -415,3 +415,149 @@ fn a_ci_log_gets_a_progress_line_per_interval_not_per_second() {
         "the id and verdict are never hidden: {last}"
     );
 }
+
+/// A one-thread HTTP server on loopback that answers 200 (closing each connection) and keeps
+/// every request head it saw.
+fn recording_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = vec![0u8; 8192];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            seen.lock()
+                .expect("lock")
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (port, heads)
+}
+
+#[test]
+fn url_credentials_are_sent_as_basic_auth_and_never_shown() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    let (port, heads) = recording_server();
+    let s = write(
+        dir.path(),
+        "creds.toml",
+        &format!(
+            r#"
+name = "creds"
+duration = "1s"
+[targets]
+api = "http://ci:s3cr%40t@127.0.0.1:{port}"
+other = "http://${{env.LB_TEST_USER}}:${{env.LB_TEST_PASS}}@127.0.0.1:{port}/x"
+[load]
+model = "open"
+rate = 5
+[[requests]]
+name = "get"
+path = "/"
+headers = {{ x-tenant = "${{env.LB_TEST_UNSET_TENANT:-acme}}", x-key = "${{env.LB_TEST_EMPTY}}" }}
+"#
+        ),
+    );
+    let md = dir.path().join("r.md");
+    let out = bin(&db)
+        .args(["run", &s, "--report", &format!("md={}", md.display())])
+        .env("LB_TEST_USER", "envuser")
+        .env("LB_TEST_PASS", "envpass")
+        .env("LB_TEST_EMPTY", "")
+        .env_remove("LB_TEST_UNSET_TENANT")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // "ci:s3cr@t" and "envuser:envpass", base64.
+    let heads = heads.lock().expect("lock").clone();
+    let lower: Vec<String> = heads.iter().map(|h| h.to_ascii_lowercase()).collect();
+    assert!(
+        lower
+            .iter()
+            .any(|h| h.contains("authorization: basic y2k6cznjckb0")),
+        "{heads:?}"
+    );
+    assert!(
+        heads
+            .iter()
+            .any(|h| h.contains("Basic ZW52dXNlcjplbnZwYXNz")),
+        "{heads:?}"
+    );
+    assert!(
+        lower.iter().all(|h| h.contains("x-tenant: acme")),
+        "the default: {heads:?}"
+    );
+    assert!(
+        err.contains("warning: environment variable `LB_TEST_EMPTY` is set but empty"),
+        "{err}"
+    );
+    // Nowhere shown: not in the log, the summary, the report or the stored run.
+    let export = dir.path().join("run.json");
+    let (code, _, e) = run(
+        &db,
+        &[
+            "runs",
+            "export",
+            "latest",
+            "-o",
+            &export.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{e}");
+    let stored = std::fs::read_to_string(&export).expect("export");
+    let report = std::fs::read_to_string(&md).expect("report");
+    for (what, text) in [
+        ("stderr", err.as_ref()),
+        ("stdout", stdout.as_ref()),
+        ("export", stored.as_str()),
+        ("report", report.as_str()),
+    ] {
+        assert!(
+            !text.contains("s3cr") && !text.contains("envpass"),
+            "{what} shows a credential:\n{text}"
+        );
+    }
+    assert!(
+        stored.contains("[redacted]@127.0.0.1"),
+        "which URL is still said"
+    );
+    // A bad URL's error does not echo its password either.
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        r#"
+name = "bad"
+duration = "1s"
+[targets]
+api = "http://ci:hunter2@127.0.0.1:99999"
+[load]
+model = "open"
+rate = 5
+[[requests]]
+name = "get"
+path = "/"
+"#,
+    );
+    let (code, _, err) = run(&db, &["run", &bad]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("out of range") && !err.contains("hunter2"),
+        "{err}"
+    );
+}

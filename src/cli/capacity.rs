@@ -49,7 +49,10 @@ pub(super) struct CapacityArgs {
 pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
     use crate::analysis::capacity::{self, Search, Step};
     let scenario = match Scenario::load(&args.scenario) {
-        Ok(s) => s,
+        Ok(s) => {
+            super::say_warnings(&s);
+            s
+        }
         Err(e) => {
             eprintln!("{e}");
             return EXIT_INVALID;

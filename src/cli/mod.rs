@@ -102,14 +102,23 @@ pub fn main() -> i32 {
         Some(Command::Capacity(args)) => capacity(args, &db),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
+                say_warnings(&s);
                 println!(
-                    "{}: ok — \"{}\", {} model, {} request(s), {} target(s), {}",
+                    "{}: ok — \"{}\", {} model, {} request(s), {} target(s), {}{}",
                     scenario.display(),
                     s.name,
                     s.load.model_name(),
                     s.requests.len(),
                     s.targets.len(),
-                    crate::format::span(s.duration())
+                    crate::format::span(s.duration()),
+                    if s.warmup.is_zero() {
+                        String::new()
+                    } else {
+                        format!(
+                            " of which the first {} is warm-up",
+                            crate::format::span(s.warmup)
+                        )
+                    }
                 );
                 EXIT_OK
             }
@@ -118,5 +127,12 @@ pub fn main() -> i32 {
                 EXIT_INVALID
             }
         },
+    }
+}
+
+/// Says a scenario's warnings (an empty secret) on stderr before anything runs.
+pub(super) fn say_warnings(s: &Scenario) {
+    for w in &s.warnings {
+        eprintln!("loadbench: warning: {w}");
     }
 }

@@ -209,7 +209,10 @@ pub(super) fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), St
 
 pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     let mut scenario = match Scenario::load(&args.scenario) {
-        Ok(s) => s,
+        Ok(s) => {
+            super::say_warnings(&s);
+            s
+        }
         Err(e) => {
             eprintln!("{e}");
             return EXIT_INVALID;

@@ -168,6 +168,27 @@ impl Prepared {
                 None => dyn_headers.push((name.clone(), value.clone())),
             }
         }
+        // Credentials in the target's URL go as Basic auth, unless the request sets its own.
+        let userinfo = match &scenario.targets[ti].kind {
+            TargetKind::Url(b) => b.userinfo.as_ref(),
+            TargetKind::Demo(_) => None,
+        };
+        let own_auth = headers_h2.contains_key(http::header::AUTHORIZATION)
+            || dyn_headers
+                .iter()
+                .any(|(n, _)| *n == http::header::AUTHORIZATION);
+        if let Some(info) = userinfo.filter(|_| !own_auth) {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD.encode(info.0.as_bytes());
+            let mut v = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| {
+                StartError::Header {
+                    request: r.name.clone(),
+                    header: "authorization (from the target URL)".into(),
+                }
+            })?;
+            v.set_sensitive(true);
+            headers_h2.insert(http::header::AUTHORIZATION, v);
+        }
         let mut headers_h1 = headers_h2.clone();
         if !headers_h1.contains_key(http::header::HOST) {
             headers_h1.insert(http::header::HOST, ep.host_header.clone());

@@ -363,6 +363,7 @@ impl Report {
 /// (literal values and `${env.*}` references alike), so a report shows which headers were sent
 /// but never what they held.
 pub fn redact(text: &str) -> String {
+    let text = &crate::scenario::credentials::redact_userinfo(text);
     let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
         return redact_lines(text);
     };

@@ -313,3 +313,48 @@ mod tests {
         );
     }
 }
+
+/// Text with the `user:password@` of every URL in it replaced by `[redacted]@`, so a stored
+/// scenario, a report or an error message shows which URL was used but not its credentials.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the first character a URL's authority cannot hold.
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("[redacted]");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod userinfo_tests {
+    use super::redact_userinfo;
+
+    #[test]
+    fn credentials_in_urls_are_redacted_and_the_rest_kept() {
+        assert_eq!(
+            redact_userinfo(r#"api = "https://ci:s3cr%40t@api.example.com:8443/v1""#),
+            r#"api = "https://[redacted]@api.example.com:8443/v1""#
+        );
+        assert_eq!(
+            redact_userinfo("a http://h/x?u=a@b b https://u:p@h2"),
+            "a http://h/x?u=a@b b https://[redacted]@h2"
+        );
+        assert_eq!(redact_userinfo("no url here"), "no url here");
+        assert_eq!(redact_userinfo("://"), "://");
+    }
+}

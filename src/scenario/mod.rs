@@ -61,6 +61,8 @@ pub struct Scenario {
     pub thresholds: Vec<Threshold>,
     /// Engine threads; `None` uses every available core.
     pub threads: Option<usize>,
+    /// What is allowed but probably a mistake (an empty secret): said before a run starts.
+    pub warnings: Vec<String>,
 }
 
 /// A named place load goes to.
@@ -100,14 +102,28 @@ pub struct BaseUrl {
     pub port: u16,
     /// A path prefix put before every request path (no trailing slash).
     pub base_path: String,
+    /// `user:password` written in the URL (`https://user:pass@host`), sent as Basic auth.
+    pub userinfo: Option<Secret>,
+}
+
+/// A credential that never shows in debug output, logs or reports.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 impl BaseUrl {
     /// Parses a base URL; the error says what is wrong with it.
     pub fn parse(url: &str) -> Result<BaseUrl, String> {
+        // Messages show the URL without the credentials it may carry.
+        let shown = credentials::redact_userinfo(url);
         let uri: http::Uri = url.parse().map_err(|e| {
             format!(
-                "\"{url}\" is not a URL ({e}); expected e.g. \"http://127.0.0.1:8080\" or \"demo\""
+                "\"{shown}\" is not a URL ({e}); expected e.g. \"http://127.0.0.1:8080\" or \"demo\""
             )
         })?;
         let https = match uri.scheme_str() {
@@ -115,28 +131,35 @@ impl BaseUrl {
             Some("https") => true,
             Some(other) => {
                 return Err(format!(
-                    "unsupported scheme \"{other}\" in \"{url}\": expected http or https"
+                    "unsupported scheme \"{other}\" in \"{shown}\": expected http or https"
                 ));
             }
             None => {
                 return Err(format!(
-                    "\"{url}\" has no scheme: expected http://… or https://…"
+                    "\"{shown}\" has no scheme: expected http://… or https://…"
                 ));
             }
         };
         let host = uri
             .host()
-            .ok_or_else(|| format!("\"{url}\" has no host"))?
+            .ok_or_else(|| format!("\"{shown}\" has no host"))?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
         if uri.query().is_some() {
             return Err(format!(
-                "\"{url}\": a base URL cannot have a query; put it on the request"
+                "\"{shown}\": a base URL cannot have a query; put it on the request"
             ));
         }
         // `Uri::port` reads an out-of-range port as no port at all (then 80 or 443): look at the text.
         let authority = uri.authority().map_or("", |a| a.as_str());
+        let userinfo = authority.rsplit_once('@').map(|(info, _)| {
+            Secret(
+                percent_encoding::percent_decode_str(info)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        });
         let host_port = authority.rsplit('@').next().unwrap_or(authority);
         let port_text = match host_port.rfind(']') {
             Some(close) => host_port[close..].split_once(':').map(|(_, p)| p),
@@ -146,7 +169,9 @@ impl BaseUrl {
             match text.parse::<u16>() {
                 Ok(p) if p > 0 => {}
                 _ => {
-                    return Err(format!("\"{url}\": port {text} is out of range (1-65535)"));
+                    return Err(format!(
+                        "\"{shown}\": port {text} is out of range (1-65535)"
+                    ));
                 }
             }
         }
@@ -155,6 +180,7 @@ impl BaseUrl {
             host,
             port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
             base_path: uri.path().trim_end_matches('/').to_string(),
+            userinfo,
         })
     }
 

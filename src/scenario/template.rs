@@ -10,8 +10,9 @@ use rand::rngs::SmallRng;
 pub enum Part {
     /// Text sent as written.
     Lit(String),
-    /// `${env.NAME}`: resolved once, when the scenario is prepared, so secrets stay out of files.
-    Env(String),
+    /// `${env.NAME}` or `${env.NAME:-default}`: resolved once, when the scenario is prepared, so
+    /// secrets stay out of files; the default stands in when the variable is unset or empty.
+    Env(String, Option<String>),
     /// `${seq}`: a number unique to each request of the run, counting from 0.
     Seq,
     /// `${random(lo,hi)}`: a uniform random integer in `lo..=hi`.
@@ -154,9 +155,21 @@ impl Template {
     /// The environment variables this template reads.
     pub fn env_names(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Env(n) => Some(n.as_str()),
+            Part::Env(n, _) => Some(n.as_str()),
             _ => None,
         })
+    }
+
+    /// The environment variables this template reads that are set but empty, with no default:
+    /// an empty secret is almost always a CI variable that was not passed through.
+    pub fn empty_env<'a>(&'a self, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<&'a str> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Env(n, None) if lookup(n).is_some_and(|v| v.is_empty()) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Replaces `${env.NAME}` by its value (JSON-escaped when `json`); the error names the missing variable.
@@ -191,12 +204,18 @@ impl Template {
                     })?;
                     Part::Column(Arc::clone(d), col, json)
                 }
-                Part::Env(name) => {
-                    let value = lookup(name).ok_or_else(|| {
-                        format!(
-                            "environment variable `{name}` is not set (used as ${{env.{name}}})"
-                        )
-                    })?;
+                Part::Env(name, default) => {
+                    let value = match (lookup(name), default) {
+                        (Some(v), Some(d)) if v.is_empty() => d.clone(),
+                        (Some(v), _) => v,
+                        (None, Some(d)) => d.clone(),
+                        (None, None) => {
+                            return Err(format!(
+                                "environment variable `{name}` is not set (used as \
+                                 ${{env.{name}}}; ${{env.{name}:-default}} gives a default)"
+                            ));
+                        }
+                    };
                     let value = if json {
                         let quoted = serde_json::Value::String(value).to_string();
                         quoted[1..quoted.len() - 1].to_string()
@@ -234,10 +253,14 @@ fn parse_var(inner: &str) -> Result<Part, String> {
             Ok(Part::Data(name.to_string()))
         };
     }
-    if let Some(name) = inner.strip_prefix("env.") {
+    if let Some(spec) = inner.strip_prefix("env.") {
+        let (name, default) = match spec.split_once(":-") {
+            Some((n, d)) => (n, Some(d.to_string())),
+            None => (spec, None),
+        };
         let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         return if ok {
-            Ok(Part::Env(name.to_string()))
+            Ok(Part::Env(name.to_string(), default))
         } else {
             Err(format!(
                 "\"{name}\" is not an environment variable name (letters, digits and _)"
@@ -311,7 +334,7 @@ impl Resolved {
                         out.push_str(value);
                     }
                 }
-                Part::Env(_) | Part::Data(_) => {}
+                Part::Env(..) | Part::Data(_) => {}
             }
         }
     }

@@ -31,6 +31,7 @@ pub(super) fn validate(
         file: &file,
         problems: Vec::new(),
         env,
+        warnings: Vec::new(),
         base_dir,
         data: None,
     };
@@ -47,6 +48,8 @@ struct Validator<'a> {
     file: &'a str,
     problems: Vec<Problem>,
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// What is allowed but probably a mistake (an empty secret), said before a run.
+    warnings: Vec<String>,
     base_dir: PathBuf,
     data: Option<std::sync::Arc<template::DataSet>>,
 }
@@ -116,6 +119,7 @@ impl Validator<'_> {
             retry_idempotent: raw.retry_idempotent,
             thresholds,
             threads,
+            warnings: std::mem::take(&mut self.warnings),
         })
     }
 
@@ -154,6 +158,20 @@ impl Validator<'_> {
                 Some(th)
             })
             .collect()
+    }
+
+    /// A target URL with its `${env.NAME}` references resolved (credentials kept out of the file:
+    /// `https://${env.API_USER}:${env.API_PASS}@api.example.com`).
+    fn url_env(&mut self, url: &str) -> Result<String, String> {
+        if !url.contains("${") {
+            return Ok(url.to_string());
+        }
+        let t = Template::parse(url)?;
+        self.warn_empty(&t);
+        let r = t.resolve(self.env, false)?;
+        r.as_static().map(str::to_string).ok_or_else(|| {
+            "a target URL may use ${env.NAME} only (it is fixed for the whole run)".to_string()
+        })
     }
 
     fn targets(
@@ -204,7 +222,7 @@ impl Validator<'_> {
                 (None, Some((u, _))) if u == "demo" => {
                     Some(TargetKind::Demo(DemoConfig::default()))
                 }
-                (None, Some((u, s))) => match BaseUrl::parse(&u) {
+                (None, Some((u, s))) => match self.url_env(&u).and_then(|u| BaseUrl::parse(&u)) {
                     Ok(b) => Some(TargetKind::Url(b)),
                     Err(e) => {
                         self.err(s, e);
@@ -483,9 +501,24 @@ impl Validator<'_> {
         })
     }
 
+    /// Says once per variable that an `${env.NAME}` is set but empty.
+    fn warn_empty(&mut self, t: &Template) {
+        for name in t.empty_env(self.env) {
+            let w = format!(
+                "environment variable `{name}` is set but empty (used as ${{env.{name}}}); \
+                 ${{env.{name}:-default}} gives a default"
+            );
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+    }
+
     fn template(&mut self, text: &str, span: std::ops::Range<usize>, json: bool) -> Resolved {
-        let parsed =
-            Template::parse(text).and_then(|t| t.resolve_with(self.env, self.data.as_ref(), json));
+        let parsed = Template::parse(text).and_then(|t| {
+            self.warn_empty(&t);
+            t.resolve_with(self.env, self.data.as_ref(), json)
+        });
         parsed.unwrap_or_else(|e| {
             self.err(span, e);
             Resolved::default()
@@ -493,8 +526,10 @@ impl Validator<'_> {
     }
 
     fn template_json(&mut self, text: &str, span: std::ops::Range<usize>) -> Resolved {
-        let parsed = Template::parse_json(text)
-            .and_then(|t| t.resolve_with(self.env, self.data.as_ref(), true));
+        let parsed = Template::parse_json(text).and_then(|t| {
+            self.warn_empty(&t);
+            t.resolve_with(self.env, self.data.as_ref(), true)
+        });
         parsed.unwrap_or_else(|e| {
             self.err(span, e);
             Resolved::default()
