@@ -45,9 +45,8 @@ pub(super) fn problem_at(text: &str, span: std::ops::Range<usize>, message: Stri
     let line_start = before.rfind('\n').map_or(0, |p| p + 1);
     let col = text[line_start..start].chars().count() + 1;
     // The line is quoted in logs (a CI log is read by many): a password in a URL is not.
-    let source_line = super::credentials::redact_userinfo(
-        text[line_start..].lines().next().unwrap_or_default(),
-    );
+    let source_line =
+        super::credentials::redact_userinfo(text[line_start..].lines().next().unwrap_or_default());
     Problem {
         line,
         col,
