@@ -14,8 +14,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Pairs of names and texts: steps (name, script) or environment variables (name, value).
+type Named = Vec<(String, String)>;
+
 /// The `run:` scripts of the workflow's steps, in order, with the step names, and its env.
-fn workflow() -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn workflow() -> (Named, Named) {
     let text = std::fs::read_to_string(root().join("docs/ci/github-actions.yml")).expect("read");
     let docs = YamlLoader::load_from_str(&text).expect("the workflow is valid YAML");
     let doc = &docs[0];
