@@ -148,6 +148,9 @@ pub fn summary(s: &Summary) -> String {
             String::new()
         }
     );
+    if let Some(why) = &s.halted {
+        let _ = writeln!(out, "ended early — {why}");
+    }
     match (s.target_rate, s.max_vus) {
         (Some(t), _) => {
             let _ = writeln!(

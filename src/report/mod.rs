@@ -252,10 +252,30 @@ impl Report {
         );
         let open = self.run.info.model == crate::scenario::Model::Open;
         let mut rate_series = vec![svg::Series {
-            name: "achieved",
-            points: pts(&|k| k.rate()),
+            name: "succeeded",
+            points: pts(&|k| {
+                if k.seconds > 0.0 {
+                    k.requests.saturating_sub(k.errors) as f64 / k.seconds
+                } else {
+                    0.0
+                }
+            }),
             dashed: false,
         }];
+        // Failures drawn apart, so a service refusing everything does not look like throughput.
+        if self.ticks.iter().any(|k| k.errors > 0) {
+            rate_series.push(svg::Series {
+                name: "failed",
+                points: pts(&|k| {
+                    if k.seconds > 0.0 {
+                        k.errors as f64 / k.seconds
+                    } else {
+                        0.0
+                    }
+                }),
+                dashed: false,
+            });
+        }
         if open {
             rate_series.push(svg::Series {
                 name: "target",
