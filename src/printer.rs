@@ -151,11 +151,20 @@ pub fn summary(s: &Summary) -> String {
     if let Some(why) = &s.halted {
         let _ = writeln!(out, "ended early — {why}");
     }
+    // Failures are not throughput: say how much of the rate succeeded when some did not.
+    let succeeded = if s.total.errors > 0 && s.duration_s > 0.0 {
+        format!(
+            ", {} succeeded",
+            format::rate(s.total.ok as f64 / s.duration_s)
+        )
+    } else {
+        String::new()
+    };
     match (s.target_rate, s.max_vus) {
         (Some(t), _) => {
             let _ = writeln!(
                 out,
-                "rate {} achieved of {} scheduled",
+                "rate {} achieved of {} scheduled{succeeded}",
                 format::rate(s.total.rate),
                 format::rate(t)
             );
@@ -163,7 +172,7 @@ pub fn summary(s: &Summary) -> String {
         (_, Some(v)) => {
             let _ = writeln!(
                 out,
-                "rate {} with up to {v} virtual users",
+                "rate {} with up to {v} virtual users{succeeded}",
                 format::rate(s.total.rate)
             );
         }
