@@ -12,6 +12,9 @@ use hdrhistogram::Histogram;
 use crate::format;
 use crate::metrics::TickSummary;
 
+/// Ticks shorter than this (only a stopped run's last) are not drawn.
+pub const SLIVER: f64 = 0.5;
+
 /// Chart series built from ticks: a few numbers per second, whatever the request rate.
 #[derive(Debug, Clone, Default)]
 pub struct ChartData {
@@ -51,8 +54,12 @@ impl ChartData {
         d
     }
 
-    /// Adds one tick.
+    /// Adds one tick. The sliver of a second a stopped run ends with is left out: a request in
+    /// 5 ms would draw as a spike to 200/s that no second had.
     pub fn push(&mut self, s: &TickSummary) {
+        if s.seconds < SLIVER {
+            return;
+        }
         let ms = |us: u64| us as f64 / 1000.0;
         let n = self.t.len();
         self.t.push(s.end);

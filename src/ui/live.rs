@@ -247,7 +247,9 @@ impl LiveState {
                 acc.merge(st);
             }
         }
-        self.last = Some(s);
+        if s.seconds >= super::charts::SLIVER {
+            self.last = Some(s);
+        }
         // Judged as the summary will judge them, from the thresholds parsed at the start.
         self.badges =
             crate::metrics::judge(&self.thresholds, &self.keys, &self.totals, self.seconds);
@@ -309,6 +311,9 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
                 ui.colored_label(Color32::LIGHT_RED, format!("Run {status}; not stored: {e}"))
             }
         };
+    }
+    if let Some(why) = s.summary.as_ref().and_then(|sum| sum.halted.as_ref()) {
+        ui.colored_label(Color32::LIGHT_RED, format!("Ended early: {why}"));
     }
     if let Some(sum) = &s.summary {
         let aborted = sum.total.error_kinds.get("aborted").copied().unwrap_or(0);
