@@ -601,3 +601,47 @@ path = "/"
         Ok(_) => panic!("a CA file without a certificate started a run"),
     }
 }
+
+#[test]
+fn a_data_row_that_makes_a_request_unsendable_counts_as_render() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig::default()).expect("demo");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("ids.csv");
+    // A space cannot be in a request target; a newline cannot be in a header value.
+    std::fs::write(
+        &csv,
+        "id,tag\nok-1,fine\nbad id,fine\nok-2,\"two\nlines\"\n",
+    )
+    .expect("write");
+    let text = format!(
+        r#"
+name = "render"
+duration = "2s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 15
+[[requests]]
+name = "get"
+path = "/v1/echo/${{data.id}}"
+headers = {{ x-tag = "${{data.tag}}" }}
+[data]
+file = "{}"
+"#,
+        demo.url(),
+        csv.display()
+    );
+    let (o, _) = run(scenario(&text));
+    let t = &o.summary.total;
+    assert_eq!(t.count, 30, "15/s for 2 s");
+    // Rows 2 and 3 of every pass of three cannot be sent: 20 of 30, named for what they are.
+    assert_eq!(
+        t.error_kinds.get("render"),
+        Some(&20),
+        "{:?}",
+        t.error_kinds
+    );
+    assert_eq!(t.error_kinds.get("other"), None);
+}

@@ -587,7 +587,7 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
                 Err(ErrorKind::Timeout)
             })
         }
-        Err(()) => Err(ErrorKind::Other),
+        Err(()) => Err(ErrorKind::Render),
     };
     let done = Instant::now();
     if done >= w.tick_end.get() {

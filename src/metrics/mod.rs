@@ -174,13 +174,16 @@ pub enum ErrorKind {
     Aborted,
     /// The response broke HTTP/1.1 framing (malformed head, conflicting lengths, a head too large).
     Protocol,
+    /// A variable's value (a `[data]` row, `${random}`…) made the request unsendable: a path
+    /// that is not a request target, a header value HTTP does not allow. Nothing was sent.
+    Render,
     /// Anything not classified above.
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in counter order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::ConnectRefused,
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -192,6 +195,7 @@ impl ErrorKind {
         ErrorKind::Http5xx,
         ErrorKind::Aborted,
         ErrorKind::Protocol,
+        ErrorKind::Render,
         ErrorKind::Other,
     ];
     /// How many kinds there are.
@@ -211,6 +215,7 @@ impl ErrorKind {
             ErrorKind::Http5xx => "http_5xx",
             ErrorKind::Aborted => "aborted",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Render => "render",
             ErrorKind::Other => "other",
         }
     }

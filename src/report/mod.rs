@@ -211,10 +211,7 @@ impl Report {
         };
         let t: Vec<f64> = ticks.iter().map(|t| t.end).collect();
         let pts = |f: &dyn Fn(&TickSummary) -> f64| -> Vec<(f64, f64)> {
-            t.iter()
-                .zip(ticks)
-                .map(|(x, tk)| (*x, f(tk)))
-                .collect()
+            t.iter().zip(ticks).map(|(x, tk)| (*x, f(tk))).collect()
         };
         let secs = |x: f64| format!("{} s", crate::format::plain(x));
         // Seconds without a response have no latency (stored as 0): a gap, not a point at 0.
