@@ -125,10 +125,10 @@ impl Launched {
                 Halt::Unreachable(_) => outcome.status = engine::RunStatus::Failed,
                 Halt::Threshold { .. } => outcome.summary.thresholds_passed = false,
             }
-            outcome.summary.status = outcome.status.as_str().to_string();
+            outcome.summary.status = outcome.status;
         }
         let stored = recorder.map(|(r, db)| {
-            r.finish(outcome.status.as_str(), &outcome.summary)
+            r.finish(outcome.status, &outcome.summary)
                 .map_err(|e| {
                     format!(
                         "the run could not be stored completely in {}: {e}",

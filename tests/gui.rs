@@ -303,7 +303,7 @@ fn run_live_stop_then_open_it_in_runs() {
     step_until(&mut h, Duration::from_secs(5), |b| !b.live.is_running());
     assert!(stop_pressed.elapsed() < Duration::from_secs(3));
     let (status, stored) = h.state().live.finished.clone().expect("finished");
-    assert_eq!(status, "stopped");
+    assert_eq!(status, loadbench::metrics::RunStatus::Stopped);
     let id = stored.expect("stored");
     // The run is in Runs and opens.
     h.get_by_label("Runs").click();

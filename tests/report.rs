@@ -91,7 +91,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         ticks.push(tick);
     }
     let started = std::time::UNIX_EPOCH + std::time::Duration::from_millis(STARTED_MS as u64);
-    let summary = Summary::build(&info, &acc, "completed", started);
+    let summary = Summary::build(&info, &acc, loadbench::metrics::RunStatus::Completed, started);
     let b64 = base64::engine::general_purpose::STANDARD;
     RunExport {
         schema: loadbench::store::EXPORT_SCHEMA.into(),
@@ -101,7 +101,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         scenario_path: Some("scenarios/fixture.toml".into()),
         info,
         targets: vec![("api".into(), "http://127.0.0.1:8080".into())],
-        status: "completed".into(),
+        status: loadbench::metrics::RunStatus::Completed,
         started_at_ms: STARTED_MS,
         ended_at_ms: Some(STARTED_MS + 12_000),
         summary: Some(summary),
@@ -320,7 +320,7 @@ fn no_format_leaks_a_secret() {
     let outcome = handle.wait(|t| recorder.tick(t.clone())).expect("finishes");
     assert_eq!(outcome.summary.total.errors, 0);
     let id = recorder
-        .finish("completed", &outcome.summary)
+        .finish(loadbench::metrics::RunStatus::Completed, &outcome.summary)
         .expect("stored");
     let store = Store::open(&db).expect("store");
     let r = Report::load(&store, id).expect("report");

@@ -59,7 +59,7 @@ fn recorded_run(db: &std::path::Path, text: &str, on_tick: impl Fn(&Store, i64))
         })
         .expect("finishes");
     recorder
-        .finish(outcome.status.as_str(), &outcome.summary)
+        .finish(outcome.status, &outcome.summary)
         .expect("stored");
     (id, outcome.summary)
 }
@@ -72,7 +72,7 @@ fn a_stored_run_reads_back_figure_for_figure() {
     let (id, live) = recorded_run(&db, SCENARIO, |_, _| {});
     let store = Store::open(&db).expect("opens");
     let run = store.run(id).expect("run");
-    assert_eq!(run.row.status, "completed");
+    assert_eq!(run.row.status, loadbench::metrics::RunStatus::Completed);
     assert_eq!(
         run.summary.as_ref(),
         Some(&live),
@@ -90,7 +90,7 @@ fn a_stored_run_reads_back_figure_for_figure() {
     }
     let started =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(run.row.started_at_ms as u64);
-    let rebuilt = Summary::build(&run.info, &acc, "completed", started);
+    let rebuilt = Summary::build(&run.info, &acc, loadbench::metrics::RunStatus::Completed, started);
     assert_eq!(
         rebuilt.endpoints, live.endpoints,
         "per-endpoint figures from stored histograms"
@@ -188,13 +188,13 @@ fn kill_9_mid_run_leaves_an_interrupted_run_with_its_ticks() {
     let runs = store.list_runs(&RunFilter::default()).expect("list");
     assert_eq!(runs.len(), 1);
     let run = store.run(runs[0].id).expect("run");
-    assert_eq!(run.row.status, "interrupted");
+    assert_eq!(run.row.status, loadbench::metrics::RunStatus::Interrupted);
     let ticks = store.ticks(run.row.id).expect("ticks");
     assert!(ticks.len() >= 2, "{} ticks kept", ticks.len());
     let summary = run
         .summary
         .expect("a summary rebuilt from the stored ticks");
-    assert_eq!(summary.status, "interrupted");
+    assert_eq!(summary.status, loadbench::metrics::RunStatus::Interrupted);
     assert!(summary.duration_s >= 2.0, "{} s", summary.duration_s);
     assert!(summary.total.count >= 350, "{}", summary.total.count);
     // It reads like any other run.
@@ -419,7 +419,7 @@ fn readers_see_consistent_data_while_a_run_is_written() {
         let rows = store
             .list_runs(&RunFilter::default())
             .expect("list while writing");
-        assert!(rows.iter().any(|r| r.id == id && r.status == "running"));
+        assert!(rows.iter().any(|r| r.id == id && r.status == loadbench::metrics::RunStatus::Running));
         store.series(id, 2).expect("series while writing");
         listed.fetch_add(1, Ordering::Relaxed);
     });
@@ -681,8 +681,8 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
     blocker.execute_batch("ROLLBACK").expect("unlock");
-    let summary = Summary::build(&info, &acc, "completed", std::time::SystemTime::now());
-    let id = recorder.finish("completed", &summary).expect("stored");
+    let summary = Summary::build(&info, &acc, loadbench::metrics::RunStatus::Completed, std::time::SystemTime::now());
+    let id = recorder.finish(loadbench::metrics::RunStatus::Completed, &summary).expect("stored");
     let store = Store::open(&db).expect("open");
     let ticks = store.ticks(id).expect("ticks");
     assert!(

@@ -364,7 +364,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         (Some(Halt::Threshold { .. }), _) => EXIT_THRESHOLD_FAILED,
         (None, status) => match status {
             RunStatus::Stopped => EXIT_STOPPED,
-            RunStatus::Failed => EXIT_RUN_ERROR,
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => EXIT_RUN_ERROR,
             RunStatus::Completed if !outcome.summary.thresholds_passed => EXIT_THRESHOLD_FAILED,
             RunStatus::Completed if regressed => EXIT_REGRESSED,
             RunStatus::Completed => EXIT_OK,

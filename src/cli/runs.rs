@@ -29,8 +29,8 @@ pub(super) struct ListArgs {
     #[arg(long)]
     tag: Option<String>,
     /// Only runs with this status: running, completed, stopped, interrupted, failed.
-    #[arg(long)]
-    status: Option<String>,
+    #[arg(long, value_parser = parse_status)]
+    status: Option<crate::metrics::RunStatus>,
     /// Only runs started since a date (2026-11-01), a time (2026-11-01T12:00:00Z) or a span ago (24h, 7d).
     #[arg(long, value_parser = parse_when)]
     since: Option<i64>,
@@ -241,6 +241,13 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
     }
 }
 
+/// Reads `--status`.
+fn parse_status(s: &str) -> Result<crate::metrics::RunStatus, String> {
+    crate::metrics::RunStatus::from_name(s).ok_or_else(|| {
+        format!("\"{s}\": expected completed, stopped, interrupted, failed or running")
+    })
+}
+
 /// Whether a `runs tag` may go ahead: adding a tag named `baseline` is refused (it looks like
 /// the baseline mark but is not one).
 fn tagging_baseline_allowed(command: &Option<RunsCommand>) -> bool {
@@ -251,7 +258,7 @@ pub(super) fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()>
     let rows = store.list_runs(&RunFilter {
         scenario: a.scenario.clone(),
         tag: a.tag.clone(),
-        status: a.status.clone(),
+        status: a.status,
         since_ms: a.since,
         until_ms: a.until,
         limit: Some(a.limit),
@@ -309,7 +316,7 @@ pub(super) fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()>
                     .trim_end_matches('Z')
                     .to_string(),
                 r.name.clone(),
-                r.status.clone(),
+                r.status.to_string(),
                 match r.thresholds_passed {
                     Some(true) => "pass".into(),
                     Some(false) => "FAIL".into(),
@@ -385,7 +392,7 @@ fn prune_runs(
         *n += 1;
         let beyond = keep.is_some_and(|k| *n > k);
         let old = older_than.is_some_and(|t| r.started_at_ms < t);
-        if (beyond || old) && !r.baseline && r.status != "running" {
+        if (beyond || old) && !r.baseline && r.status != crate::metrics::RunStatus::Running {
             doomed.push(r);
         }
     }

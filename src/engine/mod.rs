@@ -24,27 +24,7 @@ use crate::scenario::{Arrivals, Load, Scenario, TargetKind};
 use plan::Plan;
 use worker::WorkerMsg;
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    /// It ran its full schedule.
-    Completed,
-    /// The user stopped it; what was measured is kept.
-    Stopped,
-    /// The engine failed part-way (a worker died); what was measured is kept.
-    Failed,
-}
-
-impl RunStatus {
-    /// The stable name used in output and storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Completed => "completed",
-            RunStatus::Stopped => "stopped",
-            RunStatus::Failed => "failed",
-        }
-    }
-}
+pub use crate::metrics::RunStatus;
 
 /// What the engine reports while it runs.
 #[derive(Debug)]
@@ -317,7 +297,7 @@ fn aggregate(
     } else {
         RunStatus::Completed
     };
-    let mut summary = Summary::build(&RunInfo::of(scenario), &acc, status.as_str(), started_at);
+    let mut summary = Summary::build(&RunInfo::of(scenario), &acc, status, started_at);
     summary.environment = monitor.finish();
     let _ = tx.send(Event::Finished(Box::new(Outcome {
         status,

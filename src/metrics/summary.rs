@@ -152,8 +152,8 @@ pub struct Summary {
     pub scenario: String,
     /// `open` or `closed`.
     pub model: crate::scenario::Model,
-    /// `completed`, `stopped` or `failed`.
-    pub status: String,
+    /// How the run ended.
+    pub status: RunStatus,
     /// When the run started (RFC 3339, UTC).
     pub started_at: String,
     /// Measured seconds (warm-up excluded).
@@ -241,7 +241,7 @@ impl Summary {
     pub fn build(
         info: &RunInfo,
         acc: &Accumulator,
-        status: &str,
+        status: RunStatus,
         started_at: std::time::SystemTime,
     ) -> Summary {
         let endpoints: Vec<EndpointSummary> = info
@@ -258,7 +258,7 @@ impl Summary {
             schema: SUMMARY_SCHEMA.to_string(),
             scenario: info.scenario.clone(),
             model: info.model,
-            status: status.to_string(),
+            status,
             started_at: crate::format::utc_of(started_at),
             duration_s: acc.seconds,
             warmup_s: acc.warmup_seconds,
@@ -278,5 +278,54 @@ impl Summary {
             environment: None,
             halted: None,
         }
+    }
+}
+
+/// Where a run stands, as stored, listed and printed: one spelling everywhere, compared as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Still being measured (or its process died and nobody has opened the store since).
+    Running,
+    /// It ran its full schedule.
+    Completed,
+    /// Stopped before the end (Ctrl-C, Stop, an abort threshold); what was measured is kept.
+    Stopped,
+    /// Its process ended without finishing it (a crash, kill -9); its ticks up to then are kept.
+    Interrupted,
+    /// It could not go on (a worker died, the target was unreachable); what was measured is kept.
+    Failed,
+}
+
+impl RunStatus {
+    /// Every status, in the order a list shows them.
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Completed,
+        RunStatus::Stopped,
+        RunStatus::Interrupted,
+        RunStatus::Failed,
+        RunStatus::Running,
+    ];
+
+    /// The stable name used in output, JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// The status named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<RunStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -49,7 +49,7 @@ impl Tables {
             s,
             r.comparisons.first().map(|c| &c.comparison),
             Some(r.run.row.id),
-            s.status == "stopped" && s.halted.is_none(),
+            s.status == crate::metrics::RunStatus::Stopped && s.halted.is_none(),
         );
         let row = &r.run.row;
         let about = format!(

@@ -177,7 +177,7 @@ impl Report {
             Some(s) => s,
             None => {
                 let started = crate::format::system_time(run.row.started_at_ms);
-                Summary::build(&run.info, &totals, &run.row.status, started)
+                Summary::build(&run.info, &totals, run.row.status, started)
             }
         };
         run.scenario_text = redact(&run.scenario_text);

@@ -2,6 +2,7 @@
 //! one run: counts add and histograms merge exactly, so the merged percentiles are those of all
 //! the requests together, not an average of percentiles.
 
+use crate::metrics::RunStatus;
 use std::collections::BTreeMap;
 
 use super::transfer::{EXPORT_SCHEMA, RunExport, tick_export};
@@ -68,7 +69,7 @@ impl Store {
                 spread as f64 / 1000.0
             )));
         }
-        if let Some(r) = runs.iter().find(|r| r.row.status == "running") {
+        if let Some(r) = runs.iter().find(|r| r.row.status == RunStatus::Running) {
             return Err(bad(format!(
                 "run #{} is still running; merge it when it has ended",
                 r.row.id
@@ -146,12 +147,11 @@ impl Store {
         let started_at_ms = runs.iter().map(|r| r.row.started_at_ms).min().unwrap_or(0);
         let status = runs
             .iter()
-            .map(|r| r.row.status.as_str())
-            .find(|s| *s != "completed")
-            .unwrap_or("completed")
-            .to_string();
+            .map(|r| r.row.status)
+            .find(|s| *s != RunStatus::Completed)
+            .unwrap_or(RunStatus::Completed);
         let started = crate::format::system_time(started_at_ms);
-        let summary = Summary::build(&info, &acc, &status, started);
+        let summary = Summary::build(&info, &acc, status, started);
         let mut targets: Vec<(String, String)> = Vec::new();
         for t in runs.iter().flat_map(|r| r.targets.iter()) {
             if !targets.contains(t) {

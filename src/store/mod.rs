@@ -7,6 +7,7 @@ mod recorder;
 mod schema;
 mod transfer;
 
+use crate::metrics::RunStatus;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -254,7 +255,7 @@ impl Store {
             if owner_alive {
                 continue;
             }
-            self.finalize(id, "interrupted")?;
+            self.finalize(id, RunStatus::Interrupted)?;
             let _ = std::fs::remove_file(&lock_path);
             recovered.push(id);
         }
@@ -262,7 +263,7 @@ impl Store {
     }
 
     /// Rebuilds a run's summary from its stored ticks and records its final status.
-    fn finalize(&self, id: i64, status: &str) -> Result<Summary> {
+    fn finalize(&self, id: i64, status: RunStatus) -> Result<Summary> {
         let run = self.run(id)?;
         let ticks = self.ticks(id)?;
         let mut acc = Accumulator::new(run.info.keys.len());
@@ -282,7 +283,7 @@ impl Store {
     fn write_final(
         &self,
         id: i64,
-        status: &str,
+        status: RunStatus,
         ended_at_ms: i64,
         summary: &Summary,
     ) -> Result<()> {
@@ -295,7 +296,7 @@ impl Store {
                  WHERE id = ?1",
                 params![
                     id,
-                    status,
+                    status.as_str(),
                     ended_at_ms,
                     summary.duration_s,
                     json,

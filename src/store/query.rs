@@ -4,7 +4,8 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::{Result, Store, StoreError, parse_info};
 use crate::metrics::{
-    Accumulator, RunInfo, Stats, Summary, Tick, TickSummary, decode_counts, decode_histogram,
+    Accumulator, RunInfo, RunStatus, Stats, Summary, Tick, TickSummary, decode_counts,
+    decode_histogram,
 };
 
 /// One line of the run list.
@@ -19,7 +20,7 @@ pub struct RunRow {
     /// The scenario's name.
     pub scenario: String,
     /// `running`, `completed`, `stopped`, `interrupted` or `failed`.
-    pub status: String,
+    pub status: RunStatus,
     /// Start, ms since the epoch.
     pub started_at_ms: i64,
     /// End, ms since the epoch.
@@ -50,7 +51,7 @@ pub struct RunFilter {
     /// Only runs with this tag.
     pub tag: Option<String>,
     /// Only runs with this status.
-    pub status: Option<String>,
+    pub status: Option<RunStatus>,
     /// Only runs started at or after this time (ms since the epoch).
     pub since_ms: Option<i64>,
     /// Only runs started before this time (ms since the epoch).
@@ -136,7 +137,18 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         uuid: r.get(1)?,
         name: r.get(2)?,
         scenario: r.get(3)?,
-        status: r.get(4)?,
+        status: {
+            // Stored data is input: a status this version does not know is an error that names
+            // it, not a panic and not a guess.
+            let text: String = r.get(4)?;
+            RunStatus::from_name(&text).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    format!("unknown run status \"{text}\"").into(),
+                )
+            })?
+        },
         started_at_ms: r.get(5)?,
         ended_at_ms: r.get(6)?,
         duration_s: r.get(7)?,
@@ -159,9 +171,9 @@ impl Store {
             sql.push_str(" AND scenario = ?");
             args.push(s.clone().into());
         }
-        if let Some(s) = &f.status {
+        if let Some(s) = f.status {
             sql.push_str(" AND status = ?");
-            args.push(s.clone().into());
+            args.push(s.as_str().to_string().into());
         }
         if let Some(t) = &f.tag {
             sql.push_str(" AND id IN (SELECT run_id FROM run_tags WHERE tag = ?)");

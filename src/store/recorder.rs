@@ -1,6 +1,7 @@
 //! Writes a run as it happens, on its own thread: one transaction per tick, so a crash loses at
 //! most the last second, and the caller (a CLI loop or the GUI thread) never waits on the disk.
 
+use crate::metrics::RunStatus;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -43,7 +44,7 @@ pub const QUEUE_TICKS: usize = 120;
 #[derive(Default)]
 struct Queue {
     ticks: VecDeque<Arc<Tick>>,
-    finish: Option<(String, Box<Summary>)>,
+    finish: Option<(RunStatus, Box<Summary>)>,
     /// The caller went away without finishing.
     closed: bool,
     /// Ticks merged into others because the disk was behind.
@@ -125,11 +126,11 @@ impl Recorder {
 
     /// Records the final status and summary, waits for everything to be written, and reports
     /// the first write error, if any.
-    pub fn finish(mut self, status: &str, summary: &Summary) -> Result<i64> {
+    pub fn finish(mut self, status: RunStatus, summary: &Summary) -> Result<i64> {
         {
             let (lock, ready) = &*self.queue;
             let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
-            q.finish = Some((status.to_string(), Box::new(summary.clone())));
+            q.finish = Some((status, Box::new(summary.clone())));
             ready.notify_one();
         }
         match self.thread.take().map(JoinHandle::join) {
@@ -169,7 +170,7 @@ impl Drop for Recorder {
 /// What the writer does next.
 enum Next {
     Tick(Arc<Tick>),
-    Finish(String, Box<Summary>, u64),
+    Finish(RunStatus, Box<Summary>, u64),
     Gone,
 }
 
@@ -235,7 +236,7 @@ fn write_loop(store: Store, id: i64, queue: &Shared, lock: File, lock_file: Path
                 } else {
                     Ok(())
                 };
-                noted.and_then(|()| store.write_final(id, &status, end, &summary))
+                noted.and_then(|()| store.write_final(id, status, end, &summary))
             }
             Next::Gone => break,
         };

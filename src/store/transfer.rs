@@ -1,6 +1,7 @@
 //! Moving a run between machines: one JSON file with everything, histograms included, so an
 //! import is the same run, figure for figure.
 
+use crate::metrics::RunStatus;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -35,7 +36,7 @@ pub struct RunExport {
     /// Target names and URLs.
     pub targets: Vec<(String, String)>,
     /// Final status.
-    pub status: String,
+    pub status: RunStatus,
     /// Start, ms since the epoch.
     pub started_at_ms: i64,
     /// End, ms since the epoch.
@@ -209,7 +210,7 @@ impl Store {
                 doc.schema
             )));
         }
-        if !["completed", "stopped", "interrupted", "failed"].contains(&doc.status.as_str()) {
+        if doc.status == RunStatus::Running {
             return Err(bad(format!(
                 "status \"{}\" is not a finished run's status",
                 doc.status
@@ -248,7 +249,7 @@ impl Store {
                     doc.info.model.as_str(),
                     json(&doc.info),
                     json(&doc.targets),
-                    doc.status,
+                    doc.status.as_str(),
                     doc.started_at_ms,
                     doc.ended_at_ms,
                     doc.notes,
@@ -281,7 +282,7 @@ impl Store {
             // The figures come from the ticks; only what the ticks cannot say (the machine the
             // run had) is taken from the file's summary, once checked.
             let started = crate::format::system_time(doc.started_at_ms);
-            let mut summary = Summary::build(&doc.info, &acc, &doc.status, started);
+            let mut summary = Summary::build(&doc.info, &acc, doc.status, started);
             summary.environment = doc
                 .summary
                 .as_ref()
@@ -289,7 +290,7 @@ impl Store {
                 .filter(crate::monitor::Environment::is_plausible);
             self.write_final(
                 id,
-                &doc.status,
+                doc.status,
                 doc.ended_at_ms.unwrap_or(doc.started_at_ms),
                 &summary,
             )?;

@@ -57,7 +57,7 @@ pub struct LiveState {
     /// The last tick's totals.
     pub last: Option<TickSummary>,
     /// The finished run: its status, and its id in the store.
-    pub finished: Option<(String, Result<i64, String>)>,
+    pub finished: Option<(crate::metrics::RunStatus, Result<i64, String>)>,
     /// The finished run's summary.
     pub summary: Option<crate::metrics::Summary>,
     /// Why the last start failed.
@@ -222,7 +222,7 @@ impl LiveState {
                 LiveEvent::Tick(t) => self.add_tick(&t),
                 LiveEvent::Done(o, stored) => {
                     self.badges = o.summary.thresholds.clone();
-                    self.finished = Some((o.status.as_str().to_string(), stored.clone()));
+                    self.finished = Some((o.status, stored.clone()));
                     self.summary = Some(o.summary);
                     done = Some(stored);
                 }

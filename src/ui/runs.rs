@@ -9,7 +9,7 @@ use egui::{Color32, RichText};
 use super::Msg;
 use super::charts::{self, ChartData};
 use crate::format;
-use crate::metrics::{Accumulator, Summary};
+use crate::metrics::{Accumulator, RunStatus, Summary};
 use crate::store::{RunRow, RunSeries, Store, StoredRun};
 
 /// A column the table can be sorted by.
@@ -60,8 +60,8 @@ pub struct RunsState {
     pub rows: Vec<RunRow>,
     /// Text filter on name and scenario.
     pub filter: String,
-    /// Status filter ("" for all).
-    pub status: String,
+    /// Status filter (`None` for all).
+    pub status: Option<RunStatus>,
     /// Sort column and direction (true = descending).
     pub sort: (SortBy, bool),
     /// Runs ticked for comparison.
@@ -155,7 +155,7 @@ impl RunsState {
                     || r.scenario.to_lowercase().contains(&needle)
                     || r.tags.iter().any(|t| t.contains(&needle))
             })
-            .filter(|r| self.status.is_empty() || r.status == self.status)
+            .filter(|r| self.status.is_none_or(|s| r.status == s))
             .collect();
         let key = |r: &RunRow| -> f64 {
             match self.sort.0 {
@@ -238,25 +238,11 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                 .desired_width(200.0),
         );
         egui::ComboBox::from_label("status")
-            .selected_text(if s.status.is_empty() {
-                "any status"
-            } else {
-                s.status.as_str()
-            })
+            .selected_text(s.status.map_or("any status", RunStatus::as_str))
             .show_ui(ui, |ui| {
-                for st in [
-                    "",
-                    "completed",
-                    "stopped",
-                    "interrupted",
-                    "failed",
-                    "running",
-                ] {
-                    ui.selectable_value(
-                        &mut s.status,
-                        st.to_string(),
-                        if st.is_empty() { "any status" } else { st },
-                    );
+                ui.selectable_value(&mut s.status, None, "any status");
+                for st in RunStatus::ALL {
+                    ui.selectable_value(&mut s.status, Some(st), st.as_str());
                 }
             });
         if ui.button("Refresh").clicked() {
@@ -340,7 +326,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                             msgs.push(Msg::OpenRun(r.id));
                         }
                         ui.label(date(r.started_at_ms));
-                        ui.label(&r.status);
+                        ui.label(r.status.as_str());
                         ui.label(r.rate.map_or("-".into(), format::rate));
                         ui.label(r.p95_ms.map_or("-".into(), |p| format::micros(p * 1000.0)));
                         ui.label(r.error_rate.map_or("-".into(), format::percent));

@@ -493,7 +493,7 @@ impl Workbench {
             .live
             .finished
             .as_ref()
-            .is_some_and(|(status, _)| status != "completed");
+            .is_some_and(|(status, _)| *status != crate::metrics::RunStatus::Completed);
         let id = stored.as_ref().ok().copied();
         if let (Some(id), Some(store)) = (id, &self.store) {
             let _ = store.tag(id, &["capacity".to_string()]);
