@@ -112,7 +112,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         acc.add(&tick);
         rec.tick(Arc::new(tick));
     }
-    let summary = Summary::build(&info, &acc, loadbench::metrics::RunStatus::Completed, SystemTime::now());
+    let summary = Summary::build(
+        &info,
+        &acc,
+        loadbench::metrics::RunStatus::Completed,
+        SystemTime::now(),
+    );
     let hour_id = rec.finish(loadbench::metrics::RunStatus::Completed, &summary)?;
     let write = start.elapsed();
     let store = Store::open(&hour_db)?;

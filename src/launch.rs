@@ -128,13 +128,12 @@ impl Launched {
             outcome.summary.status = outcome.status;
         }
         let stored = recorder.map(|(r, db)| {
-            r.finish(outcome.status, &outcome.summary)
-                .map_err(|e| {
-                    format!(
-                        "the run could not be stored completely in {}: {e}",
-                        shown(&db)
-                    )
-                })
+            r.finish(outcome.status, &outcome.summary).map_err(|e| {
+                format!(
+                    "the run could not be stored completely in {}: {e}",
+                    shown(&db)
+                )
+            })
         });
         Ok(Finished {
             outcome,

@@ -91,7 +91,12 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         ticks.push(tick);
     }
     let started = std::time::UNIX_EPOCH + std::time::Duration::from_millis(STARTED_MS as u64);
-    let summary = Summary::build(&info, &acc, loadbench::metrics::RunStatus::Completed, started);
+    let summary = Summary::build(
+        &info,
+        &acc,
+        loadbench::metrics::RunStatus::Completed,
+        started,
+    );
     let b64 = base64::engine::general_purpose::STANDARD;
     RunExport {
         schema: loadbench::store::EXPORT_SCHEMA.into(),

@@ -90,7 +90,12 @@ fn a_stored_run_reads_back_figure_for_figure() {
     }
     let started =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(run.row.started_at_ms as u64);
-    let rebuilt = Summary::build(&run.info, &acc, loadbench::metrics::RunStatus::Completed, started);
+    let rebuilt = Summary::build(
+        &run.info,
+        &acc,
+        loadbench::metrics::RunStatus::Completed,
+        started,
+    );
     assert_eq!(
         rebuilt.endpoints, live.endpoints,
         "per-endpoint figures from stored histograms"
@@ -419,7 +424,10 @@ fn readers_see_consistent_data_while_a_run_is_written() {
         let rows = store
             .list_runs(&RunFilter::default())
             .expect("list while writing");
-        assert!(rows.iter().any(|r| r.id == id && r.status == loadbench::metrics::RunStatus::Running));
+        assert!(
+            rows.iter()
+                .any(|r| r.id == id && r.status == loadbench::metrics::RunStatus::Running)
+        );
         store.series(id, 2).expect("series while writing");
         listed.fetch_add(1, Ordering::Relaxed);
     });
@@ -681,8 +689,15 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
     blocker.execute_batch("ROLLBACK").expect("unlock");
-    let summary = Summary::build(&info, &acc, loadbench::metrics::RunStatus::Completed, std::time::SystemTime::now());
-    let id = recorder.finish(loadbench::metrics::RunStatus::Completed, &summary).expect("stored");
+    let summary = Summary::build(
+        &info,
+        &acc,
+        loadbench::metrics::RunStatus::Completed,
+        std::time::SystemTime::now(),
+    );
+    let id = recorder
+        .finish(loadbench::metrics::RunStatus::Completed, &summary)
+        .expect("stored");
     let store = Store::open(&db).expect("open");
     let ticks = store.ticks(id).expect("ticks");
     assert!(

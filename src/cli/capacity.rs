@@ -111,8 +111,14 @@ pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
                 break;
             }
             RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => {
-                let why = outcome.summary.halted.as_deref().unwrap_or("the engine failed");
-                eprintln!("loadbench: capacity: the step at {rate}/s could not be carried out: {why}");
+                let why = outcome
+                    .summary
+                    .halted
+                    .as_deref()
+                    .unwrap_or("the engine failed");
+                eprintln!(
+                    "loadbench: capacity: the step at {rate}/s could not be carried out: {why}"
+                );
                 return EXIT_RUN_ERROR;
             }
             RunStatus::Completed => {}
