@@ -162,6 +162,8 @@ fn ctrl_c_stops_within_a_second_and_keeps_the_results() {
             "--warmup",
             "0s",
             "--json",
+            "--progress-interval",
+            "1s",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -197,6 +199,15 @@ fn ctrl_c_stops_within_a_second_and_keeps_the_results() {
         "{}",
         v["total"]
     );
+    // Its thresholds held over 2 of 30 s: the run list says partial, not pass.
+    let id = v["run_id"].as_i64().expect("stored");
+    let (_, list, _) = run(&["runs", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list).expect("list");
+    let row = list
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["id"].as_i64() == Some(id)).cloned())
+        .expect("listed");
+    assert_eq!(row["verdict"], "partial", "{row}");
 }
 
 #[test]

@@ -291,12 +291,19 @@ fn run_live_stop_then_open_it_in_runs() {
     step_until(&mut h, Duration::from_secs(6), |b| {
         b.live.last.as_ref().is_some_and(|l| l.requests > 0)
     });
+    // In the warm-up nothing is measured yet: the badges wait, grey, instead of failing red.
+    assert!(
+        h.state().live.last.as_ref().is_some_and(|l| l.warmup),
+        "the first seconds are the sample's 2 s warm-up"
+    );
+    h.get_by_label_contains("WAIT p95 < 200ms (waiting for the first measured second)");
+    assert!(h.query_by_label_contains("FAIL p95").is_none());
     // Past the sample's 2 s warm-up, so the stored run has measured seconds.
     step_until(&mut h, Duration::from_secs(8), |b| {
         b.live.last.as_ref().is_some_and(|l| !l.warmup)
     });
     h.get_by_label("target 200/s");
-    h.get_by_label_contains("p95 < 200ms");
+    h.get_by_label_contains("PASS p95 < 200ms");
     h.get_by_label("Stop").click();
     h.step();
     let stop_pressed = Instant::now();
@@ -500,4 +507,129 @@ fn a_capacity_search_runs_its_steps_on_the_live_screen() {
         })
         .expect("list");
     assert_eq!(tagged.len(), c.steps.len());
+}
+
+#[test]
+fn a_zoom_on_one_run_is_not_carried_to_the_next_and_reset_view_undoes_it() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 2);
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    h.run();
+    let shown = |h: &Harness<'_, Workbench>| {
+        h.state()
+            .runs
+            .open
+            .as_ref()
+            .and_then(|o| o.shown_x)
+            .expect("the latency chart was drawn")
+    };
+    let whole = shown(&h);
+    assert!(whole.1 - whole.0 >= 3.0, "the run's 4 s: {whole:?}");
+    // Zoom in on the latency chart (pinch / ctrl+scroll) with the pointer over it.
+    let chart = h
+        .get_by_label_contains("Latency — drag across")
+        .rect()
+        .center_bottom()
+        + egui::vec2(0.0, 60.0);
+    h.event(egui::Event::PointerMoved(chart));
+    h.run();
+    for _ in 0..5 {
+        h.event(egui::Event::Zoom(1.6));
+        h.run();
+    }
+    let zoomed = shown(&h);
+    assert!(
+        zoomed.1 - zoomed.0 < (whole.1 - whole.0) / 2.0,
+        "zoomed in: {zoomed:?} of {whole:?}"
+    );
+    // The next run opens at its own bounds, not at the last run's zoom.
+    h.get_by_label("#2").click();
+    h.run();
+    let next = shown(&h);
+    assert!(next.1 - next.0 >= 3.0, "run #2 opens whole: {next:?}");
+    // Zoom again, then Reset view brings the whole run back.
+    h.event(egui::Event::PointerMoved(chart));
+    h.run();
+    for _ in 0..5 {
+        h.event(egui::Event::Zoom(1.6));
+        h.run();
+    }
+    assert!(shown(&h).1 - shown(&h).0 < (next.1 - next.0) / 2.0);
+    h.get_by_label("Reset view").click();
+    h.run();
+    let reset = shown(&h);
+    assert!(reset.1 - reset.0 >= 3.0, "reset: {reset:?}");
+}
+
+#[test]
+fn list_fields_keep_their_separators_while_typing() {
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    // Expected status 200 → 200,204, one key at a time: the comma must survive the round trip.
+    h.get_all_by_label("Expected status")
+        .next()
+        .expect("a status field")
+        .focus();
+    h.run();
+    for key in [",", "2", "0", "4"] {
+        h.get_all_by_label("Expected status")
+            .next()
+            .expect("field")
+            .type_text(key);
+        h.run();
+    }
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.text.contains("status = [200, 204]"), "{}", ed.text);
+    let shown = h
+        .get_all_by_label("Expected status")
+        .next()
+        .and_then(|n| n.value())
+        .unwrap_or_default();
+    assert_eq!(shown, "200,204");
+    // Thresholds: one, Enter, then the next typed on its own line.
+    h.get_by_label("Thresholds").scroll_to_me();
+    h.run();
+    h.get_by_label("Thresholds").click();
+    h.run();
+    const THRESHOLDS: &str = "One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s";
+    let input = egui::accesskit::Role::MultilineTextInput;
+    h.get_by_role_and_label(input, THRESHOLDS).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(input, THRESHOLDS)
+        .type_text("error_rate < 5%");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    for key in ["p", "5", "0", " ", "<", " ", "2", "0", "m", "s"] {
+        h.get_by_role_and_label(input, THRESHOLDS).type_text(key);
+        h.run();
+    }
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(
+        ed.text
+            .contains(r#"thresholds = ["error_rate < 5%", "p50 < 20ms"]"#),
+        "{}",
+        ed.text
+    );
+    assert!(
+        !ed.text.contains("%p50"),
+        "no threshold glued to the previous: {}",
+        ed.text
+    );
 }

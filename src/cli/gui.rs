@@ -6,7 +6,7 @@ use clap::Args;
 
 #[derive(Args, Default)]
 pub(super) struct GuiArgs {
-    /// The screen to show first: scenarios, live or runs.
+    /// The screen to show first: scenarios, live, runs or benchmarks.
     #[arg(long, value_parser = parse_screen)]
     screen: Option<Screen>,
     /// Open this scenario and run it at once.
@@ -28,7 +28,7 @@ type Screen = String;
 fn parse_screen(s: &str) -> Result<Screen, String> {
     #[cfg(feature = "gui")]
     return crate::ui::Screen::from_name(s)
-        .ok_or_else(|| format!("\"{s}\": expected scenarios, live or runs"));
+        .ok_or_else(|| format!("\"{s}\": expected scenarios, live, runs or benchmarks"));
     #[cfg(not(feature = "gui"))]
     Ok(s.to_string())
 }

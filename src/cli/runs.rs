@@ -280,6 +280,7 @@ pub(super) fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()>
                     "p95_ms": r.p95_ms,
                     "error_rate": r.error_rate,
                     "thresholds_passed": r.thresholds_passed,
+                    "verdict": r.verdict(),
                     "tags": r.tags,
                     "baseline": r.baseline,
                 })
@@ -317,11 +318,7 @@ pub(super) fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()>
                     .to_string(),
                 r.name.clone(),
                 r.status.to_string(),
-                match r.thresholds_passed {
-                    Some(true) => "pass".into(),
-                    Some(false) => "FAIL".into(),
-                    None => "-".into(),
-                },
+                r.verdict().to_string(),
                 r.rate.map_or("-".into(), crate::format::rate),
                 r.p95_ms
                     .map_or("-".into(), |p| crate::format::micros(p * 1000.0)),

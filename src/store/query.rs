@@ -131,6 +131,20 @@ fn five_us(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<[u64; 5]> {
     Ok(out)
 }
 
+impl RunRow {
+    /// The run list's verdict: `FAIL`, `pass` only for a run that ran its whole schedule
+    /// (thresholds that held over 9 s of a 45 s run stopped early are `partial`), `-` without
+    /// thresholds.
+    pub fn verdict(&self) -> &'static str {
+        match (self.thresholds_passed, self.status) {
+            (Some(false), _) => "FAIL",
+            (Some(true), RunStatus::Completed) => "pass",
+            (Some(true), _) => "partial",
+            (None, _) => "-",
+        }
+    }
+}
+
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
         id: r.get(0)?,

@@ -346,7 +346,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             }
         });
     }
-    badges(ui, &s.badges);
+    badges(ui, &s.badges, !(s.is_running() && s.seconds == 0.0));
     if let Some(c) = &s.against_baseline {
         egui::CollapsingHeader::new(if c.regressed {
             RichText::new(format!(

@@ -113,6 +113,8 @@ pub enum Msg {
     SelectWindow(f64, f64),
     /// Back to the whole run.
     ClearWindow,
+    /// Forget the opened run's zoom and pan.
+    ResetView,
     /// Save the unsaved scenario, then do what was asked.
     SaveThen(Box<Msg>),
     /// Throw away unsaved changes, then do what was asked.

@@ -51,6 +51,18 @@ pub struct OpenRun {
     /// The export format picked.
     pub export_format: crate::report::Format,
     drag_from: Option<f64>,
+    /// Bumped by "Reset view": part of every chart's id, so a zoom or pan is forgotten.
+    pub view: u32,
+    /// The time range (s) the latency chart showed last frame: what a zoom or pan changed.
+    pub shown_x: Option<(f64, f64)>,
+}
+
+impl OpenRun {
+    /// The id of one of this run's charts: its own run and view, so a zoom on one run never
+    /// carries over to the next opened, and "Reset view" starts from the data's bounds.
+    fn chart_id(&self, chart: &str) -> String {
+        format!("run{}_{chart}_v{}", self.run.row.id, self.view)
+    }
 }
 
 /// State of the runs screen.
@@ -109,6 +121,8 @@ impl RunsState {
                     new_tag: String::new(),
                     export_format: crate::report::Format::Html,
                     drag_from: None,
+                    view: 0,
+                    shown_x: None,
                 };
                 open.recompute(db);
                 self.open = Some(open);
@@ -330,10 +344,10 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                         ui.label(r.rate.map_or("-".into(), format::rate));
                         ui.label(r.p95_ms.map_or("-".into(), |p| format::micros(p * 1000.0)));
                         ui.label(r.error_rate.map_or("-".into(), format::percent));
-                        match r.thresholds_passed {
-                            Some(true) => ui.colored_label(Color32::from_rgb(60, 170, 90), "pass"),
-                            Some(false) => ui.colored_label(Color32::from_rgb(220, 70, 70), "FAIL"),
-                            None => ui.label("-"),
+                        match r.verdict() {
+                            "pass" => ui.colored_label(Color32::from_rgb(60, 170, 90), "pass"),
+                            "FAIL" => ui.colored_label(Color32::from_rgb(220, 70, 70), "FAIL"),
+                            other => ui.label(other),
                         };
                         ui.label(if r.baseline {
                             std::iter::once("baseline".to_string())
@@ -429,24 +443,34 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
         }
     });
     if let Some(summary) = &o.run.summary {
-        super::widgets::badges(ui, &summary.thresholds);
+        super::widgets::badges(ui, &summary.thresholds, true);
     }
     egui::ScrollArea::vertical()
         .id_salt("opened_run")
         .show(ui, |ui| {
             let h = 160.0;
+            if ui
+                .button("Reset view")
+                .on_hover_text("forget zoom and pan: every chart back to the run's own bounds")
+                .clicked()
+            {
+                msgs.push(Msg::ResetView);
+            }
+            let (rate_id, latency_id) = (o.chart_id("rate"), o.chart_id("latency"));
             ui.columns(2, |cols| {
                 cols[0].label("Throughput");
-                charts::rate_chart(&mut cols[0], &o.chart, "run_rate", h);
+                charts::rate_chart(&mut cols[0], &o.chart, &rate_id, h);
                 cols[1].label("Latency — drag across the chart to select a time window");
                 let resp = charts::latency_chart(
                     &mut cols[1],
                     &o.chart,
-                    "run_latency",
+                    &latency_id,
                     h,
                     false,
                     o.window.or(o.drag_from.map(|a| (a, a))),
                 );
+                let b = resp.transform.bounds();
+                o.shown_x = Some((b.min()[0], b.max()[0]));
                 if resp.response.drag_started() {
                     o.drag_from = resp
                         .transform
@@ -466,11 +490,12 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     }
                 }
             });
+            let (errors_id, in_flight_id) = (o.chart_id("errors"), o.chart_id("inflight"));
             ui.columns(2, |cols| {
                 cols[0].label("Errors by kind");
-                charts::errors_chart(&mut cols[0], &o.chart, "run_errors", h);
+                charts::errors_chart(&mut cols[0], &o.chart, &errors_id, h);
                 cols[1].label("In flight");
-                charts::in_flight_chart(&mut cols[1], &o.chart, "run_inflight", h);
+                charts::in_flight_chart(&mut cols[1], &o.chart, &in_flight_id, h);
             });
             ui.horizontal(|ui| {
                 match &o.window_totals {
@@ -484,6 +509,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     msgs.push(Msg::ClearWindow);
                 }
             });
+            let (spectrum_id, histogram_id) = (o.chart_id("spectrum"), o.chart_id("histogram"));
             if let Some((_, acc)) = &o.window_totals {
                 let total = acc.total();
                 ui.columns(2, |cols| {
@@ -493,10 +519,10 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                             ("corrected", &total.latency),
                             ("service time", &total.service),
                         ],
-                        "run_spectrum",
+                        &spectrum_id,
                         200.0,
                     );
-                    charts::histogram_chart(&mut cols[1], &total.latency, "run_histogram", 200.0);
+                    charts::histogram_chart(&mut cols[1], &total.latency, &histogram_id, 200.0);
                 });
                 super::widgets::request_table(ui, &o.run.info.keys, &acc.stats, acc.seconds);
             }

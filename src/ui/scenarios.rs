@@ -193,18 +193,42 @@ fn field(
     edit: impl FnOnce(String) -> Edit,
 ) {
     let l = ui.label(label);
-    let mut text = current.clone();
+    let id = ui.make_persistent_id(("field", label));
     // A fixed size: in a grid, a text field's desired width gives way to the column's width
     // remembered from earlier frames, which cut a target's URL to its first letters.
-    let r = ui
-        .add_sized(
+    let changed = drafted(ui, id, &current, |ui, text| {
+        ui.add_sized(
             [width, ui.spacing().interact_size.y],
-            egui::TextEdit::singleline(&mut text),
+            egui::TextEdit::singleline(text).id(id),
         )
-        .labelled_by(l.id);
-    if r.changed() && text != current {
+        .labelled_by(l.id)
+    });
+    if let Some(text) = changed {
         msgs.push(Msg::Edit(edit(text)));
     }
+}
+
+/// A text field over a value that lives in the TOML document: while it has focus it shows what
+/// is being typed (its draft), not the document's value re-read each frame, so a separator
+/// typed before the next item (`202,` on the way to `202,204`; a new line before the next
+/// threshold) is not eaten by the round trip. Returns the text when it changed.
+fn drafted(
+    ui: &mut egui::Ui,
+    id: egui::Id,
+    current: &str,
+    widget: impl FnOnce(&mut egui::Ui, &mut String) -> egui::Response,
+) -> Option<String> {
+    let draft_id = id.with("draft");
+    let mut text = ui
+        .data(|d| d.get_temp::<String>(draft_id))
+        .unwrap_or_else(|| current.to_string());
+    let r = widget(ui, &mut text);
+    if r.has_focus() {
+        ui.data_mut(|d| d.insert_temp(draft_id, text.clone()));
+    } else {
+        ui.data_mut(|d| d.remove::<String>(draft_id));
+    }
+    (r.changed() && text != current).then_some(text)
 }
 
 /// Draws the scenarios screen.
@@ -739,14 +763,13 @@ fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                         .join("\n")
                 })
                 .unwrap_or_default();
-            let mut text = current.clone();
             let label = ui.label("One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s");
-            if ui
-                .add(egui::TextEdit::multiline(&mut text).desired_rows(3))
-                .labelled_by(label.id)
-                .changed()
-                && text != current
-            {
+            let id = ui.make_persistent_id("thresholds");
+            let changed = drafted(ui, id, &current, |ui, text| {
+                ui.add(egui::TextEdit::multiline(text).desired_rows(3).id(id))
+                    .labelled_by(label.id)
+            });
+            if let Some(text) = changed {
                 msgs.push(Msg::Edit(Edit::Thresholds(text)));
             }
         });

@@ -235,6 +235,11 @@ impl Workbench {
                     o.recompute(self.db.clone());
                 }
             }
+            Msg::ResetView => {
+                if let Some(o) = self.runs.open.as_mut() {
+                    o.view += 1;
+                }
+            }
             Msg::ClearWindow => {
                 if let Some(o) = self.runs.open.as_mut() {
                     o.window = None;

@@ -6,14 +6,19 @@ use crate::format;
 use crate::metrics::{Key, Stats};
 use crate::thresholds::ThresholdResult;
 
-/// Threshold badges: green while a threshold holds, red the moment it breaks.
-pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult]) {
+/// Threshold badges: green while a threshold holds, red the moment it breaks; before a live
+/// run's first measured second (`measuring` false: the warm-up), grey "WAIT" rather than a red
+/// failure that is not one yet.
+pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult], measuring: bool) {
     if results.is_empty() {
         return;
     }
     ui.horizontal_wrapped(|ui| {
         for r in results {
-            let (fill, mark) = if r.passed {
+            let waiting = !measuring && r.actual.is_none();
+            let (fill, mark) = if waiting {
+                (Color32::from_rgb(90, 90, 90), "WAIT")
+            } else if r.passed {
                 (Color32::from_rgb(30, 120, 60), "PASS")
             } else {
                 (Color32::from_rgb(170, 40, 40), "FAIL")
@@ -31,7 +36,12 @@ pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult]) {
                     ui.label(
                         RichText::new(format!(
                             "{mark} {scope}{} ({})",
-                            r.expression, r.actual_text
+                            r.expression,
+                            if waiting {
+                                "waiting for the first measured second"
+                            } else {
+                                &r.actual_text
+                            }
                         ))
                         .color(Color32::WHITE),
                     )
