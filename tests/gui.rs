@@ -633,3 +633,53 @@ fn list_fields_keep_their_separators_while_typing() {
         ed.text
     );
 }
+
+#[test]
+fn keyboard_shortcuts_save_run_stop_and_find() {
+    let _g = common::serial();
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    // Ctrl+S saves an edit.
+    h.get_by_label("Name").focus();
+    h.run();
+    h.get_by_label("Name").type_text(" v3");
+    h.run();
+    assert!(h.state().dirty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert!(!h.state().dirty(), "Ctrl+S saved");
+    let saved = std::fs::read_to_string(e.samples.join("quickstart.toml")).expect("saved file");
+    assert!(saved.contains("Quick start v3"));
+    // Ctrl+Enter runs it; Esc stops it.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.step();
+    assert!(
+        h.state().live.is_running(),
+        "Ctrl+Enter ran: {:?}",
+        h.state().live.error
+    );
+    step_until(&mut h, Duration::from_secs(6), |b| b.live.last.is_some());
+    h.key_press(egui::Key::Escape);
+    h.step();
+    step_until(&mut h, Duration::from_secs(5), |b| !b.live.is_running());
+    let (status, _) = h.state().live.finished.clone().expect("finished");
+    assert_eq!(status, loadbench::metrics::RunStatus::Stopped);
+    // Ctrl+F: the Runs screen, the cursor in its filter.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run();
+    assert_eq!(h.state().screen, Screen::Runs);
+    h.get_by_label("Filter");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Filter")
+        .type_text("no such run");
+    h.run();
+    assert_eq!(
+        h.state().runs.filter,
+        "no such run",
+        "typing went to the filter"
+    );
+}

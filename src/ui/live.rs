@@ -261,17 +261,23 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
     ui.horizontal(|ui| {
         let cooling = s.capacity.as_ref().is_some_and(|c| c.resume_at.is_some());
         if s.is_running() || cooling {
-            if ui.button(RichText::new("Stop").strong()).clicked() {
+            if ui
+                .button(RichText::new("Stop").strong())
+                .on_hover_text("Esc")
+                .clicked()
+            {
                 msgs.push(Msg::Stop);
             }
             if cooling {
                 ui.label("cooling down before the next step");
             }
         } else {
-            let run = ui.add_enabled(
-                can_run.is_some(),
-                egui::Button::new(RichText::new("Run").strong()),
-            );
+            let run = ui
+                .add_enabled(
+                    can_run.is_some(),
+                    egui::Button::new(RichText::new("Run").strong()),
+                )
+                .on_hover_text("Ctrl+Enter");
             if run.clicked() {
                 msgs.push(Msg::Run);
             }

@@ -7,6 +7,7 @@ pub mod benchmarks;
 pub mod charts;
 pub mod dialogs;
 mod edit;
+mod keys;
 pub mod live;
 pub mod runs;
 pub mod scenarios;
@@ -83,6 +84,8 @@ pub enum Msg {
     FindCapacity(live::CapacitySettings),
     /// Stop the run in progress.
     Stop,
+    /// Put the cursor in the run list's filter (Ctrl+F).
+    FindRuns,
     /// Reload the run list.
     RefreshRuns,
     /// Sort the run list.
@@ -330,7 +333,7 @@ impl Workbench {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(200));
         }
-        let mut msgs = Vec::new();
+        let mut msgs = keys::shortcuts(ui.ctx(), self.live.is_running());
         // The panels leave their background to the window's clear colour (`App::clear_color`):
         // without a GPU, filling a window-sized rectangle each frame is most of a frame's cost.
         let bare = |f: egui::Frame| f.fill(egui::Color32::TRANSPARENT);

@@ -74,6 +74,8 @@ pub struct RunsState {
     pub filter: String,
     /// Status filter (`None` for all).
     pub status: Option<RunStatus>,
+    /// Put the cursor in the filter on the next frame (Ctrl+F).
+    pub focus_filter: bool,
     /// Sort column and direction (true = descending).
     pub sort: (SortBy, bool),
     /// Runs ticked for comparison.
@@ -245,12 +247,17 @@ fn header_button(ui: &mut egui::Ui, s: &RunsState, by: SortBy, label: &str, msgs
 /// Draws the runs screen.
 pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
     ui.horizontal(|ui| {
-        ui.label("Filter");
-        ui.add(
-            egui::TextEdit::singleline(&mut s.filter)
-                .hint_text("name, scenario or tag")
-                .desired_width(200.0),
-        );
+        let label = ui.label("Filter");
+        let filter = ui
+            .add(
+                egui::TextEdit::singleline(&mut s.filter)
+                    .hint_text("name, scenario or tag (Ctrl+F)")
+                    .desired_width(200.0),
+            )
+            .labelled_by(label.id);
+        if std::mem::take(&mut s.focus_filter) {
+            filter.request_focus();
+        }
         egui::ComboBox::from_label("status")
             .selected_text(s.status.map_or("any status", RunStatus::as_str))
             .show_ui(ui, |ui| {

@@ -325,6 +325,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(ed.dirty() || ed.path.is_none(), egui::Button::new("Save"))
+                .on_hover_text("Ctrl+S")
                 .clicked()
             {
                 msgs.push(Msg::Save);
@@ -342,6 +343,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             let runnable = ed.check.is_ok();
             if ui
                 .add_enabled(runnable, egui::Button::new(RichText::new("Run").strong()))
+                .on_hover_text("Ctrl+Enter")
                 .clicked()
             {
                 msgs.push(Msg::Run);

@@ -83,6 +83,7 @@ impl Workbench {
                 }
             }
             Msg::Run => self.run(),
+            Msg::FindRuns => self.runs.focus_filter = true,
             Msg::FindCapacity(settings) => self.find_capacity(settings),
             Msg::Stop => {
                 // A capacity search between steps has no run to stop: it ends here.
