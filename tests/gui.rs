@@ -365,6 +365,20 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     assert_eq!(h.state().compare_charts.len(), 2);
     assert_eq!(h.state().verdicts.len(), 1);
     assert!(h.state().verdicts[0].requests.iter().any(|(n, _)| n == "*"));
+    // Each verdict shows the two figures beside the change, not the change alone.
+    h.get_by_label("this run");
+    let m = h.state().verdicts[0].requests[0].1[0].clone();
+    assert!(
+        h.query_all_by_label(&m.format_value(m.baseline))
+            .next()
+            .is_some()
+            && h.query_all_by_label(&m.format_value(m.candidate))
+                .next()
+                .is_some(),
+        "{} → {} shown",
+        m.format_value(m.baseline),
+        m.format_value(m.candidate)
+    );
     // 4 s at 200/s is 800 responses a run: too few for windows of a p99 (1,000 responses),
     // which the view says under its table rather than showing a bare "not enough data".
     h.get_by_label_contains("not enough data for");

@@ -157,7 +157,15 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
         egui::Grid::new(("verdicts", c.candidate))
             .striped(true)
             .show(ui, |ui| {
-                for h in ["request", "metric", "change", "95% interval", "verdict"] {
+                for h in [
+                    "request",
+                    "metric",
+                    "baseline",
+                    "this run",
+                    "change",
+                    "95% interval",
+                    "verdict",
+                ] {
                     ui.strong(h);
                 }
                 ui.end_row();
@@ -165,6 +173,9 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                     for m in changes {
                         ui.label(if name == "*" { "all" } else { name.as_str() });
                         ui.label(&m.metric);
+                        // The figures themselves beside the change: +28.8 % says little alone.
+                        ui.label(m.format_value(m.baseline));
+                        ui.label(m.format_value(m.candidate));
                         ui.label(m.format_change(m.relative));
                         ui.label(m.format_interval());
                         match m.verdict {
