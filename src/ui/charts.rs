@@ -34,6 +34,8 @@ pub struct ChartData {
     pub errors: BTreeMap<String, Vec<f64>>,
     /// Whether the target is a rate (open model) or virtual users (closed).
     pub open: bool,
+    /// The end of the warm-up (s), shaded on time charts: its seconds are in no figure.
+    pub warmup_end: Option<f64>,
 }
 
 impl ChartData {
@@ -62,6 +64,9 @@ impl ChartData {
         }
         let ms = |us: u64| us as f64 / 1000.0;
         let n = self.t.len();
+        if s.warmup {
+            self.warmup_end = Some(s.end);
+        }
         self.t.push(s.end);
         self.rate.push(s.rate());
         self.target.push(s.target);
@@ -163,15 +168,34 @@ pub(crate) fn nice_axes(plot: Plot<'_>) -> Plot<'_> {
 /// A time chart from 0 up; `top` is the largest value shown. With nothing above 0 (no errors,
 /// no response yet) the axis runs from 0 to 1 rather than egui_plot's ±1 around 0, which
 /// labelled error-only runs with negative latencies and error-free runs with −1 errors/s.
+/// The time axis starts at 0 (not egui_plot's ±100 s before the first tick), the legend sits
+/// top left (the newest data is on the right), and 15 % headroom keeps a steady line off the
+/// frame.
 fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<'static> {
     let plot = Plot::new(id.to_string())
         .height(height)
-        .legend(Legend::default())
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label("time (s)")
         .y_axis_label(y_label.to_string())
-        .x_axis_formatter(time_axis);
+        .x_axis_formatter(time_axis)
+        .include_x(0.0)
+        .include_x(1.0);
     let plot = nice_axes(plot).include_y(0.0).allow_scroll(false);
-    if top > 0.0 { plot } else { plot.include_y(1.0) }
+    if top > 0.0 {
+        plot.include_y(top * 1.15)
+    } else {
+        plot.include_y(1.0)
+    }
+}
+
+/// Shades the warm-up, whose seconds are sent but in no figure.
+fn warmup_span(p: &mut egui_plot::PlotUi<'_>, d: &ChartData) {
+    if let Some(end) = d.warmup_end {
+        p.span(
+            Span::new("warm-up", 0.0..=end)
+                .fill(Color32::from_rgba_unmultiplied(160, 160, 160, 28)),
+        );
+    }
 }
 
 /// Achieved vs target rate.
@@ -179,6 +203,7 @@ pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
     base_plot(id, height, "requests/s", top([&d.rate, &d.target]))
         .y_axis_formatter(|m, _| format::rate(m.value))
         .show(ui, |p| {
+            warmup_span(p, d);
             p.line(d.line("achieved", &d.rate));
             if d.open {
                 p.line(
@@ -203,12 +228,13 @@ pub fn latency_chart(
         .latency
         .iter()
         .chain(if service { &d.service[..] } else { &[] });
-    let empty = top(shown) <= 0.0;
+    let peak = top(shown);
+    let empty = peak <= 0.0;
     let (first, last) = (
         d.t.first().copied().unwrap_or(0.0),
         d.t.last().copied().unwrap_or(1.0),
     );
-    base_plot(id, height, "latency (ms)", if empty { 0.0 } else { 1.0 })
+    base_plot(id, height, "latency (ms)", peak)
         .include_x(first)
         .include_x(last)
         .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
@@ -217,6 +243,7 @@ pub fn latency_chart(
             if empty {
                 say_empty(p, (first + last) / 2.0, NO_RESPONSE);
             }
+            warmup_span(p, d);
             for (i, name) in ["p50", "p95", "p99"].iter().enumerate() {
                 p.line(d.latency_line(name, &d.latency[i]));
             }
@@ -338,30 +365,41 @@ pub fn spectrum_chart(
         });
 }
 
+/// A histogram's counts in `bins` bins evenly spaced in log10(ms) from its min to its max, as
+/// (bin middle, bin width, count) for the non-empty bins: a 2 ms mode and an 80 ms mode each get
+/// bars of their own, where linear bins made everything below the tail one bar.
+pub fn log_bins(h: &Histogram<u64>, bins: usize) -> Vec<(f64, f64, u64)> {
+    if h.is_empty() || bins == 0 {
+        return Vec::new();
+    }
+    let log_ms = |us: u64| (us.max(1) as f64 / 1000.0).log10();
+    let lo = log_ms(h.min());
+    let hi = log_ms(h.max()).max(lo + 0.1);
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for v in h.iter_recorded() {
+        let i = (((log_ms(v.value_iterated_to()) - lo) / width).max(0.0) as usize).min(bins - 1);
+        counts[i] += v.count_at_value();
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| *c > 0)
+        .map(|(i, c)| (lo + width * (i as f64 + 0.5), width, c))
+        .collect()
+}
+
 /// The latency distribution as a histogram (40 bins from the minimum to p99.9; the rest in the last bin).
 pub fn histogram_chart(ui: &mut egui::Ui, h: &Histogram<u64>, id: &str, height: f32) {
-    let mut bars = Vec::new();
-    if !h.is_empty() {
-        let lo = h.min() as f64;
-        let hi = (h.value_at_quantile(0.999) as f64).max(lo + 1.0);
-        let bins = 40usize;
-        let width = (hi - lo) / bins as f64;
-        let mut counts = vec![0u64; bins];
-        for v in h.iter_recorded() {
-            let x = v.value_iterated_to() as f64;
-            let i = (((x - lo) / width) as usize).min(bins - 1);
-            counts[i] += v.count_at_value();
-        }
-        for (i, c) in counts.into_iter().enumerate() {
-            let mid = lo + width * (i as f64 + 0.5);
-            bars.push(Bar::new(mid / 1000.0, c as f64).width(width / 1000.0 * 0.9));
-        }
-    }
+    let bars: Vec<Bar> = log_bins(h, 40)
+        .into_iter()
+        .map(|(mid, width, c)| Bar::new(mid, c as f64).width(width * 0.9))
+        .collect();
     let mut plot = Plot::new(id.to_string())
         .height(height)
-        .x_axis_label("latency (ms)")
+        .x_axis_label("latency (ms, log scale)")
         .y_axis_label("responses")
-        .x_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+        .x_axis_formatter(|m, _| format::micros(10f64.powf(m.value) * 1000.0))
         .allow_scroll(false);
     if h.is_empty() {
         plot = plot
@@ -408,5 +446,52 @@ mod tests {
         });
         assert_eq!(d.errors["timeout"], vec![0.0, 2.0]);
         assert_eq!(d.rate, vec![10.0, 10.0]);
+    }
+
+    #[test]
+    fn two_latency_modes_get_bars_of_their_own() {
+        let mut h = crate::metrics::new_histogram();
+        for _ in 0..900 {
+            crate::metrics::record(&mut h, 2_000);
+        }
+        for _ in 0..100 {
+            crate::metrics::record(&mut h, 80_000);
+        }
+        let bars = log_bins(&h, 40);
+        let at = |ms: f64| {
+            bars.iter()
+                .find(|(mid, w, _)| (ms.log10() - mid).abs() <= w / 2.0 + 1e-9)
+                .map_or(0, |b| b.2)
+        };
+        assert_eq!(at(2.0), 900);
+        assert_eq!(at(80.0), 100, "{bars:?}");
+        assert_eq!(bars.len(), 2, "nothing between the modes: {bars:?}");
+    }
+
+    #[test]
+    fn warm_up_is_marked_and_a_stopped_runs_sliver_left_out() {
+        let tick = |index: u32, end: f64, seconds: f64, warmup: bool| TickSummary {
+            index,
+            end,
+            seconds,
+            warmup,
+            requests: 100,
+            ..TickSummary::default()
+        };
+        let d = ChartData::from_ticks(
+            true,
+            &[
+                tick(1, 1.0, 1.0, true),
+                tick(2, 2.0, 1.0, true),
+                tick(3, 3.0, 1.0, false),
+                tick(4, 3.004, 0.004, false),
+            ],
+        );
+        assert_eq!(d.warmup_end, Some(2.0));
+        assert_eq!(
+            d.t,
+            vec![1.0, 2.0, 3.0],
+            "the 4 ms sliver would read 25,000/s"
+        );
     }
 }

@@ -342,9 +342,17 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             };
             ui.label(RichText::new(format!("rate {}", format::rate(last.rate()))).strong());
             ui.label(format!("{what} {target}"));
-            ui.label(format!("p50 {}", format::micros(last.latency_us[0] as f64)));
-            ui.label(format!("p95 {}", format::micros(last.latency_us[2] as f64)));
-            ui.label(format!("p99 {}", format::micros(last.latency_us[3] as f64)));
+            // A second without a response has no latency: "-", not "0 µs".
+            let lat = |us: u64| {
+                if us == 0 {
+                    "-".to_string()
+                } else {
+                    format::micros(us as f64)
+                }
+            };
+            ui.label(format!("p50 {}", lat(last.latency_us[0])));
+            ui.label(format!("p95 {}", lat(last.latency_us[2])));
+            ui.label(format!("p99 {}", lat(last.latency_us[3])));
             ui.label(format!("errors {}/s", format::count(last.errors)));
             ui.label(format!("in flight {}", last.in_flight));
             if last.warmup {
