@@ -536,8 +536,15 @@ fn a_zoom_on_one_run_is_not_carried_to_the_next_and_reset_view_undoes_it() {
     h.run();
     h.get_by_label("Runs").click();
     h.run();
+    // Newest first by default.
+    assert!(
+        h.get_by_label("#2").rect().top() < h.get_by_label("#1").rect().top(),
+        "run #2 is listed above run #1"
+    );
     h.get_by_label("#1").click();
     h.run();
+    // With a run open the list is a resizable panel of its own; both runs are still listed.
+    h.get_by_label("#2");
     let shown = |h: &Harness<'_, Workbench>| {
         h.state()
             .runs

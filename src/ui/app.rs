@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Msg, SAMPLES, Screen, Workbench, dialogs};
+use super::{Msg, SAMPLES, Screen, Workbench, dialogs, runs};
 
 /// The eframe application around the workbench.
 pub struct App {
@@ -30,6 +30,7 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, "screen", &self.bench.screen);
+        eframe::set_value(storage, "runs_sort", &self.bench.runs.sort);
     }
 }
 
@@ -106,6 +107,12 @@ pub fn run(opts: GuiOptions) -> i32 {
                 .and_then(|s| eframe::get_value::<Screen>(s, "screen"))
             {
                 bench.screen = screen;
+            }
+            if let Some(sort) = cc
+                .storage
+                .and_then(|s| eframe::get_value::<(runs::SortBy, bool)>(s, "runs_sort"))
+            {
+                bench.runs.sort = sort;
             }
             if let Some(s) = opts.screen {
                 bench.screen = s;

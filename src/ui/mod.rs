@@ -210,7 +210,11 @@ impl Workbench {
                 ..Default::default()
             },
             live: live::LiveState::default(),
-            runs: runs::RunsState::default(),
+            // Newest first: the run just made is the one looked for.
+            runs: runs::RunsState {
+                sort: (runs::SortBy::Date, true),
+                ..Default::default()
+            },
             benchmarks: benchmarks::BenchmarksState::default(),
             db,
             pending: None,

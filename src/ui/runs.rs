@@ -13,7 +13,7 @@ use crate::metrics::{Accumulator, RunStatus, Summary};
 use crate::store::{RunRow, RunSeries, Store, StoredRun};
 
 /// A column the table can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum SortBy {
     /// Start time.
     #[default]
@@ -301,14 +301,30 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         ui.colored_label(Color32::LIGHT_RED, e);
     }
     let rows: Vec<RunRow> = s.sorted().into_iter().cloned().collect();
-    let table_height = if s.open.is_some() {
-        180.0
+    // With a run open, the list is a panel whose lower edge drags: as many rows as wanted.
+    if s.open.is_some() {
+        egui::Panel::top("runs_list")
+            .resizable(true)
+            .default_size(240.0)
+            .min_size(90.0)
+            .show(ui, |ui| {
+                let h = ui.available_height();
+                table(ui, s, &rows, h, msgs);
+            });
     } else {
-        ui.available_height() - 10.0
-    };
+        let h = ui.available_height() - 10.0;
+        table(ui, s, &rows, h, msgs);
+    }
+    if let Some(open) = s.open.as_mut() {
+        opened(ui, open, msgs);
+    }
+}
+
+/// The run table: one row per run, sortable headers, a tick box to compare or merge.
+fn table(ui: &mut egui::Ui, s: &mut RunsState, rows: &[RunRow], height: f32, msgs: &mut Vec<Msg>) {
     egui::ScrollArea::vertical()
         .id_salt("runs_table")
-        .max_height(table_height)
+        .max_height(height)
         .show(ui, |ui| {
             egui::Grid::new("runs_grid")
                 .striped(true)
@@ -325,7 +341,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                     ui.strong("verdict");
                     ui.strong("tags");
                     ui.end_row();
-                    for r in &rows {
+                    for r in rows {
                         let mut ticked = s.selected.contains(&r.id);
                         let tick = ui.checkbox(&mut ticked, "");
                         tick.widget_info(|| {
@@ -368,10 +384,6 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                     }
                 });
         });
-    if let Some(open) = s.open.as_mut() {
-        ui.separator();
-        opened(ui, open, msgs);
-    }
 }
 
 /// A date for people (UTC, to the second).
