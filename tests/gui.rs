@@ -257,9 +257,17 @@ fn a_pasted_curl_command_and_a_har_file_become_new_scenarios() {
     assert!(ed.text.contains("method = \"PUT\""), "{}", ed.text);
     assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
     assert!(h.state().scenarios.curl.is_none(), "the paste box closes");
-    // A HAR recording through the file dialog (the curl import was not edited, so nothing typed
-    // is lost by replacing it; edited text would bring the unsaved-changes question first).
+    // A HAR recording through the file dialog: the curl import is not saved anywhere yet, so
+    // replacing it asks first; nothing is replaced until the answer.
     h.get_by_label("Import HAR…").click();
+    h.run();
+    h.get_by_label("Unsaved changes");
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(
+        ed.text.contains("method = \"PUT\""),
+        "still the curl import"
+    );
+    h.get_by_label("Discard changes").click();
     h.run();
     let ed = h.state().scenarios.editor.as_ref().expect("editor");
     assert!(ed.text.contains("weight = 2"), "{}", ed.text);

@@ -474,7 +474,7 @@ impl Workbench {
         match result {
             Ok(imp) => {
                 self.scenarios.editor =
-                    Some(Editor::new(None, imp.toml, &self.scenarios.default_dir()));
+                    Some(Editor::unsaved(imp.toml, &self.scenarios.default_dir()));
                 self.scenarios.notes = imp.notes;
                 self.scenarios.curl = None;
                 self.scenarios.error = None;

@@ -61,6 +61,14 @@ impl Editor {
         e
     }
 
+    /// A scenario made here and not on disk yet (an import, a duplicate): unsaved from the start,
+    /// so the next action that would replace it asks first.
+    pub fn unsaved(text: String, base_dir: &Path) -> Editor {
+        let mut e = Editor::new(None, text, base_dir);
+        e.saved.clear();
+        e
+    }
+
     /// Replaces the text and re-validates it.
     pub fn set_text(&mut self, text: String) {
         self.doc = text.parse::<DocumentMut>().ok();

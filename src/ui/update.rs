@@ -63,8 +63,7 @@ impl Workbench {
             }
             Msg::Duplicate => {
                 if let Some(ed) = &self.scenarios.editor {
-                    let mut copy =
-                        Editor::new(None, ed.text.clone(), &self.scenarios.default_dir());
+                    let mut copy = Editor::unsaved(ed.text.clone(), &self.scenarios.default_dir());
                     let name = format!("{} (copy)", copy.name());
                     copy.apply(Edit::Top("name", name));
                     self.scenarios.editor = Some(copy);
