@@ -712,3 +712,73 @@ fn keyboard_shortcuts_save_run_stop_and_find() {
         "typing went to the filter"
     );
 }
+
+#[test]
+fn environment_values_set_in_the_window_run_the_scenario_and_are_never_stored() {
+    let _g = common::serial();
+    let e = env();
+    let file = e.samples.join("secret.toml");
+    std::fs::write(
+        &file,
+        r#"name = "secret"
+duration = "1s"
+[targets]
+api = "demo"
+[load]
+model = "open"
+rate = 20
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+headers = { authorization = "Bearer ${env.LB_GUI_TEST_TOKEN}" }
+"#,
+    )
+    .expect("write");
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.state_mut().open_path(&file).expect("opens");
+    h.run();
+    assert!(
+        h.state()
+            .scenarios
+            .editor
+            .as_ref()
+            .is_some_and(|ed| ed.check.is_err())
+    );
+    h.get_by_label_contains("Environment (1 of 1 variables not set)");
+    h.get_by_label("LB_GUI_TEST_TOKEN").focus();
+    h.run();
+    h.get_by_label("LB_GUI_TEST_TOKEN")
+        .type_text("tok-123-secret");
+    h.run();
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
+    assert!(
+        !ed.text.contains("tok-123-secret"),
+        "the file keeps ${{env.*}}"
+    );
+    assert!(!ed.dirty(), "setting a value does not edit the scenario");
+    h.get_by_label("Run").click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(8), |b| {
+        b.live.finished.is_some()
+    });
+    let (_, stored) = h.state().live.finished.clone().expect("finished");
+    let id = stored.expect("stored");
+    let store = loadbench::store::Store::open(&e.db).expect("store");
+    let run = store.run(id).expect("run");
+    assert!(run.row.requests > 0);
+    assert!(run.scenario_text.contains("${env.LB_GUI_TEST_TOKEN}"));
+    let export = serde_json::to_string(&store.export_run(id).expect("export")).expect("json");
+    assert!(!export.contains("tok-123-secret"), "never stored");
+    let saved = std::fs::read_to_string(&file).expect("file");
+    assert!(
+        !saved.contains("tok-123-secret"),
+        "never written to the file"
+    );
+}

@@ -86,6 +86,8 @@ pub enum Msg {
     Stop,
     /// Put the cursor in the run list's filter (Ctrl+F).
     FindRuns,
+    /// Set (or, empty, unset) a `${env.NAME}` value for this window, in memory only.
+    SetEnv(String, crate::scenario::Secret),
     /// Reload the run list.
     RefreshRuns,
     /// Sort the run list.
@@ -388,6 +390,10 @@ impl Workbench {
         self.dialogs_ui(ui, &mut msgs);
         for m in msgs {
             self.update(m);
+        }
+        // Whatever editor is open validates with the window's environment values.
+        if let Some(ed) = self.scenarios.editor.as_mut() {
+            ed.set_env(&self.scenarios.env);
         }
     }
 

@@ -41,6 +41,9 @@ pub struct Editor {
     /// The validated scenario, or every problem with its line.
     pub check: Result<Scenario, ScenarioError>,
     base_dir: PathBuf,
+    /// Values for `${env.NAME}` set in the window (before the process's own environment): held
+    /// in memory only, never written to the file, the store or a report.
+    env: std::collections::BTreeMap<String, String>,
 }
 
 impl Editor {
@@ -56,9 +59,35 @@ impl Editor {
                 problems: vec![],
             }),
             base_dir: base_dir.to_path_buf(),
+            env: std::collections::BTreeMap::new(),
         };
         e.set_text(text);
         e
+    }
+
+    /// Uses these `${env.NAME}` values (the window's Environment panel) and re-validates.
+    pub fn set_env(&mut self, env: &std::collections::BTreeMap<String, String>) {
+        if &self.env != env {
+            self.env = env.clone();
+            self.set_text(self.text.clone());
+        }
+    }
+
+    /// The `${env.NAME}` names the text uses, in order of first use.
+    pub fn env_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut rest = self.text.as_str();
+        while let Some(i) = rest.find("${env.") {
+            rest = &rest[i + "${env.".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 
     /// A scenario made here and not on disk yet (an import, a duplicate): unsaved from the start,
@@ -76,7 +105,10 @@ impl Editor {
             .path
             .clone()
             .unwrap_or_else(|| self.base_dir.join("untitled.toml"));
-        self.check = Scenario::parse(&text, Some(&path), &|n| std::env::var(n).ok());
+        let env = &self.env;
+        self.check = Scenario::parse(&text, Some(&path), &|n| {
+            env.get(n).cloned().or_else(|| std::env::var(n).ok())
+        });
         self.text = text;
     }
 
@@ -133,6 +165,8 @@ pub struct ScenariosState {
     pub curl: Option<String>,
     /// The capacity search's settings (Some while its form is open).
     pub capacity: Option<super::live::CapacitySettings>,
+    /// `${env.NAME}` values typed in the Environment panel: memory only, for this window.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl ScenariosState {
@@ -397,6 +431,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
         for n in &s.notes {
             ui.colored_label(Color32::from_rgb(230, 190, 90), format!("import: {n}"));
         }
+        environment(ui, &ed.env_names(), &s.env, msgs);
         match &ed.check {
             Ok(sc) => {
                 ui.label(format!(
@@ -422,6 +457,57 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             Face::Form => form_face(ui, ed, msgs),
         }
     });
+}
+
+/// The Environment panel: a value for each `${env.NAME}` the scenario uses, typed here (hidden
+/// like a password) and held in memory only; the file keeps `${env.NAME}`.
+fn environment(
+    ui: &mut egui::Ui,
+    names: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    msgs: &mut Vec<Msg>,
+) {
+    if names.is_empty() {
+        return;
+    }
+    let missing = names
+        .iter()
+        .filter(|n| !env.contains_key(*n) && std::env::var(n.as_str()).is_err())
+        .count();
+    let title = match missing {
+        0 => format!("Environment ({} variables)", names.len()),
+        m => format!("Environment ({m} of {} variables not set)", names.len()),
+    };
+    egui::CollapsingHeader::new(title)
+        .default_open(missing > 0)
+        .show(ui, |ui| {
+            ui.weak("Values typed here are kept in memory for this window only: never saved to the file, the run history or a report.");
+            egui::Grid::new("environment").num_columns(3).show(ui, |ui| {
+                for name in names {
+                    let current = env.get(name).cloned().unwrap_or_default();
+                    let l = ui.label(name);
+                    let id = ui.make_persistent_id(("env", name));
+                    let changed = drafted(ui, id, &current, |ui, text| {
+                        ui.add(
+                            egui::TextEdit::singleline(text)
+                                .password(true)
+                                .id(id)
+                                .desired_width(240.0),
+                        )
+                        .labelled_by(l.id)
+                    });
+                    if let Some(v) = changed {
+                        msgs.push(Msg::SetEnv(name.clone(), crate::scenario::Secret(v)));
+                    }
+                    ui.weak(match (env.contains_key(name), std::env::var(name).is_ok()) {
+                        (true, _) => "set here",
+                        (false, true) => "from the process environment",
+                        (false, false) => "not set",
+                    });
+                    ui.end_row();
+                }
+            });
+        });
 }
 
 fn toml_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {

@@ -83,6 +83,13 @@ impl Workbench {
             }
             Msg::Run => self.run(),
             Msg::FindRuns => self.runs.focus_filter = true,
+            Msg::SetEnv(name, crate::scenario::Secret(value)) => {
+                if value.is_empty() {
+                    self.scenarios.env.remove(&name);
+                } else {
+                    self.scenarios.env.insert(name, value);
+                }
+            }
             Msg::FindCapacity(settings) => self.find_capacity(settings),
             Msg::Stop => {
                 // A capacity search between steps has no run to stop: it ends here.
