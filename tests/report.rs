@@ -192,13 +192,14 @@ fn markdown_links_its_svg_charts_relatively() {
     let out = dir.path().join("docs/performance/checkout.md");
     let files = loadbench::report::write(&r, Format::Markdown, &out, false).expect("write");
     let md = std::fs::read_to_string(&out).expect("md");
-    for suffix in ["latency", "rate", "spectrum"] {
+    // The fixture has errors (6 of the dashboard's), so an errors-by-kind chart too.
+    for suffix in ["latency", "rate", "spectrum", "errors"] {
         let name = format!("checkout-{suffix}.svg");
         assert!(md.contains(&format!("]({name})")), "{md}");
         let svg = std::fs::read_to_string(out.with_file_name(&name)).expect("svg beside the md");
         roxmltree::Document::parse(&svg).expect("the SVG is well-formed");
     }
-    assert_eq!(files.len(), 4);
+    assert_eq!(files.len(), 5);
     assert!(
         md.contains("**FAIL: run #1: error_rate < 0.1% (actual"),
         "verdict first, the run's own last line: {md}"
@@ -226,7 +227,10 @@ fn html_parses_holds_its_charts_and_escapes_hostile_names() {
         .descendants()
         .filter(|n| n.has_tag_name(("http://www.w3.org/2000/svg", "svg")))
         .count();
-    assert_eq!(svgs, 3, "three inline charts");
+    assert_eq!(
+        svgs, 4,
+        "four inline charts: latency, rate, spectrum, errors"
+    );
     assert!(doc.descendants().any(|n| n.has_tag_name("table")));
 }
 
@@ -329,6 +333,13 @@ fn no_format_leaks_a_secret() {
         .expect("stored");
     let store = Store::open(&db).expect("store");
     let r = Report::load(&store, id).expect("report");
+    // The demo's random port is said for what it is.
+    assert!(
+        render(&r, Format::Markdown)
+            .contains("| target demo | the embedded demo service (http://127.0.0.1:"),
+        "{}",
+        render(&r, Format::Markdown)
+    );
     for (name, f) in Format::ALL {
         let out = dir.path().join(format!("out.{}", f.extension()));
         let files = loadbench::report::write(&r, f, &out, false).expect("write");

@@ -9,7 +9,8 @@ use super::{Exporter, Report};
 /// The HTML exporter.
 pub struct Html;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}\
+figure svg{width:100%;height:auto}\
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}.pass{color:#1e7a3c;font-weight:bold}.fail{color:#b52a2a;font-weight:bold}\
 pre{background:#f6f6f6;padding:1em;overflow:auto}figure{margin:1em 0}@media print{figure{break-inside:avoid}}";

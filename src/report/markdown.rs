@@ -172,8 +172,15 @@ impl Tables {
             }
             None => environment.push(["machine".into(), machine(&r.run.host)]),
         }
+        let demos = demo_targets(&r.run.scenario_text);
         for (name, url) in &r.run.targets {
-            environment.push([format!("target {name}"), url.clone()]);
+            // A demo target's random port says nothing to a reader: say what it was.
+            let shown = if demos.contains(name) {
+                format!("the embedded demo service ({url} for this run)")
+            } else {
+                url.clone()
+            };
+            environment.push([format!("target {name}"), shown]);
         }
         if !row.tags.is_empty() {
             environment.push(["tags".into(), row.tags.join(", ")]);
@@ -252,4 +259,25 @@ impl Exporter for Markdown {
         );
         (out.into_bytes(), files)
     }
+}
+
+/// The names of the scenario's targets that were the embedded demo service (`api = "demo"`,
+/// `{ url = "demo", … }` or `{ demo = { … } }`).
+fn demo_targets(scenario_text: &str) -> Vec<String> {
+    let Ok(doc) = scenario_text.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let Some(targets) = doc.get("targets").and_then(|t| t.as_table_like()) else {
+        return Vec::new();
+    };
+    targets
+        .iter()
+        .filter(|(_, v)| {
+            v.as_str() == Some("demo")
+                || v.as_table_like().is_some_and(|t| {
+                    t.get("demo").is_some() || t.get("url").and_then(|u| u.as_str()) == Some("demo")
+                })
+        })
+        .map(|(k, _)| k.to_string())
+        .collect()
 }

@@ -308,6 +308,47 @@ impl Report {
             ("rate", "Throughput over time", rate),
             ("spectrum", "Latency by percentile", spectrum),
         ];
+        // Errors by kind over time, when there were any: when they came, and of which kind.
+        let mut kinds: Vec<&str> = ticks
+            .iter()
+            .flat_map(|k| k.error_kinds.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        if !kinds.is_empty() {
+            let series: Vec<svg::Series> = kinds
+                .iter()
+                .map(|kind| svg::Series {
+                    name: kind,
+                    points: pts(&|k| {
+                        let n = k
+                            .error_kinds
+                            .iter()
+                            .find(|(name, _)| name == kind)
+                            .map_or(0, |(_, n)| *n);
+                        if k.seconds > 0.0 {
+                            n as f64 / k.seconds
+                        } else {
+                            0.0
+                        }
+                    }),
+                    dashed: false,
+                })
+                .collect();
+            let errors = svg::line_chart(
+                &svg::Axes {
+                    title: "Errors by kind over time",
+                    x_label: "time (s)",
+                    y_label: "errors/s",
+                    x_fmt: &secs,
+                    y_fmt: &|y| crate::format::rate(y),
+                    x_ticks: None,
+                    empty: "no error",
+                },
+                &series,
+            );
+            charts.push(("errors", "Errors by kind over time", errors));
+        }
         if !self.comparisons.is_empty() {
             let this = format!("#{} (this run)", self.run.row.id);
             let names: Vec<String> = self
