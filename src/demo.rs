@@ -251,6 +251,8 @@ struct Knobs {
     error_rate: Option<f64>,
     status: Option<u16>,
     ms: Option<u64>,
+    /// Token counting: count the body this many times (a heavier model), at most 10,000.
+    rounds: u32,
 }
 
 impl Knobs {
@@ -262,6 +264,7 @@ impl Knobs {
                 "error_rate" => k.error_rate = value.parse().ok(),
                 "status" => k.status = value.parse().ok(),
                 "ms" => k.ms = value.parse().ok(),
+                "rounds" => k.rounds = value.parse::<u32>().unwrap_or(1).clamp(1, 10_000),
                 _ => {}
             }
         }
@@ -285,7 +288,7 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "GET /health":"liveness",
 "GET /v1/echo":"fast; knobs delay_ms, error_rate, status",
 "POST /v1/events":"event ingest (JSON object or array), a few ms",
-"POST /v1/tokens/count":"CPU-bound token counting, cost proportional to the body",
+"POST /v1/tokens/count":"CPU-bound token counting, cost proportional to the body; knob rounds (repeat the work)",
 "GET /v1/dashboard":"slow query, log-normal latency (median ~80 ms)",
 "GET /v1/flaky":"a share of 503s (error_rate knob)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
@@ -398,7 +401,14 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
             )
         }
         ("POST", "/v1/tokens/count") => {
-            let (tokens, digest) = count_tokens(body);
+            // `rounds` repeats the work, so one small body can model a costly tokenizer and the
+            // service reaches its limit at a rate a laptop can send.
+            let (mut tokens, mut digest) = count_tokens(body);
+            for _ in 1..knobs.rounds {
+                let (t, d) = count_tokens(std::hint::black_box(body));
+                tokens = t;
+                digest ^= d.rotate_left(7);
+            }
             json(
                 StatusCode::OK,
                 serde_json::json!({"tokens": tokens, "bytes": body.len(), "model": "demo-bpe", "digest": format!("{digest:016x}")}),

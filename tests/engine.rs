@@ -645,3 +645,39 @@ file = "{}"
     );
     assert_eq!(t.error_kinds.get("other"), None);
 }
+
+#[test]
+fn the_demo_token_counter_has_a_limit_the_knee_sample_reaches() {
+    let _g = serial();
+    let rate = |rounds: u32| {
+        let (o, _) = run(scenario(&format!(
+            r#"
+name = "rounds"
+duration = "1s"
+[targets]
+tokens = "demo"
+[load]
+model = "closed"
+vus = 8
+[[requests]]
+name = "count"
+method = "POST"
+path = "/v1/tokens/count?rounds={rounds}"
+body = "Capacity planning starts with a curve: throughput against latency."
+"#
+        )));
+        assert_eq!(o.summary.total.errors, 0);
+        o.summary.total.rate
+    };
+    let (light, heavy) = (rate(1), rate(100));
+    // `rounds` multiplies the work: the service saturates a hundred times sooner, well inside
+    // the find-the-knee sample's 50 → 1,500/s ramp.
+    assert!(
+        light > 20.0 * heavy,
+        "rounds=1: {light}/s, rounds=100: {heavy}/s"
+    );
+    assert!(
+        heavy < 1500.0,
+        "rounds=100 saturates below the sample's top rate: {heavy}/s"
+    );
+}
