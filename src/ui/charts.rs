@@ -20,7 +20,7 @@ pub const SLIVER: f64 = 0.5;
 pub struct ChartData {
     /// Seconds since the start at each tick's end.
     pub t: Vec<f64>,
-    /// Achieved requests/s.
+    /// Successful responses/s (failures are drawn on the errors chart, not as throughput).
     pub rate: Vec<f64>,
     /// Scheduled rate (open) or virtual users (closed).
     pub target: Vec<f64>,
@@ -68,7 +68,11 @@ impl ChartData {
             self.warmup_end = Some(s.end);
         }
         self.t.push(s.end);
-        self.rate.push(s.rate());
+        self.rate.push(if s.seconds > 0.0 {
+            s.requests.saturating_sub(s.errors) as f64 / s.seconds
+        } else {
+            0.0
+        });
         self.target.push(s.target);
         for (i, q) in [0usize, 2, 3].into_iter().enumerate() {
             self.latency[i].push(ms(s.latency_us[q]));
@@ -198,13 +202,14 @@ fn warmup_span(p: &mut egui_plot::PlotUi<'_>, d: &ChartData) {
     }
 }
 
-/// Achieved vs target rate.
+/// Successful responses per second vs the target rate (a service refusing everything draws 0/s,
+/// not a perfect line at the target).
 pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
     base_plot(id, height, "requests/s", top([&d.rate, &d.target]))
         .y_axis_formatter(|m, _| format::rate(m.value))
         .show(ui, |p| {
             warmup_span(p, d);
-            p.line(d.line("achieved", &d.rate));
+            p.line(d.line("succeeded", &d.rate));
             if d.open {
                 p.line(
                     d.line("target", &d.target)
@@ -445,7 +450,11 @@ mod tests {
             ..TickSummary::default()
         });
         assert_eq!(d.errors["timeout"], vec![0.0, 2.0]);
-        assert_eq!(d.rate, vec![10.0, 10.0]);
+        assert_eq!(
+            d.rate,
+            vec![10.0, 8.0],
+            "2 of 10 failed: 8 succeeded per second"
+        );
     }
 
     #[test]
