@@ -464,7 +464,7 @@ api = "http://ci:s3cr%40t@127.0.0.1:{port}"
 other = "http://${{env.LB_TEST_USER}}:${{env.LB_TEST_PASS}}@127.0.0.1:{port}/x"
 [load]
 model = "open"
-rate = 5
+rate = 40                           # both targets get requests: the mix is drawn at random
 [[requests]]
 name = "get"
 path = "/"
