@@ -24,20 +24,7 @@ pub fn line(
             format!("{}{scope} (actual {})", t.expression, t.actual_text)
         })
         .collect();
-    let against = |c: &Comparison| {
-        if c.baselines.len() > 1 {
-            format!(
-                "baseline runs {}",
-                c.baselines
-                    .iter()
-                    .map(|b| format!("#{b}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        } else {
-            format!("baseline #{}", c.baseline)
-        }
-    };
+    let against = Comparison::against;
     let mut said = Vec::new();
     if let Some(c) = comparison {
         if let Some(h) = c.headline() {

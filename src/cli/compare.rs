@@ -109,18 +109,7 @@ pub(super) fn comparison_text(c: &crate::analysis::compare::Comparison) -> Strin
             ]);
         }
     }
-    let against = match &c.benchmark {
-        Some(name) => format!("benchmark \"{name}\""),
-        None if c.baselines.len() > 1 => format!(
-            "baseline runs {}",
-            c.baselines
-                .iter()
-                .map(|b| format!("#{b}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        None => format!("baseline #{}", c.baseline),
-    };
+    let against = c.against();
     let mut notes: Vec<String> = c.notes.clone();
     notes.extend(c.short_of_data());
     let notes: String = notes.iter().map(|n| format!("note: {n}\n")).collect();

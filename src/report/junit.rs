@@ -53,18 +53,7 @@ impl Exporter for Junit {
                 (None, false) => "baseline".to_string(),
                 (None, true) => format!("baseline{}", i + 1),
             };
-            let against = match &c.benchmark {
-                Some(set) => format!("benchmark set {set}"),
-                None if c.baselines.len() > 1 => format!(
-                    "baseline runs {}",
-                    c.baselines
-                        .iter()
-                        .map(|b| format!("#{b}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                None => format!("baseline run #{}", c.baseline),
-            };
+            let against = c.against();
             for (name, changes) in &c.requests {
                 for m in changes {
                     cases.push(Case {

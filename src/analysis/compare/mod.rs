@@ -174,6 +174,22 @@ impl Comparison {
             metrics.join(", ")
         ))
     }
+    /// What this run was held against, as the log, the reports and JUnit name it: `baseline
+    /// #12`, `baseline runs #12, #13, #14` or `benchmark "rival"`.
+    pub fn against(&self) -> String {
+        match &self.benchmark {
+            Some(name) => format!("benchmark \"{name}\""),
+            None if self.baselines.len() > 1 => format!(
+                "baseline runs {}",
+                self.baselines
+                    .iter()
+                    .map(|b| format!("#{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => format!("baseline #{}", self.baseline),
+        }
+    }
 
     /// The worst finding, in one line, for the end of a log: `p95 of * +12.0% (5.37 ms → 6.01 ms)`.
     pub fn headline(&self) -> Option<String> {
