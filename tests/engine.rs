@@ -296,6 +296,15 @@ checks = [{ body_contains = "definitely-not-there" }]
 name = "expected404"
 path = "/v1/nope"
 checks = [{ status = 404 }]
+[[requests]]
+name = "tooslow"
+path = "/v1/echo"
+query = { delay_ms = 40 }
+checks = [{ latency = "< 20ms" }]
+[[requests]]
+name = "fastenough"
+path = "/v1/echo"
+checks = [{ latency = "< 0.08s" }]
 "#,
     ));
     let by = |name: &str| {
@@ -320,6 +329,9 @@ checks = [{ status = 404 }]
     only("slow", "timeout");
     only("wrongbody", "check_failed");
     assert_eq!(by("expected404").errors, 0);
+    // A latency check holds a response to its limit (seconds or milliseconds alike).
+    only("tooslow", "check_failed");
+    assert_eq!(by("fastenough").errors, 0);
 }
 
 #[test]

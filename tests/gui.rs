@@ -599,8 +599,58 @@ fn a_zoom_on_one_run_is_not_carried_to_the_next_and_reset_view_undoes_it() {
     assert!(reset.1 - reset.0 >= 3.0, "reset: {reset:?}");
 }
 
+/// The text field beside the button `button` (list editors' add rows are named by their button).
+fn add_field<'a>(h: &'a Harness<'static, Workbench>, button: &'a str) -> egui_kittest::Node<'a> {
+    h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, button)
+        .next()
+        .unwrap_or_else(|| panic!("an add field named {button}"))
+}
+
+/// The last add field named `button` (the scenario's thresholds come after every request's).
+fn last_add_field<'a>(
+    h: &'a Harness<'static, Workbench>,
+    button: &'a str,
+) -> egui_kittest::Node<'a> {
+    h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, button)
+        .last()
+        .unwrap_or_else(|| panic!("an add field named {button}"))
+}
+
+/// Scrolls the first widget labelled `label` into view and clicks it.
+fn click_first(h: &mut Harness<'static, Workbench>, label: &str) {
+    h.get_all_by_label(label)
+        .next()
+        .expect(label)
+        .scroll_to_me();
+    h.run();
+    h.get_all_by_label(label).next().expect(label).click();
+    h.run();
+}
+
+/// Scrolls the field labelled `label` into view, focuses it and replaces its text with `typed`.
+fn retype(h: &mut Harness<'static, Workbench>, label: &str, typed: &str) {
+    h.get_by_label(label).scroll_to_me();
+    h.run();
+    h.get_by_label(label).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_label(label).type_text(typed);
+    h.run();
+}
+
+fn text(h: &Harness<'static, Workbench>) -> String {
+    h.state()
+        .scenarios
+        .editor
+        .as_ref()
+        .expect("editor")
+        .text
+        .clone()
+}
+
 #[test]
-fn list_fields_keep_their_separators_while_typing() {
+fn list_editors_add_and_remove_rows_without_eating_separators() {
     let e = env();
     let mut h = harness(Workbench::new(
         e.samples.clone(),
@@ -608,58 +658,250 @@ fn list_fields_keep_their_separators_while_typing() {
         Box::new(ScriptedDialogs::default()),
     ));
     h.run();
-    // Expected status 200 → 200,204, one key at a time: the comma must survive the round trip.
-    h.get_all_by_label("Expected status")
-        .next()
-        .expect("a status field")
-        .focus();
+    // Expected status: a row of codes; 204 typed into the add field and Enter adds it.
+    add_field(&h, "Add status").scroll_to_me();
     h.run();
-    for key in [",", "2", "0", "4"] {
-        h.get_all_by_label("Expected status")
-            .next()
-            .expect("field")
-            .type_text(key);
+    add_field(&h, "Add status").focus();
+    h.run();
+    for key in ["2", "0", "4"] {
+        add_field(&h, "Add status").type_text(key);
         h.run();
     }
-    let ed = h.state().scenarios.editor.as_ref().expect("editor");
-    assert!(ed.text.contains("status = [200, 204]"), "{}", ed.text);
-    let shown = h
-        .get_all_by_label("Expected status")
-        .next()
-        .and_then(|n| n.value())
-        .unwrap_or_default();
-    assert_eq!(shown, "200,204");
-    // Thresholds: one, Enter, then the next typed on its own line.
-    h.get_by_label("Thresholds").scroll_to_me();
+    h.key_press(egui::Key::Enter);
     h.run();
-    h.get_by_label("Thresholds").click();
+    assert!(text(&h).contains("status = [200, 204]"), "{}", text(&h));
+    // A code that is not one is refused where it was typed, and nothing is written.
+    add_field(&h, "Add status").scroll_to_me();
     h.run();
-    const THRESHOLDS: &str = "One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s";
-    let input = egui::accesskit::Role::MultilineTextInput;
-    h.get_by_role_and_label(input, THRESHOLDS).focus();
+    add_field(&h, "Add status").focus();
+    h.run();
+    add_field(&h, "Add status").type_text("2022x");
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Add status")
+        .click();
+    h.run();
+    h.get_by_label_contains("not a status code");
+    assert!(text(&h).contains("status = [200, 204]"), "{}", text(&h));
+    // Each code is removed by its own button.
+    h.get_by_label("200 x").click();
+    h.run();
+    assert!(
+        text(&h).contains("checks = [{ status = 204 }]"),
+        "{}",
+        text(&h)
+    );
+    // Thresholds: typed into the add row, Enter, the next typed straight after — each its own row.
+    last_add_field(&h, "Add threshold").scroll_to_me();
+    h.run();
+    let before = text(&h);
+    assert!(before.contains(
+        r#"thresholds = ["p95 < 200ms", "p99 < 500ms", "error_rate < 0.1%", "rate > 180/s"]"#
+    ));
+    for t in ["error_rate < 5%", "p50 < 20ms"] {
+        last_add_field(&h, "Add threshold").focus();
+        h.run();
+        last_add_field(&h, "Add threshold").type_text(t);
+        h.run();
+        h.key_press(egui::Key::Enter);
+        h.run();
+    }
+    assert!(
+        text(&h).contains(r#""rate > 180/s", "error_rate < 5%", "p50 < 20ms"]"#),
+        "{}",
+        text(&h)
+    );
+    // A row's expression edits in place; "stops the run" turns it into a table with `after`.
+    h.get_by_label("Threshold 1").focus();
     h.run();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run();
-    h.get_by_role_and_label(input, THRESHOLDS)
-        .type_text("error_rate < 5%");
+    h.get_by_label("Threshold 1").type_text("p95 < 250ms");
+    h.run();
+    assert!(
+        text(&h).contains(r#"thresholds = ["p95 < 250ms","#),
+        "{}",
+        text(&h)
+    );
+    h.get_all_by_label("stops the run")
+        .nth(3)
+        .expect("row 4")
+        .click();
+    h.run();
+    h.get_by_label("Threshold 4 after").focus();
+    h.run();
+    h.get_by_label("Threshold 4 after").type_text("5s");
+    h.run();
+    assert!(
+        text(&h).contains(r#"{ threshold = "rate > 180/s", abort = true, after = "5s" }"#),
+        "{}",
+        text(&h)
+    );
+    assert!(
+        h.state()
+            .scenarios
+            .editor
+            .as_ref()
+            .expect("editor")
+            .check
+            .is_ok()
+    );
+    // Rows are removed one by one; the last one removed takes the key with it.
+    for _ in 0..6 {
+        h.get_all_by_label("remove")
+            .last()
+            .expect("a remove button")
+            .scroll_to_me();
+        h.run();
+        h.get_all_by_label("remove")
+            .last()
+            .expect("a remove button")
+            .click();
+        h.run();
+    }
+    assert!(!text(&h).contains("thresholds ="), "{}", text(&h));
+}
+
+#[test]
+fn the_form_edits_query_json_bodies_checks_request_thresholds_and_think_time() {
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    // Query parameters: a name, then its value.
+    add_field(&h, "Add parameter").focus();
+    h.run();
+    add_field(&h, "Add parameter").type_text("tenant");
     h.run();
     h.key_press(egui::Key::Enter);
     h.run();
-    for key in ["p", "5", "0", " ", "<", " ", "2", "0", "m", "s"] {
-        h.get_by_role_and_label(input, THRESHOLDS).type_text(key);
-        h.run();
-    }
-    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    h.get_by_label("tenant").focus();
+    h.run();
+    h.get_by_label("tenant").type_text("${random(1,50)}");
+    h.run();
     assert!(
-        ed.text
-            .contains(r#"thresholds = ["error_rate < 5%", "p50 < 20ms"]"#),
+        text(&h).contains(r#"query = { tenant = "${random(1,50)}" }"#),
         "{}",
-        ed.text
+        text(&h)
+    );
+    // Checks of every kind, each with its own field.
+    for kind in ["+ body contains", "+ JSON field", "+ latency"] {
+        click_first(&mut h, kind);
+    }
+    retype(&mut h, "body contains 2", "pong");
+    retype(&mut h, "equals 3", "42");
+    assert!(
+        text(&h).contains(
+            r#"checks = [{ status = 200 }, { body_contains = "pong" }, { json = "id", equals = 42 }, { latency = "< 1s" }]"#
+        ),
+        "{}",
+        text(&h)
+    );
+    // A request's own threshold.
+    add_field(&h, "Add threshold").scroll_to_me();
+    h.run();
+    let request_add = h
+        .query_all_by_role_and_label(egui::accesskit::Role::TextInput, "Add threshold")
+        .next()
+        .expect("the first request's add row comes first");
+    request_add.focus();
+    h.run();
+    h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, "Add threshold")
+        .next()
+        .expect("field")
+        .type_text("p99 < 40ms");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(
+        text(&h).contains("checks = [{ status = 200 }")
+            && text(&h).contains("thresholds = [\"p99 < 40ms\"]"),
+        "{}",
+        text(&h)
+    );
+    // The first request gets a JSON body: a broken one is shown as broken and not written.
+    h.get_all_by_label("JSON")
+        .next()
+        .expect("body kind")
+        .click();
+    h.run();
+    assert!(text(&h).contains("json = {}"), "{}", text(&h));
+    const JSON: &str = "JSON body (templates such as ${uuid} work inside strings)";
+    let input = egui::accesskit::Role::MultilineTextInput;
+    h.get_all_by_role_and_label(input, JSON)
+        .next()
+        .expect("json")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_all_by_role_and_label(input, JSON)
+        .next()
+        .expect("json")
+        .type_text(r#"{"id": "${uuid}", "tags": ["a", "b"], "n": 3"#);
+    h.run();
+    h.get_by_label_contains("not sent until it is valid JSON");
+    assert!(text(&h).contains("json = {}"), "{}", text(&h));
+    h.get_all_by_role_and_label(input, JSON)
+        .next()
+        .expect("json")
+        .type_text("}");
+    h.run();
+    assert!(
+        text(&h).contains(r#"json = { id = "${uuid}", n = 3, tags = ["a", "b"] }"#),
+        "{}",
+        text(&h)
+    );
+    if let Err(e) = &h.state().scenarios.editor.as_ref().expect("editor").check {
+        panic!("{e}\n{}", text(&h));
+    }
+    // Think time, closed model: two fields, a range when they differ.
+    click_first(&mut h, "closed");
+    retype(&mut h, "from", "50ms");
+    retype(&mut h, "to", "150ms");
+    assert!(
+        text(&h).contains(r#"think_time = { min = "50ms", max = "150ms" }"#),
+        "{}",
+        text(&h)
     );
     assert!(
-        !ed.text.contains("%p50"),
-        "no threshold glued to the previous: {}",
-        ed.text
+        h.state()
+            .scenarios
+            .editor
+            .as_ref()
+            .expect("editor")
+            .check
+            .is_ok()
+    );
+    // An error appearing above the form does not move it.
+    retype(&mut h, "Duration", "10s");
+    let name_y = h.get_by_label("Name").rect().top();
+    for bad in ["p95 < banana", "rate > fast", "p101 < 1s"] {
+        last_add_field(&h, "Add threshold").scroll_to_me();
+        h.run();
+        last_add_field(&h, "Add threshold").focus();
+        h.run();
+        last_add_field(&h, "Add threshold").type_text(bad);
+        h.run();
+        h.key_press(egui::Key::Enter);
+        h.run();
+    }
+    h.get_by_label("Name").scroll_to_me();
+    h.run();
+    let problems = match &h.state().scenarios.editor.as_ref().expect("editor").check {
+        Err(e) => e.problems.len(),
+        Ok(_) => 0,
+    };
+    assert!(
+        problems >= 2,
+        "{problems} problems: more lines than the valid one"
+    );
+    assert_eq!(
+        h.get_by_label("Name").rect().top(),
+        name_y,
+        "the form stays put"
     );
 }
 

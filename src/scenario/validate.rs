@@ -582,7 +582,7 @@ impl Validator<'_> {
             });
         }
         let l = c.latency.as_ref()?;
-        match format!("latency {}", l.get_ref()).parse::<Threshold>() {
+        match format!("max {}", l.get_ref()).parse::<Threshold>() {
             Ok(Threshold { op, limit, .. }) => Some(Check::Latency {
                 op,
                 limit_us: limit,

@@ -7,6 +7,7 @@ pub mod benchmarks;
 pub mod charts;
 pub mod dialogs;
 mod edit;
+mod form;
 mod keys;
 pub mod live;
 pub mod runs;

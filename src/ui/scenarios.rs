@@ -207,72 +207,6 @@ impl ScenariosState {
     }
 }
 
-/// A value as text for a field: strings without quotes, anything else as TOML without comments.
-fn value_text(v: &toml_edit::Value) -> String {
-    match v.as_str() {
-        Some(s) => s.to_string(),
-        None => {
-            let mut bare = v.clone();
-            bare.decor_mut().clear();
-            bare.to_string().trim().to_string()
-        }
-    }
-}
-
-fn item_text(item: Option<&Item>) -> String {
-    item.and_then(Item::as_value)
-        .map(value_text)
-        .unwrap_or_default()
-}
-
-/// A one-line text field bound to a value of the document; emits an edit when the user changes it.
-fn field(
-    ui: &mut egui::Ui,
-    label: &str,
-    current: String,
-    width: f32,
-    msgs: &mut Vec<Msg>,
-    edit: impl FnOnce(String) -> Edit,
-) {
-    let l = ui.label(label);
-    let id = ui.make_persistent_id(("field", label));
-    // A fixed size: in a grid, a text field's desired width gives way to the column's width
-    // remembered from earlier frames, which cut a target's URL to its first letters.
-    let changed = drafted(ui, id, &current, |ui, text| {
-        ui.add_sized(
-            [width, ui.spacing().interact_size.y],
-            egui::TextEdit::singleline(text).id(id),
-        )
-        .labelled_by(l.id)
-    });
-    if let Some(text) = changed {
-        msgs.push(Msg::Edit(edit(text)));
-    }
-}
-
-/// A text field over a value that lives in the TOML document: while it has focus it shows what
-/// is being typed (its draft), not the document's value re-read each frame, so a separator
-/// typed before the next item (`202,` on the way to `202,204`; a new line before the next
-/// threshold) is not eaten by the round trip. Returns the text when it changed.
-fn drafted(
-    ui: &mut egui::Ui,
-    id: egui::Id,
-    current: &str,
-    widget: impl FnOnce(&mut egui::Ui, &mut String) -> egui::Response,
-) -> Option<String> {
-    let draft_id = id.with("draft");
-    let mut text = ui
-        .data(|d| d.get_temp::<String>(draft_id))
-        .unwrap_or_else(|| current.to_string());
-    let r = widget(ui, &mut text);
-    if r.has_focus() {
-        ui.data_mut(|d| d.insert_temp(draft_id, text.clone()));
-    } else {
-        ui.data_mut(|d| d.remove::<String>(draft_id));
-    }
-    (r.changed() && text != current).then_some(text)
-}
-
 /// Draws the scenarios screen.
 pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
     egui::Panel::left("library")
@@ -432,29 +366,38 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             ui.colored_label(Color32::from_rgb(230, 190, 90), format!("import: {n}"));
         }
         environment(ui, &ed.env_names(), &s.env, msgs);
-        match &ed.check {
-            Ok(sc) => {
-                ui.label(format!(
-                    "valid: {} model, {} request(s), {} target(s), {}",
-                    sc.load.model_name(),
-                    sc.requests.len(),
-                    sc.targets.len(),
-                    crate::format::span(sc.duration())
-                ));
-            }
-            Err(err) => {
-                for p in &err.problems {
-                    ui.colored_label(
-                        Color32::LIGHT_RED,
-                        format!("line {}, column {}: {}", p.line, p.col, p.message),
-                    );
+        // The verdict on the text has a fixed height (three lines, scrolling past that), so the
+        // form below stays where it is as problems come and go while typing.
+        let line = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
+        let height = 3.0 * line;
+        egui::ScrollArea::vertical()
+            .id_salt("problems")
+            .max_height(height)
+            .min_scrolled_height(height)
+            .auto_shrink([false, false])
+            .show(ui, |ui| match &ed.check {
+                Ok(sc) => {
+                    ui.label(format!(
+                        "valid: {} model, {} request(s), {} target(s), {}",
+                        sc.load.model_name(),
+                        sc.requests.len(),
+                        sc.targets.len(),
+                        crate::format::span(sc.duration())
+                    ));
                 }
-            }
-        }
+                Err(err) => {
+                    for p in &err.problems {
+                        ui.colored_label(
+                            Color32::LIGHT_RED,
+                            format!("line {}, column {}: {}", p.line, p.col, p.message),
+                        );
+                    }
+                }
+            });
         ui.separator();
         match s.face {
             Face::Toml => toml_face(ui, ed, msgs),
-            Face::Form => form_face(ui, ed, msgs),
+            Face::Form => super::form::form_face(ui, ed, msgs),
         }
     });
 }
@@ -487,7 +430,7 @@ fn environment(
                     let current = env.get(name).cloned().unwrap_or_default();
                     let l = ui.label(name);
                     let id = ui.make_persistent_id(("env", name));
-                    let changed = drafted(ui, id, &current, |ui, text| {
+                    let changed = super::form::drafted(ui, id, &current, |ui, text| {
                         ui.add(
                             egui::TextEdit::singleline(text)
                                 .password(true)
@@ -545,329 +488,5 @@ fn toml_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
         if r.changed() {
             msgs.push(Msg::TextChanged(text));
         }
-    });
-}
-
-fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
-    let Some(doc) = ed.doc.as_ref() else {
-        ui.colored_label(
-            Color32::LIGHT_RED,
-            "The TOML does not parse; fix it on the TOML face.",
-        );
-        return;
-    };
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("top_fields").num_columns(2).show(ui, |ui| {
-            for (key, label) in [
-                ("name", "Name"),
-                ("description", "Description"),
-                ("duration", "Duration"),
-                ("warmup", "Warm-up"),
-                ("timeout", "Timeout"),
-            ] {
-                field(ui, label, item_text(doc.get(key)), 320.0, msgs, |v| {
-                    Edit::Top(key, v)
-                });
-                ui.end_row();
-            }
-        });
-        egui::CollapsingHeader::new("Targets")
-            .default_open(true)
-            .show(ui, |ui| {
-                if let Some(t) = doc.get("targets").and_then(Item::as_table_like) {
-                    let names: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
-                    egui::Grid::new("targets").num_columns(3).show(ui, |ui| {
-                        for n in names {
-                            let url = item_text(t.get(&n));
-                            let n2 = n.clone();
-                            field(ui, &n, url, 320.0, msgs, move |v| Edit::TargetUrl(n2, v));
-                            if ui.small_button("remove").clicked() {
-                                msgs.push(Msg::Edit(Edit::RemoveTarget(n)));
-                            }
-                            ui.end_row();
-                        }
-                    });
-                }
-                if ui.button("Add target").clicked() {
-                    msgs.push(Msg::Edit(Edit::AddTarget));
-                }
-            });
-        let load = doc.get("load").and_then(Item::as_table_like);
-        let get = |k: &str| item_text(load.and_then(|l| l.get(k)));
-        egui::CollapsingHeader::new("Load")
-            .default_open(true)
-            .show(ui, |ui| {
-                let model = get("model");
-                ui.horizontal(|ui| {
-                    ui.label("Model");
-                    for m in ["open", "closed"] {
-                        if ui.selectable_label(model == m, m).clicked() && model != m {
-                            msgs.push(Msg::Edit(Edit::Model(m.to_string())));
-                        }
-                    }
-                });
-                let stages: Vec<(String, String)> = load
-                    .and_then(|l| l.get("stages"))
-                    .and_then(Item::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_inline_table())
-                            .map(|t| {
-                                (
-                                    t.get("duration")
-                                        .and_then(|d| d.as_str())
-                                        .unwrap_or("")
-                                        .to_string(),
-                                    t.get("target").map(value_text).unwrap_or_default(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                egui::Grid::new("load_fields")
-                    .num_columns(2)
-                    .show(ui, |ui| {
-                        if stages.is_empty() {
-                            let (key, label) = if model == "closed" {
-                                ("vus", "Virtual users")
-                            } else {
-                                ("rate", "Rate (req/s)")
-                            };
-                            field(ui, label, get(key), 120.0, msgs, move |v| {
-                                Edit::LoadNumber(key, v)
-                            });
-                            ui.end_row();
-                        }
-                        if model == "closed" {
-                            field(
-                                ui,
-                                "Think time",
-                                get("think_time"),
-                                120.0,
-                                msgs,
-                                Edit::ThinkTime,
-                            );
-                        } else {
-                            field(
-                                ui,
-                                "Max in flight",
-                                get("max_in_flight"),
-                                120.0,
-                                msgs,
-                                |v| Edit::LoadNumber("max_in_flight", v),
-                            );
-                        }
-                        ui.end_row();
-                    });
-                ui.label(if stages.is_empty() {
-                    "Constant load. Stages ramp linearly between targets:"
-                } else {
-                    "Stages (linear ramps between targets):"
-                });
-                egui::Grid::new("stages").num_columns(3).show(ui, |ui| {
-                    for (i, (d, t)) in stages.iter().enumerate() {
-                        field(
-                            ui,
-                            &format!("{}. duration", i + 1),
-                            d.clone(),
-                            80.0,
-                            msgs,
-                            move |v| Edit::StageDuration(i, v),
-                        );
-                        field(ui, "target", t.clone(), 80.0, msgs, move |v| {
-                            Edit::StageTarget(i, v)
-                        });
-                        if ui.small_button("remove").clicked() {
-                            msgs.push(Msg::Edit(Edit::RemoveStage(i)));
-                        }
-                        ui.end_row();
-                    }
-                });
-                if ui.button("Add stage").clicked() {
-                    msgs.push(Msg::Edit(Edit::AddStage));
-                }
-                if let Ok(sc) = &ed.check {
-                    let unit = if sc.load.model_name() == "open" {
-                        "requests/s"
-                    } else {
-                        "virtual users"
-                    };
-                    ui.label(format!("Load profile ({unit} over time)"));
-                    let pts = sc.load.profile().outline();
-                    let plot = egui_plot::Plot::new("profile_preview")
-                        .height(140.0)
-                        .x_axis_label("time (s)")
-                        .y_axis_label(unit)
-                        .include_y(0.0)
-                        .allow_scroll(false);
-                    super::charts::nice_axes(plot).show(ui, |p| {
-                        p.line(egui_plot::Line::new(
-                            "load",
-                            egui_plot::PlotPoints::from(pts),
-                        ))
-                    });
-                }
-            });
-        egui::CollapsingHeader::new("Requests")
-            .default_open(true)
-            .show(ui, |ui| {
-                let reqs = doc.get("requests").and_then(Item::as_array_of_tables);
-                for (i, r) in reqs.into_iter().flat_map(|a| a.iter()).enumerate() {
-                    let title = format!("{}. {}", i + 1, item_text(r.get("name")));
-                    egui::CollapsingHeader::new(title)
-                        .id_salt(("request", i))
-                        .default_open(i == 0)
-                        .show(ui, |ui| {
-                            egui::Grid::new(("request_fields", i))
-                                .num_columns(2)
-                                .show(ui, |ui| {
-                                    for (key, label) in [
-                                        ("name", "Request name"),
-                                        ("method", "Method"),
-                                        ("path", "Path"),
-                                        ("target", "Target"),
-                                    ] {
-                                        field(
-                                            ui,
-                                            label,
-                                            item_text(r.get(key)),
-                                            280.0,
-                                            msgs,
-                                            move |v| Edit::Request(i, key, v),
-                                        );
-                                        ui.end_row();
-                                    }
-                                    field(
-                                        ui,
-                                        "Weight",
-                                        item_text(r.get("weight")),
-                                        80.0,
-                                        msgs,
-                                        move |v| Edit::Weight(i, v),
-                                    );
-                                    ui.end_row();
-                                    let status = r
-                                        .get("checks")
-                                        .and_then(Item::as_array)
-                                        .and_then(|a| {
-                                            a.iter()
-                                                .filter_map(|c| c.as_inline_table())
-                                                .find_map(|t| t.get("status").map(value_text))
-                                        })
-                                        .unwrap_or_default()
-                                        .trim()
-                                        .trim_start_matches('[')
-                                        .trim_end_matches(']')
-                                        .to_string();
-                                    field(ui, "Expected status", status, 120.0, msgs, move |v| {
-                                        Edit::StatusCheck(i, v)
-                                    });
-                                    ui.end_row();
-                                });
-                            ui.label("Headers");
-                            let hs: Vec<(String, String)> = r
-                                .get("headers")
-                                .and_then(Item::as_inline_table)
-                                .map(|h| {
-                                    h.iter()
-                                        .map(|(k, v)| {
-                                            (
-                                                k.to_string(),
-                                                v.as_str().unwrap_or_default().to_string(),
-                                            )
-                                        })
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            egui::Grid::new(("headers", i))
-                                .num_columns(3)
-                                .show(ui, |ui| {
-                                    for (k, v) in hs {
-                                        let k2 = k.clone();
-                                        field(ui, &k, v, 260.0, msgs, move |v| {
-                                            Edit::Header(i, k2, v)
-                                        });
-                                        if ui.small_button("remove").clicked() {
-                                            msgs.push(Msg::Edit(Edit::RemoveHeader(i, k)));
-                                        }
-                                        ui.end_row();
-                                    }
-                                });
-                            ui.horizontal(|ui| {
-                                let id = ui.scope_id().with(("new_header", i));
-                                let mut name: String =
-                                    ui.data_mut(|d| d.get_temp(id).unwrap_or_default());
-                                ui.add(
-                                    egui::TextEdit::singleline(&mut name)
-                                        .hint_text("header name")
-                                        .desired_width(160.0),
-                                );
-                                if ui.button("Add header").clicked() && !name.trim().is_empty() {
-                                    msgs.push(Msg::Edit(Edit::AddHeader(
-                                        i,
-                                        name.trim().to_string(),
-                                    )));
-                                    name.clear();
-                                }
-                                ui.data_mut(|d| d.insert_temp(id, name));
-                            });
-                            if r.get("json").is_some() {
-                                ui.label("Body: JSON (edit it on the TOML face)");
-                            } else {
-                                let label = ui.label("Body");
-                                let current = item_text(r.get("body"));
-                                let mut body = current.clone();
-                                if ui
-                                    .add(
-                                        egui::TextEdit::multiline(&mut body)
-                                            .desired_rows(2)
-                                            .desired_width(f32::INFINITY),
-                                    )
-                                    .labelled_by(label.id)
-                                    .changed()
-                                    && body != current
-                                {
-                                    msgs.push(Msg::Edit(Edit::Request(i, "body", body)));
-                                }
-                            }
-                            if ui.small_button("Remove request").clicked() {
-                                msgs.push(Msg::Edit(Edit::RemoveRequest(i)));
-                            }
-                        });
-                }
-                if ui.button("Add request").clicked() {
-                    msgs.push(Msg::Edit(Edit::AddRequest));
-                }
-            });
-        ui.collapsing("Thresholds", |ui| {
-            let tables = doc
-                .get("thresholds")
-                .and_then(Item::as_array)
-                .is_some_and(|a| a.iter().any(|v| v.as_str().is_none()));
-            if tables {
-                // The one-per-line form would drop `{ threshold, abort, after }` tables.
-                ui.label("This scenario has thresholds written as tables (abort = true): edit them in the TOML text.");
-                return;
-            }
-            let current: String = doc
-                .get("thresholds")
-                .and_then(Item::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default();
-            let label = ui.label("One per line, e.g. p95 < 200ms, error_rate < 0.1%, rate > 900/s");
-            let id = ui.make_persistent_id("thresholds");
-            let changed = drafted(ui, id, &current, |ui, text| {
-                ui.add(egui::TextEdit::multiline(text).desired_rows(3).id(id))
-                    .labelled_by(label.id)
-            });
-            if let Some(text) = changed {
-                msgs.push(Msg::Edit(Edit::Thresholds(text)));
-            }
-        });
     });
 }
