@@ -338,22 +338,28 @@ fn run_live_stop_then_open_it_in_runs() {
     let (_, totals) = open.window_totals.as_ref().expect("totals");
     assert!(totals.total().requests > 0);
     h.get_by_label_contains("Distribution: whole run");
-    // Export… writes the report where the (scripted) save dialog says.
+    // Export… writes the report where the (scripted) save dialog says, off the window's thread.
     h.get_by_label("Export…").click();
     h.step();
+    step_until(&mut h, Duration::from_secs(20), |b| b.status.starts_with("exported"));
     let html = std::fs::read_to_string(&report).expect("the report was written");
     assert!(html.contains("<svg") && html.contains("Quick start"));
 }
 
 #[test]
-fn two_ticked_runs_compare_with_verdicts_and_overlays() {
+fn two_ticked_runs_compare_on_their_own_screen_with_a_chosen_baseline_and_export() {
     let _g = common::serial();
     let e = env();
     store_quickstart_runs(&e.db, 2);
+    let report = e._dir.path().join("compare.md");
+    let dialogs = ScriptedDialogs {
+        reports: vec![report.clone()],
+        ..Default::default()
+    };
     let mut h = harness(Workbench::new(
         e.samples.clone(),
         e.db.clone(),
-        Box::new(ScriptedDialogs::default()),
+        Box::new(dialogs),
     ));
     h.run();
     h.get_by_label("Runs").click();
@@ -364,18 +370,22 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     h.run();
     h.get_by_label("Compare 2 selected").click();
     h.step();
-    h.step();
+    assert_eq!(
+        h.state().screen,
+        Screen::Compare,
+        "Compare is a screen of its own"
+    );
     step_until(&mut h, Duration::from_secs(10), |b| {
-        !b.compare_spectra.is_empty()
+        !b.compare.spectra.is_empty()
     });
     h.step();
-    h.get_by_label_contains("against baseline #");
-    assert_eq!(h.state().compare_charts.len(), 2);
-    assert_eq!(h.state().verdicts.len(), 1);
-    assert!(h.state().verdicts[0].requests.iter().any(|(n, _)| n == "*"));
-    // Each verdict shows the two figures beside the change, not the change alone.
-    h.get_by_label("this run");
-    let m = h.state().verdicts[0].requests[0].1[0].clone();
+    // Verdicts first, with both figures beside the change.
+    h.get_by_label("#2 against baseline #1");
+    assert_eq!(h.state().compare.charts.len(), 2);
+    assert_eq!(h.state().compare.verdicts.len(), 1);
+    let v = &h.state().compare.verdicts[0];
+    assert!(v.requests.iter().any(|(n, _)| n == "*"));
+    let m = v.requests[0].1[0].clone();
     assert!(
         h.query_all_by_label(&m.format_value(m.baseline))
             .next()
@@ -390,13 +400,42 @@ fn two_ticked_runs_compare_with_verdicts_and_overlays() {
     // 4 s at 200/s is 800 responses a run: too few for windows of a p99 (1,000 responses),
     // which the view says under its table rather than showing a bare "not enough data".
     h.get_by_label_contains("not enough data for");
-    // The same two runs, taken as shards of one test, merge into a third that opens.
-    // The comparison window scrolls within the screen, so its Close button can be reached.
-    h.get_by_label("Close").scroll_to_me();
+    // The verdicts fit the screen: not cut off at a floating window's edge.
+    let verdict_rect = h.get_by_label("#2 against baseline #1").rect();
+    assert!(verdict_rect.bottom() < 900.0, "{verdict_rect:?}");
+    // The other run becomes the baseline: the verdicts are judged again the other way.
+    h.get_by_label("Baseline").click();
     h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "#2 Quick start")
+        .click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(10), |b| {
+        b.compare.verdicts.first().is_some_and(|v| v.baseline == 2)
+    });
+    h.get_by_label("#1 against baseline #2");
+    assert_eq!(h.state().compare.baseline(), Some(2));
+    // The comparison exports as a report: the candidate's, with its verdicts.
+    h.get_by_label("format").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "md")
+        .click();
+    h.run();
+    h.get_by_label("Export comparison…").click();
+    h.run();
+    step_until(&mut h, Duration::from_secs(20), |b| {
+        b.status.starts_with("exported")
+    });
+    let md = std::fs::read_to_string(&report).expect("the report is written");
+    assert!(md.contains("Against baseline #2"), "{md}");
+    assert!(md.contains("# Quick start: load test report"), "{md}");
     h.get_by_label("Close").click();
     h.run();
-    assert!(h.state().compare.is_empty(), "Close closes the comparison");
+    assert!(
+        h.state().compare.runs.is_empty(),
+        "Close closes the comparison"
+    );
+    assert_eq!(h.state().screen, Screen::Runs);
+    // The same two runs, taken as shards of one test, merge into a third that opens.
     h.get_by_label("Merge 2 selected").click();
     h.run();
     // The merge runs in the background; the merged run opens when it is stored.

@@ -6,7 +6,7 @@ use clap::Args;
 
 #[derive(Args, Default)]
 pub(super) struct GuiArgs {
-    /// The screen to show first: scenarios, live, runs or benchmarks.
+    /// The screen to show first: scenarios, live, runs, benchmarks or compare.
     #[arg(long, value_parser = parse_screen)]
     screen: Option<Screen>,
     /// Open this scenario and run it at once.
@@ -15,6 +15,10 @@ pub(super) struct GuiArgs {
     /// Open this stored run on the Runs screen.
     #[arg(long, value_name = "ID")]
     open_run: Option<i64>,
+    /// Compare these stored runs on the Compare screen (ids such as 12,13; the scenario's
+    /// marked baseline among them, else the first, is the baseline).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    compare: Vec<i64>,
 }
 
 #[cfg(feature = "gui")]
@@ -28,7 +32,7 @@ type Screen = String;
 fn parse_screen(s: &str) -> Result<Screen, String> {
     #[cfg(feature = "gui")]
     return crate::ui::Screen::from_name(s)
-        .ok_or_else(|| format!("\"{s}\": expected scenarios, live, runs or benchmarks"));
+        .ok_or_else(|| format!("\"{s}\": expected scenarios, live, runs, benchmarks or compare"));
     #[cfg(not(feature = "gui"))]
     Ok(s.to_string())
 }
@@ -41,6 +45,7 @@ pub(super) fn gui(args: GuiArgs, db: PathBuf) -> i32 {
         screen: args.screen,
         run: args.run,
         open_run: args.open_run,
+        compare: args.compare,
     })
 }
 

@@ -43,11 +43,12 @@ pub struct Baseline {
 }
 
 /// What a report is written as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Markdown with SVG charts beside it.
     Markdown,
-    /// One self-contained HTML file.
+    /// One self-contained HTML file (the one that opens anywhere).
+    #[default]
     Html,
     /// The full summary, versioned.
     Json,

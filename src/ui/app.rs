@@ -45,6 +45,8 @@ pub struct GuiOptions {
     pub run: Option<PathBuf>,
     /// Open this stored run on the Runs screen.
     pub open_run: Option<i64>,
+    /// Compare these stored runs on the Compare screen.
+    pub compare: Vec<i64>,
 }
 
 /// The sample folder: `scenarios/` here if it exists, else a copy in the data directory.
@@ -120,6 +122,10 @@ pub fn run(opts: GuiOptions) -> i32 {
             if let Some(id) = opts.open_run {
                 bench.screen = Screen::Runs;
                 bench.update(Msg::OpenRun(id));
+            }
+            if opts.compare.len() >= 2 {
+                bench.runs.selected = opts.compare.iter().copied().collect();
+                bench.update(Msg::CompareSelected);
             }
             if let Some(path) = &opts.run {
                 match bench.open_path(path) {

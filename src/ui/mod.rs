@@ -5,6 +5,7 @@ mod app;
 mod background;
 pub mod benchmarks;
 pub mod charts;
+pub mod compare;
 pub mod dialogs;
 mod edit;
 mod form;
@@ -39,6 +40,8 @@ pub enum Screen {
     Runs,
     /// Competitor benchmark sets.
     Benchmarks,
+    /// Runs side by side against a baseline.
+    Compare,
 }
 
 impl Screen {
@@ -49,6 +52,7 @@ impl Screen {
             "live" => Some(Screen::Live),
             "runs" => Some(Screen::Runs),
             "benchmarks" => Some(Screen::Benchmarks),
+            "compare" => Some(Screen::Compare),
             _ => None,
         }
     }
@@ -127,6 +131,10 @@ pub enum Msg {
     DiscardThen(Box<Msg>),
     /// Close the "unsaved changes" question.
     CancelPending,
+    /// Compare the same runs against another of them as the baseline.
+    CompareBaseline(i64),
+    /// Export a candidate's report with its verdicts against the compare screen's baseline.
+    ExportCompare(i64, crate::report::Format),
     /// Close the comparison.
     CloseCompare,
     /// Close the window (asks first if a scenario has unsaved changes).
@@ -183,17 +191,11 @@ pub struct Workbench {
     pub db: PathBuf,
     /// A message waiting for an answer about unsaved changes.
     pub pending: Option<Msg>,
-    /// Runs being compared (id, name, summary).
-    pub compare: Vec<(i64, String, crate::metrics::Summary)>,
-    /// Verdicts of each candidate against the first (baseline) of `compare`.
-    pub verdicts: Vec<crate::analysis::compare::Comparison>,
-    /// Chart series of the compared runs, aligned on elapsed time.
-    pub compare_charts: Vec<(String, charts::ChartData)>,
-    /// Latency histograms of the compared runs (loaded in the background).
-    pub compare_spectra: Spectra,
-    compare_pending: Option<Background<(Spectra, Vec<crate::analysis::compare::Comparison>)>>,
+    /// Compare screen.
+    pub compare: compare::CompareState,
     baseline_pending: Option<Background<Option<crate::analysis::compare::Comparison>>>,
     merge_pending: Option<Background<Result<i64, String>>>,
+    export_pending: Option<Background<Result<String, String>>>,
     /// A message for the status line.
     pub status: String,
     dialogs: Box<dyn Dialogs>,
@@ -221,13 +223,10 @@ impl Workbench {
             benchmarks: benchmarks::BenchmarksState::default(),
             db,
             pending: None,
-            compare: Vec::new(),
-            verdicts: Vec::new(),
-            compare_charts: Vec::new(),
-            compare_spectra: Vec::new(),
-            compare_pending: None,
+            compare: compare::CompareState::default(),
             baseline_pending: None,
             merge_pending: None,
+            export_pending: None,
             status: String::new(),
             dialogs,
             store: None,
@@ -328,14 +327,24 @@ impl Workbench {
             }
         }
         self.runs.poll();
+        self.compare.poll();
+        match take_ready(&mut self.export_pending) {
+            Some(Ok(done)) => self.status = done,
+            Some(Err(e)) => {
+                self.status = format!("export failed: {e}");
+                self.runs.error = Some(e);
+            }
+            None => {}
+        }
         // A live run repaints once per tick: its thread asks for it with each event. Nothing more,
         // since every frame is CPU taken from the engine where there is no GPU.
         // Background work (a window recompute, a comparison's spectra) is polled for while it runs;
         // an open run alone draws nothing more.
         if self.runs.busy()
-            || self.compare_pending.is_some()
+            || self.compare.busy()
             || self.baseline_pending.is_some()
             || self.merge_pending.is_some()
+            || self.export_pending.is_some()
         {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(200));
@@ -355,6 +364,7 @@ impl Workbench {
                         (Screen::Live, "Live run"),
                         (Screen::Runs, "Runs"),
                         (Screen::Benchmarks, "Benchmarks"),
+                        (Screen::Compare, "Compare"),
                     ] {
                         let label = if screen == Screen::Live && self.live.is_running() {
                             format!("{label} (running)")
@@ -387,6 +397,7 @@ impl Workbench {
                     let open = self.runs.open.as_ref().map(|o| o.run.row.id);
                     benchmarks::view(ui, &mut self.benchmarks, open, &mut msgs);
                 }
+                Screen::Compare => compare::view(ui, &mut self.compare, &mut msgs),
             });
         self.dialogs_ui(ui, &mut msgs);
         for m in msgs {
@@ -432,29 +443,6 @@ impl Workbench {
                     }
                 });
             });
-        }
-        if let Some((spectra, verdicts)) = take_ready(&mut self.compare_pending) {
-            self.compare_spectra = spectra;
-            self.verdicts = verdicts;
-        }
-        if !self.compare.is_empty() {
-            // Scrolls inside the screen: with charts and a verdict table per candidate it is
-            // taller than a laptop's window, and its Close button would fall below the edge.
-            let max_height = ui.ctx().content_rect().height() - 80.0;
-            egui::Window::new("Compare runs")
-                .collapsible(false)
-                .default_width(900.0)
-                .max_height(max_height)
-                .vscroll(true)
-                .show(ui.ctx(), |ui| {
-                    ui.label("The first run is the baseline; changes are relative to it.");
-                    runs::compare_table(ui, &self.compare);
-                    runs::overlay_charts(ui, &self.compare_charts, &self.compare_spectra);
-                    widgets::verdict_table(ui, &self.verdicts);
-                    if ui.button("Close").clicked() {
-                        msgs.push(Msg::CloseCompare);
-                    }
-                });
         }
     }
 

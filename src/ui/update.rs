@@ -149,72 +149,34 @@ impl Workbench {
                 }
             }
             Msg::CompareSelected => {
-                if let Some(s) = &self.store {
-                    self.compare = self
-                        .runs
-                        .selected
-                        .iter()
-                        .filter_map(|id| s.run(*id).ok())
-                        .filter_map(|r| r.summary.map(|sum| (r.row.id, r.row.name, sum)))
-                        .collect();
-                    let ids: Vec<i64> = self.compare.iter().map(|c| c.0).collect();
-                    self.compare_charts = ids
-                        .iter()
-                        .filter_map(|id| {
-                            let run = s.run(*id).ok()?;
-                            let series = s.series(*id, run.info.keys.len()).ok()?;
-                            let open = run.info.model == crate::scenario::Model::Open;
-                            Some((
-                                format!("#{id} {}", run.row.name),
-                                charts::ChartData::from_ticks(open, &series.ticks),
-                            ))
-                        })
-                        .collect();
-                    self.compare_spectra.clear();
-                    self.verdicts.clear();
-                    let names: Vec<(i64, String)> = self
-                        .compare_charts
-                        .iter()
-                        .zip(&ids)
-                        .map(|((n, _), id)| (*id, n.clone()))
-                        .collect();
-                    // Spectra and verdicts both decode every histogram of every run: off the UI thread.
-                    self.compare_pending =
-                        Some(in_background(&self.db, self.ctx.clone(), move |store| {
-                            let spectra = names
-                                .into_iter()
-                                .filter_map(|(id, name)| {
-                                    let keys = store.run(id).ok()?.info.keys.len();
-                                    let mut acc = crate::metrics::Accumulator::new(keys);
-                                    store
-                                        .each_tick(
-                                            id,
-                                            0,
-                                            u32::MAX,
-                                            crate::store::Histograms::Both,
-                                            |t| acc.add(&t),
-                                        )
-                                        .ok()?;
-                                    Some((name, acc.total().latency))
-                                })
-                                .collect();
-                            let verdicts = ids
-                                .iter()
-                                .skip(1)
-                                .filter_map(|c| {
-                                    crate::analysis::compare::compare_runs(store, ids[0], *c).ok()
-                                })
-                                .collect();
-                            (spectra, verdicts)
-                        }));
+                let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
+                // The baseline: a ticked run marked as its scenario's baseline, else the oldest.
+                let marked = self
+                    .runs
+                    .rows
+                    .iter()
+                    .filter(|r| r.baseline && self.runs.selected.contains(&r.id))
+                    .map(|r| r.id)
+                    .min();
+                if let (Some(s), Some(base)) = (&self.store, marked.or(ids.first().copied())) {
+                    self.compare.report_on = None;
+                    self.compare.load(s, &self.db, self.ctx.clone(), &ids, base);
+                    self.screen = Screen::Compare;
                 }
+            }
+            Msg::CompareBaseline(base) => {
+                let ids = self.compare.ids();
+                if let Some(s) = &self.store {
+                    self.compare.load(s, &self.db, self.ctx.clone(), &ids, base);
+                }
+            }
+            Msg::ExportCompare(candidate, format) => {
+                let bases: Vec<i64> = self.compare.baseline().into_iter().collect();
+                self.export(candidate, format, bases);
             }
             Msg::CloseCompare => {
                 self.compare.clear();
-                self.verdicts.clear();
-                self.compare_charts.clear();
-                self.compare_spectra.clear();
-                self.compare_pending = None;
+                self.screen = Screen::Runs;
             }
             Msg::DeleteRun(id) => self.runs.confirm_delete = Some(id),
             Msg::ConfirmDelete(id) => {
@@ -269,7 +231,7 @@ impl Workbench {
                 self.update(*next);
             }
             Msg::CancelPending => self.pending = None,
-            Msg::Export(id, format) => self.export(id, format),
+            Msg::Export(id, format) => self.export(id, format, Vec::new()),
             Msg::ImportBenchmark => {
                 if let Some(path) = self.dialogs.pick_file("Import benchmark figures") {
                     let name = path
@@ -376,27 +338,25 @@ impl Workbench {
         }
     }
 
-    fn export(&mut self, id: i64, format: crate::report::Format) {
-        let Some(store) = &self.store else { return };
-        let report = match crate::report::Report::load(store, id) {
-            Ok(r) => r,
-            Err(e) => {
-                self.runs.error = Some(e.to_string());
-                return;
-            }
+    /// Writes a run's report (with its verdicts against `baselines`, if any) where the user
+    /// says; loading every histogram and writing happen off the window's thread.
+    fn export(&mut self, id: i64, format: crate::report::Format, baselines: Vec<i64>) {
+        let name = if baselines.is_empty() {
+            format!("run-{id}.{}", format.extension())
+        } else {
+            format!("run-{id}-vs-{}.{}", baselines[0], format.extension())
         };
-        let Some(path) = self
-            .dialogs
-            .save_report(&format!("run-{id}.{}", format.extension()))
-        else {
+        let Some(path) = self.dialogs.save_report(&name) else {
             return;
         };
-        match crate::report::write(&report, format, &path, true) {
-            Ok(files) => {
-                self.status = format!("exported {} file(s) to {}", files.len(), path.display())
-            }
-            Err(e) => self.runs.error = Some(format!("cannot write {}: {e}", path.display())),
-        }
+        self.status = format!("exporting run #{id} to {}…", path.display());
+        self.export_pending = Some(in_background(&self.db, self.ctx.clone(), move |store| {
+            let report = crate::report::Report::load_compared(store, id, &baselines)
+                .map_err(|e| format!("run #{id}: {e}"))?;
+            crate::report::write(&report, format, &path, true)
+                .map(|files| format!("exported {} file(s) to {}", files.len(), path.display()))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }));
     }
 
     fn save(&mut self, ask: bool) {
