@@ -225,6 +225,91 @@ fn a_folder_opened_through_the_dialog_joins_the_library() {
 }
 
 #[test]
+fn without_a_dialog_portal_paths_are_asked_in_the_window_starting_in_the_scenarios_folder() {
+    let e = env();
+    let other = tempfile::tempdir().expect("tempdir");
+    std::fs::write(other.path().join("mine.toml"), "name = \"Mine\"\n").expect("write");
+    let dialogs = ScriptedDialogs {
+        unavailable: true,
+        ..Default::default()
+    };
+    let asked = dialogs.asked.clone();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    let samples = std::fs::canonicalize(&e.samples).expect("canonical");
+    // A folder: the field starts in the open scenario's folder, not the process's.
+    h.get_by_label("Open folder…").click();
+    h.run();
+    h.get_by_label_contains("No file dialog can open on this desktop");
+    let start = h.get_by_label("Full path").value().unwrap_or_default();
+    assert!(start.starts_with(&samples.display().to_string()), "{start}");
+    assert_eq!(asked.lock().expect("asked")[0].dir, samples);
+    // A file is not a folder.
+    h.get_by_label("Full path").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Full path")
+        .type_text(&e.samples.join("quickstart.toml").display().to_string());
+    h.run();
+    h.get_by_label("Choose folder").click();
+    h.run();
+    h.get_by_label_contains("not a folder");
+    h.get_by_label("Full path").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Full path")
+        .type_text(&other.path().display().to_string());
+    h.run();
+    h.get_by_label("Choose folder").click();
+    h.run();
+    assert!(
+        h.state().asking.is_none(),
+        "the prompt closes once answered"
+    );
+    h.get_by_label_contains("Mine");
+    // Save as: the suggested name in the scenario's folder; a folder that does not exist is refused.
+    h.get_by_label("Save as…").click();
+    h.run();
+    let start = h.get_by_label("Full path").value().unwrap_or_default();
+    assert_eq!(
+        start,
+        samples.join("quick-start.toml").display().to_string(),
+        "the scenario's folder and a name from the scenario"
+    );
+    h.get_by_label("Full path").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    let nowhere = other.path().join("nowhere").join("x.toml");
+    h.get_by_label("Full path")
+        .type_text(&nowhere.display().to_string());
+    h.run();
+    h.get_by_label("Save here").click();
+    h.run();
+    h.get_by_label_contains("no such folder");
+    let target = other.path().join("copy.toml");
+    h.get_by_label("Full path").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Full path")
+        .type_text(&target.display().to_string());
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(target.is_file(), "saved where typed");
+    assert!(!h.state().dirty());
+    // Cancel closes the field and does nothing.
+    h.get_by_label("Import HAR…").click();
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.state().asking.is_none());
+}
+
+#[test]
 fn a_pasted_curl_command_and_a_har_file_become_new_scenarios() {
     let e = env();
     let har = e.samples.parent().expect("dir").join("session.har");
@@ -341,7 +426,9 @@ fn run_live_stop_then_open_it_in_runs() {
     // Export… writes the report where the (scripted) save dialog says, off the window's thread.
     h.get_by_label("Export…").click();
     h.step();
-    step_until(&mut h, Duration::from_secs(20), |b| b.status.starts_with("exported"));
+    step_until(&mut h, Duration::from_secs(20), |b| {
+        b.status.starts_with("exported")
+    });
     let html = std::fs::read_to_string(&report).expect("the report was written");
     assert!(html.contains("<svg") && html.contains("Quick start"));
 }

@@ -11,6 +11,7 @@ mod edit;
 mod form;
 mod keys;
 pub mod live;
+pub mod path_prompt;
 pub mod runs;
 pub mod scenarios;
 mod update;
@@ -157,6 +158,25 @@ pub enum Msg {
     DeleteBenchmark(String),
     /// Compare a run with a set.
     CompareBenchmark(i64, String),
+    /// The in-window path field was answered.
+    PathChosen(PathBuf),
+    /// The in-window path field was closed.
+    CancelPath,
+}
+
+/// What a path is asked for: what happens once it is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Purpose {
+    /// A folder to add to the library.
+    Folder,
+    /// A HAR recording to import.
+    Har,
+    /// Benchmark figures to import.
+    Benchmark,
+    /// Where to save the open scenario, and what to do once it is saved.
+    SaveScenario(Option<Box<Msg>>),
+    /// Where to write a run's report, with its verdicts against these baselines.
+    Report(i64, crate::report::Format, Vec<i64>),
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
@@ -196,6 +216,8 @@ pub struct Workbench {
     baseline_pending: Option<Background<Option<crate::analysis::compare::Comparison>>>,
     merge_pending: Option<Background<Result<i64, String>>>,
     export_pending: Option<Background<Result<String, String>>>,
+    /// A path asked for in the window (no file-dialog portal here), and what it is for.
+    pub asking: Option<(Purpose, path_prompt::PathPrompt)>,
     /// A message for the status line.
     pub status: String,
     dialogs: Box<dyn Dialogs>,
@@ -227,6 +249,7 @@ impl Workbench {
             baseline_pending: None,
             merge_pending: None,
             export_pending: None,
+            asking: None,
             status: String::new(),
             dialogs,
             store: None,
@@ -410,6 +433,9 @@ impl Workbench {
     }
 
     fn dialogs_ui(&mut self, ui: &mut egui::Ui, msgs: &mut Vec<Msg>) {
+        if let Some((_, prompt)) = self.asking.as_mut() {
+            path_prompt::view(ui.ctx(), prompt, msgs);
+        }
         if let Some(next) = self.pending.clone() {
             egui::Modal::new(egui::Id::unique("unsaved")).show(ui.ctx(), |ui| {
                 ui.heading("Unsaved changes");

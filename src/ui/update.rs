@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::dialogs::{Answer, PathKind, Question};
 use super::*;
 
 impl Workbench {
@@ -45,22 +46,20 @@ impl Workbench {
                 self.imported(result);
             }
             Msg::ImportHar => {
-                if let Some(path) = self.dialogs.pick_file("Import a HAR recording") {
-                    let result = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("cannot read: {e}"))
-                        .and_then(|text| crate::scenario::import::har(&text, None, false))
-                        .map_err(|e| format!("{}: {e}", path.display()));
-                    self.imported(result);
+                self.ask(Purpose::Har, "Import a HAR recording", PathKind::Open, None)
+            }
+            Msg::OpenFolder => self.ask(
+                Purpose::Folder,
+                "Open a folder of scenarios",
+                PathKind::Folder,
+                None,
+            ),
+            Msg::PathChosen(path) => {
+                if let Some((purpose, _)) = self.asking.take() {
+                    self.answered(purpose, path);
                 }
             }
-            Msg::OpenFolder => {
-                if let Some(dir) = self.dialogs.pick_folder() {
-                    if !self.scenarios.dirs.contains(&dir) {
-                        self.scenarios.dirs.push(dir);
-                    }
-                    self.scenarios.rescan();
-                }
-            }
+            Msg::CancelPath => self.asking = None,
             Msg::Duplicate => {
                 if let Some(ed) = &self.scenarios.editor {
                     let mut copy = Editor::unsaved(ed.text.clone(), &self.scenarios.default_dir());
@@ -69,8 +68,8 @@ impl Workbench {
                     self.scenarios.editor = Some(copy);
                 }
             }
-            Msg::Save => self.save(false),
-            Msg::SaveAs => self.save(true),
+            Msg::Save => self.save(false, None),
+            Msg::SaveAs => self.save(true, None),
             Msg::TextChanged(t) => {
                 if let Some(ed) = self.scenarios.editor.as_mut() {
                     ed.set_text(t);
@@ -217,10 +216,7 @@ impl Workbench {
             }
             Msg::SaveThen(next) => {
                 self.pending = None;
-                self.save(false);
-                if !self.dirty() {
-                    self.update(*next);
-                }
+                self.save(false, Some(next));
             }
             Msg::DiscardThen(next) => {
                 self.pending = None;
@@ -232,21 +228,12 @@ impl Workbench {
             }
             Msg::CancelPending => self.pending = None,
             Msg::Export(id, format) => self.export(id, format, Vec::new()),
-            Msg::ImportBenchmark => {
-                if let Some(path) = self.dialogs.pick_file("Import benchmark figures") {
-                    let name = path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let parsed = std::fs::read_to_string(&path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|t| crate::benchmark::parse(&t, None, &name));
-                    match parsed {
-                        Ok(set) => self.save_benchmark(set, false),
-                        Err(e) => self.benchmarks.error = Some(format!("{}: {e}", path.display())),
-                    }
-                }
-            }
+            Msg::ImportBenchmark => self.ask(
+                Purpose::Benchmark,
+                "Import benchmark figures",
+                PathKind::Open,
+                None,
+            ),
             Msg::NewBenchmark => {
                 self.benchmarks.editing = Some(crate::benchmark::BenchmarkSet {
                     name: "competitor".into(),
@@ -346,9 +333,22 @@ impl Workbench {
         } else {
             format!("run-{id}-vs-{}.{}", baselines[0], format.extension())
         };
-        let Some(path) = self.dialogs.save_report(&name) else {
-            return;
-        };
+        self.ask(
+            Purpose::Report(id, format, baselines),
+            "Export report",
+            PathKind::Save,
+            Some(name),
+        );
+    }
+
+    /// Writes the report asked for to `path`, off the window's thread.
+    fn write_report(
+        &mut self,
+        id: i64,
+        format: crate::report::Format,
+        baselines: Vec<i64>,
+        path: PathBuf,
+    ) {
         self.status = format!("exporting run #{id} to {}…", path.display());
         self.export_pending = Some(in_background(&self.db, self.ctx.clone(), move |store| {
             let report = crate::report::Report::load_compared(store, id, &baselines)
@@ -359,13 +359,83 @@ impl Workbench {
         }));
     }
 
-    fn save(&mut self, ask: bool) {
-        let dir = self.scenarios.default_dir();
-        let Some(ed) = self.scenarios.editor.as_mut() else {
+    /// Where file dialogs start: the open scenario's folder, else the library's first.
+    fn start_dir(&self) -> PathBuf {
+        self.scenarios
+            .editor
+            .as_ref()
+            .and_then(|e| e.path.as_ref())
+            .and_then(|p| p.parent())
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.scenarios.default_dir())
+    }
+
+    /// Asks for a path: the desktop's dialog, or the in-window path field where none can open.
+    fn ask(&mut self, purpose: Purpose, title: &str, kind: PathKind, name: Option<String>) {
+        let dir = self.start_dir();
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let question = Question {
+            title: title.to_string(),
+            dir,
+            name,
+            kind,
+        };
+        match self.dialogs.ask(&question) {
+            Answer::Path(p) => self.answered(purpose, p),
+            Answer::Cancelled => {}
+            Answer::Unavailable => {
+                self.asking = Some((purpose, super::path_prompt::PathPrompt::new(question)))
+            }
+        }
+    }
+
+    /// Does what the path was asked for.
+    fn answered(&mut self, purpose: Purpose, path: PathBuf) {
+        match purpose {
+            Purpose::Folder => {
+                if !self.scenarios.dirs.contains(&path) {
+                    self.scenarios.dirs.push(path);
+                }
+                self.scenarios.rescan();
+            }
+            Purpose::Har => {
+                let result = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read: {e}"))
+                    .and_then(|text| crate::scenario::import::har(&text, None, false))
+                    .map_err(|e| format!("{}: {e}", path.display()));
+                self.imported(result);
+            }
+            Purpose::Benchmark => {
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let parsed = std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| crate::benchmark::parse(&t, None, &name));
+                match parsed {
+                    Ok(set) => self.save_benchmark(set, false),
+                    Err(e) => self.benchmarks.error = Some(format!("{}: {e}", path.display())),
+                }
+            }
+            Purpose::SaveScenario(then) => self.save_to(path, then),
+            Purpose::Report(id, format, baselines) => {
+                self.write_report(id, format, baselines, path)
+            }
+        }
+    }
+
+    /// Saves the open scenario (asking where if `ask` or never saved), then does `then`.
+    fn save(&mut self, ask: bool, then: Option<Box<Msg>>) {
+        let Some(ed) = self.scenarios.editor.as_ref() else {
             return;
         };
-        let target = match (&ed.path, ask) {
-            (Some(p), false) => Some(p.clone()),
+        match (&ed.path, ask) {
+            (Some(p), false) => {
+                let p = p.clone();
+                self.save_to(p, then);
+            }
             _ => {
                 let name = format!(
                     "{}.toml",
@@ -373,16 +443,36 @@ impl Workbench {
                         .to_lowercase()
                         .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
                 );
-                self.dialogs.save_scenario(&dir, &name)
+                self.ask(
+                    Purpose::SaveScenario(then),
+                    "Save scenario as",
+                    PathKind::Save,
+                    Some(name),
+                );
             }
+        }
+    }
+
+    /// Writes the open scenario to `path` and marks it saved there; then does `then`.
+    fn save_to(&mut self, path: PathBuf, then: Option<Box<Msg>>) {
+        let Some(ed) = self.scenarios.editor.as_mut() else {
+            return;
         };
-        let Some(path) = target else { return };
         match std::fs::write(&path, &ed.text) {
             Ok(()) => {
                 ed.saved_as(path.clone());
                 self.scenarios.error = None;
                 self.status = format!("saved {}", path.display());
+                if let Some(dir) = path.parent().map(PathBuf::from)
+                    && !dir.as_os_str().is_empty()
+                    && !self.scenarios.dirs.contains(&dir)
+                {
+                    self.scenarios.dirs.push(dir);
+                }
                 self.scenarios.rescan();
+                if let Some(next) = then {
+                    self.update(*next);
+                }
             }
             Err(e) => self.scenarios.error = Some(format!("cannot save {}: {e}", path.display())),
         }
