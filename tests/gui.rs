@@ -1150,3 +1150,22 @@ headers = { authorization = "Bearer ${env.LB_GUI_TEST_TOKEN}" }
         "never written to the file"
     );
 }
+
+#[test]
+fn the_theme_chooser_switches_light_and_dark() {
+    let e = env();
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    for (name, dark) in [("Light", false), ("Dark", true)] {
+        h.get_by_label("Theme").click();
+        h.run();
+        h.get_by_role_and_label(egui::accesskit::Role::Button, name)
+            .click();
+        h.run();
+        assert_eq!(h.ctx.global_style().visuals.dark_mode, dark, "{name}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Competitor benchmark sets: list, import (CSV, JSON, k6, oha), create and edit figures, and
 //! hold the opened run against a set.
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::Msg;
 use crate::benchmark::{BenchmarkSet, Figures};
@@ -49,7 +49,7 @@ pub fn view(
         }
     });
     if let Some(e) = &s.error {
-        ui.colored_label(Color32::LIGHT_RED, e);
+        ui.colored_label(super::theme::error(ui), e);
     }
     egui::ScrollArea::vertical().id_salt("benchmarks").show(ui, |ui| {
         for set in &s.sets {

@@ -129,7 +129,8 @@ fn say_empty(p: &mut egui_plot::PlotUi<'_>, x: f64, why: &str) {
 const NO_RESPONSE: &str = "no response to measure";
 
 /// The largest value of some series, 0 when there is none.
-fn top<'a>(series: impl IntoIterator<Item = &'a Vec<f64>>) -> f64 {
+/// The largest value of some series (0 when there is none).
+pub(crate) fn top<'a>(series: impl IntoIterator<Item = &'a Vec<f64>>) -> f64 {
     series.into_iter().flatten().copied().fold(0.0, f64::max)
 }
 
@@ -175,7 +176,7 @@ pub(crate) fn nice_axes(plot: Plot<'_>) -> Plot<'_> {
 /// The time axis starts at 0 (not egui_plot's ±100 s before the first tick), the legend sits
 /// top left (the newest data is on the right), and 15 % headroom keeps a steady line off the
 /// frame.
-fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<'static> {
+pub(crate) fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<'static> {
     let plot = Plot::new(id.to_string())
         .height(height)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))

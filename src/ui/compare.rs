@@ -1,7 +1,7 @@
 //! The Compare screen: runs side by side against a chosen baseline — verdicts first, then the
 //! per-request table, overlaid time series and spectra — and the comparison exported as a report.
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::charts::{self, ChartData};
 use super::{Background, Msg, Spectra};
@@ -132,7 +132,7 @@ impl CompareState {
 /// Draws the compare screen.
 pub fn view(ui: &mut egui::Ui, s: &mut CompareState, msgs: &mut Vec<Msg>) {
     if let Some(e) = &s.error {
-        ui.colored_label(Color32::LIGHT_RED, e);
+        ui.colored_label(super::theme::error(ui), e);
     }
     let Some(base) = s.baseline() else {
         ui.label(
@@ -328,7 +328,7 @@ pub fn overlay_charts(
     runs: &[(String, ChartData)],
     spectra: &[(String, hdrhistogram::Histogram<u64>)],
 ) {
-    use egui_plot::{Legend, Line, Plot, PlotPoints};
+    use egui_plot::{Line, PlotPoints};
     if runs.is_empty() {
         return;
     }
@@ -336,33 +336,36 @@ pub fn overlay_charts(
         let pts: Vec<[f64; 2]> = d.t.iter().zip(ys).map(|(t, y)| [*t, *y]).collect();
         Line::new(name.to_string(), PlotPoints::from(pts))
     };
+    // Ids of these runs in this order: a zoom on one comparison is not carried to the next.
+    let key: String = runs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join("|");
+    let p95_top = charts::top(runs.iter().map(|(_, d)| &d.latency[1]));
+    let rate_top = charts::top(runs.iter().map(|(_, d)| &d.rate));
     ui.columns(2, |cols| {
         cols[0].label("p95 latency over elapsed time");
-        Plot::new("compare_p95")
-            .height(260.0)
-            .legend(Legend::default())
-            .x_axis_label("time (s)")
-            .y_axis_label("p95 (ms)")
+        charts::base_plot(&format!("compare_p95 {key}"), 260.0, "p95", p95_top)
             .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
-            .include_y(0.0)
             .show(&mut cols[0], |p| {
                 for (name, d) in runs {
                     p.line(line(name, d, &d.latency[1]));
                 }
             });
-        cols[1].label("Throughput over elapsed time");
-        Plot::new("compare_rate")
-            .height(260.0)
-            .legend(Legend::default())
-            .x_axis_label("time (s)")
-            .y_axis_label("requests/s")
-            .y_axis_formatter(|m, _| format::rate(m.value))
-            .include_y(0.0)
-            .show(&mut cols[1], |p| {
-                for (name, d) in runs {
-                    p.line(line(name, d, &d.rate));
-                }
-            });
+        cols[1].label("Successful responses per second");
+        charts::base_plot(
+            &format!("compare_rate {key}"),
+            260.0,
+            "requests/s",
+            rate_top,
+        )
+        .y_axis_formatter(|m, _| format::rate(m.value))
+        .show(&mut cols[1], |p| {
+            for (name, d) in runs {
+                p.line(line(name, d, &d.rate));
+            }
+        });
     });
     if spectra.is_empty() {
         ui.horizontal(|ui| {
@@ -372,6 +375,6 @@ pub fn overlay_charts(
     } else {
         let series: Vec<(&str, &hdrhistogram::Histogram<u64>)> =
             spectra.iter().map(|(n, h)| (n.as_str(), h)).collect();
-        charts::spectrum_chart(ui, &series, "compare_spectrum", 300.0);
+        charts::spectrum_chart(ui, &series, &format!("compare_spectrum {key}"), 300.0);
     }
 }

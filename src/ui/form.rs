@@ -1,6 +1,6 @@
 //! The scenario form: every part of a scenario as fields and list editors over its TOML text.
 
-use egui::{Color32, RichText};
+use egui::RichText;
 use toml_edit::Item;
 
 use super::Msg;
@@ -283,7 +283,7 @@ fn check_list(ui: &mut egui::Ui, i: usize, list: Option<&Item>, msgs: &mut Vec<M
                             }
                         }
                         if let Some(e) = ui.data(|d| d.get_temp::<String>(id.with("error"))) {
-                            ui.colored_label(Color32::LIGHT_RED, e);
+                            ui.colored_label(super::theme::error(ui), e);
                         }
                     }
                     Some(CheckKind::Json) => {
@@ -421,7 +421,7 @@ fn body(ui: &mut egui::Ui, i: usize, r: &toml_edit::Table, msgs: &mut Vec<Msg>) 
             // and goes while typing.
             let error: Option<String> = ui.data(|d| d.get_temp(error_id));
             ui.colored_label(
-                Color32::LIGHT_RED,
+                super::theme::error(ui),
                 error.map_or(String::new(), |e| {
                     format!("not sent until it is valid JSON: {e}")
                 }),
@@ -454,7 +454,7 @@ fn think_time(ui: &mut egui::Ui, load: Option<&dyn toml_edit::TableLike>, msgs: 
 pub(super) fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
     let Some(doc) = ed.doc.as_ref() else {
         ui.colored_label(
-            Color32::LIGHT_RED,
+            super::theme::error(ui),
             "The TOML does not parse; fix it on the TOML face.",
         );
         return;

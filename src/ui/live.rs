@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::Msg;
 use super::charts::{self, ChartData};
@@ -305,7 +305,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         ui.checkbox(&mut s.show_service, "show service time");
     });
     if let Some(e) = &s.error {
-        ui.colored_label(Color32::LIGHT_RED, e);
+        ui.colored_label(super::theme::error(ui), e);
     }
     if let Some(c) = &s.capacity {
         capacity_panel(ui, c);
@@ -313,13 +313,14 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
     if let Some((status, stored)) = &s.finished {
         match stored {
             Ok(id) => ui.label(format!("Run {status}; stored as run #{id} (see Runs).")),
-            Err(e) => {
-                ui.colored_label(Color32::LIGHT_RED, format!("Run {status}; not stored: {e}"))
-            }
+            Err(e) => ui.colored_label(
+                super::theme::error(ui),
+                format!("Run {status}; not stored: {e}"),
+            ),
         };
     }
     if let Some(why) = s.summary.as_ref().and_then(|sum| sum.halted.as_ref()) {
-        ui.colored_label(Color32::LIGHT_RED, format!("Ended early: {why}"));
+        ui.colored_label(super::theme::error(ui), format!("Ended early: {why}"));
     }
     if let Some(sum) = &s.summary {
         let aborted = sum.total.error_kinds.get("aborted").copied().unwrap_or(0);
@@ -367,7 +368,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
                 "Against baseline #{}: significant regression",
                 c.baseline
             ))
-            .color(Color32::LIGHT_RED)
+            .color(super::theme::error(ui))
         } else {
             RichText::new(format!(
                 "Against baseline #{}: no significant regression",
@@ -450,10 +451,10 @@ fn capacity_panel(ui: &mut egui::Ui, c: &CapacityState) {
                 }
                 ui.label(format::percent(st.error_rate));
                 if st.held {
-                    ui.colored_label(Color32::from_rgb(60, 170, 90), "held");
+                    ui.colored_label(super::theme::good(ui), "held");
                 } else {
                     ui.colored_label(
-                        Color32::from_rgb(220, 70, 70),
+                        super::theme::bad(ui),
                         format!("failed: {}", st.failed.join("; ")),
                     );
                 }

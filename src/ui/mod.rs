@@ -14,6 +14,7 @@ pub mod live;
 pub mod path_prompt;
 pub mod runs;
 pub mod scenarios;
+mod theme;
 mod update;
 pub mod widgets;
 
@@ -22,7 +23,7 @@ pub use background::{Background, in_background, take_ready};
 
 use std::path::PathBuf;
 
-use egui::{Color32, RichText};
+use egui::RichText;
 use serde::{Deserialize, Serialize};
 
 use crate::store::Store;
@@ -400,6 +401,9 @@ impl Workbench {
                     }
                     ui.separator();
                     ui.label(RichText::new(&self.status).weak());
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        theme::chooser(ui);
+                    });
                 });
             });
         egui::CentralPanel::default()
@@ -459,7 +463,7 @@ impl Workbench {
                 ui.label("Its ticks and histograms are removed from the database.");
                 ui.horizontal(|ui| {
                     if ui
-                        .button(RichText::new("Delete").color(Color32::LIGHT_RED))
+                        .button(RichText::new("Delete").color(theme::error(ui)))
                         .clicked()
                     {
                         msgs.push(Msg::ConfirmDelete(id));

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::Msg;
 use super::dialogs::{PathKind, Question};
@@ -144,12 +144,12 @@ pub fn view(ctx: &egui::Context, p: &mut PathPrompt, msgs: &mut Vec<Msg>) {
             });
         if p.question.kind == PathKind::Save && PathBuf::from(p.text.trim()).is_file() {
             ui.colored_label(
-                Color32::from_rgb(230, 190, 90),
+                super::theme::warn(ui),
                 "this file exists and will be replaced",
             );
         }
         if let Some(e) = &p.error {
-            ui.colored_label(Color32::LIGHT_RED, e);
+            ui.colored_label(super::theme::error(ui), e);
         }
         ui.horizontal(|ui| {
             let ok = match p.question.kind {

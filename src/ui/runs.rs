@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::Msg;
 use super::charts::{self, ChartData};
@@ -298,7 +298,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         }
     });
     if let Some(e) = &s.error {
-        ui.colored_label(Color32::LIGHT_RED, e);
+        ui.colored_label(super::theme::error(ui), e);
     }
     let rows: Vec<RunRow> = s.sorted().into_iter().cloned().collect();
     // With a run open, the list is a panel whose lower edge drags: as many rows as wanted.
@@ -368,8 +368,8 @@ fn table(ui: &mut egui::Ui, s: &mut RunsState, rows: &[RunRow], height: f32, msg
                         ui.label(r.p95_ms.map_or("-".into(), |p| format::micros(p * 1000.0)));
                         ui.label(r.error_rate.map_or("-".into(), format::percent));
                         match r.verdict() {
-                            "pass" => ui.colored_label(Color32::from_rgb(60, 170, 90), "pass"),
-                            "FAIL" => ui.colored_label(Color32::from_rgb(220, 70, 70), "FAIL"),
+                            "pass" => ui.colored_label(super::theme::good(ui), "pass"),
+                            "FAIL" => ui.colored_label(super::theme::bad(ui), "FAIL"),
                             other => ui.label(other),
                         };
                         ui.label(if r.baseline {

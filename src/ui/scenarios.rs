@@ -360,10 +360,10 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             s.capacity = None;
         }
         if let Some(e) = &s.error {
-            ui.colored_label(Color32::LIGHT_RED, e);
+            ui.colored_label(super::theme::error(ui), e);
         }
         for n in &s.notes {
-            ui.colored_label(Color32::from_rgb(230, 190, 90), format!("import: {n}"));
+            ui.colored_label(super::theme::warn(ui), format!("import: {n}"));
         }
         environment(ui, &ed.env_names(), &s.env, msgs);
         // The verdict on the text has a fixed height (three lines, scrolling past that), so the
@@ -388,7 +388,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
                 Err(err) => {
                     for p in &err.problems {
                         ui.colored_label(
-                            Color32::LIGHT_RED,
+                            super::theme::error(ui),
                             format!("line {}, column {}: {}", p.line, p.col, p.message),
                         );
                     }

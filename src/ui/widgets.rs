@@ -180,10 +180,10 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                         ui.label(m.format_interval());
                         match m.verdict {
                             Verdict::Regressed => {
-                                ui.colored_label(Color32::from_rgb(220, 70, 70), "regressed")
+                                ui.colored_label(super::theme::bad(ui), "regressed")
                             }
                             Verdict::Improved => {
-                                ui.colored_label(Color32::from_rgb(60, 170, 90), "improved")
+                                ui.colored_label(super::theme::good(ui), "improved")
                             }
                             v => ui.label(v.as_str()),
                         };
