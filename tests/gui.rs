@@ -397,6 +397,14 @@ fn run_live_stop_then_open_it_in_runs() {
     });
     h.get_by_label("target 200/s");
     h.get_by_label_contains("PASS p95 < 200ms");
+    // A request's row shows it alone in every chart.
+    h.get_by_label("ingest").scroll_to_me();
+    h.run();
+    h.get_by_label("ingest").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().live.shown, Some(1));
+    h.get_by_label_contains("Showing only ingest");
     h.get_by_label("Stop").click();
     h.step();
     let stop_pressed = Instant::now();
@@ -1149,6 +1157,55 @@ headers = { authorization = "Bearer ${env.LB_GUI_TEST_TOKEN}" }
         !saved.contains("tok-123-secret"),
         "never written to the file"
     );
+}
+
+#[test]
+fn a_request_clicked_in_an_opened_run_is_shown_alone_in_every_chart() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 1);
+    // Tall enough to show the request table under the charts (a table's own scroll area
+    // takes a scroll-into-view request before the screen's can).
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1400.0))
+        .build_ui_state(
+            |ui, bench: &mut Workbench| bench.show(ui),
+            Workbench::new(
+                e.samples.clone(),
+                e.db.clone(),
+                Box::new(ScriptedDialogs::default()),
+            ),
+        );
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    h.run();
+    step_until(&mut h, Duration::from_secs(10), |b| {
+        b.runs
+            .open
+            .as_ref()
+            .is_some_and(|o| o.window_totals.is_some())
+    });
+    let mean = |v: &[f64]| v.iter().skip(1).sum::<f64>() / (v.len().max(2) - 1) as f64;
+    let all = mean(&h.state().runs.open.as_ref().expect("open").chart.rate);
+    h.get_by_label("ingest").click();
+    h.run();
+    let o = h.state().runs.open.as_ref().expect("open");
+    let (i, chart) = o.shown.as_ref().expect("a request shown alone");
+    assert_eq!(*i, 1);
+    // The sample sends ingest one request in four: a quarter of the run's 200/s.
+    let one = mean(&chart.rate);
+    assert!(
+        (one / all - 0.25).abs() < 0.08,
+        "ingest {one:.1}/s of {all:.1}/s"
+    );
+    h.get_by_label_contains("Showing only ingest");
+    // Clicked again, every request is back.
+    h.get_by_label("ingest").click();
+    h.run();
+    assert!(h.state().runs.open.as_ref().expect("open").shown.is_none());
+    assert!(h.query_by_label_contains("Showing only").is_none());
 }
 
 #[test]

@@ -119,7 +119,18 @@ pub fn quantiles(h: &Histogram<u64>) -> [u64; 5] {
 impl TickSummary {
     /// Reduces a tick to its totals.
     pub fn of(tick: &Tick) -> TickSummary {
-        let total = tick.total();
+        TickSummary::with(tick, &tick.total())
+    }
+
+    /// One series of a tick (the gauges stay the whole tick's), for charts of one request.
+    pub fn of_series(tick: &Tick, series: usize) -> TickSummary {
+        match tick.stats.get(series) {
+            Some(st) => TickSummary::with(tick, st),
+            None => TickSummary::with(tick, &Stats::default()),
+        }
+    }
+
+    fn with(tick: &Tick, total: &Stats) -> TickSummary {
         TickSummary {
             index: tick.index,
             end: tick.end,

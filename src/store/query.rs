@@ -120,6 +120,46 @@ pub struct RunSeries {
     pub series: Vec<Vec<SeriesPoint>>,
 }
 
+impl RunSeries {
+    /// One series' points as per-tick summaries (ticks it had nothing in count 0; the gauges,
+    /// target and in flight, stay the whole run's), for charts of one request.
+    pub fn ticks_of(&self, series: usize) -> Vec<TickSummary> {
+        let points = self.series.get(series).map_or(&[][..], Vec::as_slice);
+        let mut at = 0;
+        self.ticks
+            .iter()
+            .map(|t| {
+                while points.get(at).is_some_and(|p| p.tick < t.index) {
+                    at += 1;
+                }
+                let mut s = TickSummary {
+                    requests: 0,
+                    errors: 0,
+                    latency_us: [0; 5],
+                    service_us: [0; 5],
+                    error_kinds: Vec::new(),
+                    ..t.clone()
+                };
+                if let Some(p) = points.get(at).filter(|p| p.tick == t.index) {
+                    s.requests = p.requests;
+                    s.errors = p.errors;
+                    s.latency_us = p.latency_us;
+                    s.service_us = p.service_us;
+                    s.error_kinds = p
+                        .error_kinds
+                        .as_deref()
+                        .map(crate::metrics::decode_counts)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, n)| (k.to_string(), n))
+                        .collect();
+                }
+                s
+            })
+            .collect()
+    }
+}
+
 const ROW_COLUMNS: &str = "id, uuid, name, scenario, status, started_at_ms, ended_at_ms, duration_s, requests, rate, p95_ms, error_rate, thresholds_passed, baseline";
 
 /// Five nullable µs columns from `from` on (p50, p90, p95, p99, max), NULL as 0.

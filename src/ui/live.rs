@@ -38,6 +38,10 @@ pub struct LiveState {
     pub run: Option<LiveRun>,
     /// The charts' series.
     pub chart: ChartData,
+    /// The same per request (indexed like `keys`), for charts of one request.
+    pub per_series: Vec<ChartData>,
+    /// The request the charts show alone (clicked in the table), if any.
+    pub shown: Option<usize>,
     /// Show service time beside corrected latency.
     pub show_service: bool,
     /// The series of the run.
@@ -142,6 +146,7 @@ impl LiveState {
             show_service: self.show_service,
             capacity: self.capacity.take(),
             chart: ChartData::new(open),
+            per_series: vec![ChartData::new(open); info.keys.len()],
             totals: vec![Stats::default(); info.keys.len()],
             keys: info.keys,
             thresholds: Scoped::parse_all(&info.thresholds),
@@ -241,6 +246,9 @@ impl LiveState {
     fn add_tick(&mut self, t: &Tick) {
         let s = TickSummary::of(t);
         self.chart.push(&s);
+        for (j, chart) in self.per_series.iter_mut().enumerate() {
+            chart.push(&TickSummary::of_series(t, j));
+        }
         if !t.warmup {
             self.seconds += t.seconds;
             for (acc, st) in self.totals.iter_mut().zip(&t.stats) {
@@ -380,36 +388,46 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             super::widgets::verdict_table(ui, std::slice::from_ref(c))
         });
     }
+    let (chart, title) = match s
+        .shown
+        .and_then(|i| Some((s.per_series.get(i)?, s.keys.get(i)?)))
+    {
+        Some((c, k)) => (
+            c,
+            format!("Showing only {} (click it in the table for all)", k.request),
+        ),
+        None => (&s.chart, String::new()),
+    };
+    if !title.is_empty() {
+        ui.strong(title);
+    }
+    // The charts share the height the table leaves, so a big window shows big charts.
+    let table = (s.keys.len() as f32 + 1.0) * 18.0 + 24.0;
+    let h = ((ui.available_height() - table) / 2.0 - 30.0).clamp(140.0, 600.0);
     egui::ScrollArea::vertical().show(ui, |ui| {
-        let h = 170.0;
         ui.columns(2, |cols| {
             cols[0].label("Throughput");
-            charts::rate_chart(&mut cols[0], &s.chart, "live_rate", h);
+            charts::rate_chart(&mut cols[0], chart, "live_rate", h);
             cols[1].label(if s.show_service {
                 "Latency (corrected, with service time)"
             } else {
                 "Latency (corrected)"
             });
-            charts::latency_chart(
-                &mut cols[1],
-                &s.chart,
-                "live_latency",
-                h,
-                s.show_service,
-                None,
-            );
+            charts::latency_chart(&mut cols[1], chart, "live_latency", h, s.show_service, None);
         });
         ui.columns(2, |cols| {
             cols[0].label("Errors by kind");
-            charts::errors_chart(&mut cols[0], &s.chart, "live_errors", h);
+            charts::errors_chart(&mut cols[0], chart, "live_errors", h);
             cols[1].label(if s.chart.open {
                 "Requests in flight"
             } else {
                 "In flight and virtual users"
             });
-            charts::in_flight_chart(&mut cols[1], &s.chart, "live_inflight", h);
+            charts::in_flight_chart(&mut cols[1], chart, "live_inflight", h);
         });
-        request_table(ui, &s.keys, &s.totals, s.seconds);
+        if let Some(shown) = request_table(ui, &s.keys, &s.totals, s.seconds, s.shown) {
+            msgs.push(Msg::ShowRequest(shown));
+        }
     });
 }
 

@@ -127,6 +127,8 @@ pub enum Msg {
     ClearWindow,
     /// Forget the opened run's zoom and pan.
     ResetView,
+    /// Show one request alone in every chart of the screen shown (`None`: all of them).
+    ShowRequest(Option<usize>),
     /// Save the unsaved scenario, then do what was asked.
     SaveThen(Box<Msg>),
     /// Throw away unsaved changes, then do what was asked.

@@ -55,13 +55,32 @@ pub struct OpenRun {
     pub view: u32,
     /// The time range (s) the latency chart showed last frame: what a zoom or pan changed.
     pub shown_x: Option<(f64, f64)>,
+    /// The request every chart shows alone (clicked in the table), with its chart series.
+    pub shown: Option<(usize, ChartData)>,
 }
 
 impl OpenRun {
     /// The id of one of this run's charts: its own run and view, so a zoom on one run never
     /// carries over to the next opened, and "Reset view" starts from the data's bounds.
     fn chart_id(&self, chart: &str) -> String {
-        format!("run{}_{chart}_v{}", self.run.row.id, self.view)
+        let only = self
+            .shown
+            .as_ref()
+            .map_or(String::new(), |(i, _)| format!("_r{i}"));
+        format!("run{}_{chart}_v{}{only}", self.run.row.id, self.view)
+    }
+
+    /// Shows one request alone in every chart (or, `None`, all of them).
+    pub fn show_request(&mut self, shown: Option<usize>) {
+        let open = self.run.info.model == crate::scenario::Model::Open;
+        self.shown = shown
+            .filter(|i| *i < self.run.info.keys.len())
+            .map(|i| (i, ChartData::from_ticks(open, &self.series.ticks_of(i))));
+    }
+
+    /// The chart series drawn: the request shown alone, or every request.
+    fn drawn(&self) -> &ChartData {
+        self.shown.as_ref().map_or(&self.chart, |(_, c)| c)
     }
 }
 
@@ -125,6 +144,7 @@ impl RunsState {
                     drag_from: None,
                     view: 0,
                     shown_x: None,
+                    shown: None,
                 };
                 open.recompute(db);
                 self.open = Some(open);
@@ -475,14 +495,20 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             {
                 msgs.push(Msg::ResetView);
             }
+            if let Some((i, _)) = &o.shown {
+                let name = o.run.info.keys.get(*i).map_or("", |k| k.request.as_str());
+                ui.strong(format!(
+                    "Showing only {name} (click it in the table below for every request)"
+                ));
+            }
             let (rate_id, latency_id) = (o.chart_id("rate"), o.chart_id("latency"));
             ui.columns(2, |cols| {
                 cols[0].label("Throughput");
-                charts::rate_chart(&mut cols[0], &o.chart, &rate_id, h);
+                charts::rate_chart(&mut cols[0], o.drawn(), &rate_id, h);
                 cols[1].label("Latency — drag across the chart to select a time window");
                 let resp = charts::latency_chart(
                     &mut cols[1],
-                    &o.chart,
+                    o.drawn(),
                     &latency_id,
                     h,
                     false,
@@ -512,9 +538,9 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             let (errors_id, in_flight_id) = (o.chart_id("errors"), o.chart_id("inflight"));
             ui.columns(2, |cols| {
                 cols[0].label("Errors by kind");
-                charts::errors_chart(&mut cols[0], &o.chart, &errors_id, h);
-                cols[1].label("In flight");
-                charts::in_flight_chart(&mut cols[1], &o.chart, &in_flight_id, h);
+                charts::errors_chart(&mut cols[0], o.drawn(), &errors_id, h);
+                cols[1].label("In flight (every request)");
+                charts::in_flight_chart(&mut cols[1], o.drawn(), &in_flight_id, h);
             });
             ui.horizontal(|ui| {
                 match &o.window_totals {
@@ -530,7 +556,10 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             });
             let (spectrum_id, histogram_id) = (o.chart_id("spectrum"), o.chart_id("histogram"));
             if let Some((_, acc)) = &o.window_totals {
-                let total = acc.total();
+                let total = match &o.shown {
+                    Some((i, _)) => acc.stats.get(*i).cloned().unwrap_or_default(),
+                    None => acc.total(),
+                };
                 ui.columns(2, |cols| {
                     charts::spectrum_chart(
                         &mut cols[0],
@@ -543,7 +572,16 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     );
                     charts::histogram_chart(&mut cols[1], &total.latency, &histogram_id, 200.0);
                 });
-                super::widgets::request_table(ui, &o.run.info.keys, &acc.stats, acc.seconds);
+                let shown = o.shown.as_ref().map(|(i, _)| *i);
+                if let Some(pick) = super::widgets::request_table(
+                    ui,
+                    &o.run.info.keys,
+                    &acc.stats,
+                    acc.seconds,
+                    shown,
+                ) {
+                    msgs.push(Msg::ShowRequest(pick));
+                }
             }
         });
 }

@@ -203,6 +203,14 @@ impl Workbench {
                     o.recompute(self.db.clone());
                 }
             }
+            Msg::ShowRequest(shown) => match self.screen {
+                Screen::Live => self.live.shown = shown,
+                _ => {
+                    if let Some(o) = self.runs.open.as_mut() {
+                        o.show_request(shown);
+                    }
+                }
+            },
             Msg::ResetView => {
                 if let Some(o) = self.runs.open.as_mut() {
                     o.view += 1;

@@ -51,15 +51,26 @@ pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult], measuring: bool) {
 }
 
 /// Per-request figures: rate, p50, p95, p99, max, errors, status codes.
-pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds: f64) {
+/// A click on a request's name asks for every chart to show that request alone (a click on
+/// the one shown, for all again): returns the choice when one was clicked.
+pub fn request_table(
+    ui: &mut egui::Ui,
+    keys: &[Key],
+    totals: &[Stats],
+    seconds: f64,
+    shown: Option<usize>,
+) -> Option<Option<usize>> {
     use egui_extras::{Column, TableBuilder};
     if keys.is_empty() {
-        return;
+        return None;
     }
+    let mut clicked = None;
     ui.separator();
     let single_target = keys.iter().all(|k| k.target == keys[0].target);
     TableBuilder::new(ui)
         .id_salt("request_table")
+        // The screen scrolls; a second scroll area inside it would catch the wheel and hide rows.
+        .vscroll(false)
         .striped(true)
         .column(Column::auto().at_least(140.0))
         .columns(Column::auto().at_least(70.0), 6)
@@ -81,7 +92,7 @@ pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds:
             }
         })
         .body(|mut body| {
-            for (k, st) in keys.iter().zip(totals) {
+            for (i, (k, st)) in keys.iter().zip(totals).enumerate() {
                 body.row(18.0, |mut row| {
                     let q = |p: f64| {
                         if st.latency.is_empty() {
@@ -118,6 +129,22 @@ pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds:
                             .collect::<Vec<_>>()
                             .join(" "),
                     ];
+                    let mut cells = cells.into_iter();
+                    let name = cells.next().unwrap_or_default();
+                    row.col(|ui| {
+                        let on = shown == Some(i);
+                        if ui
+                            .selectable_label(on, name)
+                            .on_hover_text(if on {
+                                "click again for every request"
+                            } else {
+                                "show only this request in every chart"
+                            })
+                            .clicked()
+                        {
+                            clicked = Some(if on { None } else { Some(i) });
+                        }
+                    });
                     for c in cells {
                         row.col(|ui| {
                             ui.label(c);
@@ -126,6 +153,7 @@ pub fn request_table(ui: &mut egui::Ui, keys: &[Key], totals: &[Stats], seconds:
                 });
             }
         });
+    clicked
 }
 
 /// Each candidate's verdicts against the baseline, with their 95 % intervals.
