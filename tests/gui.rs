@@ -397,6 +397,10 @@ fn run_live_stop_then_open_it_in_runs() {
     });
     h.get_by_label("target 200/s");
     h.get_by_label_contains("PASS p95 < 200ms");
+    assert!(
+        h.state().live.heat.first().is_some_and(|m| m.total() > 0),
+        "the live heatmap fills as ticks arrive"
+    );
     // A request's row shows it alone in every chart.
     h.get_by_label("ingest").scroll_to_me();
     h.run();
@@ -1187,6 +1191,16 @@ fn a_request_clicked_in_an_opened_run_is_shown_alone_in_every_chart() {
             .as_ref()
             .is_some_and(|o| o.window_totals.is_some())
     });
+    // The latency heatmap holds every response of every second, warm-up included.
+    step_until(&mut h, Duration::from_secs(10), |b| {
+        b.runs.open.as_ref().is_some_and(|o| o.heat.is_some())
+    });
+    let o = h.state().runs.open.as_ref().expect("open");
+    let maps = o.heat.as_ref().expect("heatmaps");
+    let sent: u64 = o.series.ticks.iter().map(|t| t.requests).sum();
+    assert_eq!(maps[0].total(), sent);
+    assert_eq!(maps[1].total() + maps[2].total(), sent, "per request too");
+    h.get_by_label_contains("Latency heatmap");
     let mean = |v: &[f64]| v.iter().skip(1).sum::<f64>() / (v.len().max(2) - 1) as f64;
     let all = mean(&h.state().runs.open.as_ref().expect("open").chart.rate);
     h.get_by_label("ingest").click();

@@ -42,6 +42,8 @@ pub struct LiveState {
     pub per_series: Vec<ChartData>,
     /// The request the charts show alone (clicked in the table), if any.
     pub shown: Option<usize>,
+    /// Latency heatmaps so far: all requests, then each.
+    pub heat: Vec<super::heatmap::HeatmapData>,
     /// Show service time beside corrected latency.
     pub show_service: bool,
     /// The series of the run.
@@ -147,6 +149,7 @@ impl LiveState {
             capacity: self.capacity.take(),
             chart: ChartData::new(open),
             per_series: vec![ChartData::new(open); info.keys.len()],
+            heat: vec![super::heatmap::HeatmapData::default(); info.keys.len() + 1],
             totals: vec![Stats::default(); info.keys.len()],
             keys: info.keys,
             thresholds: Scoped::parse_all(&info.thresholds),
@@ -249,6 +252,7 @@ impl LiveState {
         for (j, chart) in self.per_series.iter_mut().enumerate() {
             chart.push(&TickSummary::of_series(t, j));
         }
+        super::heatmap::push_tick(&mut self.heat, t);
         if !t.warmup {
             self.seconds += t.seconds;
             for (acc, st) in self.totals.iter_mut().zip(&t.stats) {
@@ -403,7 +407,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
     }
     // The charts share the height the table leaves, so a big window shows big charts.
     let table = (s.keys.len() as f32 + 1.0) * 18.0 + 24.0;
-    let h = ((ui.available_height() - table) / 2.0 - 30.0).clamp(140.0, 600.0);
+    let h = ((ui.available_height() - table) / 3.0 - 30.0).clamp(120.0, 500.0);
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.columns(2, |cols| {
             cols[0].label("Throughput");
@@ -425,6 +429,11 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             });
             charts::in_flight_chart(&mut cols[1], chart, "live_inflight", h);
         });
+        ui.label("Latency heatmap: responses per second and latency band (log), brighter for more");
+        let which = s.shown.map_or(0, |i| i + 1);
+        if let Some(map) = s.heat.get(which) {
+            super::heatmap::chart(ui, map, &format!("live_heatmap_{which}"), h);
+        }
         if let Some(shown) = request_table(ui, &s.keys, &s.totals, s.seconds, s.shown) {
             msgs.push(Msg::ShowRequest(shown));
         }

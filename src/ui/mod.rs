@@ -9,6 +9,7 @@ pub mod compare;
 pub mod dialogs;
 mod edit;
 mod form;
+pub mod heatmap;
 mod keys;
 pub mod live;
 pub mod path_prompt;

@@ -57,6 +57,9 @@ pub struct OpenRun {
     pub shown_x: Option<(f64, f64)>,
     /// The request every chart shows alone (clicked in the table), with its chart series.
     pub shown: Option<(usize, ChartData)>,
+    /// Latency heatmaps (all requests, then each), from every stored histogram.
+    pub heat: Option<Vec<super::heatmap::HeatmapData>>,
+    heat_pending: Option<super::Background<Vec<super::heatmap::HeatmapData>>>,
 }
 
 impl OpenRun {
@@ -145,7 +148,17 @@ impl RunsState {
                     view: 0,
                     shown_x: None,
                     shown: None,
+                    heat: None,
+                    heat_pending: None,
                 };
+                let keys = open.run.info.keys.len();
+                open.heat_pending = Some(super::in_background(&db, None, move |s| {
+                    let mut maps = vec![super::heatmap::HeatmapData::default(); keys + 1];
+                    let _ = s.each_tick(id, 0, u32::MAX, crate::store::Histograms::Latency, |t| {
+                        super::heatmap::push_tick(&mut maps, &t)
+                    });
+                    maps
+                }));
                 open.recompute(db);
                 self.open = Some(open);
             }
@@ -155,7 +168,9 @@ impl RunsState {
 
     /// Whether a recompute is running in the background (the window polls for it while it is).
     pub fn busy(&self) -> bool {
-        self.open.as_ref().is_some_and(|o| o.pending.is_some())
+        self.open
+            .as_ref()
+            .is_some_and(|o| o.pending.is_some() || o.heat_pending.is_some())
     }
 
     /// Picks up background results; true when something arrived.
@@ -163,6 +178,9 @@ impl RunsState {
         let Some(open) = self.open.as_mut() else {
             return false;
         };
+        if let Some(maps) = super::take_ready(&mut open.heat_pending) {
+            open.heat = Some(maps);
+        }
         if open.pending.is_none() {
             return false;
         }
@@ -542,6 +560,20 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 cols[1].label("In flight (every request)");
                 charts::in_flight_chart(&mut cols[1], o.drawn(), &in_flight_id, h);
             });
+            ui.label(
+                "Latency heatmap: responses per second and latency band (log), brighter for more",
+            );
+            let heat_id = o.chart_id("heatmap");
+            let which = o.shown.as_ref().map_or(0, |(i, _)| i + 1);
+            match o.heat.as_ref().and_then(|m| m.get(which)) {
+                Some(map) => super::heatmap::chart(ui, map, &heat_id, h + 40.0),
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("reading every second's histogram…");
+                    });
+                }
+            }
             ui.horizontal(|ui| {
                 match &o.window_totals {
                     Some((label, _)) => ui.strong(format!("Distribution: {label}")),
