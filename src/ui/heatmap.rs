@@ -71,12 +71,11 @@ impl HeatmapData {
                 c
             })
             .collect();
-        // The last column of the old width may be part-full: it stays part of the merged one.
-        self.filling = if self.cols.len() % 2 == 0 {
-            self.ticks_per_col * 2
-        } else {
-            self.filling
-        };
+        // The last old column (`filling` ticks) ends the last merged one, after a full one if
+        // it had a partner.
+        if self.cols.len().is_multiple_of(2) {
+            self.filling += self.ticks_per_col;
+        }
         self.cols = merged;
         self.ticks_per_col *= 2;
     }
