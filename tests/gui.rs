@@ -1240,3 +1240,40 @@ fn the_theme_chooser_switches_light_and_dark() {
         assert_eq!(h.ctx.global_style().visuals.dark_mode, dark, "{name}");
     }
 }
+
+#[test]
+fn trends_show_a_scenarios_runs_judged_against_its_baseline_and_open_one() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 3);
+    loadbench::store::Store::open(&e.db)
+        .expect("store")
+        .set_baseline(&[1])
+        .expect("baseline");
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("Trends").click();
+    h.step();
+    assert_eq!(h.state().trends.scenario.as_deref(), Some("Quick start"));
+    step_until(&mut h, Duration::from_secs(20), |b| !b.trends.busy());
+    let t = &h.state().trends;
+    assert_eq!(
+        t.points.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![1, 2, 3],
+        "oldest first"
+    );
+    assert_eq!(t.verdict(&t.points[0]), "baseline");
+    // 4-second runs are too short to judge a percentile: said so, never a quiet pass.
+    assert_eq!(t.verdict(&t.points[2]), "not enough data");
+    assert!(t.points.iter().all(|p| p.latency_ms[1] > 0.0));
+    h.get_all_by_label("not enough data").next().expect("shown");
+    // A run's id opens it on the Runs screen.
+    h.get_by_label("#3").click();
+    h.run();
+    assert_eq!(h.state().screen, Screen::Runs);
+    assert_eq!(h.state().runs.open.as_ref().map(|o| o.run.row.id), Some(3));
+}

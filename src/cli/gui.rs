@@ -6,7 +6,7 @@ use clap::Args;
 
 #[derive(Args, Default)]
 pub(super) struct GuiArgs {
-    /// The screen to show first: scenarios, live, runs, benchmarks or compare.
+    /// The screen to show first: scenarios, live, runs, benchmarks, compare or trends.
     #[arg(long, value_parser = parse_screen)]
     screen: Option<Screen>,
     /// Open this scenario and run it at once.
@@ -31,8 +31,9 @@ type Screen = String;
 
 fn parse_screen(s: &str) -> Result<Screen, String> {
     #[cfg(feature = "gui")]
-    return crate::ui::Screen::from_name(s)
-        .ok_or_else(|| format!("\"{s}\": expected scenarios, live, runs, benchmarks or compare"));
+    return crate::ui::Screen::from_name(s).ok_or_else(|| {
+        format!("\"{s}\": expected scenarios, live, runs, benchmarks, compare or trends")
+    });
     #[cfg(not(feature = "gui"))]
     Ok(s.to_string())
 }

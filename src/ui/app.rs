@@ -108,7 +108,7 @@ pub fn run(opts: GuiOptions) -> i32 {
                 .storage
                 .and_then(|s| eframe::get_value::<Screen>(s, "screen"))
             {
-                bench.screen = screen;
+                bench.update(Msg::Goto(screen));
             }
             if let Some(sort) = cc
                 .storage
@@ -117,7 +117,7 @@ pub fn run(opts: GuiOptions) -> i32 {
                 bench.runs.sort = sort;
             }
             if let Some(s) = opts.screen {
-                bench.screen = s;
+                bench.update(Msg::Goto(s));
             }
             if let Some(id) = opts.open_run {
                 bench.screen = Screen::Runs;

@@ -16,6 +16,7 @@ pub mod path_prompt;
 pub mod runs;
 pub mod scenarios;
 mod theme;
+pub mod trends;
 mod update;
 pub mod widgets;
 
@@ -45,6 +46,8 @@ pub enum Screen {
     Benchmarks,
     /// Runs side by side against a baseline.
     Compare,
+    /// One scenario's runs over time.
+    Trends,
 }
 
 impl Screen {
@@ -56,6 +59,7 @@ impl Screen {
             "runs" => Some(Screen::Runs),
             "benchmarks" => Some(Screen::Benchmarks),
             "compare" => Some(Screen::Compare),
+            "trends" => Some(Screen::Trends),
             _ => None,
         }
     }
@@ -162,6 +166,8 @@ pub enum Msg {
     DeleteBenchmark(String),
     /// Compare a run with a set.
     CompareBenchmark(i64, String),
+    /// Show a scenario's runs over time on the Trends screen.
+    ShowTrends(String),
     /// The in-window path field was answered.
     PathChosen(PathBuf),
     /// The in-window path field was closed.
@@ -217,6 +223,8 @@ pub struct Workbench {
     pub pending: Option<Msg>,
     /// Compare screen.
     pub compare: compare::CompareState,
+    /// Trends screen.
+    pub trends: trends::TrendsState,
     baseline_pending: Option<Background<Option<crate::analysis::compare::Comparison>>>,
     merge_pending: Option<Background<Result<i64, String>>>,
     export_pending: Option<Background<Result<String, String>>>,
@@ -250,6 +258,7 @@ impl Workbench {
             db,
             pending: None,
             compare: compare::CompareState::default(),
+            trends: trends::TrendsState::default(),
             baseline_pending: None,
             merge_pending: None,
             export_pending: None,
@@ -355,6 +364,7 @@ impl Workbench {
         }
         self.runs.poll();
         self.compare.poll();
+        self.trends.poll();
         match take_ready(&mut self.export_pending) {
             Some(Ok(done)) => self.status = done,
             Some(Err(e)) => {
@@ -369,6 +379,7 @@ impl Workbench {
         // an open run alone draws nothing more.
         if self.runs.busy()
             || self.compare.busy()
+            || self.trends.busy()
             || self.baseline_pending.is_some()
             || self.merge_pending.is_some()
             || self.export_pending.is_some()
@@ -392,6 +403,7 @@ impl Workbench {
                         (Screen::Runs, "Runs"),
                         (Screen::Benchmarks, "Benchmarks"),
                         (Screen::Compare, "Compare"),
+                        (Screen::Trends, "Trends"),
                     ] {
                         let label = if screen == Screen::Live && self.live.is_running() {
                             format!("{label} (running)")
@@ -428,6 +440,13 @@ impl Workbench {
                     benchmarks::view(ui, &mut self.benchmarks, open, &mut msgs);
                 }
                 Screen::Compare => compare::view(ui, &mut self.compare, &mut msgs),
+                Screen::Trends => {
+                    let mut names: Vec<String> =
+                        self.runs.rows.iter().map(|r| r.scenario.clone()).collect();
+                    names.sort();
+                    names.dedup();
+                    trends::view(ui, &mut self.trends, &names, &mut msgs);
+                }
             });
         self.dialogs_ui(ui, &mut msgs);
         for m in msgs {

@@ -9,7 +9,28 @@ impl Workbench {
     /// Carries out one message.
     pub fn update(&mut self, msg: Msg) {
         match msg {
-            Msg::Goto(s) => self.screen = s,
+            Msg::Goto(s) => {
+                self.screen = s;
+                // Trends opens on the scenario in hand: the opened run's, else the newest run's.
+                if s == Screen::Trends && self.trends.scenario.is_none() {
+                    let scenario = self
+                        .runs
+                        .open
+                        .as_ref()
+                        .map(|o| o.run.row.scenario.clone())
+                        .or_else(|| {
+                            self.runs
+                                .rows
+                                .iter()
+                                .max_by_key(|r| r.started_at_ms)
+                                .map(|r| r.scenario.clone())
+                        });
+                    if let Some(name) = scenario {
+                        self.trends.load(&self.db, self.ctx.clone(), name);
+                    }
+                }
+            }
+            Msg::ShowTrends(name) => self.trends.load(&self.db, self.ctx.clone(), name),
             m @ (Msg::OpenScenario(_)
             | Msg::NewFromSample
             | Msg::ImportCurl(_)
