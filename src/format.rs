@@ -83,10 +83,15 @@ pub fn percent(fraction: f64) -> String {
 
 /// Formats a relative change with its sign (`+4.2%`), or `-` when there is none to show.
 pub fn change(fraction: f64) -> String {
-    if fraction.is_finite() {
-        format!("{:+.1}%", fraction * 100.0)
-    } else {
+    if !fraction.is_finite() {
         "-".into()
+    } else if fraction >= 1000.0 {
+        // A bound of an interval that wide is "more than a thousandfold", not twelve digits.
+        ">×1000".into()
+    } else if fraction >= 9.0 {
+        format!("×{:.1}", 1.0 + fraction)
+    } else {
+        format!("{:+.1}%", fraction * 100.0)
     }
 }
 

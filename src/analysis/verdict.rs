@@ -31,8 +31,9 @@ pub fn line(
             failed.push(format!("{h} vs {}", against(c)));
         } else if c.inconclusive {
             said.push(format!(
-                "inconclusive against {}: the machine differed (rerun on a quiet machine)",
-                against(c)
+                "inconclusive against {}: {}",
+                against(c),
+                c.why_inconclusive()
             ));
         } else {
             said.push(format!("no regression against {}", against(c)));

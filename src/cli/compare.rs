@@ -117,11 +117,11 @@ pub(super) fn comparison_text(c: &crate::analysis::compare::Comparison) -> Strin
         "\ncompare: {against} vs candidate #{}{}\n{}{notes}",
         c.candidate,
         if c.regressed {
-            " — significant regression"
+            " — significant regression".to_string()
         } else if c.inconclusive {
-            " — inconclusive (the machine differed)"
+            format!(" — inconclusive: {}", c.why_inconclusive())
         } else {
-            ""
+            String::new()
         },
         printer::table(
             &[

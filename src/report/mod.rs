@@ -406,7 +406,7 @@ impl Report {
                 let mut verdict = if !regressions.is_empty() {
                     format!("REGRESSED: {}", regressions.join(", "))
                 } else if c.inconclusive {
-                    "inconclusive: the machine differed between the runs".to_string()
+                    format!("inconclusive: {}", c.why_inconclusive())
                 } else {
                     "no significant regression".to_string()
                 };

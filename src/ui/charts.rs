@@ -178,6 +178,9 @@ pub(crate) fn nice_axes(plot: Plot<'_>) -> Plot<'_> {
 /// frame.
 pub(crate) fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<'static> {
     let plot = Plot::new(id.to_string())
+        // Every time chart of one run (`run12_…`, `live_…`) shares a cursor: the pointer's
+        // second is marked on all of them, so a latency spike lines up with its errors.
+        .link_cursor(cursor_group(id), egui::Vec2b::new(true, false))
         .height(height)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label("time (s)")
@@ -191,6 +194,11 @@ pub(crate) fn base_plot(id: &str, height: f32, y_label: &str, top: f64) -> Plot<
     } else {
         plot.include_y(1.0)
     }
+}
+
+/// The linked-cursor group of a chart: its id up to the first `_` (the run, or `live`).
+pub(crate) fn cursor_group(id: &str) -> egui::Id {
+    egui::Id::unique(("cursor", id.split('_').next().unwrap_or(id)))
 }
 
 /// Shades the warm-up, whose seconds are sent but in no figure.

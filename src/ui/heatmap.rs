@@ -167,6 +167,10 @@ fn colour(count: f64, max: f64) -> Color32 {
 pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
     use egui_plot::{Heatmap, Plot, PlotPoint};
     let plot = Plot::new(id.to_string())
+        .link_cursor(
+            super::charts::cursor_group(id),
+            egui::Vec2b::new(true, false),
+        )
         .height(height)
         .x_axis_label("time (s)")
         .y_axis_label("latency (log)")

@@ -48,7 +48,8 @@ pub enum Verdict {
     /// Too little measured on one side to tell.
     NotEnoughData,
     /// It would be a change, but the machine differed between the runs (busier, slower, less
-    /// steady), so the change may be the machine's.
+    /// steady), so the change may be the machine's; or the interval is too wide to tell a
+    /// doubling from noise.
     Inconclusive,
 }
 
@@ -145,7 +146,7 @@ pub struct Comparison {
     pub requests: Vec<(String, Vec<MetricChange>)>,
     /// Whether any metric regressed.
     pub regressed: bool,
-    /// Whether a change was left undecided because the machine differed.
+    /// Whether a change was left undecided: the machine differed, or the interval was too wide.
     #[serde(default)]
     pub inconclusive: bool,
     /// What a reader needs to trust the verdicts: how the baseline was measured, how the machine
@@ -174,6 +175,15 @@ impl Comparison {
             metrics.join(", ")
         ))
     }
+    /// Why a comparison was left inconclusive, in a few words for its one line.
+    pub fn why_inconclusive(&self) -> &'static str {
+        if self.notes.iter().any(|n| n.starts_with(TOO_UNCERTAIN)) {
+            "too uncertain to judge (baseline runs far apart, or runs too short)"
+        } else {
+            "the machine differed (rerun on a quiet machine)"
+        }
+    }
+
     /// What this run was held against, as the log, the reports and JUnit name it: `baseline
     /// #12`, `baseline runs #12, #13, #14` or `benchmark "rival"`.
     pub fn against(&self) -> String {
@@ -494,6 +504,12 @@ fn settle(judged: &mut [Vec<Judged>], machine: Machine) {
         {
             verdict = Verdict::Inconclusive;
         }
+        // "No significant change" claims the change is within noise; an interval that cannot
+        // rule out a doubling (baseline runs far apart among themselves) has no power to say so.
+        let worse_end = if j.higher_is_worse { hi } else { -lo };
+        if verdict == Verdict::NoSignificantChange && j.log && worse_end > TOO_WIDE.ln() {
+            verdict = Verdict::Inconclusive;
+        }
         let scale = |x: f64| if j.log { x.exp() - 1.0 } else { x };
         let worse = if j.higher_is_worse { j.d } else { -j.d };
         let p = if sd > 0.0 {
@@ -631,6 +647,13 @@ fn cpu_speed(candidate: Option<&Environment>, baselines: &[Environment]) -> f64 
         mean.clamp(-MAX_SPEED.ln(), MAX_SPEED.ln())
     }
 }
+
+/// How the note on intervals too wide to judge begins (and how it is recognised).
+const TOO_UNCERTAIN: &str = "too uncertain to judge";
+
+/// A latency or rate interval whose worse end goes past this factor cannot call a change
+/// "no significant change": it could not have told a doubling from noise.
+const TOO_WIDE: f64 = 2.0;
 
 /// The most a CPU speed difference is allowed to explain: beyond twice, a run is not comparable
 /// anyway and the note says how far apart they were.
@@ -783,6 +806,23 @@ fn finish(
             .any(|(_, ch)| ch.iter().any(|c| c.verdict == v))
     };
     let inconclusive = any(Verdict::Inconclusive);
+    let wide: Vec<String> = requests
+        .iter()
+        .flat_map(|(n, ch)| ch.iter().map(move |c| (n, c)))
+        .filter(|(_, c)| {
+            c.verdict == Verdict::Inconclusive
+                && (c.ci_high > TOO_WIDE - 1.0 || c.ci_low < 1.0 / TOO_WIDE - 1.0)
+        })
+        .map(|(n, c)| format!("{} of {}", c.metric, if n == "*" { "all" } else { n }))
+        .collect();
+    if !wide.is_empty() {
+        notes.push(format!(
+            "{TOO_UNCERTAIN} {}: the interval cannot rule out a change of {TOO_WIDE}× \
+             (the baseline runs differ too much among themselves, or the runs are short); mark \
+             baseline runs made on a quiet machine, or more of them",
+            wide.join(", ")
+        ));
+    }
     if !machine.is_empty() {
         notes.push(format!(
             "the machine was shared or differed ({}): latency and rate changes must exceed {:.0} % \

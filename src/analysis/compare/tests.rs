@@ -239,3 +239,31 @@ fn the_cpu_speed_counts_only_beyond_what_quiet_runs_differ_by_and_at_most_twice(
     assert_eq!(cpu_speed(None, &[probe(100.0)]), 0.0);
     assert_eq!(cpu_speed(Some(&probe(0.0)), &[probe(100.0)]), 0.0);
 }
+
+#[test]
+fn an_interval_too_wide_to_rule_out_a_doubling_is_inconclusive_not_no_change() {
+    // Three baseline runs far apart among themselves (60 % run-level drift), a candidate at
+    // six times their level: with two degrees of freedom the interval spans orders of
+    // magnitude, so "no significant change" would be a claim the data cannot make.
+    let bases: Vec<Blocks> = (0..3).map(|k| run(9000 + k, 1.0, 0.6, 12)).collect();
+    let refs: Vec<&Blocks> = bases.iter().collect();
+    let cand = run(9100, 6.0, 0.0, 12);
+    let v = verdicts(&cand, &refs);
+    assert!(
+        v.iter()
+            .all(|v| matches!(v, Verdict::Inconclusive | Verdict::Regressed)),
+        "{v:?}"
+    );
+    assert!(!v.contains(&Verdict::NoSignificantChange), "{v:?}");
+    // Quiet baseline runs still say "no significant change" of a rerun.
+    let quiet: Vec<Blocks> = (0..3).map(|k| run(9200 + k, 1.0, 0.02, 12)).collect();
+    let refs: Vec<&Blocks> = quiet.iter().collect();
+    let again = run(9300, 1.0, 0.02, 12);
+    assert!(
+        verdicts(&again, &refs)
+            .iter()
+            .all(|v| *v == Verdict::NoSignificantChange),
+        "{:?}",
+        verdicts(&again, &refs)
+    );
+}
