@@ -1277,3 +1277,81 @@ fn trends_show_a_scenarios_runs_judged_against_its_baseline_and_open_one() {
     assert_eq!(h.state().screen, Screen::Runs);
     assert_eq!(h.state().runs.open.as_ref().map(|o| o.run.row.id), Some(3));
 }
+
+#[test]
+fn annotations_pinned_in_the_window_are_drawn_stored_exported_and_removed() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 1);
+    let report = e._dir.path().join("noted.md");
+    let dialogs = ScriptedDialogs {
+        reports: vec![report.clone()],
+        ..Default::default()
+    };
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    h.run();
+    // The time as a right click on the latency chart would pick it; the text typed.
+    h.state_mut().runs.open.as_mut().expect("open").new_note.0 = 2.0;
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Annotate")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Annotate")
+        .type_text("deploy v2.3");
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Annotate")
+        .click();
+    h.run();
+    let store = loadbench::store::Store::open(&e.db).expect("store");
+    let stored = store.annotations(1).expect("annotations");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].at_s, stored[0].text.as_str()),
+        (2.0, "deploy v2.3")
+    );
+    h.get_by_label("1. 2 s deploy v2.3");
+    let o = h.state().runs.open.as_ref().expect("open");
+    assert_eq!(
+        o.chart.marks,
+        vec![(2.0, "deploy v2.3".to_string())],
+        "on the charts"
+    );
+    // Reports list it, numbered as the charts mark it.
+    h.get_by_label("format").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "md")
+        .click();
+    h.run();
+    h.get_by_label("Export…").click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(20), |b| {
+        b.status.starts_with("exported")
+    });
+    let md = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        md.contains("## Annotations") && md.contains("| 1 | 2 s | deploy v2.3 |"),
+        "{md}"
+    );
+    // Removed from the window, gone from the store and the charts.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "x")
+        .click();
+    h.run();
+    assert!(store.annotations(1).expect("annotations").is_empty());
+    assert!(
+        h.state()
+            .runs
+            .open
+            .as_ref()
+            .expect("open")
+            .chart
+            .marks
+            .is_empty()
+    );
+}

@@ -290,7 +290,19 @@ fn export_then_import_is_lossless_and_bad_files_store_nothing() {
     store_a
         .set_notes(id, "before the cache change")
         .expect("note");
+    let note = |at_s: f64, text: &str| loadbench::store::Annotation {
+        at_s,
+        text: text.into(),
+    };
+    store_a
+        .annotate(id, &note(2.5, "deploy v2.3"))
+        .expect("annotate");
+    // A note after the run's end, without text or at a negative time is refused.
+    for wrong in [note(60.0, "late"), note(1.0, "  "), note(-1.0, "before")] {
+        assert!(store_a.annotate(id, &wrong).is_err(), "{wrong:?}");
+    }
     let exported = store_a.export_run(id).expect("export");
+    assert_eq!(exported.annotations, vec![note(2.5, "deploy v2.3")]);
     let text = serde_json::to_string(&exported).expect("json");
 
     let b = dir.path().join("b.db");
@@ -325,6 +337,15 @@ fn export_then_import_is_lossless_and_bad_files_store_nothing() {
     let mut bad3 = exported.clone();
     bad3.schema = "loadbench.run/999".into();
     assert!(store_b.import_run(&bad3).is_err());
+    // Annotations are input too: a NaN time, or thousands of them, store nothing.
+    let mut bad4 = exported.clone();
+    bad4.uuid = "other-4".into();
+    bad4.annotations = vec![note(f64::NAN, "nan")];
+    assert!(store_b.import_run(&bad4).is_err());
+    let mut bad5 = exported.clone();
+    bad5.uuid = "other-5".into();
+    bad5.annotations = vec![note(1.0, "many"); 5000];
+    assert!(store_b.import_run(&bad5).is_err());
     assert_eq!(
         store_b
             .list_runs(&RunFilter::default())

@@ -80,6 +80,20 @@ pub(super) enum RunsCommand {
         /// The notes (replaces any earlier ones).
         text: String,
     },
+    /// Pin a note to a time of a run (a deploy, a failover); drawn on its charts and listed in
+    /// its reports. `--remove` takes one off.
+    Annotate {
+        /// Run id, `latest` or `baseline`.
+        id: String,
+        /// Seconds since the run's start (`42`, `42.5s`, `1m30s`).
+        #[arg(value_parser = parse_at)]
+        at: f64,
+        /// What happened then.
+        text: String,
+        /// Remove this annotation instead.
+        #[arg(long)]
+        remove: bool,
+    },
     /// Delete runs (asks first; --yes to skip).
     Delete {
         /// Run ids (`12`, `12,13`, `latest`, `baseline`).
@@ -179,6 +193,19 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             }
         }),
         Some(RunsCommand::Note { id, text }) => one(&id).and_then(|id| store.set_notes(id, &text)),
+        Some(RunsCommand::Annotate {
+            id,
+            at,
+            text,
+            remove,
+        }) => one(&id).and_then(|id| {
+            let a = crate::store::Annotation { at_s: at, text };
+            if remove {
+                store.remove_annotation(id, &a)
+            } else {
+                store.annotate(id, &a)
+            }
+        }),
         Some(RunsCommand::Baseline { ids }) => many(&ids).and_then(|ids| {
             store.set_baseline(&ids).map(|()| {
             let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
@@ -252,6 +279,17 @@ fn parse_status(s: &str) -> Result<crate::metrics::RunStatus, String> {
 /// the baseline mark but is not one).
 fn tagging_baseline_allowed(command: &Option<RunsCommand>) -> bool {
     !matches!(command, Some(RunsCommand::Tag { tags, remove: false, .. }) if tags.iter().any(|t| t == "baseline"))
+}
+
+/// A time into a run: plain seconds (`42.5`) or a duration (`1m30s`).
+fn parse_at(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err(format!("\"{s}\": a time from 0 s into the run")),
+        Err(_) => crate::format::parse_duration(s.trim())
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| format!("\"{s}\": {e} (seconds such as 42.5, or 1m30s)")),
+    }
 }
 
 pub(super) fn list_runs(store: &Store, a: &ListArgs) -> crate::store::Result<()> {

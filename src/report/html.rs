@@ -79,6 +79,11 @@ impl Exporter for Html {
             let _ = writeln!(out, "<h2>{}</h2>", escape(title));
             table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        let notes = r.annotation_rows();
+        if !notes.is_empty() {
+            out.push_str("<h2>Annotations</h2>\n<p>Numbered as the charts mark them.</p>\n");
+            table(&mut out, &["#", "at", "note"], &notes);
+        }
         out.push_str("<h2>Charts</h2>\n");
         for (_, title, svg) in r.charts() {
             let _ = writeln!(

@@ -38,6 +38,7 @@ impl Exporter for Json {
                 "status": row.status, "model": r.run.info.model,
                 "started_at_ms": row.started_at_ms, "ended_at_ms": row.ended_at_ms,
                 "tags": row.tags, "notes": r.run.notes, "version": r.run.version, "host": r.run.host,
+                "annotations": r.run.annotations,
                 "targets": r.run.targets.iter().map(|(n, u)| json!({"name": n, "url": u})).collect::<Vec<_>>(),
             },
             "summary": r.summary,

@@ -242,6 +242,11 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "\n## {title}\n");
             md_table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        let notes = r.annotation_rows();
+        if !notes.is_empty() {
+            out.push_str("\n## Annotations\n\nNumbered as the charts mark them.\n\n");
+            md_table(&mut out, &["#", "at", "note"], &notes);
+        }
         out.push_str("\n## Charts\n\n");
         let mut files = Vec::new();
         for (suffix, title, svg) in r.charts() {

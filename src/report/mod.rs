@@ -193,6 +193,22 @@ impl Report {
         })
     }
 
+    /// The run's annotations as rows (number, time, text), numbered as the charts mark them.
+    pub fn annotation_rows(&self) -> Vec<Vec<String>> {
+        self.run
+            .annotations
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                vec![
+                    (i + 1).to_string(),
+                    format!("{} s", crate::format::plain(a.at_s)),
+                    a.text.clone(),
+                ]
+            })
+            .collect()
+    }
+
     /// The endpoints and, when there are several, the total.
     pub fn endpoint_rows(&self) -> Vec<&EndpointSummary> {
         let mut rows: Vec<&EndpointSummary> = self.summary.endpoints.iter().collect();
@@ -226,7 +242,8 @@ impl Report {
             })
         };
         let ms = |y: f64| crate::format::micros(y * 1000.0);
-        let latency = svg::line_chart(
+        let marks: Vec<f64> = self.run.annotations.iter().map(|a| a.at_s).collect();
+        let latency = svg::line_chart_marked(
             &svg::Axes {
                 title: "Latency over time (corrected)",
                 x_label: "time (s)",
@@ -253,6 +270,7 @@ impl Report {
                     dashed: false,
                 },
             ],
+            &marks,
         );
         let open = self.run.info.model == crate::scenario::Model::Open;
         let mut rate_series = vec![svg::Series {
@@ -287,7 +305,7 @@ impl Report {
                 dashed: true,
             });
         }
-        let rate = svg::line_chart(
+        let rate = svg::line_chart_marked(
             &svg::Axes {
                 title: "Throughput over time",
                 x_label: "time (s)",
@@ -298,6 +316,7 @@ impl Report {
                 empty: "no request ended",
             },
             &rate_series,
+            &marks,
         );
         let total = self.totals.total();
         let spectrum = svg::spectrum_chart(&[
@@ -336,7 +355,7 @@ impl Report {
                     dashed: false,
                 })
                 .collect();
-            let errors = svg::line_chart(
+            let errors = svg::line_chart_marked(
                 &svg::Axes {
                     title: "Errors by kind over time",
                     x_label: "time (s)",
@@ -347,6 +366,7 @@ impl Report {
                     empty: "no error",
                 },
                 &series,
+                &marks,
             );
             charts.push(("errors", "Errors by kind over time", errors));
         }

@@ -64,6 +64,12 @@ pub fn escape(s: &str) -> String {
 
 /// Draws a line chart.
 pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
+    line_chart_marked(axes, series, &[])
+}
+
+/// Draws a line chart with numbered marks at x values (a run's annotations: 1, 2, … listed
+/// beside the chart), each a dashed vertical line.
+pub fn line_chart_marked(axes: &Axes<'_>, series: &[Series<'_>], marks: &[f64]) -> String {
     let all = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
     let mut empty = true;
@@ -168,6 +174,24 @@ pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
             LEFT + pw / 2.0,
             TOP + ph / 2.0,
             escape(axes.empty)
+        );
+    }
+    for (n, &at) in marks.iter().enumerate() {
+        if !(x0..=x1).contains(&at) {
+            continue;
+        }
+        let x = sx(at);
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#7a5c00" stroke-dasharray="3 3"/>"##,
+            TOP + ph
+        );
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" fill="#7a5c00" font-weight="bold">{}</text>"##,
+            x + 3.0,
+            TOP + 12.0,
+            n + 1
         );
     }
     for (i, ser) in series.iter().enumerate() {

@@ -163,6 +163,14 @@ impl Store {
             .map(|id| format!("#{id}"))
             .collect::<Vec<_>>()
             .join(" + ");
+        // Every shard's annotations (the same note from several shards once), in time order.
+        let mut annotations: Vec<super::Annotation> = Vec::new();
+        for a in runs.iter().flat_map(|r| r.annotations.iter()) {
+            if !annotations.contains(a) {
+                annotations.push(a.clone());
+            }
+        }
+        annotations.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         let doc = RunExport {
             schema: EXPORT_SCHEMA.to_string(),
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -187,6 +195,7 @@ impl Store {
                     "run": r.row.id, "uuid": r.row.uuid, "host": r.host
                 })).collect::<Vec<_>>()
             }),
+            annotations,
             ticks,
         };
         self.import_run(&doc)

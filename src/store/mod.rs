@@ -1,5 +1,6 @@
 //! Every run in one SQLite file: written tick by tick as it happens, migrated, safe to read while written.
 
+mod annotations;
 mod benchmarks;
 mod merge;
 mod query;
@@ -14,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, params};
 
 use crate::metrics::{Accumulator, RunInfo, Summary};
+pub use annotations::Annotation;
 pub use query::{Histograms, RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
 pub use recorder::{NewRun, Recorder};
 pub use schema::{APPLICATION_ID, MIGRATIONS};

@@ -81,6 +81,8 @@ pub struct StoredRun {
     pub version: String,
     /// OS, architecture, cores.
     pub host: serde_json::Value,
+    /// Notes pinned to times of the run, earliest first.
+    pub annotations: Vec<super::Annotation>,
 }
 
 /// One series' figures in one tick, as charts draw them.
@@ -323,6 +325,7 @@ impl Store {
             notes,
             version,
             host: serde_json::from_str(&host).unwrap_or_default(),
+            annotations: self.annotations(id)?,
         })
     }
 

@@ -123,4 +123,14 @@ ALTER TABLE tick_histograms ADD COLUMN failed BLOB;
 ALTER TABLE benchmark_sets ADD COLUMN latency TEXT NOT NULL DEFAULT 'corrected' CHECK (latency IN ('corrected', 'service'));
 ALTER TABLE benchmark_figures ADD COLUMN count INTEGER;
 "#,
+    // 5: notes pinned to a time of a run (a deploy, a failover), shown on its charts and reports.
+    r#"
+CREATE TABLE annotations (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    at_s REAL NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX annotations_run ON annotations (run_id, at_s);
+"#,
 ];

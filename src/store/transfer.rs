@@ -55,6 +55,9 @@ pub struct RunExport {
     pub version: String,
     /// The machine it ran on.
     pub host: serde_json::Value,
+    /// Notes pinned to times of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<super::Annotation>,
     /// Every tick.
     pub ticks: Vec<TickExport>,
 }
@@ -173,6 +176,7 @@ impl Store {
             baseline: r.baseline,
             version: run.version,
             host: run.host,
+            annotations: run.annotations,
             ticks,
         })
     }
@@ -271,6 +275,18 @@ impl Store {
                 self.conn
                     .execute("UPDATE runs SET baseline = 1 WHERE id = ?1", params![id])
                     .map_err(self.err())?;
+            }
+            if doc.annotations.len() > super::annotations::MAX_PER_RUN {
+                return Err(bad(format!(
+                    "{} annotations: at most {} a run",
+                    doc.annotations.len(),
+                    super::annotations::MAX_PER_RUN
+                )));
+            }
+            let span = doc.ticks.last().map_or(0.0, |t| t.end);
+            for a in &doc.annotations {
+                a.check(span).map_err(bad)?;
+                self.insert_annotation(id, a)?;
             }
             let keys = doc.info.keys.len();
             let mut acc = crate::metrics::Accumulator::new(keys);

@@ -36,6 +36,8 @@ pub struct ChartData {
     pub open: bool,
     /// The end of the warm-up (s), shaded on time charts: its seconds are in no figure.
     pub warmup_end: Option<f64>,
+    /// The run's annotations (time, text), marked on every time chart.
+    pub marks: Vec<(f64, String)>,
 }
 
 impl ChartData {
@@ -201,8 +203,27 @@ pub(crate) fn cursor_group(id: &str) -> egui::Id {
     egui::Id::unique(("cursor", id.split('_').next().unwrap_or(id)))
 }
 
+/// Marks the run's annotations: a dashed line at each, numbered as the run's note list.
+fn annotation_marks(p: &mut egui_plot::PlotUi<'_>, d: &ChartData) {
+    let colour = Color32::from_rgb(200, 150, 30);
+    let top = p.plot_bounds().max()[1];
+    for (n, (at, text)) in d.marks.iter().enumerate() {
+        p.vline(
+            egui_plot::VLine::new(format!("{}. {text}", n + 1), *at)
+                .color(colour)
+                .style(egui_plot::LineStyle::dashed_dense()),
+        );
+        p.text(
+            Text::new("", PlotPoint::new(*at, top), format!(" {}", n + 1))
+                .color(colour)
+                .anchor(egui::Align2::LEFT_TOP),
+        );
+    }
+}
+
 /// Shades the warm-up, whose seconds are sent but in no figure.
 fn warmup_span(p: &mut egui_plot::PlotUi<'_>, d: &ChartData) {
+    annotation_marks(p, d);
     if let Some(end) = d.warmup_end {
         p.span(
             Span::new("warm-up", 0.0..=end)
@@ -286,6 +307,7 @@ pub fn errors_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
     base_plot(id, height, "errors/s", top(d.errors.values()))
         .y_axis_formatter(|m, _| format::plain(m.value))
         .show(ui, |p| {
+            annotation_marks(p, d);
             if d.errors.is_empty() {
                 p.line(d.line("errors", &vec![0.0; d.t.len()]));
             }
@@ -306,6 +328,7 @@ pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) 
     .y_grid_spacer(nice_spacer_from(30.0, 1.0))
     .y_axis_formatter(|m, _| format::plain(m.value))
     .show(ui, |p| {
+        annotation_marks(p, d);
         p.line(d.line("in flight", &d.in_flight));
         if !d.open {
             p.line(

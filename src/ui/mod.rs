@@ -126,6 +126,10 @@ pub enum Msg {
     AddTag(i64, String),
     /// Untag a run.
     RemoveTag(i64, String),
+    /// Pin a note to a time of a run.
+    Annotate(i64, crate::store::Annotation),
+    /// Take a note off a run.
+    RemoveAnnotation(i64, crate::store::Annotation),
     /// Recompute the opened run's figures for a time window (seconds).
     SelectWindow(f64, f64),
     /// Back to the whole run.

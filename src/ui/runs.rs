@@ -57,6 +57,8 @@ pub struct OpenRun {
     pub shown_x: Option<(f64, f64)>,
     /// The request every chart shows alone (clicked in the table), with its chart series.
     pub shown: Option<(usize, ChartData)>,
+    /// An annotation being written: its time (s) and text.
+    pub new_note: (f64, String),
     /// Latency heatmaps (all requests, then each), from every stored histogram.
     pub heat: Option<Vec<super::heatmap::HeatmapData>>,
     heat_pending: Option<super::Background<Vec<super::heatmap::HeatmapData>>>,
@@ -73,12 +75,27 @@ impl OpenRun {
         format!("run{}_{chart}_v{}{only}", self.run.row.id, self.view)
     }
 
+    /// Marks the run's annotations on its charts (after it is opened or they change).
+    pub fn set_marks(&mut self) {
+        let marks: Vec<(f64, String)> = self
+            .run
+            .annotations
+            .iter()
+            .map(|a| (a.at_s, a.text.clone()))
+            .collect();
+        self.chart.marks = marks.clone();
+        if let Some((_, c)) = self.shown.as_mut() {
+            c.marks = marks;
+        }
+    }
+
     /// Shows one request alone in every chart (or, `None`, all of them).
     pub fn show_request(&mut self, shown: Option<usize>) {
         let open = self.run.info.model == crate::scenario::Model::Open;
         self.shown = shown
             .filter(|i| *i < self.run.info.keys.len())
             .map(|i| (i, ChartData::from_ticks(open, &self.series.ticks_of(i))));
+        self.set_marks();
     }
 
     /// The chart series drawn: the request shown alone, or every request.
@@ -150,7 +167,9 @@ impl RunsState {
                     shown: None,
                     heat: None,
                     heat_pending: None,
+                    new_note: (0.0, String::new()),
                 };
+                open.set_marks();
                 let keys = open.run.info.keys.len();
                 open.heat_pending = Some(super::in_background(&db, None, move |s| {
                     let mut maps = vec![super::heatmap::HeatmapData::default(); keys + 1];
@@ -499,6 +518,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             msgs.push(Msg::SetNotes(id, o.notes.clone()));
         }
     });
+    annotations(ui, o, msgs);
     if let Some(summary) = &o.run.summary {
         super::widgets::badges(ui, &summary.thresholds, true);
     }
@@ -534,6 +554,12 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 );
                 let b = resp.transform.bounds();
                 o.shown_x = Some((b.min()[0], b.max()[0]));
+                if resp.response.secondary_clicked()
+                    && let Some(pos) = resp.response.interact_pointer_pos()
+                {
+                    // A right click picks the time of a new annotation.
+                    o.new_note.0 = resp.transform.value_from_position(pos).x.max(0.0);
+                }
                 if resp.response.drag_started() {
                     o.drag_from = resp
                         .transform
@@ -616,4 +642,49 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 }
             }
         });
+}
+
+/// The run's annotations, numbered as the charts mark them, and a row to add one (a right click
+/// on the latency chart picks its time).
+fn annotations(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
+    let id = o.run.row.id;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Annotations:");
+        for (n, a) in o.run.annotations.iter().enumerate() {
+            ui.label(format!("{}. {} s {}", n + 1, format::plain(a.at_s), a.text));
+            if ui
+                .small_button("x")
+                .on_hover_text("remove this annotation")
+                .clicked()
+            {
+                msgs.push(Msg::RemoveAnnotation(id, a.clone()));
+            }
+        }
+        let at = ui.label("at (s)");
+        ui.add(
+            egui::DragValue::new(&mut o.new_note.0)
+                .range(0.0..=o.run.row.duration_s.max(1.0) + 3600.0)
+                .speed(0.5),
+        )
+        .labelled_by(at.id)
+        .on_hover_text("right-click the latency chart to pick the time");
+        let note = ui.add(
+            egui::TextEdit::singleline(&mut o.new_note.1)
+                .hint_text("what happened then (a deploy, a failover)")
+                .desired_width(260.0),
+        );
+        let add = ui.button("Annotate");
+        let note = note.labelled_by(add.id);
+        let entered = note.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (add.clicked() || entered) && !o.new_note.1.trim().is_empty() {
+            msgs.push(Msg::Annotate(
+                id,
+                crate::store::Annotation {
+                    at_s: o.new_note.0,
+                    text: o.new_note.1.trim().to_string(),
+                },
+            ));
+            o.new_note.1.clear();
+        }
+    });
 }

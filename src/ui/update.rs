@@ -218,6 +218,8 @@ impl Workbench {
             Msg::SetNotes(id, text) => self.store_op(id, |s| s.set_notes(id, &text)),
             Msg::AddTag(id, tag) => self.store_op(id, |s| s.tag(id, &[tag])),
             Msg::RemoveTag(id, tag) => self.store_op(id, |s| s.untag(id, &[tag])),
+            Msg::Annotate(id, a) => self.store_op(id, |s| s.annotate(id, &a)),
+            Msg::RemoveAnnotation(id, a) => self.store_op(id, |s| s.remove_annotation(id, &a)),
             Msg::SelectWindow(a, b) => {
                 if let Some(o) = self.runs.open.as_mut() {
                     o.window = Some((a, b));
@@ -326,6 +328,7 @@ impl Workbench {
                 {
                     o.notes = run.notes.clone();
                     o.run = run;
+                    o.set_marks();
                 }
             }
             Err(e) => self.runs.error = Some(e.to_string()),
