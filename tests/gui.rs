@@ -209,8 +209,9 @@ fn a_folder_opened_through_the_dialog_joins_the_library() {
     let e = env();
     let other = tempfile::tempdir().expect("tempdir");
     std::fs::write(other.path().join("mine.toml"), "name = \"Mine\"\n").expect("write");
+    // The same folder twice, the second time by another path to it.
     let dialogs = ScriptedDialogs {
-        folders: vec![other.path().to_path_buf()],
+        folders: vec![other.path().to_path_buf(), other.path().join(".")],
         ..Default::default()
     };
     let mut h = harness(Workbench::new(
@@ -221,7 +222,17 @@ fn a_folder_opened_through_the_dialog_joins_the_library() {
     h.run();
     h.get_by_label("Open folder…").click();
     h.run();
-    h.get_by_label_contains("Mine");
+    h.get_by_label("Open folder…").click();
+    h.run();
+    assert_eq!(
+        h.query_all_by_label_contains("Mine").count(),
+        1,
+        "listed once"
+    );
+    // Each folder has its heading: the samples' and the one opened.
+    h.get_by_label("scenarios/");
+    let name = other.path().file_name().expect("name").to_string_lossy();
+    h.get_by_label(&format!("{name}/"));
 }
 
 #[test]

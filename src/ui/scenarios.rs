@@ -170,8 +170,15 @@ pub struct ScenariosState {
 }
 
 impl ScenariosState {
-    /// Rescans the library folders.
+    /// Rescans the library folders (one folder reached by two paths is listed once).
     pub fn rescan(&mut self) {
+        let mut seen: Vec<PathBuf> = Vec::new();
+        self.dirs.retain(|d| {
+            let canonical = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+            let new = !seen.contains(&canonical);
+            seen.push(canonical);
+            new
+        });
         let mut out = Vec::new();
         for dir in &self.dirs {
             let Ok(rd) = std::fs::read_dir(dir) else {
@@ -266,7 +273,21 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             ui.separator();
             egui::ScrollArea::vertical().show(ui, |ui| {
                 let current = s.editor.as_ref().and_then(|e| e.path.clone());
+                let mut folder: Option<&Path> = None;
                 for (i, entry) in s.library.iter().enumerate() {
+                    // A heading per folder, so two folders' "Quick start" are told apart.
+                    let parent = entry.path.parent();
+                    if parent != folder {
+                        folder = parent;
+                        let dir = parent.unwrap_or(Path::new("."));
+                        let name = dir.file_name().map_or_else(
+                            || dir.display().to_string(),
+                            |n| n.to_string_lossy().into_owned(),
+                        );
+                        ui.add_space(4.0);
+                        ui.label(RichText::new(format!("{name}/")).strong())
+                            .on_hover_text(dir.display().to_string());
+                    }
                     let selected = current.as_deref() == Some(entry.path.as_path());
                     let label = format!(
                         "{}\n{}",
