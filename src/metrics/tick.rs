@@ -102,6 +102,30 @@ pub struct TickSummary {
     pub error_kinds: Vec<(String, u64)>,
 }
 
+/// A histogram's counts in `bins` bins evenly spaced in log10(ms) from its min to its max, as
+/// (bin middle, bin width, count) for the non-empty bins: a 2 ms mode and an 80 ms mode each get
+/// bars of their own, where linear bins made everything below the tail one bar.
+pub fn log_bins(h: &Histogram<u64>, bins: usize) -> Vec<(f64, f64, u64)> {
+    if h.is_empty() || bins == 0 {
+        return Vec::new();
+    }
+    let log_ms = |us: u64| (us.max(1) as f64 / 1000.0).log10();
+    let lo = log_ms(h.min());
+    let hi = log_ms(h.max()).max(lo + 0.1);
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for v in h.iter_recorded() {
+        let i = (((log_ms(v.value_iterated_to()) - lo) / width).max(0.0) as usize).min(bins - 1);
+        counts[i] += v.count_at_value();
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| *c > 0)
+        .map(|(i, c)| (lo + width * (i as f64 + 0.5), width, c))
+        .collect()
+}
+
 /// p50, p90, p95, p99 and max of a histogram, µs (zeros when empty).
 pub fn quantiles(h: &Histogram<u64>) -> [u64; 5] {
     if h.is_empty() {

@@ -327,6 +327,11 @@ impl Report {
             ("latency", "Latency over time", latency),
             ("rate", "Throughput over time", rate),
             ("spectrum", "Latency by percentile", spectrum),
+            (
+                "histogram",
+                "Latency distribution",
+                svg::histogram_chart(&total.latency),
+            ),
         ];
         // Errors by kind over time, when there were any: when they came, and of which kind.
         let mut kinds: Vec<&str> = ticks

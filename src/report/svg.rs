@@ -235,6 +235,107 @@ pub fn line_chart_marked(axes: &Axes<'_>, series: &[Series<'_>], marks: &[f64]) 
     s
 }
 
+/// The latency distribution as bars on a log latency axis (40 bins from the fastest to the
+/// slowest response): two modes, a fast path and a slow one, each show as a hill of their own.
+pub fn histogram_chart(h: &hdrhistogram::Histogram<u64>) -> String {
+    let bins = crate::metrics::log_bins(h, 40);
+    let pw = W - LEFT - RIGHT;
+    let ph = H - TOP - BOTTOM;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
+    let _ = write!(
+        s,
+        r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">Latency distribution (log latency axis)</text>"#
+    );
+    let _ = write!(
+        s,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#999999"/>"##
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">latency (log scale)</text>"#,
+        LEFT + pw / 2.0,
+        H - 8.0
+    );
+    let _ = write!(
+        s,
+        r#"<text x="14" y="{:.1}" text-anchor="middle" transform="rotate(-90 14 {:.1})">responses</text>"#,
+        TOP + ph / 2.0,
+        TOP + ph / 2.0
+    );
+    let Some(first) = bins.first() else {
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#888888">{NO_RESPONSE}</text></svg>"##,
+            LEFT + pw / 2.0,
+            TOP + ph / 2.0
+        );
+        return s;
+    };
+    let width = first.1;
+    let lo = first.0 - width / 2.0;
+    let hi = bins
+        .last()
+        .map_or(lo + 1.0, |b| b.0 + b.1 / 2.0)
+        .max(lo + width);
+    let top = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64;
+    let y_step = format::nice_step(top * 1.05 / 4.0);
+    let y_ticks = ((top * 1.05 / y_step).ceil() as u32).max(1);
+    let y1 = y_step * f64::from(y_ticks);
+    let sx = |x: f64| LEFT + (x - lo) / (hi - lo) * pw;
+    let sy = |y: f64| TOP + ph - y / y1 * ph;
+    for i in 0..=y_ticks {
+        let v = y_step * f64::from(i);
+        let _ = write!(
+            s,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            LEFT + pw,
+            LEFT - 6.0,
+            sy(v) + 4.0,
+            format::plain(v),
+            y = sy(v)
+        );
+    }
+    // Latency ticks at the powers of ten inside the range, and at its two ends.
+    let mut ticks: Vec<f64> = vec![lo, hi];
+    let mut p = lo.ceil();
+    let room = 0.1 * (hi - lo);
+    while p < hi {
+        // A power of ten close to an end would print over that end's label.
+        if p - lo > room && hi - p > room {
+            ticks.push(p);
+        }
+        p += 1.0;
+    }
+    for t in ticks {
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            sx(t),
+            TOP + ph + 15.0,
+            escape(&format::micros(10f64.powf(t) * 1000.0))
+        );
+    }
+    for (mid, w, count) in &bins {
+        let x = sx(mid - w / 2.0);
+        let bw = (sx(mid + w / 2.0) - x - 1.0).max(1.0);
+        let y = sy(*count as f64);
+        let _ = write!(
+            s,
+            r##"<rect x="{x:.1}" y="{y:.1}" width="{bw:.1}" height="{:.1}" fill="{}"><title>{count} response(s) near {}</title></rect>"##,
+            TOP + ph - y,
+            COLORS[0],
+            escape(&format::micros(10f64.powf(*mid) * 1000.0))
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// Maps a percentile to the spectrum's x axis: 90 → 1, 99 → 2, 99.9 → 3 ...
 pub fn spectrum_x(p: f64) -> f64 {
     -(1.0 - (p / 100.0).min(0.999_999)).log10()
@@ -322,5 +423,25 @@ mod tests {
             dashed: false,
         }];
         assert_eq!(line_chart(&axes, &gap).matches("<polyline").count(), 2);
+    }
+
+    #[test]
+    fn the_histogram_draws_each_mode_and_says_when_there_is_nothing() {
+        let mut h = crate::metrics::new_histogram();
+        for _ in 0..900 {
+            crate::metrics::record(&mut h, 2_000);
+        }
+        for _ in 0..100 {
+            crate::metrics::record(&mut h, 80_000);
+        }
+        let svg = histogram_chart(&h);
+        assert_eq!(
+            svg.matches("<rect x=").count(),
+            2 + 1,
+            "two bars and the frame"
+        );
+        assert!(svg.contains("900 response(s)") && svg.contains("100 response(s)"));
+        let empty = histogram_chart(&crate::metrics::new_histogram());
+        assert!(empty.contains(NO_RESPONSE) && empty.ends_with("</svg>"));
     }
 }

@@ -402,33 +402,9 @@ pub fn spectrum_chart(
         });
 }
 
-/// A histogram's counts in `bins` bins evenly spaced in log10(ms) from its min to its max, as
-/// (bin middle, bin width, count) for the non-empty bins: a 2 ms mode and an 80 ms mode each get
-/// bars of their own, where linear bins made everything below the tail one bar.
-pub fn log_bins(h: &Histogram<u64>, bins: usize) -> Vec<(f64, f64, u64)> {
-    if h.is_empty() || bins == 0 {
-        return Vec::new();
-    }
-    let log_ms = |us: u64| (us.max(1) as f64 / 1000.0).log10();
-    let lo = log_ms(h.min());
-    let hi = log_ms(h.max()).max(lo + 0.1);
-    let width = (hi - lo) / bins as f64;
-    let mut counts = vec![0u64; bins];
-    for v in h.iter_recorded() {
-        let i = (((log_ms(v.value_iterated_to()) - lo) / width).max(0.0) as usize).min(bins - 1);
-        counts[i] += v.count_at_value();
-    }
-    counts
-        .into_iter()
-        .enumerate()
-        .filter(|(_, c)| *c > 0)
-        .map(|(i, c)| (lo + width * (i as f64 + 0.5), width, c))
-        .collect()
-}
-
 /// The latency distribution as a histogram (40 bins from the minimum to p99.9; the rest in the last bin).
 pub fn histogram_chart(ui: &mut egui::Ui, h: &Histogram<u64>, id: &str, height: f32) {
-    let bars: Vec<Bar> = log_bins(h, 40)
+    let bars: Vec<Bar> = crate::metrics::log_bins(h, 40)
         .into_iter()
         .map(|(mid, width, c)| Bar::new(mid, c as f64).width(width * 0.9))
         .collect();
@@ -498,7 +474,7 @@ mod tests {
         for _ in 0..100 {
             crate::metrics::record(&mut h, 80_000);
         }
-        let bars = log_bins(&h, 40);
+        let bars = crate::metrics::log_bins(&h, 40);
         let at = |ms: f64| {
             bars.iter()
                 .find(|(mid, w, _)| (ms.log10() - mid).abs() <= w / 2.0 + 1e-9)
