@@ -504,10 +504,10 @@ fn settle(judged: &mut [Vec<Judged>], machine: Machine) {
         {
             verdict = Verdict::Inconclusive;
         }
-        // "No significant change" claims the change is within noise; an interval that cannot
-        // rule out a doubling (baseline runs far apart among themselves) has no power to say so.
-        let worse_end = if j.higher_is_worse { hi } else { -lo };
-        if verdict == Verdict::NoSignificantChange && j.log && worse_end > TOO_WIDE.ln() {
+        // "No significant change" claims the change is within noise: a run measured at twice or
+        // half its baseline (or further) is never that. When the interval is too wide to confirm
+        // it (baseline runs far apart among themselves), the honest word is "inconclusive".
+        if verdict == Verdict::NoSignificantChange && j.log && j.d.abs() > TOO_WIDE.ln() {
             verdict = Verdict::Inconclusive;
         }
         let scale = |x: f64| if j.log { x.exp() - 1.0 } else { x };
@@ -651,8 +651,8 @@ fn cpu_speed(candidate: Option<&Environment>, baselines: &[Environment]) -> f64 
 /// How the note on intervals too wide to judge begins (and how it is recognised).
 const TOO_UNCERTAIN: &str = "too uncertain to judge";
 
-/// A latency or rate interval whose worse end goes past this factor cannot call a change
-/// "no significant change": it could not have told a doubling from noise.
+/// A latency or rate measured this many times its baseline (or this fraction of it) is never
+/// "no significant change", however wide the interval.
 const TOO_WIDE: f64 = 2.0;
 
 /// The most a CPU speed difference is allowed to explain: beyond twice, a run is not comparable
@@ -811,15 +811,16 @@ fn finish(
         .flat_map(|(n, ch)| ch.iter().map(move |c| (n, c)))
         .filter(|(_, c)| {
             c.verdict == Verdict::Inconclusive
-                && (c.ci_high > TOO_WIDE - 1.0 || c.ci_low < 1.0 / TOO_WIDE - 1.0)
+                && c.metric != "error_rate"
+                && (c.relative >= TOO_WIDE - 1.0 || c.relative <= 1.0 / TOO_WIDE - 1.0)
         })
         .map(|(n, c)| format!("{} of {}", c.metric, if n == "*" { "all" } else { n }))
         .collect();
     if !wide.is_empty() {
         notes.push(format!(
-            "{TOO_UNCERTAIN} {}: the interval cannot rule out a change of {TOO_WIDE}× \
-             (the baseline runs differ too much among themselves, or the runs are short); mark \
-             baseline runs made on a quiet machine, or more of them",
+            "{TOO_UNCERTAIN} {}: measured at {TOO_WIDE}× its baseline or more, yet the interval \
+             cannot confirm it (the baseline runs differ too much among themselves, or the runs \
+             are short); mark baseline runs made on a quiet machine, or more of them",
             wide.join(", ")
         ));
     }
