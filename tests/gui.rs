@@ -1366,3 +1366,26 @@ fn annotations_pinned_in_the_window_are_drawn_stored_exported_and_removed() {
             .is_empty()
     );
 }
+
+#[test]
+fn the_runs_table_spreads_across_a_wide_window() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 1);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1920.0, 900.0))
+        .build_ui_state(
+            |ui, bench: &mut Workbench| bench.show(ui),
+            Workbench::new(
+                e.samples.clone(),
+                e.db.clone(),
+                Box::new(ScriptedDialogs::default()),
+            ),
+        );
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    // The last column's header starts past the middle of a 1920-pixel window.
+    let tags = h.get_by_label("tags").rect();
+    assert!(tags.left() > 960.0, "{tags:?}");
+}

@@ -336,7 +336,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         if ui
             .add_enabled(n >= 2, egui::Button::new(format!("Merge {n} selected")))
             .on_hover_text(
-                "shards of one scenario run from several machines at once → one run \
+                "shards of one scenario run from several machines at once, into one run \
                  (counts add, histograms merge)",
             )
             .clicked()
@@ -383,8 +383,12 @@ fn table(ui: &mut egui::Ui, s: &mut RunsState, rows: &[RunRow], height: f32, msg
         .id_salt("runs_table")
         .max_height(height)
         .show(ui, |ui| {
+            // Columns widen with the window: a wide screen shows the table across it, not in
+            // its left third.
+            let min_col = (ui.available_width() / 13.0).max(40.0);
             egui::Grid::new("runs_grid")
                 .striped(true)
+                .min_col_width(min_col)
                 .num_columns(10)
                 .show(ui, |ui| {
                     ui.label("");

@@ -20,7 +20,7 @@ const MAX_JUDGED: usize = 40;
 const QUANTILES: [(&str, egui::Color32); 3] = [
     ("p50", egui::Color32::from_rgb(90, 150, 230)),
     ("p95", egui::Color32::from_rgb(230, 160, 60)),
-    ("p99", egui::Color32::from_rgb(210, 80, 80)),
+    ("p99", egui::Color32::from_rgb(170, 110, 220)),
 ];
 
 /// One run on the trend.
@@ -396,7 +396,8 @@ fn table(ui: &mut egui::Ui, s: &TrendsState, msgs: &mut Vec<Msg>) {
             let verdict = s.verdict(p);
             let headline = s.verdicts.get(&p.id).and_then(Comparison::headline);
             let text = match (&headline, verdict) {
-                (Some(h), "REGRESSED") => format!("REGRESSED: {h}"),
+                // The window's font has no arrow.
+                (Some(h), "REGRESSED") => format!("REGRESSED: {}", h.replace('→', "to")),
                 _ => verdict.to_string(),
             };
             match verdict {
