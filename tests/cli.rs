@@ -411,6 +411,26 @@ fn capacity_search_finds_the_rate_a_four_slot_20ms_service_sustains() {
             .iter()
             .any(|s| s["held"] == false && s["failed"].as_array().is_some_and(|f| !f.is_empty()))
     );
+    // Each step's concurrency by Little's law: about rate × 20 ms below the limit.
+    let first = &steps[0];
+    let n = first["concurrency"].as_f64().expect("concurrency");
+    let expect = first["achieved"].as_f64().expect("achieved") * 0.02;
+    assert!((n / expect - 1.0).abs() < 0.3, "{n} vs {expect}");
+    // The scalability law fitted to the steps, or why not (fewer than 4 distinct levels).
+    match v["usl"].as_object() {
+        Some(u) => {
+            assert!(u["sigma"].as_f64().is_some_and(|x| x >= 0.0), "{stdout}");
+            assert!(u["kappa"].as_f64().is_some_and(|x| x >= 0.0), "{stdout}");
+            assert_eq!(u["points"].as_u64(), Some(steps.len() as u64));
+            assert!(v["usl_note"].is_null());
+        }
+        None => assert!(
+            v["usl_note"]
+                .as_str()
+                .is_some_and(|n| n.contains("distinct concurrency level")),
+            "{stdout}"
+        ),
+    }
     // Every step is a stored run, tagged for finding it later.
     let (code, list, _) = run(&[
         "--db",

@@ -669,6 +669,13 @@ fn a_capacity_search_runs_its_steps_on_the_live_screen() {
     assert!(c.steps.len() >= 3, "{} steps", c.steps.len());
     assert!(c.steps.iter().any(|s| !s.held) && c.steps.iter().any(|s| s.held));
     h.get_by_label_contains("Capacity: ");
+    // Where throughput stops growing: the law fitted to the steps, or why it was not.
+    let usl = loadbench::analysis::capacity::usl(&c.steps);
+    match &usl {
+        Ok(u) => h.get_by_label(&u.describe()),
+        Err(why) => h.get_by_label(&format!("USL not fitted: {why}")),
+    };
+    h.get_by_label_contains("Throughput against concurrency");
     // Every step is a stored run, tagged like the CLI's.
     let store = loadbench::store::Store::open(&e.db).expect("store");
     let tagged = store
@@ -1388,4 +1395,76 @@ fn the_runs_table_spreads_across_a_wide_window() {
     // The last column's header starts past the middle of a 1920-pixel window.
     let tags = h.get_by_label("tags").rect();
     assert!(tags.left() > 960.0, "{tags:?}");
+}
+
+#[test]
+fn a_staged_ramp_of_virtual_users_shows_its_scalability_fit() {
+    let _g = common::serial();
+    let e = env();
+    let file = e.samples.join("ramp.toml");
+    std::fs::write(
+        &file,
+        r#"name = "ramp"
+warmup = "1s"
+[targets]
+api = "demo"
+[load]
+model = "closed"
+start = 1
+stages = [
+  { duration = "4s", target = 1 }, { duration = "1s", target = 2 }, { duration = "3s", target = 2 },
+  { duration = "1s", target = 4 }, { duration = "3s", target = 4 }, { duration = "1s", target = 8 },
+  { duration = "3s", target = 8 },
+]
+[[requests]]
+name = "wait"
+path = "/v1/echo"
+query = { delay_ms = 10 }
+"#,
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .arg("--db")
+        .arg(&e.db)
+        .args(["run", file.to_str().expect("path"), "-q"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1600.0))
+        .build_ui_state(
+            |ui, bench: &mut Workbench| bench.show(ui),
+            Workbench::new(
+                e.samples.clone(),
+                e.db.clone(),
+                Box::new(ScriptedDialogs::default()),
+            ),
+        );
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    h.run();
+    h.get_by_label("Scalability: one point per number of virtual users");
+    h.get_by_label("Throughput against virtual users");
+    // 1, 2, 4 and 8 users each held (2 s and more past the warm-up and the ramps): four
+    // levels, and a 10 ms service that scales.
+    let o = h.state().runs.open.as_ref().expect("open");
+    let levels = loadbench::analysis::usl::levels(&o.series.ticks);
+    assert_eq!(
+        levels.iter().map(|l| l.0).collect::<Vec<_>>(),
+        vec![1.0, 2.0, 4.0, 8.0],
+        "{levels:?}"
+    );
+    let points: Vec<(f64, f64)> = levels.iter().map(|l| (l.0, l.1)).collect();
+    let u = loadbench::analysis::usl::fit(&points).expect("four levels fit");
+    assert!(
+        (u.lambda / 100.0 - 1.0).abs() < 0.3,
+        "one user does about 100/s: {u:?}"
+    );
+    h.get_by_label(&u.describe());
 }

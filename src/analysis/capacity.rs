@@ -249,6 +249,9 @@ pub struct Step {
     pub p99_ms: f64,
     /// Errors as a fraction.
     pub error_rate: f64,
+    /// Requests in flight on average (Little's law: completions per second × mean corrected
+    /// latency), the concurrency the service saw at this rate.
+    pub concurrency: f64,
     /// Every threshold held, nothing went unsent, the rate came within 5 %.
     pub held: bool,
     /// What failed: thresholds with their values, unsent requests, a short rate.
@@ -302,11 +305,22 @@ impl Step {
             p95_ms: l.p95_ms,
             p99_ms: l.p99_ms,
             error_rate: sum.total.error_rate,
+            concurrency: sum.total.rate * l.mean_ms / 1000.0,
             held: failed.is_empty(),
             failed,
             run,
         }
     }
+}
+
+/// The Universal Scalability Law fitted to the steps: successful responses per second against
+/// the concurrency each step's rate made (see [`crate::analysis::usl`]).
+pub fn usl(steps: &[Step]) -> Result<super::usl::Usl, String> {
+    let points: Vec<(f64, f64)> = steps
+        .iter()
+        .map(|s| (s.concurrency, s.achieved * (1.0 - s.error_rate)))
+        .collect();
+    super::usl::fit(&points)
 }
 
 /// The search's answer in a sentence.

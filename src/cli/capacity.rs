@@ -147,6 +147,7 @@ pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
     let ending = search.ending();
     let (held, failed) = (search.held(), search.failed());
     let verdict = capacity::verdict(&search, stopped);
+    let usl = capacity::usl(&steps);
     if args.json {
         let doc = serde_json::json!({
             "schema": "loadbench.capacity/1",
@@ -160,6 +161,8 @@ pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
             "failed_at": failed,
             "ending": if stopped { None } else { ending },
             "verdict": verdict,
+            "usl": usl.as_ref().ok(),
+            "usl_note": usl.as_ref().err(),
         });
         match serde_json::to_string_pretty(&doc) {
             Ok(j) => println!("{j}"),
@@ -170,6 +173,10 @@ pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
         }
     } else {
         println!("capacity: {verdict}");
+        match &usl {
+            Ok(u) => println!("{}", u.describe()),
+            Err(why) => println!("USL: not fitted: {why}"),
+        }
     }
     if stopped {
         EXIT_STOPPED

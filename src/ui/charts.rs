@@ -429,6 +429,84 @@ pub fn histogram_chart(ui: &mut egui::Ui, h: &Histogram<u64>, id: &str, height: 
     });
 }
 
+/// Where throughput stops growing: throughput against concurrency with the fitted Universal
+/// Scalability Law curve (or why it was not fitted), and p95 against throughput; `points` are
+/// (concurrency, successful responses/s, p95 ms), one per step or plateau.
+pub fn knee(
+    ui: &mut egui::Ui,
+    points: &[(f64, f64, f64)],
+    usl: Result<crate::analysis::usl::Usl, String>,
+    concurrency: &str,
+    id: &str,
+) {
+    match &usl {
+        Ok(u) => ui.label(u.describe()),
+        Err(why) => ui.weak(format!("USL not fitted: {why}")),
+    };
+    let top_n = points.iter().map(|p| p.0).fold(1.0, f64::max);
+    let top_x = points.iter().map(|p| p.1).fold(1.0, f64::max);
+    ui.columns(2, |cols| {
+        cols[0].label(format!("Throughput against {concurrency}"));
+        let curve: Option<Vec<[f64; 2]>> = usl.as_ref().ok().map(|u| {
+            let end = u
+                .peak_concurrency
+                .map_or(top_n * 1.3, |p| (p * 1.5).max(top_n * 1.3));
+            (0..=200)
+                .map(|i| {
+                    let n = (end * f64::from(i) / 200.0).max(0.01);
+                    [n, u.throughput(n)]
+                })
+                .collect()
+        });
+        nice_axes(
+            Plot::new(format!("{id}_usl"))
+                .height(200.0)
+                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+                .x_axis_label("concurrency")
+                .y_axis_label("responses/s")
+                .y_axis_formatter(|m, _| format::rate(m.value))
+                .include_x(0.0)
+                .include_y(0.0)
+                .include_y(top_x * 1.15)
+                .allow_scroll(false),
+        )
+        .show(&mut cols[0], |p| {
+            if let Some(c) = curve {
+                p.line(Line::new("USL fit", PlotPoints::from(c)));
+            }
+            let pts: Vec<[f64; 2]> = points.iter().map(|q| [q.0, q.1]).collect();
+            p.points(
+                egui_plot::Points::new("measured", PlotPoints::from(pts))
+                    .radius(4.0)
+                    .filled(true),
+            );
+        });
+        cols[1].label("p95 latency against throughput");
+        let pts: Vec<[f64; 2]> = points.iter().map(|q| [q.1, q.2]).collect();
+        nice_axes(
+            Plot::new(format!("{id}_latency_throughput"))
+                .height(200.0)
+                .x_axis_label("responses/s")
+                .y_axis_label("p95")
+                .x_axis_formatter(|m, _| format::rate(m.value))
+                .y_axis_formatter(|m, _| format::micros(m.value * 1000.0))
+                .include_x(0.0)
+                .include_y(0.0)
+                .allow_scroll(false),
+        )
+        .show(&mut cols[1], |p| {
+            let mut sorted = pts.clone();
+            sorted.sort_by(|a, b| a[0].total_cmp(&b[0]));
+            p.line(Line::new("p95", PlotPoints::from(sorted)));
+            p.points(
+                egui_plot::Points::new("p95", PlotPoints::from(pts))
+                    .radius(4.0)
+                    .filled(true),
+            );
+        });
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -488,6 +488,20 @@ fn capacity_panel(ui: &mut egui::Ui, c: &CapacityState) {
                 ui.end_row();
             }
         });
+    if c.steps.len() >= 2 {
+        let points: Vec<(f64, f64, f64)> = c
+            .steps
+            .iter()
+            .map(|s| (s.concurrency, s.achieved * (1.0 - s.error_rate), s.p95_ms))
+            .collect();
+        super::charts::knee(
+            ui,
+            &points,
+            crate::analysis::capacity::usl(&c.steps),
+            "concurrency (mean in flight, by Little's law)",
+            "capacity",
+        );
+    }
 }
 
 #[cfg(test)]

@@ -194,7 +194,7 @@ pub enum Purpose {
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
-pub const SAMPLES: [(&str, &str); 3] = [
+pub const SAMPLES: [(&str, &str); 4] = [
     (
         "quickstart.toml",
         include_str!("../../scenarios/quickstart.toml"),
@@ -203,6 +203,10 @@ pub const SAMPLES: [(&str, &str); 3] = [
     (
         "find-the-knee.toml",
         include_str!("../../scenarios/find-the-knee.toml"),
+    ),
+    (
+        "scalability.toml",
+        include_str!("../../scenarios/scalability.toml"),
     ),
 ];
 

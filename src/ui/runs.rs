@@ -604,6 +604,16 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     });
                 }
             }
+            // A closed-model run that stepped its virtual users: where throughput stopped growing.
+            if o.run.info.model == crate::scenario::Model::Closed {
+                let levels = crate::analysis::usl::levels(&o.series.ticks);
+                if levels.len() >= 2 {
+                    ui.label("Scalability: one point per number of virtual users");
+                    let points: Vec<(f64, f64)> = levels.iter().map(|l| (l.0, l.1)).collect();
+                    let fit = crate::analysis::usl::fit(&points);
+                    charts::knee(ui, &levels, fit, "virtual users", &o.chart_id("knee"));
+                }
+            }
             ui.horizontal(|ui| {
                 match &o.window_totals {
                     Some((label, _)) => ui.strong(format!("Distribution: {label}")),
