@@ -1441,7 +1441,10 @@ query = { delay_ms = 10 }
             Workbench::new(
                 e.samples.clone(),
                 e.db.clone(),
-                Box::new(ScriptedDialogs::default()),
+                Box::new(ScriptedDialogs {
+                    reports: vec![e.samples.join("ramp.md")],
+                    ..Default::default()
+                }),
             ),
         );
     h.run();
@@ -1467,4 +1470,21 @@ query = { delay_ms = 10 }
         "one user does about 100/s: {u:?}"
     );
     h.get_by_label(&u.describe());
+    // The report carries the levels and the fit.
+    h.get_by_label("format").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "md")
+        .click();
+    h.run();
+    h.get_by_label("Export…").click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(20), |b| {
+        b.status.starts_with("exported")
+    });
+    let md = std::fs::read_to_string(e.samples.join("ramp.md")).expect("report");
+    assert!(
+        md.contains("## Scalability") && md.contains(&u.describe()),
+        "{md}"
+    );
+    assert!(md.contains("\n| 8 | "), "{md}");
 }

@@ -79,6 +79,14 @@ impl Exporter for Html {
             let _ = writeln!(out, "<h2>{}</h2>", escape(title));
             table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        if let Some((rows, line)) = r.scalability() {
+            let _ = writeln!(
+                out,
+                "<h2>Scalability</h2>\n<p>One row per number of virtual users held. {}.</p>",
+                escape(&line)
+            );
+            table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
+        }
         let notes = r.annotation_rows();
         if !notes.is_empty() {
             out.push_str("<h2>Annotations</h2>\n<p>Numbered as the charts mark them.</p>\n");

@@ -242,6 +242,13 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "\n## {title}\n");
             md_table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        if let Some((rows, line)) = r.scalability() {
+            let _ = writeln!(
+                out,
+                "\n## Scalability\n\nOne row per number of virtual users held. {line}.\n"
+            );
+            md_table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
+        }
         let notes = r.annotation_rows();
         if !notes.is_empty() {
             out.push_str("\n## Annotations\n\nNumbered as the charts mark them.\n\n");

@@ -193,6 +193,34 @@ impl Report {
         })
     }
 
+    /// A staged ramp of virtual users: one row per level (users, responses/s, p95) and the
+    /// scalability law fitted to them (or why not); None for runs without two or more levels.
+    pub fn scalability(&self) -> Option<(Vec<Vec<String>>, String)> {
+        if self.run.info.model != crate::scenario::Model::Closed {
+            return None;
+        }
+        let levels = crate::analysis::usl::levels(&self.ticks);
+        if levels.len() < 2 {
+            return None;
+        }
+        let points: Vec<(f64, f64)> = levels.iter().map(|l| (l.0, l.1)).collect();
+        let line = match crate::analysis::usl::fit(&points) {
+            Ok(u) => u.describe(),
+            Err(why) => format!("USL not fitted: {why}"),
+        };
+        let rows = levels
+            .iter()
+            .map(|(n, x, p95)| {
+                vec![
+                    crate::format::plain(*n),
+                    crate::format::rate(*x),
+                    crate::format::micros(p95 * 1000.0),
+                ]
+            })
+            .collect();
+        Some((rows, line))
+    }
+
     /// The run's annotations as rows (number, time, text), numbered as the charts mark them.
     pub fn annotation_rows(&self) -> Vec<Vec<String>> {
         self.run

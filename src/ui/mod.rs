@@ -373,11 +373,16 @@ impl Workbench {
         self.runs.poll();
         self.compare.poll();
         self.trends.poll();
+        let exporting = self.export_pending.is_some();
         match take_ready(&mut self.export_pending) {
             Some(Ok(done)) => self.status = done,
             Some(Err(e)) => {
                 self.status = format!("export failed: {e}");
                 self.runs.error = Some(e);
+            }
+            // Ended without an answer: its own connection to the database did not open.
+            None if exporting && self.export_pending.is_none() => {
+                self.status = "export failed: the run database could not be opened".into();
             }
             None => {}
         }
