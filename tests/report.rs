@@ -194,13 +194,20 @@ fn markdown_links_its_svg_charts_relatively() {
     let files = loadbench::report::write(&r, Format::Markdown, &out, false).expect("write");
     let md = std::fs::read_to_string(&out).expect("md");
     // The fixture has errors (6 of the dashboard's), so an errors-by-kind chart too.
-    for suffix in ["latency", "rate", "spectrum", "histogram", "errors"] {
+    for suffix in [
+        "latency",
+        "rate",
+        "spectrum",
+        "histogram",
+        "heatmap",
+        "errors",
+    ] {
         let name = format!("checkout-{suffix}.svg");
         assert!(md.contains(&format!("]({name})")), "{md}");
         let svg = std::fs::read_to_string(out.with_file_name(&name)).expect("svg beside the md");
         roxmltree::Document::parse(&svg).expect("the SVG is well-formed");
     }
-    assert_eq!(files.len(), 6);
+    assert_eq!(files.len(), 7);
     assert!(
         md.contains("**FAIL: run #1: error_rate < 0.1% (actual"),
         "verdict first, the run's own last line: {md}"
@@ -229,8 +236,8 @@ fn html_parses_holds_its_charts_and_escapes_hostile_names() {
         .filter(|n| n.has_tag_name(("http://www.w3.org/2000/svg", "svg")))
         .count();
     assert_eq!(
-        svgs, 5,
-        "five inline charts: latency, rate, spectrum, histogram, errors"
+        svgs, 6,
+        "six inline charts: latency, rate, spectrum, histogram, heatmap, errors"
     );
     assert!(doc.descendants().any(|n| n.has_tag_name("table")));
 }

@@ -401,6 +401,7 @@ impl Stats {
     }
 }
 
+pub mod heatmap;
 mod summary;
 mod tick;
 pub use summary::*;

@@ -360,6 +360,14 @@ impl Report {
                 "Latency distribution",
                 svg::histogram_chart(&total.latency),
             ),
+            ("heatmap", "Latency heatmap", {
+                // 150 columns at most: a day-long run's report stays a readable size.
+                let mut map = crate::metrics::heatmap::HeatmapData::bounded(150);
+                for t in &self.intervals {
+                    map.push(t.end - t.seconds, &t.total().latency);
+                }
+                svg::heatmap_chart(&map)
+            }),
         ];
         // Errors by kind over time, when there were any: when they came, and of which kind.
         let mut kinds: Vec<&str> = ticks

@@ -336,6 +336,107 @@ pub fn histogram_chart(h: &hdrhistogram::Histogram<u64>) -> String {
     s
 }
 
+/// The latency heatmap: time across, latency up on a log axis, each cell coloured by how many
+/// responses took that long in that stretch of time (the window's scale); a cell's count is its
+/// tooltip.
+pub fn heatmap_chart(d: &crate::metrics::heatmap::HeatmapData) -> String {
+    use crate::metrics::heatmap::{LOW_LOG_US, PER_DECADE};
+    let pw = W - LEFT - RIGHT;
+    let ph = H - TOP - BOTTOM;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
+    let _ = write!(
+        s,
+        r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">Latency heatmap (responses per second and latency band)</text>"#
+    );
+    let Some((lo, hi)) = d.used_rows() else {
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#888888">{NO_RESPONSE}</text></svg>"##,
+            LEFT + pw / 2.0,
+            TOP + ph / 2.0
+        );
+        return s;
+    };
+    let cols = d.columns();
+    let rows = hi - lo + 1;
+    let t0 = d.start();
+    let span = d.column_seconds() * cols.len() as f64;
+    let max = cols
+        .iter()
+        .flat_map(|c| c[lo..=hi].iter())
+        .copied()
+        .max()
+        .unwrap_or(1) as f64;
+    let cw = pw / cols.len().max(1) as f64;
+    let rh = ph / rows as f64;
+    let _ = write!(
+        s,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="#101018"/>"##
+    );
+    for (i, c) in cols.iter().enumerate() {
+        for (r, &n) in c.iter().enumerate().take(hi + 1).skip(lo) {
+            let Some([red, green, blue]) = crate::metrics::heatmap::colour(n as f64, max) else {
+                continue;
+            };
+            let from = t0 + d.column_seconds() * i as f64;
+            let low = 10f64.powf(LOW_LOG_US + r as f64 / PER_DECADE);
+            let _ = write!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.2}" height="{:.2}" fill="rgb({red},{green},{blue})"><title>{n} response(s) from {} in {}–{} s</title></rect>"#,
+                LEFT + cw * i as f64,
+                TOP + ph - rh * (r - lo + 1) as f64,
+                cw + 0.3,
+                rh + 0.3,
+                escape(&format::micros(low)),
+                format::plain(from),
+                format::plain(from + d.column_seconds())
+            );
+        }
+    }
+    // Latency labels at each power of ten within the rows shown.
+    for r in lo..=hi + 1 {
+        let log = LOW_LOG_US + r as f64 / PER_DECADE;
+        if (log - log.round()).abs() > 1e-9 {
+            continue;
+        }
+        let y = TOP + ph - rh * (r - lo) as f64;
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            LEFT - 6.0,
+            y + 4.0,
+            escape(&format::micros(10f64.powf(log)))
+        );
+    }
+    let step = format::nice_step(span / 6.0);
+    let mut t = (t0 / step).ceil() * step;
+    while t <= t0 + span + 1e-9 {
+        let x = LEFT + (t - t0) / span.max(1e-9) * pw;
+        let _ = write!(
+            s,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{} s</text>"#,
+            TOP + ph + 15.0,
+            format::plain(t)
+        );
+        t += step;
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">time (s)</text><text x="14" y="{:.1}" text-anchor="middle" transform="rotate(-90 14 {:.1})">latency (log)</text>"#,
+        LEFT + pw / 2.0,
+        H - 8.0,
+        TOP + ph / 2.0,
+        TOP + ph / 2.0
+    );
+    s.push_str("</svg>");
+    s
+}
+
 /// Maps a percentile to the spectrum's x axis: 90 → 1, 99 → 2, 99.9 → 3 ...
 pub fn spectrum_x(p: f64) -> f64 {
     -(1.0 - (p / 100.0).min(0.999_999)).log10()
@@ -443,5 +544,20 @@ mod tests {
         assert!(svg.contains("900 response(s)") && svg.contains("100 response(s)"));
         let empty = histogram_chart(&crate::metrics::new_histogram());
         assert!(empty.contains(NO_RESPONSE) && empty.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn the_heatmap_colours_each_cell_with_responses_and_says_when_there_are_none() {
+        let mut h = crate::metrics::new_histogram();
+        crate::metrics::record(&mut h, 2_000);
+        crate::metrics::record(&mut h, 80_000);
+        let mut map = crate::metrics::heatmap::HeatmapData::bounded(150);
+        map.push(0.0, &h);
+        map.push(1.0, &crate::metrics::new_histogram());
+        let svg = heatmap_chart(&map);
+        roxmltree::Document::parse(&svg).expect("well-formed");
+        assert_eq!(svg.matches("1 response(s) from").count(), 2, "{svg}");
+        let empty = heatmap_chart(&crate::metrics::heatmap::HeatmapData::default());
+        assert!(empty.contains(NO_RESPONSE));
     }
 }

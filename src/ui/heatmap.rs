@@ -1,165 +1,16 @@
-//! The latency heatmap: time × latency (log axis) coloured by how many responses took that
-//! long, from the per-second histograms — bimodal latencies and stalls show at a glance.
+//! The latency heatmap drawn: time × latency (log axis) coloured by how many responses took that
+//! long, from the counts of `metrics::heatmap` — bimodal latencies and stalls show at a glance.
 
 use egui::Color32;
-use hdrhistogram::Histogram;
 
 use crate::format;
-use crate::metrics::Tick;
+pub use crate::metrics::heatmap::{HeatmapData, push_tick};
+use crate::metrics::heatmap::{LOW_LOG_US, PER_DECADE, ROWS};
 
-/// Rows per decade of latency.
-const PER_DECADE: f64 = 10.0;
-/// The lowest row starts at 10^1 µs (10 µs).
-const LOW_LOG_US: f64 = 1.0;
-/// Rows from 10 µs to 100 s.
-const ROWS: usize = 70;
-/// Columns kept: a longer run merges neighbours, so memory and drawing stay bounded.
-const MAX_COLS: usize = 600;
-
-/// Response counts per (time column, latency row), for one series or all together.
-#[derive(Debug, Clone, Default)]
-pub struct HeatmapData {
-    /// Start of the first column (s since the start of the run).
-    start: Option<f64>,
-    /// Ticks per column (doubles each time the columns are merged).
-    ticks_per_col: usize,
-    /// Ticks in the last column so far.
-    filling: usize,
-    /// Counts per column, `ROWS` per column, lowest latency first.
-    cols: Vec<[u64; ROWS]>,
-}
-
-fn row_of(us: u64) -> usize {
-    let log = (us.max(1) as f64).log10();
-    (((log - LOW_LOG_US) * PER_DECADE).max(0.0) as usize).min(ROWS - 1)
-}
-
-impl HeatmapData {
-    /// Adds one tick's latency histogram (a column per tick until there are too many).
-    pub fn push(&mut self, start: f64, h: &Histogram<u64>) {
-        if self.ticks_per_col == 0 {
-            self.ticks_per_col = 1;
-        }
-        self.start.get_or_insert(start);
-        if self.cols.is_empty() || self.filling >= self.ticks_per_col {
-            if self.cols.len() == MAX_COLS {
-                self.halve();
-            }
-            self.cols.push([0; ROWS]);
-            self.filling = 0;
-        }
-        self.filling += 1;
-        if let Some(col) = self.cols.last_mut() {
-            for v in h.iter_recorded() {
-                col[row_of(v.value_iterated_to())] += v.count_at_value();
-            }
-        }
-    }
-
-    /// Merges neighbouring columns: half as many, each twice as wide.
-    fn halve(&mut self) {
-        let merged: Vec<[u64; ROWS]> = self
-            .cols
-            .chunks(2)
-            .map(|pair| {
-                let mut c = pair[0];
-                if let Some(b) = pair.get(1) {
-                    for (x, y) in c.iter_mut().zip(b) {
-                        *x += y;
-                    }
-                }
-                c
-            })
-            .collect();
-        // The last old column (`filling` ticks) ends the last merged one, after a full one if
-        // it had a partner.
-        if self.cols.len().is_multiple_of(2) {
-            self.filling += self.ticks_per_col;
-        }
-        self.cols = merged;
-        self.ticks_per_col *= 2;
-    }
-
-    /// Every response counted.
-    pub fn total(&self) -> u64 {
-        self.cols.iter().flatten().sum()
-    }
-
-    /// Whether nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        self.cols.iter().all(|c| c.iter().all(|n| *n == 0))
-    }
-
-    /// The rows that hold responses (lowest, highest), for the latency axis's range.
-    fn used_rows(&self) -> Option<(usize, usize)> {
-        let used = |r: usize| self.cols.iter().any(|c| c[r] > 0);
-        let lo = (0..ROWS).find(|r| used(*r))?;
-        let hi = (0..ROWS).rev().find(|r| used(*r))?;
-        Some((lo, hi))
-    }
-
-    /// The count in the tile under a plot point, and that tile's time and latency range.
-    fn at(&self, x: f64, y: f64) -> Option<(u64, f64, f64, f64)> {
-        let start = self.start?;
-        let col = ((x - start) / self.ticks_per_col as f64).floor();
-        let row = ((y - LOW_LOG_US) * PER_DECADE).floor();
-        if col < 0.0 || row < 0.0 || row >= ROWS as f64 {
-            return None;
-        }
-        let c = self.cols.get(col as usize)?;
-        let lo = 10f64.powf(LOW_LOG_US + row / PER_DECADE);
-        let hi = 10f64.powf(LOW_LOG_US + (row + 1.0) / PER_DECADE);
-        Some((
-            c[row as usize],
-            start + col * self.ticks_per_col as f64,
-            lo,
-            hi,
-        ))
-    }
-}
-
-/// Heatmaps of a run: all requests together first, then one per series.
-pub fn of_ticks<'a>(keys: usize, ticks: impl IntoIterator<Item = &'a Tick>) -> Vec<HeatmapData> {
-    let mut maps = vec![HeatmapData::default(); keys + 1];
-    for t in ticks {
-        push_tick(&mut maps, t);
-    }
-    maps
-}
-
-/// Adds a tick to a run's heatmaps (all together, then per series).
-pub fn push_tick(maps: &mut [HeatmapData], t: &Tick) {
-    let start = t.end - t.seconds;
-    if let Some(all) = maps.first_mut() {
-        all.push(start, &t.total().latency);
-    }
-    for (m, st) in maps.iter_mut().skip(1).zip(&t.stats) {
-        m.push(start, &st.latency);
-    }
-}
-
-/// A colour from dark blue (few) through green to yellow (most): a log scale, since one busy
-/// latency band would otherwise wash out the rare slow responses the map is for.
+/// A count's colour on the shared scale (transparent for none).
 fn colour(count: f64, max: f64) -> Color32 {
-    if count <= 0.0 {
-        return Color32::TRANSPARENT;
-    }
-    let x = ((count.ln_1p()) / max.ln_1p().max(1e-9)).clamp(0.0, 1.0) as f32;
-    let stops = [
-        (0.0, [40u8, 30, 110]),
-        (0.35, [30, 120, 160]),
-        (0.7, [70, 190, 90]),
-        (1.0, [250, 230, 40]),
-    ];
-    let i = stops
-        .iter()
-        .rposition(|s| s.0 <= x)
-        .unwrap_or(0)
-        .min(stops.len() - 2);
-    let (a, b) = (stops[i], stops[i + 1]);
-    let f = (x - a.0) / (b.0 - a.0);
-    let mix = |k: usize| (a.1[k] as f32 + (b.1[k] as f32 - a.1[k] as f32) * f) as u8;
-    Color32::from_rgb(mix(0), mix(1), mix(2))
+    crate::metrics::heatmap::colour(count, max)
+        .map_or(Color32::TRANSPARENT, |[r, g, b]| Color32::from_rgb(r, g, b))
 }
 
 /// Draws a heatmap: time across, latency up (log), colour for the number of responses; the
@@ -197,13 +48,13 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
     // A row of margin either side, so the fastest and slowest bands are off the frame.
     let (lo, hi) = (lo.saturating_sub(1), (hi + 1).min(ROWS - 1));
     let rows = hi - lo + 1;
-    let mut values = Vec::with_capacity(rows * d.cols.len());
+    let mut values = Vec::with_capacity(rows * d.columns().len());
     for r in lo..=hi {
-        values.extend(d.cols.iter().map(|c| c[r] as f64));
+        values.extend(d.columns().iter().map(|c| c[r] as f64));
     }
     let max = values.iter().copied().fold(0.0, f64::max);
-    let width = d.ticks_per_col as f32;
-    let start = d.start.unwrap_or(0.0);
+    let width = d.column_seconds() as f32;
+    let start = d.start();
     let y0 = LOW_LOG_US + lo as f64 / PER_DECADE;
     let response = plot
         .include_y(y0)
@@ -211,7 +62,7 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
         .label_formatter(|_| None)
         .show(ui, |p| {
             p.heatmap(
-                Heatmap::new(values, d.cols.len())
+                Heatmap::new(values, d.columns().len())
                     .at(PlotPoint::new(start, y0))
                     .tile_size(width, (1.0 / PER_DECADE) as f32)
                     .show_labels(false)
@@ -227,32 +78,7 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
             format::micros(a),
             format::micros(b),
             format::plain(t),
-            format::plain(t + d.ticks_per_col as f64)
+            format::plain(t + d.column_seconds())
         ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_land_in_their_log_rows_and_long_runs_merge_columns() {
-        let mut h = Histogram::<u64>::new(3).expect("histogram");
-        h.record_n(100, 5).expect("record"); // 100 µs
-        h.record_n(80_000, 2).expect("record"); // 80 ms
-        let mut d = HeatmapData::default();
-        for i in 0..(MAX_COLS + 10) {
-            d.push(i as f64, &h);
-        }
-        assert!(d.cols.len() <= MAX_COLS, "{} columns", d.cols.len());
-        assert_eq!(d.ticks_per_col, 2);
-        let total: u64 = d.cols.iter().map(|c| c[row_of(100)]).sum();
-        assert_eq!(total, 5 * (MAX_COLS as u64 + 10), "every response kept");
-        assert_eq!(row_of(100), 10);
-        assert_eq!(row_of(80_000), 39);
-        let (n, _, a, b) = d.at(0.5, 2.05).expect("a tile");
-        assert_eq!(n, 10, "two ticks of 5 at 100 µs");
-        assert!(a <= 100.0 && 100.0 < b, "{a}–{b}");
     }
 }
