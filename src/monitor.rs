@@ -22,6 +22,12 @@ pub struct Environment {
     /// Share of probe chunks that took more than twice the fastest: time the CPU ran at half
     /// speed or less (taken by other work, or slowed by its host).
     pub slow_share: f64,
+    /// CPU the load generator's own engine threads used, in cores, mean over the run.
+    #[serde(default)]
+    pub engine_cores: f64,
+    /// The engine threads that ran.
+    #[serde(default)]
+    pub engine_threads: usize,
 }
 
 impl Environment {
@@ -34,6 +40,26 @@ impl Environment {
             && ok(self.other_cores, cores + 0.5)
             && ok(self.probe_us, 1e9)
             && ok(self.slow_share, 1.0)
+            && ok(self.engine_cores, cores + 0.5)
+            && self.engine_threads <= 4096
+    }
+
+    /// Why the generator itself was the limit, or `None`: its engine threads kept the cores they
+    /// could use busy (90 % or more of them), so requests waited for the generator, and the
+    /// latency and rate measured are partly its own.
+    pub fn generator_saturated(&self) -> Option<String> {
+        let usable = self.engine_threads.min(self.cores) as f64;
+        (usable > 0.0 && self.engine_cores >= usable * SATURATED).then(|| {
+            format!(
+                "the load generator was saturated: its {} engine thread(s) used {:.2} of the {} \
+                 core(s) they could use ({:.0} %), so requests also waited for the generator; \
+                 give it more cores (--threads, or another machine and `runs merge`) or lower the load",
+                self.engine_threads,
+                self.engine_cores,
+                usable,
+                self.engine_cores / usable * 100.0
+            )
+        })
     }
 
     /// Whether the machine's CPUs were nearly all busy (this process and others together), so
@@ -102,6 +128,8 @@ impl Environment {
     }
 }
 
+/// Share of the cores the engine threads could use above which the generator was the limit.
+const SATURATED: f64 = 0.9;
 /// Share of all cores busy above which the machine counts as contended.
 const CONTENDED: f64 = 0.85;
 /// Cores other processes may use beside a run before its machine counts as shared.
@@ -148,14 +176,28 @@ fn sample(stop: &AtomicBool) -> Environment {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let start = Instant::now();
     let cpu0 = cpu_ticks();
+    // Each engine thread's CPU ticks as last seen: a thread that has ended keeps its last value
+    // (its final fifth of a second may be missed: a saturation is then understated, never made up).
+    let mut engine: std::collections::HashMap<u64, u64> = Default::default();
     let mut chunks: Vec<f64> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(PROBE_EVERY);
+        if chunks.len().is_multiple_of(4) {
+            engine_ticks(&mut engine);
+        }
         let t = Instant::now();
         std::hint::black_box(chunk(std::hint::black_box(20_000)));
         chunks.push(t.elapsed().as_secs_f64() * 1e6);
     }
+    engine_ticks(&mut engine);
     let wall = start.elapsed().as_secs_f64();
+    // The engine threads start after the sampler, so their ticks all fall within the run.
+    let engine_cores = if wall > 0.0 {
+        engine.values().sum::<u64>() as f64 / 100.0 / wall
+    } else {
+        0.0
+    };
+    let engine_threads = engine.len();
     let (process_cores, other_cores) = match (cpu0, cpu_ticks()) {
         (Some((busy0, own0)), Some((busy1, own1))) if wall > 0.0 => {
             let hz = 100.0; // USER_HZ, fixed at 100 on Linux for /proc
@@ -179,6 +221,41 @@ fn sample(stop: &AtomicBool) -> Environment {
         other_cores,
         probe_us,
         slow_share,
+        engine_cores,
+        engine_threads,
+    }
+}
+
+/// Records the CPU ticks of this process's engine threads (named `loadbench-engine-N`, which the
+/// kernel shortens to 15 characters) by thread id, from /proc, Linux only.
+fn engine_ticks(seen: &mut std::collections::HashMap<u64, u64>) {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let dir = task.path();
+        let is_engine = std::fs::read_to_string(dir.join("comm"))
+            .is_ok_and(|c| c.trim_end().starts_with("loadbench-engin"));
+        if !is_engine {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let t = f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+        seen.insert(tid, t);
     }
 }
 
@@ -256,5 +333,27 @@ mod tests {
             );
         }
         assert_eq!(quiet.differs(&quiet), None);
+    }
+
+    #[test]
+    fn a_generator_busy_on_the_cores_it_could_use_says_so() {
+        let env = |cores: usize, engine_cores: f64, engine_threads: usize| Environment {
+            cores,
+            engine_cores,
+            engine_threads,
+            ..Environment::default()
+        };
+        // One thread at 95 % of its one core: saturated.
+        let why = env(2, 0.95, 1).generator_saturated().expect("saturated");
+        assert!(
+            why.contains("1 engine thread(s) used 0.95 of the 1 core(s)"),
+            "{why}"
+        );
+        // Two threads on a 2-core machine at 1 core in all: half their cores, not saturated.
+        assert!(env(2, 1.0, 2).generator_saturated().is_none());
+        // Four threads on 2 cores can use 2 cores at most: 1.9 of them is saturated.
+        assert!(env(2, 1.9, 4).generator_saturated().is_some());
+        // Nothing measured (another OS, an old stored run): nothing said.
+        assert!(env(2, 0.0, 0).generator_saturated().is_none());
     }
 }

@@ -151,6 +151,13 @@ pub fn summary(s: &Summary) -> String {
     if let Some(why) = &s.halted {
         let _ = writeln!(out, "ended early — {why}");
     }
+    if let Some(why) = s
+        .environment
+        .as_ref()
+        .and_then(crate::monitor::Environment::generator_saturated)
+    {
+        let _ = writeln!(out, "warning: {why}");
+    }
     // Failures are not throughput: say how much of the rate succeeded when some did not.
     let succeeded = if s.total.errors > 0 && s.duration_s > 0.0 {
         format!(

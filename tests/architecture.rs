@@ -38,7 +38,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "thresholds",
         ],
     ),
-    ("printer", &["analysis", "format", "metrics", "scenario"]),
+    (
+        "printer",
+        &["analysis", "format", "metrics", "monitor", "scenario"],
+    ),
     (
         "report",
         &[

@@ -693,3 +693,42 @@ body = "Capacity planning starts with a curve: throughput against latency."
         "rounds=100 saturates below the sample's top rate: {heavy}/s"
     );
 }
+
+#[test]
+fn the_engine_threads_own_cpu_is_measured_for_the_saturation_check() {
+    let _g = serial();
+    let s = scenario(
+        r#"
+name = "busy"
+duration = "2s"
+[targets]
+demo = "demo"
+[load]
+model = "closed"
+vus = 20
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+"#,
+    );
+    let handle = loadbench::engine::start(
+        s,
+        loadbench::engine::RunOptions {
+            threads: Some(2),
+            ..Default::default()
+        },
+    )
+    .expect("engine starts");
+    let outcome = handle.wait(|_| {}).expect("run finishes");
+    let env = outcome.summary.environment.expect("measured on Linux");
+    assert_eq!(env.engine_threads, 2, "{env:?}");
+    // Closed model, no think time: the engine threads are busy for much of the run.
+    assert!(
+        env.engine_cores > 0.05 && env.engine_cores <= env.cores as f64 + 0.5,
+        "{env:?}"
+    );
+    assert!(
+        env.engine_cores <= env.process_cores + 0.05,
+        "part of the process: {env:?}"
+    );
+}

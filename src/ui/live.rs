@@ -374,6 +374,14 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         });
     }
     badges(ui, &s.badges, !(s.is_running() && s.seconds == 0.0));
+    if let Some(why) = s
+        .summary
+        .as_ref()
+        .and_then(|sum| sum.environment.as_ref())
+        .and_then(crate::monitor::Environment::generator_saturated)
+    {
+        ui.colored_label(super::theme::warn(ui), format!("Warning: {why}"));
+    }
     if let Some(c) = &s.against_baseline {
         egui::CollapsingHeader::new(if c.regressed {
             RichText::new(format!(

@@ -525,6 +525,13 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
     annotations(ui, o, msgs);
     if let Some(summary) = &o.run.summary {
         super::widgets::badges(ui, &summary.thresholds, true);
+        if let Some(why) = summary
+            .environment
+            .as_ref()
+            .and_then(crate::monitor::Environment::generator_saturated)
+        {
+            ui.colored_label(super::theme::warn(ui), format!("Warning: {why}"));
+        }
     }
     egui::ScrollArea::vertical()
         .id_salt("opened_run")
