@@ -1488,3 +1488,64 @@ query = { delay_ms = 10 }
     );
     assert!(md.contains("\n| 8 | "), "{md}");
 }
+
+#[test]
+fn compare_judges_against_the_scenarios_baseline_set_or_one_run_and_exports_it() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 3);
+    loadbench::store::Store::open(&e.db)
+        .expect("store")
+        .set_baseline(&[1, 2])
+        .expect("baseline");
+    let report = e._dir.path().join("set.md");
+    let dialogs = ScriptedDialogs {
+        reports: vec![report.clone()],
+        ..Default::default()
+    };
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(dialogs),
+    ));
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    for b in h.get_all_by_role(egui::accesskit::Role::CheckBox) {
+        b.click();
+    }
+    h.run();
+    h.get_by_label("Compare 3 selected").click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(20), |b| !b.compare.busy());
+    // The ticked baseline runs are judged as one set, as the CI gate judges.
+    assert_eq!(h.state().compare.bases, vec![1, 2]);
+    let v = &h.state().compare.verdicts;
+    assert_eq!(v.len(), 1);
+    assert_eq!((v[0].candidate, v[0].baselines.clone()), (3, vec![1, 2]));
+    h.get_by_label("#3 against baseline runs #1, #2");
+    // One run alone as the baseline: the two others judged against it.
+    h.get_by_label("Baseline").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "#1 Quick start")
+        .click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(20), |b| !b.compare.busy());
+    assert_eq!(h.state().compare.bases, vec![1]);
+    assert_eq!(h.state().compare.verdicts.len(), 2);
+    // And back to the scenario's set, then exported.
+    h.get_by_label("Baseline").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "baseline runs #1, #2")
+        .click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(20), |b| !b.compare.busy());
+    assert_eq!(h.state().compare.bases, vec![1, 2]);
+    h.get_by_label("Export comparison…").click();
+    h.step();
+    step_until(&mut h, Duration::from_secs(30), |b| {
+        b.status.starts_with("exported")
+    });
+    let md = std::fs::read_to_string(&report).expect("report");
+    assert!(md.contains("Against baseline runs #1, #2"), "{md}");
+}

@@ -148,6 +148,35 @@ impl Report {
         Report::load_compared(store, id, &[])
     }
 
+    /// Loads a run and its verdicts against a baseline set (several runs judged as one, their
+    /// spread the run-to-run drift, as `run --compare-to baseline` judges); one run alone is
+    /// [`Report::load_compared`].
+    pub fn load_against_set(
+        store: &Store,
+        id: i64,
+        baselines: &[i64],
+    ) -> crate::store::Result<Report> {
+        if baselines.len() < 2 {
+            return Report::load_compared(store, id, baselines);
+        }
+        let mut report = Report::load_compared(store, id, &[])?;
+        let comparison = crate::analysis::compare::compare_to_runs(store, baselines, id)?;
+        let mut totals = crate::metrics::Stats::default();
+        for &b in baselines {
+            let mut acc = Accumulator::new(store.run(b)?.info.keys.len());
+            for t in store.ticks(b)? {
+                acc.add(&t);
+            }
+            totals.merge(&acc.total());
+        }
+        report.comparisons.push(Baseline {
+            name: comparison.against(),
+            totals,
+            comparison,
+        });
+        Ok(report)
+    }
+
     /// Loads a run and its comparisons against `baselines`.
     pub fn load_compared(
         store: &Store,
@@ -416,7 +445,13 @@ impl Report {
             let names: Vec<String> = self
                 .comparisons
                 .iter()
-                .map(|b| format!("#{} {}", b.comparison.baseline, b.name))
+                .map(|b| {
+                    if b.comparison.baselines.len() > 1 {
+                        b.name.clone()
+                    } else {
+                        format!("#{} {}", b.comparison.baseline, b.name)
+                    }
+                })
                 .collect();
             let mut overlay: Vec<(&str, &hdrhistogram::Histogram<u64>)> =
                 vec![(this.as_str(), &total.latency)];
@@ -476,7 +511,11 @@ impl Report {
                     verdict = format!("{verdict} ({})", notes.join("; "));
                 }
                 (
-                    format!("Against baseline #{} ({})", c.baseline, b.name),
+                    if c.baselines.len() > 1 {
+                        format!("Against {}", c.against())
+                    } else {
+                        format!("Against baseline #{} ({})", c.baseline, b.name)
+                    },
                     verdict,
                     rows,
                 )

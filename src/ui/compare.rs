@@ -13,8 +13,12 @@ use crate::store::Store;
 /// State of the compare screen.
 #[derive(Default)]
 pub struct CompareState {
-    /// The compared runs (id, name, summary), the baseline first.
+    /// The compared runs (id, name, summary), the baseline runs first.
     pub runs: Vec<(i64, String, Summary)>,
+    /// The baseline: one run, or a set of runs whose spread is the run-to-run drift.
+    pub bases: Vec<i64>,
+    /// The scenario's marked baseline runs, offered as the baseline when there are two or more.
+    pub scenario_set: Vec<i64>,
     /// Verdicts of each candidate against the baseline.
     pub verdicts: Vec<Comparison>,
     /// Chart series of the compared runs, aligned on elapsed time.
@@ -31,18 +35,26 @@ pub struct CompareState {
 }
 
 impl CompareState {
-    /// Compares `ids` against `baseline` (one of them): their rows and charts now, their
-    /// histograms and verdicts in the background.
+    /// Compares `ids` against `bases` (one run or a set; added to the runs if not among them):
+    /// their rows and charts now, their histograms and verdicts in the background.
     pub fn load(
         &mut self,
         store: &Store,
         db: &std::path::Path,
         ctx: Option<egui::Context>,
         ids: &[i64],
-        baseline: i64,
+        bases: &[i64],
     ) {
-        let mut order: Vec<i64> = vec![baseline];
-        order.extend(ids.iter().copied().filter(|i| *i != baseline));
+        let Some(&baseline) = bases.first() else {
+            return;
+        };
+        let mut order: Vec<i64> = bases.to_vec();
+        order.extend(ids.iter().copied().filter(|i| !bases.contains(i)));
+        self.bases = bases.to_vec();
+        self.scenario_set = store
+            .run(baseline)
+            .and_then(|r| store.baselines_of(&r.row.scenario))
+            .unwrap_or_default();
         self.error = None;
         self.runs.clear();
         self.charts.clear();
@@ -66,8 +78,9 @@ impl CompareState {
         }
         self.spectra.clear();
         self.verdicts.clear();
-        if !self.report_on.is_some_and(|r| order[1..].contains(&r)) {
-            self.report_on = order.last().copied().filter(|r| *r != baseline);
+        let candidates: Vec<i64> = order[bases.len()..].to_vec();
+        if !self.report_on.is_some_and(|r| candidates.contains(&r)) {
+            self.report_on = candidates.last().copied();
         }
         let names: Vec<(i64, String)> = order
             .iter()
@@ -89,17 +102,22 @@ impl CompareState {
                     Some((name, acc.total().latency))
                 })
                 .collect();
-            let verdicts = order[1..]
+            let bases: Vec<i64> = order
                 .iter()
-                .filter_map(|c| crate::analysis::compare::compare_runs(store, order[0], *c).ok())
+                .copied()
+                .filter(|i| !candidates.contains(i))
+                .collect();
+            let verdicts = candidates
+                .iter()
+                .filter_map(|c| crate::analysis::compare::compare_to_runs(store, &bases, *c).ok())
                 .collect();
             (spectra, verdicts)
         }));
     }
 
-    /// The baseline's id, when runs are compared.
+    /// The (first) baseline run's id, when runs are compared.
     pub fn baseline(&self) -> Option<i64> {
-        self.runs.first().map(|r| r.0)
+        self.bases.first().copied()
     }
 
     /// Every compared run's id, the baseline first.
@@ -154,29 +172,51 @@ pub fn view(ui: &mut egui::Ui, s: &mut CompareState, msgs: &mut Vec<Msg>) {
         ui.heading(format!("Comparing {} runs", s.runs.len()));
         ui.separator();
         let label = ui.label("Baseline");
+        let set_name = |set: &[i64]| {
+            format!(
+                "baseline runs {}",
+                set.iter()
+                    .map(|b| format!("#{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let shown = if s.bases.len() > 1 {
+            set_name(&s.bases)
+        } else {
+            name_of(base)
+        };
         egui::ComboBox::from_id_salt("compare_baseline")
-            .selected_text(name_of(base))
+            .selected_text(shown)
             .show_ui(ui, |ui| {
-                for (id, name, _) in &s.runs {
-                    if ui
-                        .selectable_label(*id == base, format!("#{id} {name}"))
+                if s.scenario_set.len() > 1
+                    && ui
+                        .selectable_label(s.bases == s.scenario_set, set_name(&s.scenario_set))
+                        .on_hover_text(
+                            "the scenario's marked baseline runs: their spread is the run-to-run \
+                             drift, as the CI gate judges",
+                        )
                         .clicked()
-                        && *id != base
-                    {
-                        msgs.push(Msg::CompareBaseline(*id));
+                {
+                    msgs.push(Msg::CompareBaseline(s.scenario_set.clone()));
+                }
+                for (id, name, _) in &s.runs {
+                    let only = s.bases == [*id];
+                    if ui.selectable_label(only, format!("#{id} {name}")).clicked() && !only {
+                        msgs.push(Msg::CompareBaseline(vec![*id]));
                     }
                 }
             })
             .response
             .labelled_by(label.id);
         ui.separator();
-        if s.runs.len() > 2 {
+        if s.runs.len() > s.bases.len() + 1 {
             let label = ui.label("Report on");
             let candidate = s.report_on.unwrap_or(base);
             egui::ComboBox::from_id_salt("compare_report_on")
                 .selected_text(name_of(candidate))
                 .show_ui(ui, |ui| {
-                    for (id, name, _) in s.runs.iter().skip(1) {
+                    for (id, name, _) in s.runs.iter().skip(s.bases.len()) {
                         ui.selectable_value(&mut s.report_on, Some(*id), format!("#{id} {name}"));
                     }
                 })
@@ -222,7 +262,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut CompareState, msgs: &mut Vec<Msg>) {
                 "Changes are against the baseline, {}.",
                 name_of(base)
             ));
-            compare_table(ui, &s.runs);
+            compare_table(ui, &s.runs, &s.bases);
             ui.separator();
             overlay_charts(ui, &s.charts, &s.spectra);
         });
@@ -230,7 +270,7 @@ pub fn view(ui: &mut egui::Ui, s: &mut CompareState, msgs: &mut Vec<Msg>) {
 
 /// The compared runs side by side, per request: rate, p50, p95, p99, p99.9, max and error rate
 /// for each run, with the absolute and relative change against the first run (the baseline).
-pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)]) {
+pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)], bases: &[i64]) {
     let Some((_, _, base)) = runs.first() else {
         return;
     };
@@ -285,7 +325,11 @@ pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)]) {
                         });
                         ui.label(format!(
                             "#{id} {name}{}",
-                            if is_base { " (baseline)" } else { "" }
+                            if bases.contains(id) {
+                                " (baseline)"
+                            } else {
+                                ""
+                            }
                         ));
                         ui.label(if is_base || b.rate <= 0.0 {
                             format::rate(e.rate)

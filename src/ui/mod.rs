@@ -144,8 +144,8 @@ pub enum Msg {
     DiscardThen(Box<Msg>),
     /// Close the "unsaved changes" question.
     CancelPending,
-    /// Compare the same runs against another of them as the baseline.
-    CompareBaseline(i64),
+    /// Compare the same runs against another baseline: one run, or a set of runs.
+    CompareBaseline(Vec<i64>),
     /// Export a candidate's report with its verdicts against the compare screen's baseline.
     ExportCompare(i64, crate::report::Format),
     /// Close the comparison.

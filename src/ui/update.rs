@@ -170,28 +170,37 @@ impl Workbench {
             }
             Msg::CompareSelected => {
                 let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
-                // The baseline: a ticked run marked as its scenario's baseline, else the oldest.
-                let marked = self
+                // The baseline: the ticked runs marked as their scenario's baseline (a set when
+                // there are several), else the oldest ticked.
+                let mut bases: Vec<i64> = self
                     .runs
                     .rows
                     .iter()
                     .filter(|r| r.baseline && self.runs.selected.contains(&r.id))
                     .map(|r| r.id)
-                    .min();
-                if let (Some(s), Some(base)) = (&self.store, marked.or(ids.first().copied())) {
+                    .collect();
+                bases.sort_unstable();
+                if bases.is_empty() || bases.len() == ids.len() {
+                    bases = ids.first().copied().into_iter().collect();
+                }
+                if let Some(s) = &self.store
+                    && !bases.is_empty()
+                {
                     self.compare.report_on = None;
-                    self.compare.load(s, &self.db, self.ctx.clone(), &ids, base);
+                    self.compare
+                        .load(s, &self.db, self.ctx.clone(), &ids, &bases);
                     self.screen = Screen::Compare;
                 }
             }
-            Msg::CompareBaseline(base) => {
+            Msg::CompareBaseline(bases) => {
                 let ids = self.compare.ids();
                 if let Some(s) = &self.store {
-                    self.compare.load(s, &self.db, self.ctx.clone(), &ids, base);
+                    self.compare
+                        .load(s, &self.db, self.ctx.clone(), &ids, &bases);
                 }
             }
             Msg::ExportCompare(candidate, format) => {
-                let bases: Vec<i64> = self.compare.baseline().into_iter().collect();
+                let bases = self.compare.bases.clone();
                 self.export(candidate, format, bases);
             }
             Msg::CloseCompare => {
@@ -383,7 +392,7 @@ impl Workbench {
     ) {
         self.status = format!("exporting run #{id} to {}…", path.display());
         self.export_pending = Some(in_background(&self.db, self.ctx.clone(), move |store| {
-            let report = crate::report::Report::load_compared(store, id, &baselines)
+            let report = crate::report::Report::load_against_set(store, id, &baselines)
                 .map_err(|e| format!("run #{id}: {e}"))?;
             crate::report::write(&report, format, &path, true)
                 .map(|files| format!("exported {} file(s) to {}", files.len(), path.display()))
