@@ -48,6 +48,8 @@ fn with_files(e: &Env, files: Vec<std::path::PathBuf>) -> Harness<'static, Workb
 fn harness(bench: Workbench) -> Harness<'static, Workbench> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 900.0))
+        // A scroll area settling after a modal closes takes a few frames more than the default.
+        .with_max_steps(16)
         .build_ui_state(|ui, bench: &mut Workbench| bench.show(ui), bench)
 }
 
@@ -1190,6 +1192,7 @@ fn a_request_clicked_in_an_opened_run_is_shown_alone_in_every_chart() {
     // takes a scroll-into-view request before the screen's can).
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 1400.0))
+        .with_max_steps(16)
         .build_ui_state(
             |ui, bench: &mut Workbench| bench.show(ui),
             Workbench::new(
@@ -1381,6 +1384,7 @@ fn the_runs_table_spreads_across_a_wide_window() {
     store_quickstart_runs(&e.db, 1);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1920.0, 900.0))
+        .with_max_steps(16)
         .build_ui_state(
             |ui, bench: &mut Workbench| bench.show(ui),
             Workbench::new(
@@ -1436,6 +1440,7 @@ query = { delay_ms = 10 }
     );
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 1600.0))
+        .with_max_steps(16)
         .build_ui_state(
             |ui, bench: &mut Workbench| bench.show(ui),
             Workbench::new(
