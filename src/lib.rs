@@ -15,6 +15,7 @@ pub mod output;
 pub mod printer;
 pub mod report;
 pub mod scenario;
+pub mod statsd;
 pub mod store;
 pub mod thresholds;
 pub mod timer;

@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("demo", &["format", "timer"]),
     ("scenario", &["demo", "format", "thresholds"]),
     ("metrics", &["format", "monitor", "scenario", "thresholds"]),
+    ("statsd", &["metrics"]),
     (
         "engine",
         &["demo", "metrics", "monitor", "scenario", "timer"],
@@ -84,6 +85,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "printer",
             "report",
             "scenario",
+            "statsd",
             "store",
             "thresholds",
             "ui",

@@ -465,3 +465,60 @@ fn capacity_search_finds_the_rate_a_four_slot_20ms_service_sustains() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn statsd_gets_each_seconds_figures_tagged_by_request_and_a_bad_address_is_refused() {
+    let _g = serial();
+    let agent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    agent
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let addr = agent.local_addr().expect("addr").to_string();
+    let (code, _, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--no-store",
+        "-q",
+        "--statsd",
+        &addr,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut got = String::new();
+    let mut packets = 0;
+    let mut buf = [0u8; 65_536];
+    while let Ok(n) = agent.recv(&mut buf) {
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        got.push('\n');
+        packets += 1;
+        if got.matches("loadbench.in_flight:").count() >= 3 {
+            break;
+        }
+    }
+    // Three seconds, the first of them warm-up: each with every series and the total.
+    assert!(
+        got.matches("loadbench.in_flight:").count() >= 3,
+        "{packets} packets:\n{got}"
+    );
+    for want in [
+        "phase:warmup",
+        "phase:measured",
+        "|g|#scenario:Quick_start,phase:measured,request:echo,target:demo",
+        "loadbench.latency.p95:",
+        "request:all,target:all",
+    ] {
+        assert!(got.contains(want), "{want} in:\n{got}");
+    }
+    let (code, _, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--no-store",
+        "--statsd",
+        "127.0.0.1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--statsd 127.0.0.1"), "{err}");
+}

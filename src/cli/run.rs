@@ -70,6 +70,11 @@ pub(super) struct RunArgs {
     /// first 3 s see nothing but failed connections stops and exits 3).
     #[arg(long)]
     no_fail_fast: bool,
+    /// Send each second's figures to a DogStatsD agent (Datadog) at HOST:PORT: rate, p50/p95/p99,
+    /// errors by kind, in flight, tagged with scenario, request and target. Never slows the run:
+    /// sent once a second after the tick, never waiting; lost packets are counted, not fatal.
+    #[arg(long, value_name = "HOST:PORT")]
+    statsd: Option<String>,
     /// After the run, compare it with its scenario's baseline runs (`baseline`) or with run ids
     /// (`12` or `12,13,14`); exit 4 on a significant regression.
     #[arg(long, value_name = "baseline|ID[,ID...]")]
@@ -261,6 +266,22 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     let fail_fast = !args.no_fail_fast;
     let every = args.progress_interval.as_secs_f64().max(1.0);
     let mut next_line_at = every;
+    let mut statsd = match &args.statsd {
+        Some(addr) => {
+            match crate::statsd::Statsd::new(
+                addr,
+                &scenario.name,
+                &crate::metrics::Key::all(&scenario),
+            ) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!("loadbench: {e}");
+                    return EXIT_INVALID;
+                }
+            }
+        }
+        None => None,
+    };
     let executed = execute(
         scenario,
         name,
@@ -269,6 +290,9 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         quiet,
         fail_fast,
         |tick| {
+            if let Some(s) = statsd.as_mut() {
+                s.send(tick);
+            }
             if quiet {
                 return;
             }
@@ -285,6 +309,16 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     );
     if tty && !quiet {
         eprintln!();
+    }
+    if let Some(s) = &statsd
+        && s.failed.0 > 0
+    {
+        eprintln!(
+            "loadbench: statsd: {} of {} packet(s) could not be sent ({})",
+            s.failed.0,
+            s.failed.0 + s.sent,
+            s.failed.1.as_deref().unwrap_or("unknown")
+        );
     }
     let (outcome, stored_id, halt) = match executed {
         Ok(done) => done,
