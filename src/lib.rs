@@ -6,6 +6,7 @@ pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod exit;
+pub mod exposition;
 pub mod format;
 pub mod halt;
 pub mod launch;

@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("scenario", &["demo", "format", "thresholds"]),
     ("metrics", &["format", "monitor", "scenario", "thresholds"]),
     ("statsd", &["metrics"]),
+    ("exposition", &["metrics"]),
     (
         "engine",
         &["demo", "metrics", "monitor", "scenario", "timer"],
@@ -76,6 +77,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "demo",
             "engine",
             "exit",
+            "exposition",
             "format",
             "halt",
             "launch",

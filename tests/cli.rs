@@ -522,3 +522,68 @@ fn statsd_gets_each_seconds_figures_tagged_by_request_and_a_bad_address_is_refus
     assert_eq!(code, 2);
     assert!(err.contains("--statsd 127.0.0.1"), "{err}");
 }
+
+#[test]
+fn metrics_listen_serves_the_running_seconds_as_a_prometheus_page() {
+    let _g = serial();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = bin()
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--duration",
+            "4s",
+            "--warmup",
+            "1s",
+            "--no-store",
+            "-q",
+            "--metrics-listen",
+            &addr,
+        ])
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    let mut page = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let Ok(sock) = addr.parse::<std::net::SocketAddr>() else {
+            break;
+        };
+        if std::net::TcpStream::connect(sock).is_err() {
+            continue;
+        }
+        let (_, body) = common::http_get(sock, "/metrics");
+        if body.contains("phase=\"measured\"") {
+            page = body;
+            break;
+        }
+    }
+    let status = child.wait().expect("ends");
+    assert!(status.success());
+    for want in [
+        "# TYPE loadbench_rate gauge",
+        "loadbench_rate{scenario=\"Quick start\",request=\"echo\",target=\"demo\",phase=\"measured\"}",
+        "loadbench_latency_seconds{",
+        "quantile=\"0.95\"",
+        "# TYPE loadbench_requests_total counter",
+        "loadbench_requests_total{scenario=\"Quick start\",request=\"ingest\",target=\"demo\"}",
+    ] {
+        assert!(page.contains(want), "{want} in:\n{page}");
+    }
+    // A port that is taken is refused before anything is sent.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = taken.local_addr().expect("addr").to_string();
+    let (code, _, err) = run(&[
+        "run",
+        "scenarios/quickstart.toml",
+        "--no-store",
+        "--metrics-listen",
+        &busy,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--metrics-listen"), "{err}");
+}

@@ -75,6 +75,10 @@ pub(super) struct RunArgs {
     /// sent once a second after the tick, never waiting; lost packets are counted, not fatal.
     #[arg(long, value_name = "HOST:PORT")]
     statsd: Option<String>,
+    /// Serve each second's figures as a Prometheus text exposition on HOST:PORT while the run
+    /// goes (any path; port 0 picks one, printed at the start).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_listen: Option<String>,
     /// After the run, compare it with its scenario's baseline runs (`baseline`) or with run ids
     /// (`12` or `12,13,14`); exit 4 on a significant regression.
     #[arg(long, value_name = "baseline|ID[,ID...]")]
@@ -282,6 +286,23 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         }
         None => None,
     };
+    let mut exposition = match &args.metrics_listen {
+        Some(addr) => match crate::exposition::Exposition::listen(
+            addr,
+            &scenario.name,
+            &crate::metrics::Key::all(&scenario),
+        ) {
+            Ok(x) => {
+                eprintln!("metrics: http://{}/metrics", x.addr);
+                Some(x)
+            }
+            Err(e) => {
+                eprintln!("loadbench: {e}");
+                return EXIT_INVALID;
+            }
+        },
+        None => None,
+    };
     let executed = execute(
         scenario,
         name,
@@ -292,6 +313,9 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         |tick| {
             if let Some(s) = statsd.as_mut() {
                 s.send(tick);
+            }
+            if let Some(x) = exposition.as_mut() {
+                x.update(tick);
             }
             if quiet {
                 return;
