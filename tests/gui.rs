@@ -46,8 +46,13 @@ fn with_files(e: &Env, files: Vec<std::path::PathBuf>) -> Harness<'static, Workb
 }
 
 fn harness(bench: Workbench) -> Harness<'static, Workbench> {
+    harness_sized(bench, 1280.0, 900.0)
+}
+
+/// The workbench in a window of `width` × `height` points.
+fn harness_sized(bench: Workbench, width: f32, height: f32) -> Harness<'static, Workbench> {
     Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
+        .with_size(egui::vec2(width, height))
         // A scroll area settling after a modal closes takes a few frames more than the default.
         .with_max_steps(16)
         .build_ui_state(|ui, bench: &mut Workbench| bench.show(ui), bench)
@@ -1190,17 +1195,15 @@ fn a_request_clicked_in_an_opened_run_is_shown_alone_in_every_chart() {
     store_quickstart_runs(&e.db, 1);
     // Tall enough to show the request table under the charts (a table's own scroll area
     // takes a scroll-into-view request before the screen's can).
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 1400.0))
-        .with_max_steps(16)
-        .build_ui_state(
-            |ui, bench: &mut Workbench| bench.show(ui),
-            Workbench::new(
-                e.samples.clone(),
-                e.db.clone(),
-                Box::new(ScriptedDialogs::default()),
-            ),
-        );
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1280.0,
+        1400.0,
+    );
     h.run();
     h.get_by_label("Runs").click();
     h.run();
@@ -1382,17 +1385,15 @@ fn the_runs_table_spreads_across_a_wide_window() {
     let _g = common::serial();
     let e = env();
     store_quickstart_runs(&e.db, 1);
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1920.0, 900.0))
-        .with_max_steps(16)
-        .build_ui_state(
-            |ui, bench: &mut Workbench| bench.show(ui),
-            Workbench::new(
-                e.samples.clone(),
-                e.db.clone(),
-                Box::new(ScriptedDialogs::default()),
-            ),
-        );
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1920.0,
+        900.0,
+    );
     h.run();
     h.get_by_label("Runs").click();
     h.run();
@@ -1438,20 +1439,18 @@ query = { delay_ms = 10 }
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 1600.0))
-        .with_max_steps(16)
-        .build_ui_state(
-            |ui, bench: &mut Workbench| bench.show(ui),
-            Workbench::new(
-                e.samples.clone(),
-                e.db.clone(),
-                Box::new(ScriptedDialogs {
-                    reports: vec![e.samples.join("ramp.md")],
-                    ..Default::default()
-                }),
-            ),
-        );
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs {
+                reports: vec![e.samples.join("ramp.md")],
+                ..Default::default()
+            }),
+        ),
+        1280.0,
+        1600.0,
+    );
     h.run();
     h.get_by_label("Runs").click();
     h.run();

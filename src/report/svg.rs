@@ -62,6 +62,22 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A chart's opening: the SVG element, its white background and its title.
+fn open_svg(title: &str) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
+    let _ = write!(
+        s,
+        r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    s
+}
+
 /// Draws a line chart.
 pub fn line_chart(axes: &Axes<'_>, series: &[Series<'_>]) -> String {
     line_chart_marked(axes, series, &[])
@@ -99,17 +115,7 @@ pub fn line_chart_marked(axes: &Axes<'_>, series: &[Series<'_>], marks: &[f64]) 
     let ph = H - TOP - BOTTOM;
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
     let sy = |y: f64| TOP + ph - y / y1 * ph;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = write!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
-    let _ = write!(
-        s,
-        r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">{}</text>"#,
-        escape(axes.title)
-    );
+    let mut s = open_svg(axes.title);
     for i in 0..=y_ticks {
         let v = y_step * f64::from(i);
         let y = sy(v);
@@ -241,16 +247,7 @@ pub fn histogram_chart(h: &hdrhistogram::Histogram<u64>) -> String {
     let bins = crate::metrics::log_bins(h, 40);
     let pw = W - LEFT - RIGHT;
     let ph = H - TOP - BOTTOM;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = write!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
-    let _ = write!(
-        s,
-        r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">Latency distribution (log latency axis)</text>"#
-    );
+    let mut s = open_svg("Latency distribution (log latency axis)");
     let _ = write!(
         s,
         r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#999999"/>"##
@@ -343,16 +340,7 @@ pub fn heatmap_chart(d: &crate::metrics::heatmap::HeatmapData) -> String {
     use crate::metrics::heatmap::{LOW_LOG_US, PER_DECADE};
     let pw = W - LEFT - RIGHT;
     let ph = H - TOP - BOTTOM;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = write!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);
-    let _ = write!(
-        s,
-        r#"<text x="{LEFT}" y="18" font-size="13" font-weight="bold">Latency heatmap (responses per second and latency band)</text>"#
-    );
+    let mut s = open_svg("Latency heatmap (responses per second and latency band)");
     let Some((lo, hi)) = d.used_rows() else {
         let _ = write!(
             s,
