@@ -7,6 +7,7 @@ pub mod demo;
 pub mod engine;
 pub mod exit;
 pub mod exposition;
+pub mod foreign;
 pub mod format;
 pub mod halt;
 pub mod launch;

@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("scenario", &["demo", "format", "thresholds"]),
     ("metrics", &["format", "monitor", "scenario", "thresholds"]),
     ("statsd", &["metrics"]),
+    ("foreign", &["metrics"]),
     ("exposition", &["metrics"]),
     (
         "engine",
@@ -58,6 +59,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "demo",
             "engine",
             "exit",
+            "foreign",
             "format",
             "launch",
             "metrics",
@@ -77,6 +79,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "demo",
             "engine",
             "exit",
+            "foreign",
             "exposition",
             "format",
             "halt",

@@ -12,6 +12,7 @@ mod parse;
 mod report;
 mod run;
 mod runs;
+mod runs_import;
 mod signals;
 
 use std::path::PathBuf;

@@ -114,10 +114,23 @@ pub(super) enum RunsCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Import a run exported with `runs export`.
+    /// Import a run: a `runs export` file, or another tool's raw results as a full run (k6
+    /// --out json or csv, oha --db-url or --output-format csv, a JMeter JTL in CSV or XML, an
+    /// Artillery --output report), its format guessed from its content.
     Import {
-        /// The exported file.
+        /// The file.
         file: PathBuf,
+        /// Read it as this format: k6-json, k6-csv, oha-db, oha-csv, jmeter-csv, jmeter-xml,
+        /// artillery.
+        #[arg(long, value_parser = super::runs_import::parse_format)]
+        format: Option<crate::foreign::Format>,
+        /// The scenario another tool's run is filed under, so trends and compare group it
+        /// (default: the file's name).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The tool's version, which k6's, oha's and JMeter's files do not record.
+        #[arg(long, value_name = "VERSION")]
+        tool_version: Option<String>,
     },
     /// Delete old runs to keep a database (a CI cache) from growing: runs beyond the newest N of
     /// each scenario, or older than a span. Baseline runs and running runs are always kept.
@@ -237,7 +250,18 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
                 Ok(())
             })
         }),
-        Some(RunsCommand::Import { file }) => import_run(&store, &file),
+        Some(RunsCommand::Import {
+            file,
+            format,
+            scenario,
+            tool_version,
+        }) => super::runs_import::import(
+            &store,
+            &file,
+            format,
+            scenario.as_deref(),
+            tool_version.as_deref(),
+        ),
         Some(RunsCommand::Prune {
             keep,
             older_than,
@@ -449,42 +473,5 @@ fn prune_runs(
         doomed.len(),
         rows.len()
     );
-    Ok(())
-}
-
-pub(super) fn import_run(store: &Store, file: &std::path::Path) -> crate::store::Result<()> {
-    use crate::store::StoreError;
-    let shown = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| StoreError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let doc: crate::store::RunExport = serde_json::from_str(&text).map_err(|e| {
-        StoreError::Invalid(format!(
-            "{shown}:{}:{}: not a loadbench run export: {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    // Importing a run already here is done already: a CI job that restores its baselines on
-    // every build must not fail on the second.
-    if let Some(id) = store.run_by_uuid(&doc.uuid)? {
-        eprintln!("{shown} is already stored as run #{id}; nothing imported");
-        println!("{id}");
-        return Ok(());
-    }
-    let id = store.import_run(&doc).map_err(|e| match e {
-        StoreError::Invalid(m) => StoreError::Invalid(format!("{shown}: {m}")),
-        other => other,
-    })?;
-    if doc.baseline {
-        eprintln!(
-            "imported {shown} as run #{id}, a baseline of scenario \"{}\" as it was where exported",
-            doc.info.scenario
-        );
-    } else {
-        eprintln!("imported {shown} as run #{id}");
-    }
-    println!("{id}");
     Ok(())
 }

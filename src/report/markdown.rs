@@ -156,7 +156,22 @@ impl Tables {
             };
             format!("{} {}, {} cores", get("os"), get("arch"), get("cores"))
         };
-        let mut environment = vec![["loadbench".to_string(), r.run.version.clone()]];
+        let imported = r.run.host.get("imported");
+        let mut environment = match imported {
+            // Another tool measured it: say which, and from what file.
+            Some(i) => vec![
+                ["measured by".to_string(), r.run.version.clone()],
+                [
+                    "imported from".to_string(),
+                    format!(
+                        "{} ({})",
+                        i.get("file").and_then(|v| v.as_str()).unwrap_or("?"),
+                        i.get("format").and_then(|v| v.as_str()).unwrap_or("?")
+                    ),
+                ],
+            ],
+            None => vec![["loadbench".to_string(), r.run.version.clone()]],
+        };
         match r.run.host.get("merged_from").and_then(|m| m.as_array()) {
             // A merged run: one line per shard, each with the machine it ran on.
             Some(shards) => {
@@ -170,7 +185,10 @@ impl Tables {
                     ]);
                 }
             }
-            None => environment.push(["machine".into(), machine(&r.run.host)]),
+            None if imported.is_none() => {
+                environment.push(["machine".into(), machine(&r.run.host)])
+            }
+            None => {}
         }
         let demos = demo_targets(&r.run.scenario_text);
         for (name, url) in &r.run.targets {

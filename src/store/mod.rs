@@ -19,7 +19,7 @@ pub use annotations::Annotation;
 pub use query::{Histograms, RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
 pub use recorder::{NewRun, Recorder};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
-pub use transfer::{EXPORT_SCHEMA, RunExport, SeriesExport, TickExport};
+pub use transfer::{EXPORT_SCHEMA, RunExport, SeriesExport, Streamed, TickExport};
 
 /// What can go wrong with the database; every message names the file.
 #[derive(Debug, thiserror::Error)]

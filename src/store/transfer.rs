@@ -62,6 +62,19 @@ pub struct RunExport {
     pub ticks: Vec<TickExport>,
 }
 
+/// What a streamed import learns only once its ticks are read.
+#[derive(Debug, Clone, Default)]
+pub struct Streamed {
+    /// The run's series, which may have grown while reading.
+    pub keys: Vec<crate::metrics::Key>,
+    /// When the run started, if the header did not know.
+    pub started_at_ms: Option<i64>,
+    /// What measured it (another tool and its version), if not the header's.
+    pub version: Option<String>,
+    /// The run's notes, if not the header's.
+    pub notes: Option<String>,
+}
+
 /// One tick in an export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +220,29 @@ impl Store {
     /// rebuilt from the ticks rather than taken on trust, and ticks are decoded and written one at
     /// a time inside a savepoint, so memory stays bounded and a bad file stores nothing.
     pub fn import_run(&self, doc: &RunExport) -> Result<i64> {
+        let keys = doc.info.keys.len();
+        self.import_stream(doc, |sink| {
+            for (n, t) in doc.ticks.iter().enumerate() {
+                sink(rebuild_tick(t, n, keys)?)?;
+            }
+            Ok(Streamed {
+                keys: doc.info.keys.clone(),
+                ..Streamed::default()
+            })
+        })
+    }
+
+    /// Stores a run whose ticks come one at a time from `produce` (an export's, or another
+    /// tool's file read as it goes): `doc` gives everything but the ticks (its own are ignored),
+    /// `produce` hands each tick to the sink in order and returns the run's series, which may
+    /// have grown while reading. All inside a savepoint: an error anywhere stores nothing.
+    pub fn import_stream(
+        &self,
+        doc: &RunExport,
+        produce: impl FnOnce(
+            &mut dyn FnMut(Tick) -> std::result::Result<(), String>,
+        ) -> std::result::Result<Streamed, String>,
+    ) -> Result<i64> {
         let bad = |m: String| StoreError::Invalid(m);
         if doc.schema != EXPORT_SCHEMA {
             return Err(bad(format!(
@@ -221,16 +257,7 @@ impl Store {
             )));
         }
         check_header(doc).map_err(bad)?;
-        let existing: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM runs WHERE uuid = ?1",
-                params![doc.uuid],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.err())?;
-        if let Some(id) = existing {
+        if let Some(id) = self.run_by_uuid(&doc.uuid)? {
             return Err(bad(format!(
                 "this run is already in the database as run #{id}"
             )));
@@ -283,33 +310,73 @@ impl Store {
                     super::annotations::MAX_PER_RUN
                 )));
             }
-            let span = doc.ticks.last().map_or(0.0, |t| t.end);
+            let mut acc = crate::metrics::Accumulator::new(doc.info.keys.len());
+            let mut stored: Option<StoreError> = None;
+            let mut span = 0.0f64;
+            let streamed = produce(&mut |tick: Tick| {
+                if acc.stats.len() < tick.stats.len() {
+                    acc.stats.resize_with(tick.stats.len(), Stats::default);
+                }
+                acc.add(&tick);
+                span = tick.end;
+                insert_tick(&self.conn, id, &tick).map_err(|e| {
+                    let shown = e.to_string();
+                    stored = Some(self.err()(e));
+                    shown
+                })?;
+                Ok(())
+            });
+            let streamed = match (streamed, stored) {
+                (_, Some(e)) => return Err(e),
+                (Err(m), None) => return Err(bad(m)),
+                (Ok(k), None) => k,
+            };
+            let keys = streamed.keys;
+            let started_at_ms = streamed.started_at_ms.unwrap_or(doc.started_at_ms);
+            if !(0..=LAST_MS).contains(&started_at_ms) {
+                return Err(bad(format!(
+                    "the run starts at {started_at_ms} ms, not a time between 1970 and 9999"
+                )));
+            }
+            self.conn
+                .execute(
+                    "UPDATE runs SET started_at_ms = ?2, version = ?3, notes = ?4 WHERE id = ?1",
+                    params![
+                        id,
+                        started_at_ms,
+                        streamed.version.as_deref().unwrap_or(&doc.version),
+                        streamed.notes.as_deref().unwrap_or(&doc.notes)
+                    ],
+                )
+                .map_err(self.err())?;
             for a in &doc.annotations {
                 a.check(span).map_err(bad)?;
                 self.insert_annotation(id, a)?;
             }
-            let keys = doc.info.keys.len();
-            let mut acc = crate::metrics::Accumulator::new(keys);
-            for (n, t) in doc.ticks.iter().enumerate() {
-                let tick = rebuild_tick(t, n, keys).map_err(bad)?;
-                acc.add(&tick);
-                insert_tick(&self.conn, id, &tick).map_err(self.err())?;
-            }
+            acc.stats.resize_with(keys.len(), Stats::default);
+            let info = crate::metrics::RunInfo {
+                keys,
+                ..doc.info.clone()
+            };
+            self.conn
+                .execute(
+                    "UPDATE runs SET info_json = ?2 WHERE id = ?1",
+                    params![id, json(&info)],
+                )
+                .map_err(self.err())?;
             // The figures come from the ticks; only what the ticks cannot say (the machine the
             // run had) is taken from the file's summary, once checked.
-            let started = crate::format::system_time(doc.started_at_ms);
-            let mut summary = Summary::build(&doc.info, &acc, doc.status, started);
+            let started = crate::format::system_time(started_at_ms);
+            let mut summary = Summary::build(&info, &acc, doc.status, started);
             summary.environment = doc
                 .summary
                 .as_ref()
                 .and_then(|s| s.environment.clone())
                 .filter(crate::monitor::Environment::is_plausible);
-            self.write_final(
-                id,
-                doc.status,
-                doc.ended_at_ms.unwrap_or(doc.started_at_ms),
-                &summary,
-            )?;
+            let ended = doc
+                .ended_at_ms
+                .unwrap_or(started_at_ms + (span * 1000.0).round() as i64);
+            self.write_final(id, doc.status, ended, &summary)?;
             Ok(id)
         })();
         match written {

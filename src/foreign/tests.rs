@@ -1,0 +1,1 @@
+//! The readers against files the tools themselves wrote (tests/fixtures/foreign).
