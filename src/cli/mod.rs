@@ -4,6 +4,7 @@ mod benchmarks;
 mod capacity;
 mod compare;
 mod demo;
+mod export_scenario;
 mod gui;
 mod ids;
 mod import;
@@ -26,6 +27,7 @@ use benchmarks::{BenchmarksArgs, benchmarks};
 use capacity::{CapacityArgs, capacity};
 use compare::{CompareArgs, compare};
 use demo::{DemoArgs, demo};
+use export_scenario::{ExportScenarioArgs, export_scenario};
 use gui::GuiArgs;
 use import::{ImportArgs, import};
 use report::{ReportArgs, report};
@@ -69,6 +71,8 @@ enum Command {
     Capacity(CapacityArgs),
     /// Write a scenario from captured requests: a curl command line or a HAR recording.
     Import(ImportArgs),
+    /// Write a scenario as a k6 script or an Artillery test (what they cannot say is listed at the top).
+    ExportScenario(ExportScenarioArgs),
     /// Check a scenario file and report every problem with its line and column.
     Validate {
         /// The scenario file (TOML).
@@ -100,6 +104,7 @@ pub fn main() -> i32 {
         Some(Command::Benchmarks(args)) => benchmarks(args, &db),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Import(args)) => import(args),
+        Some(Command::ExportScenario(args)) => export_scenario(args),
         Some(Command::Capacity(args)) => capacity(args, &db),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {

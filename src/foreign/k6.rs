@@ -8,11 +8,18 @@ use serde::Deserialize;
 use super::{Found, Lines, Sample, Sink, Ticker, ms_to_us, status_error};
 use crate::metrics::ErrorKind;
 
+/// What every NDJSON line must say, read without its data (most points are not requests).
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    metric: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// One NDJSON line: a metric's declaration or one of its points.
 #[derive(Deserialize)]
 struct Line {
-    #[serde(rename = "type")]
-    kind: String,
     metric: Option<String>,
     data: Data,
 }
@@ -57,15 +64,15 @@ pub(super) fn read_json(mut lines: Lines, sink: &mut Sink<'_>) -> Result<Found, 
             continue;
         }
         records += 1;
+        let head: Head = serde_json::from_str(text)
+            .map_err(|e| format!("{n}: not a k6 JSON output line: {e}"))?;
+        let wanted = matches!(head.metric.as_deref(), Some("http_req_duration" | "vus"));
+        if head.kind != "Point" || !wanted {
+            continue;
+        }
         let line: Line = serde_json::from_str(text)
             .map_err(|e| format!("{n}: not a k6 JSON output line: {e}"))?;
-        if line.kind != "Point" {
-            continue;
-        }
         let metric = line.metric.as_deref().unwrap_or("");
-        if metric != "http_req_duration" && metric != "vus" {
-            continue;
-        }
         let time = line
             .data
             .time

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 mod error;
+pub mod export;
 pub mod import;
 pub mod profile;
 mod raw;
@@ -361,6 +362,14 @@ impl Scenario {
 
     /// Reads and validates a scenario file, resolving `${env.*}` from the process environment.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with(path, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Scenario::load`] with environment variables from `env` (an export keeps them as names).
+    pub fn load_with(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Scenario, ScenarioError> {
         let fail = |line: usize, col: usize, message: String, source_line: String| ScenarioError {
             file: path.display().to_string(),
             problems: vec![Problem {
@@ -418,7 +427,7 @@ impl Scenario {
                 before.into_owned(),
             )
         })?;
-        Scenario::parse(&text, Some(path), &|name| std::env::var(name).ok())
+        Scenario::parse(&text, Some(path), env)
     }
 
     /// Validates scenario text; `path` names it in errors and anchors relative file paths.

@@ -291,6 +291,11 @@ fn parse_var(inner: &str) -> Result<Part, String> {
 }
 
 impl Resolved {
+    /// Its pieces, for writing the same request in another tool's syntax.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
     /// A template that renders to fixed text.
     pub fn fixed(text: &str) -> Resolved {
         Resolved {
