@@ -356,3 +356,49 @@ fn malformed_files_are_refused_with_their_line_and_store_nothing() {
         "a bad file stored a run"
     );
 }
+
+#[test]
+fn filed_under_one_of_our_scenarios_it_takes_our_target_names_and_thresholds() {
+    let d = db("ours");
+    let dir = tempfile::tempdir().unwrap();
+    // One run of ours against the server k6 measured (nothing listens there now: the run stops
+    // early, which is enough to know the scenario's targets and thresholds).
+    let scenario = dir.path().join("mix.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"mix\"\nduration = \"3s\"\nwarmup = \"0s\"\nthresholds = [\"p95 < 200ms\"]\n\
+         [targets]\napi = \"http://127.0.0.1:18181\"\n[load]\nmodel = \"open\"\nrate = 5\n\
+         [[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .env("LOADBENCH_DB", &d)
+        .args(["run", scenario.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "the run ended");
+    let f = fixture("k6-1.1.ndjson.gz");
+    let (code, out, err) = import(&d, &[f.to_str().unwrap(), "--scenario", "mix"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("filed under scenario \"mix\""), "{err}");
+    let store = Store::open(&d).unwrap();
+    let run = store.run(out.trim().parse().unwrap()).unwrap();
+    let echo = run.info.keys.iter().find(|k| k.request == "echo").unwrap();
+    assert_eq!(
+        echo.target, "api",
+        "k6's 127.0.0.1:18181 is our target `api`"
+    );
+    let refused = run
+        .info
+        .keys
+        .iter()
+        .find(|k| k.request.contains("18182"))
+        .unwrap();
+    assert_eq!(
+        refused.target, "127.0.0.1:18182",
+        "a server the scenario does not name keeps its address"
+    );
+    let summary = run.summary.unwrap();
+    assert_eq!(summary.thresholds.len(), 1, "judged by our threshold");
+    assert!(summary.thresholds[0].passed);
+}

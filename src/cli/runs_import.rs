@@ -47,6 +47,7 @@ pub(super) fn import(
         .map_or("imported".into(), |s| s.to_string_lossy().into_owned());
     let scenario = scenario.map_or(stem.clone(), str::to_string);
     let tool = format.tool();
+    let ours = our_run_of(store, &scenario)?;
     let doc = RunExport {
         schema: EXPORT_SCHEMA.to_string(),
         uuid,
@@ -54,11 +55,14 @@ pub(super) fn import(
         scenario_text: String::new(),
         scenario_path: None,
         info: crate::metrics::RunInfo {
-            scenario,
+            scenario: scenario.clone(),
             model: crate::scenario::Model::Closed,
             max_vus: None,
             keys: Vec::new(),
-            thresholds: Vec::new(),
+            // Judged by the thresholds our own runs of the scenario are judged by.
+            thresholds: ours
+                .as_ref()
+                .map_or_else(Vec::new, |r| r.info.thresholds.clone()),
         },
         targets: Vec::new(),
         status: crate::metrics::RunStatus::Completed,
@@ -99,8 +103,12 @@ pub(super) fn import(
             (Some(v), _) | (None, Some(v)) => format!("{tool} {v}"),
             (None, None) => format!("{tool} (its file does not name the version)"),
         };
+        let mut keys = f.keys.clone();
+        if let Some(run) = &ours {
+            name_targets(&mut keys, &run.targets);
+        }
         let streamed = crate::store::Streamed {
-            keys: f.keys.clone(),
+            keys,
             started_at_ms: Some(started),
             version: Some(version),
             notes: Some(f.notes.join("\n")),
@@ -128,8 +136,53 @@ pub(super) fn import(
     for n in &found.notes {
         eprintln!("  note: {n}");
     }
+    if let Some(r) = &ours {
+        eprintln!(
+            "  note: filed under scenario \"{scenario}\": targets named and thresholds judged as in its run #{}",
+            r.row.id
+        );
+    }
     println!("{id}");
     Ok(())
+}
+
+/// The newest run loadbench itself made of `scenario`, if any.
+fn our_run_of(
+    store: &Store,
+    scenario: &str,
+) -> crate::store::Result<Option<crate::store::StoredRun>> {
+    let rows = store.list_runs(&crate::store::RunFilter {
+        scenario: Some(scenario.to_string()),
+        limit: Some(50),
+        ..Default::default()
+    })?;
+    match rows
+        .iter()
+        .find(|r| !r.tags.iter().any(|t| t == "imported"))
+    {
+        Some(r) => store.run(r.id).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Gives another tool's targets (`host:port`, or the tool's name when its file has no URL) the
+/// names our runs of the scenario use, so the same request against the same server is one
+/// series in compare and trends.
+fn name_targets(keys: &mut [crate::metrics::Key], targets: &[(String, String)]) {
+    let authority = |url: &str| -> String {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        rest[..rest.find('/').unwrap_or(rest.len())].to_string()
+    };
+    for k in keys {
+        if let Some((name, _)) = targets.iter().find(|(_, url)| authority(url) == k.target) {
+            k.target = name.clone();
+        } else if let [(only, _)] = targets
+            && !k.target.contains(':')
+        {
+            // The file names no server (oha's, Artillery's, a JTL without URLs): our only one.
+            k.target = only.clone();
+        }
+    }
 }
 
 /// Whether the file is one of our own run exports.
