@@ -17,7 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("scenario", &["demo", "format", "thresholds"]),
     ("metrics", &["format", "monitor", "scenario", "thresholds"]),
     ("statsd", &["metrics"]),
-    ("foreign", &["metrics"]),
+    ("foreign", &["metrics", "scenario", "store"]),
     ("exposition", &["metrics"]),
     (
         "engine",

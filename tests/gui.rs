@@ -1553,3 +1553,29 @@ fn compare_judges_against_the_scenarios_baseline_set_or_one_run_and_exports_it()
     let md = std::fs::read_to_string(&report).expect("report");
     assert!(md.contains("Against baseline runs #1, #2"), "{md}");
 }
+
+#[test]
+fn another_tools_results_imported_from_the_runs_screen_open_as_a_run() {
+    let e = env();
+    let k6 = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/foreign/k6-1.1.ndjson.gz");
+    let mut h = with_files(&e, vec![k6]);
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("Import results…").click();
+    h.run();
+    step_until(&mut h, Duration::from_secs(20), |w| {
+        w.runs.open.is_some() || w.runs.error.is_some()
+    });
+    assert!(h.state().runs.error.is_none(), "{:?}", h.state().runs.error);
+    let open = h
+        .state()
+        .runs
+        .open
+        .as_ref()
+        .expect("the imported run opens");
+    assert_eq!(open.run.row.requests, 102, "every request of k6's file");
+    assert!(open.run.row.tags.contains(&"k6".to_string()));
+    assert!(h.query_all_by_label_contains("k6: k6-1.1").count() >= 1);
+}

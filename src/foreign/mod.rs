@@ -2,16 +2,18 @@
 //!
 //! Each reader streams its file and hands every request (or, for Artillery, every period) to a
 //! [`Ticker`], which keeps a short window of open seconds and passes finished ticks on, so a
-//! file of any length is read in bounded memory. Nothing here touches the store: the caller
-//! gives a sink that writes each tick, and rolls everything back if the file turns out bad.
+//! file of any length is read in bounded memory. The readers write nothing: [`import_file`]
+//! gives them the store's tick writer, inside a savepoint that a bad file rolls back.
 
 mod artillery;
 mod jmeter;
 mod k6;
 mod oha;
+mod stored;
 mod ticker;
 mod time;
 
+pub use stored::{Imported, Outcome, import_file};
 pub use ticker::{Sample, Ticker};
 
 use crate::metrics::{ErrorKind, Key, Tick};
@@ -97,6 +99,14 @@ pub struct Found {
 
 /// Where a tick goes once it is complete (the store's writer, or a test's vector).
 pub type Sink<'a> = dyn FnMut(Tick) -> Result<(), String> + 'a;
+
+/// Whether the file is one of loadbench's own run exports (`runs export`), not another tool's.
+pub fn is_run_export(path: &Path) -> bool {
+    let mut head = Vec::new();
+    let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    let text = String::from_utf8_lossy(&head);
+    text.trim_start().starts_with('{') && text.contains("\"loadbench.run/")
+}
 
 /// Guesses the format from the file's name and first bytes.
 pub fn detect(path: &Path) -> Result<Format, String> {

@@ -194,6 +194,31 @@ impl Store {
         })
     }
 
+    /// Stores a `runs export` file: the run's id, and whether it was stored before (a CI job that
+    /// restores its baselines on every build must not fail on the second).
+    pub fn import_export_file(&self, file: &std::path::Path) -> Result<(i64, bool)> {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|source| StoreError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let doc: RunExport = serde_json::from_str(&text).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{shown}:{}:{}: not a loadbench run export: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if let Some(id) = self.run_by_uuid(&doc.uuid)? {
+            return Ok((id, true));
+        }
+        let id = self.import_run(&doc).map_err(|e| match e {
+            StoreError::Invalid(m) => StoreError::Invalid(format!("{shown}: {m}")),
+            other => other,
+        })?;
+        Ok((id, false))
+    }
+
     /// The local id of a run by its uuid (the same run imported twice is one run).
     pub fn run_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
         self.conn

@@ -114,6 +114,8 @@ pub enum Msg {
     CompareSelected,
     /// Merge the ticked runs (shards of one scenario) into a new run, and open it.
     MergeSelected,
+    /// Ask for a results file (ours or another tool's) to store as a run.
+    ImportResults,
     /// Make the ticked runs (of one scenario) its baseline.
     BaselineSelected,
     /// Ask to delete a run.
@@ -187,6 +189,8 @@ pub enum Purpose {
     Har,
     /// Benchmark figures to import.
     Benchmark,
+    /// A run export, or another tool's results, to store as a run.
+    Results,
     /// Where to save the open scenario, and what to do once it is saved.
     SaveScenario(Option<Box<Msg>>),
     /// Where to write a run's report, with its verdicts against these baselines.
@@ -234,7 +238,8 @@ pub struct Workbench {
     /// Trends screen.
     pub trends: trends::TrendsState,
     baseline_pending: Option<Background<Option<crate::analysis::compare::Comparison>>>,
-    merge_pending: Option<Background<Result<i64, String>>>,
+    /// A merge or an import making a new run off the window's thread; the run opens once made.
+    made_pending: Option<Background<Result<i64, String>>>,
     export_pending: Option<Background<Result<String, String>>>,
     /// A path asked for in the window (no file-dialog portal here), and what it is for.
     pub asking: Option<(Purpose, path_prompt::PathPrompt)>,
@@ -268,7 +273,7 @@ impl Workbench {
             compare: compare::CompareState::default(),
             trends: trends::TrendsState::default(),
             baseline_pending: None,
-            merge_pending: None,
+            made_pending: None,
             export_pending: None,
             asking: None,
             status: String::new(),
@@ -358,7 +363,7 @@ impl Workbench {
         if let Some(c) = take_ready(&mut self.baseline_pending) {
             self.live.against_baseline = c;
         }
-        if let Some(merged) = take_ready(&mut self.merge_pending) {
+        if let Some(merged) = take_ready(&mut self.made_pending) {
             match (merged, &self.store) {
                 (Ok(id), Some(s)) => {
                     self.runs.selected.clear();
@@ -367,7 +372,7 @@ impl Workbench {
                     self.runs.open(s, self.db.clone(), id);
                 }
                 (Ok(_), None) => {}
-                (Err(e), _) => self.runs.error = Some(format!("merge: {e}")),
+                (Err(e), _) => self.runs.error = Some(e),
             }
         }
         self.runs.poll();
@@ -394,7 +399,7 @@ impl Workbench {
             || self.compare.busy()
             || self.trends.busy()
             || self.baseline_pending.is_some()
-            || self.merge_pending.is_some()
+            || self.made_pending.is_some()
             || self.export_pending.is_some()
         {
             ui.ctx()

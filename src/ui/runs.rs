@@ -353,6 +353,16 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         {
             msgs.push(Msg::BaselineSelected);
         }
+        if ui
+            .button("Import results…")
+            .on_hover_text(
+                "a run exported by loadbench, or another tool's results as a full run: k6 --out \
+                 json or csv, oha --db-url or csv, a JMeter JTL, an Artillery report",
+            )
+            .clicked()
+        {
+            msgs.push(Msg::ImportResults);
+        }
     });
     if let Some(e) = &s.error {
         ui.colored_label(super::theme::error(ui), e);

@@ -145,14 +145,19 @@ impl Workbench {
                 }
             }
             Msg::MergeSelected => {
-                if self.merge_pending.is_none() {
+                if self.made_pending.is_none() {
                     let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
-                    self.merge_pending =
-                        Some(in_background(&self.db, self.ctx.clone(), move |s| {
-                            s.merge_runs(&ids, true).map_err(|e| e.to_string())
-                        }));
+                    self.made_pending = Some(in_background(&self.db, self.ctx.clone(), move |s| {
+                        s.merge_runs(&ids, true).map_err(|e| format!("merge: {e}"))
+                    }));
                 }
             }
+            Msg::ImportResults => self.ask(
+                Purpose::Results,
+                "Import results (a loadbench export, k6, oha, JMeter, Artillery)",
+                PathKind::Open,
+                None,
+            ),
             Msg::BaselineSelected => {
                 let ids: Vec<i64> = self.runs.selected.iter().copied().collect();
                 if let Some(&first) = ids.first() {
@@ -447,6 +452,14 @@ impl Workbench {
                     .map_err(|e| format!("{}: {e}", path.display()));
                 self.imported(result);
             }
+            Purpose::Results => {
+                if self.made_pending.is_none() {
+                    self.status = format!("importing {}…", path.display());
+                    self.made_pending = Some(in_background(&self.db, self.ctx.clone(), move |s| {
+                        import_results(s, &path).map_err(|e| format!("import: {e}"))
+                    }));
+                }
+            }
             Purpose::Benchmark => {
                 let name = path
                     .file_stem()
@@ -638,5 +651,19 @@ impl Workbench {
             }
             Err(e) => self.scenarios.error = Some(e.to_string()),
         }
+    }
+}
+
+/// Stores a results file: our own export, else another tool's results (format guessed).
+fn import_results(
+    store: &crate::store::Store,
+    path: &std::path::Path,
+) -> crate::store::Result<i64> {
+    if crate::foreign::is_run_export(path) {
+        return store.import_export_file(path).map(|(id, _)| id);
+    }
+    match crate::foreign::import_file(store, path, None, None, None)? {
+        crate::foreign::Outcome::Already(id) => Ok(id),
+        crate::foreign::Outcome::Stored(done) => Ok(done.id),
     }
 }
