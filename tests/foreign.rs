@@ -309,6 +309,16 @@ fn importing_the_same_file_twice_is_one_run_and_it_reports_like_any_other() {
     );
     let md = std::fs::read_to_string(&md_path).unwrap();
     assert!(md.contains("| measured by | jmeter"), "{md}");
+    assert!(md.contains("measured by jmeter, run #"), "{md}");
+    assert!(
+        md.contains("Latency as jmeter measured it: from each request's actual send"),
+        "no claim of a correction JMeter did not make: {md}"
+    );
+    assert!(!md.contains("coordinated omission corrected"), "{md}");
+    assert!(
+        !md.contains("## Scenario"),
+        "no empty scenario section: {md}"
+    );
     assert!(md.contains("jmeter"), "{md}");
 }
 

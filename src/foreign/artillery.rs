@@ -209,6 +209,7 @@ pub(super) fn read(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<Found
         version: None,
         records,
         notes,
+        corrected: false,
     })
 }
 

@@ -214,6 +214,7 @@ fn finish(ticker: Ticker, records: u64, sink: &mut Sink<'_>) -> Result<Found, St
         version: None,
         records,
         notes: notes(),
+        corrected: false,
     })
 }
 

@@ -111,6 +111,7 @@ pub(super) fn read_json(mut lines: Lines, sink: &mut Sink<'_>) -> Result<Found, 
         version: None,
         records,
         notes: notes(),
+        corrected: false,
     })
 }
 
@@ -185,6 +186,7 @@ pub(super) fn read_csv(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<F
         version: None,
         records,
         notes,
+        corrected: false,
     })
 }
 

@@ -95,6 +95,9 @@ pub struct Found {
     pub records: u64,
     /// What the figures are and are not, for the run's notes (exact counts, approximations).
     pub notes: Vec<String>,
+    /// Whether latency runs from each request's intended start (oha --latency-correction);
+    /// otherwise it is timed from the actual send.
+    pub corrected: bool,
 }
 
 /// Where a tick goes once it is complete (the store's writer, or a test's vector).

@@ -119,6 +119,7 @@ pub(super) fn read_db(path: &Path, sink: &mut Sink<'_>) -> Result<Found, String>
         version: None,
         records,
         notes,
+        corrected,
     })
 }
 
@@ -198,5 +199,6 @@ pub(super) fn read_csv(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<F
              the actual send"
                 .into(),
         ],
+        corrected: false,
     })
 }

@@ -92,9 +92,7 @@ pub fn import_file(
         tags: vec!["imported".into(), tool.into()],
         baseline: false,
         version: String::new(),
-        host: serde_json::json!({
-            "imported": { "tool": tool, "format": format.as_str(), "file": shown },
-        }),
+        host: serde_json::json!({ "imported": { "tool": tool } }),
         annotations: Vec::new(),
         ticks: Vec::new(),
     };
@@ -129,6 +127,12 @@ pub fn import_file(
             started_at_ms: Some(started),
             version: Some(version),
             notes: Some(notes.join("\n")),
+            host: Some(serde_json::json!({
+                "imported": {
+                    "tool": tool, "format": format.as_str(), "file": shown,
+                    "corrected": f.corrected,
+                },
+            })),
         };
         found = Some(Found { notes, ..f });
         Ok(streamed)

@@ -73,7 +73,11 @@ impl Exporter for Html {
             let rows: Vec<Vec<String>> = t.thresholds.iter().map(|r| r.to_vec()).collect();
             table(&mut out, &["scope", "threshold", "actual", "result"], &rows);
         }
-        out.push_str("<h2>Results</h2>\n<p>Latency is measured from each request's intended start (coordinated omission corrected).</p>\n");
+        let _ = writeln!(
+            out,
+            "<h2>Results</h2>\n<p>{}</p>",
+            escape(&r.latency_origin())
+        );
         table(&mut out, &RESULT_COLUMNS, &t.results);
         for (title, _, rows) in &compared {
             let _ = writeln!(out, "<h2>{}</h2>", escape(title));
@@ -103,11 +107,14 @@ impl Exporter for Html {
         out.push_str("<h2>Environment</h2>\n");
         let rows: Vec<Vec<String>> = t.environment.iter().map(|r| r.to_vec()).collect();
         table(&mut out, &["item", "value"], &rows);
-        let _ = writeln!(
-            out,
-            "<h2>Scenario</h2>\n<pre>{}</pre>",
-            escape(r.run.scenario_text.trim_end())
-        );
+        // Another tool's run has no scenario of ours to show.
+        if !r.run.scenario_text.trim().is_empty() {
+            let _ = writeln!(
+                out,
+                "<h2>Scenario</h2>\n<pre>{}</pre>",
+                escape(r.run.scenario_text.trim_end())
+            );
+        }
         out.push_str("</body></html>\n");
         (out.into_bytes(), vec![])
     }

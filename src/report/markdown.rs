@@ -53,9 +53,12 @@ impl Tables {
         );
         let row = &r.run.row;
         let about = format!(
-            "Scenario **{}**, {} model, run #{} ({}), started {} UTC, {} measured{}; {} requests at {}.",
+            "Scenario **{}**, {}, run #{} ({}), started {} UTC, {} measured{}; {} requests at {}.",
             s.scenario,
-            s.model,
+            match r.measured_by() {
+                Some(tool) => format!("measured by {tool}"),
+                None => format!("{} model", s.model),
+            },
             row.id,
             s.status,
             s.started_at.replace('T', " ").trim_end_matches('Z'),
@@ -204,7 +207,7 @@ impl Tables {
             environment.push(["tags".into(), row.tags.join(", ")]);
         }
         if !r.run.notes.is_empty() {
-            environment.push(["notes".into(), r.run.notes.clone()]);
+            environment.push(["notes".into(), r.run.notes.replace('\n', "; ")]);
         }
         Tables {
             verdict,
@@ -254,7 +257,7 @@ impl Exporter for Markdown {
             md_table(&mut out, &["scope", "threshold", "actual", "result"], &rows);
             out.push('\n');
         }
-        out.push_str("## Results\n\nLatency is measured from each request's intended start (coordinated omission corrected).\n\n");
+        let _ = write!(out, "## Results\n\n{}\n\n", r.latency_origin());
         md_table(&mut out, &RESULT_COLUMNS, &t.results);
         for (title, _, rows) in &compared {
             let _ = writeln!(out, "\n## {title}\n");
@@ -282,11 +285,14 @@ impl Exporter for Markdown {
         out.push_str("## Environment\n\n");
         let rows: Vec<Vec<String>> = t.environment.iter().map(|r| r.to_vec()).collect();
         md_table(&mut out, &["item", "value"], &rows);
-        let _ = writeln!(
-            out,
-            "\n## Scenario\n\n```toml\n{}\n```",
-            r.run.scenario_text.trim_end()
-        );
+        // Another tool's run has no scenario of ours to show.
+        if !r.run.scenario_text.trim().is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Scenario\n\n```toml\n{}\n```",
+                r.run.scenario_text.trim_end()
+            );
+        }
         (out.into_bytes(), files)
     }
 }

@@ -143,6 +143,34 @@ pub fn write(
 }
 
 impl Report {
+    /// The tool that measured the run when it was imported from another tool's results.
+    pub fn measured_by(&self) -> Option<&str> {
+        self.run.host.get("imported")?.get("tool")?.as_str()
+    }
+
+    /// Whether latency runs from the actual send (another tool's results without coordinated
+    /// omission correction), so no sentence or title claims it was corrected.
+    pub fn timed_from_send(&self) -> bool {
+        self.measured_by().is_some()
+            && self.run.host["imported"]
+                .get("corrected")
+                .and_then(|c| c.as_bool())
+                != Some(true)
+    }
+
+    /// The sentence under "Results" saying where latency is measured from.
+    pub fn latency_origin(&self) -> String {
+        match self.measured_by() {
+            Some(tool) if self.timed_from_send() => format!(
+                "Latency as {tool} measured it: from each request's actual send (not corrected for coordinated omission)."
+            ),
+            Some(tool) => format!(
+                "Latency as {tool} measured it, from each request's intended start (coordinated omission corrected)."
+            ),
+            None => "Latency is measured from each request's intended start (coordinated omission corrected).".into(),
+        }
+    }
+
     /// Loads a stored run with everything the exporters need.
     pub fn load(store: &Store, id: i64) -> crate::store::Result<Report> {
         Report::load_compared(store, id, &[])
@@ -302,7 +330,11 @@ impl Report {
         let marks: Vec<f64> = self.run.annotations.iter().map(|a| a.at_s).collect();
         let latency = svg::line_chart_marked(
             &svg::Axes {
-                title: "Latency over time (corrected)",
+                title: if self.timed_from_send() {
+                    "Latency over time (from the send)"
+                } else {
+                    "Latency over time (corrected)"
+                },
                 x_label: "time (s)",
                 y_label: "latency (ms)",
                 x_fmt: &secs,

@@ -73,6 +73,8 @@ pub struct Streamed {
     pub version: Option<String>,
     /// The run's notes, if not the header's.
     pub notes: Option<String>,
+    /// What is known of where it ran (or which tool measured it), if not the header's.
+    pub host: Option<serde_json::Value>,
 }
 
 /// One tick in an export.
@@ -365,12 +367,13 @@ impl Store {
             }
             self.conn
                 .execute(
-                    "UPDATE runs SET started_at_ms = ?2, version = ?3, notes = ?4 WHERE id = ?1",
+                    "UPDATE runs SET started_at_ms = ?2, version = ?3, notes = ?4, host_json = ?5 WHERE id = ?1",
                     params![
                         id,
                         started_at_ms,
                         streamed.version.as_deref().unwrap_or(&doc.version),
-                        streamed.notes.as_deref().unwrap_or(&doc.notes)
+                        streamed.notes.as_deref().unwrap_or(&doc.notes),
+                        streamed.host.as_ref().unwrap_or(&doc.host).to_string(),
                     ],
                 )
                 .map_err(self.err())?;

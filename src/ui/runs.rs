@@ -469,11 +469,15 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
     let id = o.run.row.id;
     ui.horizontal(|ui| {
         ui.heading(format!("Run #{id}: {}", o.run.row.name));
+        // Another tool's run says which tool measured it, not a model it did not declare.
+        let how = match o.run.host.get("imported").and_then(|i| i.get("tool")) {
+            Some(tool) => format!("measured by {}", tool.as_str().unwrap_or("another tool")),
+            None => o.run.info.model.to_string(),
+        };
         ui.label(format!(
-            "{} · {} · {}",
+            "{} · {} · {how}",
             o.run.row.status,
-            date(o.run.row.started_at_ms),
-            o.run.info.model
+            date(o.run.row.started_at_ms)
         ));
         if ui.button("Close").clicked() {
             msgs.push(Msg::CloseRun);
