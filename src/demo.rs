@@ -86,6 +86,7 @@ impl DemoServer {
             in_flight: AtomicU64::new(0),
             in_flight_max: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
         });
         let thread = std::thread::Builder::new()
             .name("loadbench-demo".into())
@@ -218,6 +219,7 @@ struct State {
     in_flight: AtomicU64,
     in_flight_max: AtomicU64,
     connections: AtomicU64,
+    queued: AtomicU64,
 }
 
 impl State {
@@ -293,7 +295,75 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "GET /v1/flaky":"a share of 503s (error_rate knob)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
 "POST /admin/stall?ms=N":"pause the whole service for N ms",
-"GET /admin/stats":"requests served, in flight now and at most, connections accepted"}}"#;
+"GET /admin/stats":"requests served, in flight now and at most, connections accepted",
+"GET /metrics":"the same and CPU seconds and requests queued behind a stall, as Prometheus text"}}"#;
+
+/// The service's own figures as a Prometheus text exposition, so a scenario's monitor (or any
+/// Prometheus) sees the server side beside the latency with no setup.
+fn metrics(state: &State) -> Resp {
+    use std::fmt::Write as _;
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let mut put = |name: &str, kind: &str, help: &str, value: String| {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    };
+    put(
+        "demo_requests_total",
+        "counter",
+        "Requests handled (the admin and metrics pages left out).",
+        load(&state.requests).to_string(),
+    );
+    put(
+        "demo_requests_in_flight",
+        "gauge",
+        "Requests being handled now.",
+        load(&state.in_flight).to_string(),
+    );
+    put(
+        "demo_requests_in_flight_max",
+        "gauge",
+        "The most requests handled at once since the start.",
+        load(&state.in_flight_max).to_string(),
+    );
+    put(
+        "demo_queue_depth",
+        "gauge",
+        "Requests arrived and waiting for a stall to end before any work starts.",
+        load(&state.queued).to_string(),
+    );
+    put(
+        "demo_connections_total",
+        "counter",
+        "Connections accepted.",
+        load(&state.connections).to_string(),
+    );
+    put(
+        "process_cpu_seconds_total",
+        "counter",
+        "CPU time of the process serving the demo (loadbench's own for an embedded demo target), user and system.",
+        format!("{:.3}", cpu_seconds()),
+    );
+    let mut r = Response::new(Full::new(Bytes::from(out)));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
+/// This process's CPU time (user + system), seconds.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given and has no other effect.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let (parts, body) = req.into_parts();
@@ -306,6 +376,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
             StatusCode::OK,
             serde_json::json!({"stalled_ms": knobs.ms.unwrap_or(1000)}),
         ));
+    }
+    if parts.method == Method::GET && path == "/metrics" {
+        return Ok(metrics(&state));
     }
     if parts.method == Method::GET && path == "/admin/stats" {
         return Ok(json(
@@ -334,7 +407,18 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
 
 async fn serve(state: &State, parts: &http::request::Parts, knobs: Knobs, body: Incoming) -> Resp {
     let path = parts.uri.path();
-    state.wait_stall().await;
+    {
+        // Queued: arrived, waiting for a stall to end before any work starts.
+        state.queued.fetch_add(1, Ordering::Relaxed);
+        struct Queued<'a>(&'a AtomicU64);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let _queued = Queued(&state.queued);
+        state.wait_stall().await;
+    }
     let body = match Limited::new(body, 8 << 20).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {

@@ -450,3 +450,61 @@ path = "/v1/echo"
         "random arrivals are not exactly 500 each second: {per_tick:?}"
     );
 }
+
+/// One sample's value from a Prometheus text page.
+fn sample(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{page}"))
+}
+
+#[test]
+fn the_demo_exposes_its_own_figures_as_prometheus_text() {
+    let demo = demo();
+    let (status, before) = http_get(demo.addr, "/metrics");
+    assert_eq!(status, 200);
+    for l in before.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = l.split_once(' ').expect("`name value` lines");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{l}"
+        );
+        assert!(value.parse::<f64>().is_ok(), "{l}");
+    }
+    for _ in 0..5 {
+        assert_eq!(http_get(demo.addr, "/v1/echo").0, 200);
+    }
+    // Requests that arrive during a stall are queued: seen while it lasts, gone after.
+    {
+        let mut s = std::net::TcpStream::connect(demo.addr).expect("connect");
+        write!(
+            s,
+            "POST /admin/stall?ms=600 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).expect("read");
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+    let waiting: Vec<_> = (0..3)
+        .map(|_| {
+            let addr = demo.addr;
+            std::thread::spawn(move || http_get(addr, "/v1/echo"))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(250));
+    let (_, during) = http_get(demo.addr, "/metrics");
+    assert_eq!(sample(&during, "demo_queue_depth"), 3.0, "{during}");
+    for w in waiting {
+        assert_eq!(w.join().expect("joins").0, 200);
+    }
+    let (_, after) = http_get(demo.addr, "/metrics");
+    assert_eq!(sample(&after, "demo_queue_depth"), 0.0);
+    assert_eq!(
+        sample(&after, "demo_requests_total") - sample(&before, "demo_requests_total"),
+        8.0,
+        "5 + 3 echo requests (the stall and metrics pages are not counted)"
+    );
+    assert!(sample(&after, "process_cpu_seconds_total") > 0.0);
+    assert!(sample(&after, "demo_requests_in_flight_max") >= 3.0);
+}
