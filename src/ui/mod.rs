@@ -363,7 +363,13 @@ impl Workbench {
         if let Some(c) = take_ready(&mut self.baseline_pending) {
             self.live.against_baseline = c;
         }
-        if let Some(merged) = take_ready(&mut self.made_pending) {
+        let making = self.made_pending.is_some();
+        let made = take_ready(&mut self.made_pending);
+        if made.is_none() && making && self.made_pending.is_none() {
+            // Ended without an answer: its own connection to the database did not open.
+            self.runs.error = Some("the run database could not be opened".into());
+        }
+        if let Some(merged) = made {
             match (merged, &self.store) {
                 (Ok(id), Some(s)) => {
                     self.runs.selected.clear();
