@@ -27,6 +27,16 @@ pub fn plain(v: f64) -> String {
     if s == "-0" { "0" } else { s }.to_string()
 }
 
+/// A value read off a server (a gauge, a rate, a quantile): whole when it is, else three
+/// decimals below 100.
+pub fn reading(v: f64) -> String {
+    if v.abs() >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 /// The smallest axis step of 1, 2 or 5 × 10ⁿ that is at least `min`: steps people read without
 /// arithmetic (a 4 s run ticks every 1 s, not at 1.75 s and 2.5 s).
 pub fn nice_step(min: f64) -> f64 {

@@ -26,6 +26,8 @@ pub struct Launched {
     /// What ends the run early (nothing connects, an abort threshold fails).
     pub watch: Watch,
     recorder: Option<(Recorder, PathBuf)>,
+    /// The server side sampled each second (`[monitor]`).
+    sampler: Option<crate::scrape::Sampler>,
     /// Why the run is not being stored, when it was meant to be.
     pub not_stored: Option<String>,
 }
@@ -52,7 +54,12 @@ pub fn start(
     let scenario_text = crate::scenario::credentials::redact_userinfo(&scenario.text);
     let scenario_path = scenario.path.as_ref().map(|p| p.display().to_string());
     let watch = Watch::new(&scenario, true);
+    let monitor = scenario.monitor.clone();
     let handle = engine::start(scenario, options)?;
+    // Started with the engine, so its seconds are the run's.
+    let sampler = monitor
+        .as_ref()
+        .map(|m| crate::scrape::Sampler::start(m, &handle.target_urls));
     let mut not_stored = None;
     let recorder = store.and_then(|to| {
         let new = NewRun {
@@ -82,6 +89,7 @@ pub fn start(
         handle,
         watch,
         recorder,
+        sampler,
         not_stored,
     })
 }
@@ -104,13 +112,36 @@ impl Launched {
             handle,
             recorder,
             mut watch,
+            sampler,
             ..
         } = self;
         let stopper = handle.stopper();
         let mut halt = None;
+        // The monitor's readings: summed for the summary, stored beside the ticks.
+        let mut totals = crate::scrape::Totals::default();
+        let monitor_store = recorder
+            .as_ref()
+            .filter(|_| sampler.is_some())
+            .and_then(|(r, db)| Store::open(db).ok().map(|s| (s, r.run_id)));
+        let mut keep = |readings: Vec<crate::scrape::Reading>| {
+            for r in readings {
+                totals.add(&r);
+                if let Some((store, id)) = &monitor_store {
+                    let kept: Vec<(String, f64)> = r
+                        .values
+                        .into_iter()
+                        .filter(|(n, _)| totals.keeps(n))
+                        .collect();
+                    let _ = store.add_monitor(*id, r.at_s, &kept, &r.failed);
+                }
+            }
+        };
         let outcome = handle.wait(|tick| {
             if let Some((r, _)) = &recorder {
                 r.tick(tick.clone());
+            }
+            if let Some(s) = &sampler {
+                keep(s.take());
             }
             if let Some(h) = watch.see(tick) {
                 stopper.stop();
@@ -119,6 +150,10 @@ impl Launched {
             on_tick(tick);
         });
         let mut outcome = outcome.ok_or(engine::Lost)?;
+        if let Some(s) = sampler {
+            keep(s.finish());
+            outcome.summary.monitor = Some(totals.summary());
+        }
         if let Some(h) = &halt {
             outcome.summary.halted = Some(h.reason());
             match h {

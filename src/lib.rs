@@ -17,6 +17,7 @@ pub mod output;
 pub mod printer;
 pub mod report;
 pub mod scenario;
+pub mod scrape;
 pub mod statsd;
 pub mod store;
 pub mod thresholds;

@@ -319,6 +319,9 @@ pub fn summary(s: &Summary) -> String {
             },
         );
     }
+    if let Some(m) = &s.monitor {
+        out.push_str(&monitor(m));
+    }
     if !s.thresholds.is_empty() {
         let _ = writeln!(out, "\nthresholds:");
         for t in &s.thresholds {
@@ -331,6 +334,48 @@ pub fn summary(s: &Summary) -> String {
                 t.actual_text
             );
         }
+    }
+    out
+}
+
+/// The server side beside the latency: each monitored series over the run, and failed reads.
+pub fn monitor(m: &crate::metrics::MonitorSummary) -> String {
+    let mut out = String::new();
+    let figure = crate::format::reading;
+    let rows: Vec<Vec<String>> = m
+        .series
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                figure(s.min),
+                figure(s.mean),
+                figure(s.max),
+                figure(s.last),
+                s.samples.to_string(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push('\n');
+        out.push_str(&table(
+            &[
+                "server side (monitor)",
+                "min",
+                "mean",
+                "max",
+                "last",
+                "seconds",
+            ],
+            &rows,
+        ));
+    }
+    for (source, n) in &m.failures {
+        let _ = writeln!(
+            out,
+            "monitor: {source} could not be read {n} of {} seconds (gaps in its series)",
+            m.readings
+        );
     }
     out
 }

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metrics", &["format", "monitor", "scenario", "thresholds"]),
     ("statsd", &["metrics"]),
     ("foreign", &["metrics", "scenario", "store"]),
+    ("scrape", &["metrics", "scenario"]),
     ("exposition", &["metrics"]),
     (
         "engine",
@@ -27,7 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("halt", &["metrics", "scenario", "thresholds"]),
     (
         "launch",
-        &["engine", "halt", "metrics", "scenario", "store"],
+        &["engine", "halt", "metrics", "scenario", "scrape", "store"],
     ),
     (
         "analysis",
@@ -67,6 +68,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "output",
             "report",
             "scenario",
+            "scrape",
             "store",
             "thresholds",
         ],

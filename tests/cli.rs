@@ -587,3 +587,69 @@ fn metrics_listen_serves_the_running_seconds_as_a_prometheus_page() {
     assert_eq!(code, 2);
     assert!(err.contains("--metrics-listen"), "{err}");
 }
+
+#[test]
+fn a_monitor_reads_the_demos_metrics_beside_the_load_and_a_dead_endpoint_is_only_a_gap() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("dir");
+    let dead = common::closed_port();
+    let me = std::process::id();
+    let path = dir.path().join("monitored.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"monitored\"\nduration = \"4s\"\nwarmup = \"0s\"\n[targets]\napi = \"demo\"\n\
+             [load]\nmodel = \"open\"\nrate = 100\n[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
+             [monitor]\nprometheus = [\"api\", \"http://127.0.0.1:{dead}/metrics\"]\n\
+             metrics = [\"demo_requests_total\", \"demo_queue_depth\"]\nprocesses = [{me}]\n"
+        ),
+    )
+    .expect("write");
+    let (code, out, err) = run(&["run", path.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(
+        code, 0,
+        "a dead metrics endpoint never stops the run: {err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let m = &v["monitor"];
+    let series = |name: &str| {
+        m["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {m}"))
+            .clone()
+    };
+    // The demo's own count of requests, as a rate: the scheduled 100/s seen from the server.
+    let handled = series("api demo_requests_total /s");
+    let mean = handled["mean"].as_f64().expect("mean");
+    assert!((85.0..=115.0).contains(&mean), "{handled}");
+    assert_eq!(series("api demo_queue_depth")["max"], 0.0);
+    assert!(
+        series(&format!("process pid {me} rss MB"))["min"]
+            .as_f64()
+            .expect("rss")
+            > 1.0
+    );
+    let readings = m["readings"].as_u64().expect("readings");
+    assert!(readings >= 3, "{m}");
+    assert_eq!(
+        m["failures"][format!("127.0.0.1:{dead}")].as_u64(),
+        Some(readings),
+        "{m}"
+    );
+    // Stored point by point: the run's JSON report has them, and the failed reads with why.
+    let (code, report, err) = run(&["report", "latest", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&report).expect("json");
+    let points = r["monitor"]["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .find(|s| s["name"] == "api demo_requests_total /s")
+        .map(|s| s["points"].as_array().expect("points").len())
+        .unwrap_or(0);
+    assert!(points >= 2, "{}", r["monitor"]);
+    assert_eq!(r["monitor"]["failures"][0]["why"], "cannot connect");
+}

@@ -254,3 +254,38 @@ fn out_of_range_ports_bad_arrivals_and_streams_are_refused_at_their_line() {
     assert_eq!(s.drain, std::time::Duration::from_secs(1));
     assert!(s.retry_idempotent);
 }
+
+#[test]
+fn a_bad_monitor_section_is_located() {
+    for (monitor, line, says) in [
+        ("prometheus = [\"nowhere\"]", 17, "neither a target's name"),
+        (
+            "prometheus = [\"api\"]\nmetrics = [\"x{a=1}\"]",
+            18,
+            "needs quotes",
+        ),
+        ("processes = [\"a/b\"]", 17, "neither a pid"),
+        ("metrics = [\"up\"]", 16, "needs `prometheus`"),
+    ] {
+        let e = err(&format!("{GOOD}\n[monitor]\n{monitor}\n"));
+        let (l, _, m) = first(&e);
+        assert_eq!(l, line, "{m}");
+        assert!(m.contains(says), "{m}");
+        assert_eq!(e.problems.len(), 1, "one problem, said once: {e}");
+    }
+    let ok = Scenario::parse(
+        &format!(
+            "{GOOD}\n[monitor]\nprometheus = [\"api\", \"http://127.0.0.1:9100/metrics\"]\nmetrics = [\"up\", 'http_requests_total{{code=\"500\"}}']\nprocesses = [\"nginx\", 1234]\n"
+        ),
+        None,
+        &|_| None,
+    )
+    .expect("valid");
+    let m = ok.monitor.expect("a monitor");
+    assert_eq!(m.prometheus.len(), 2);
+    assert_eq!(
+        m.metrics[1].labels,
+        vec![("code".to_string(), "500".to_string())]
+    );
+    assert_eq!(m.processes.len(), 2);
+}

@@ -181,6 +181,37 @@ pub struct Summary {
     /// Why the run was ended early (a target nothing connected to, an abort threshold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub halted: Option<String>,
+    /// The server side sampled beside the run (`[monitor]`): each series' figures and failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorSummary>,
+}
+
+/// What a run's `[monitor]` read, series by series, so a summary says what the server did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MonitorSummary {
+    /// Seconds sampled.
+    pub readings: u64,
+    /// Each series (counters as rates per second, histograms as quantiles).
+    pub series: Vec<MonitorSeries>,
+    /// Failed reads by source: gaps in the series, never a stop.
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// One monitored series over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorSeries {
+    /// Its name (`demo_queue_depth`, `process nginx cpu %`, `rate(…) /s`).
+    pub name: String,
+    /// Seconds it was read.
+    pub samples: u64,
+    /// Lowest.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Highest.
+    pub max: f64,
+    /// At the end.
+    pub last: f64,
 }
 
 /// What a summary needs to know about the run besides its ticks; stored with the run so a summary
@@ -277,6 +308,7 @@ impl Summary {
             total,
             environment: None,
             halted: None,
+            monitor: None,
         }
     }
 }

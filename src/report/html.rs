@@ -91,6 +91,18 @@ impl Exporter for Html {
             );
             table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
         }
+        let (rows, gaps) = r.monitor_rows();
+        if !rows.is_empty() || !gaps.is_empty() {
+            let _ = writeln!(
+                out,
+                "<h2>Server side</h2>\n<p>{}</p>",
+                escape(super::MONITOR_INTRO)
+            );
+            table(&mut out, &super::MONITOR_COLUMNS, &rows);
+            for g in gaps {
+                let _ = writeln!(out, "<p>{}.</p>", escape(&g));
+            }
+        }
         let notes = r.annotation_rows();
         if !notes.is_empty() {
             out.push_str("<h2>Annotations</h2>\n<p>Numbered as the charts mark them.</p>\n");

@@ -42,6 +42,7 @@ impl Exporter for Json {
                 "targets": r.run.targets.iter().map(|(n, u)| json!({"name": n, "url": u})).collect::<Vec<_>>(),
             },
             "summary": r.summary,
+            "monitor": r.monitor,
             "comparisons": r.comparisons.iter().map(|b| &b.comparison).collect::<Vec<_>>(),
             "ticks": ticks,
             "scenario_text": r.run.scenario_text,

@@ -270,6 +270,14 @@ impl Exporter for Markdown {
             );
             md_table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
         }
+        let (rows, gaps) = r.monitor_rows();
+        if !rows.is_empty() || !gaps.is_empty() {
+            let _ = writeln!(out, "\n## Server side\n\n{}\n", super::MONITOR_INTRO);
+            md_table(&mut out, &super::MONITOR_COLUMNS, &rows);
+            for g in gaps {
+                let _ = writeln!(out, "\n{g}.");
+            }
+        }
         let notes = r.annotation_rows();
         if !notes.is_empty() {
             out.push_str("\n## Annotations\n\nNumbered as the charts mark them.\n\n");

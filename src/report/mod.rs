@@ -30,7 +30,16 @@ pub struct Report {
     pub intervals: Vec<crate::metrics::Tick>,
     /// Comparisons of this run (the candidate) against baselines, with each baseline's name and totals.
     pub comparisons: Vec<Baseline>,
+    /// The server side sampled beside the run (`[monitor]`), point by point.
+    pub monitor: crate::store::MonitorData,
 }
+
+/// Column names of [`Report::monitor_rows`].
+pub const MONITOR_COLUMNS: [&str; 6] = ["series", "min", "mean", "max", "last", "seconds"];
+
+/// What the server-side section says before its table.
+pub const MONITOR_INTRO: &str = "What the scenario's [monitor] read each second beside the load: \
+gauges as read, counters as rates per second (/s), histograms as quantiles of what they observed.";
 
 /// A baseline this run is compared with.
 pub struct Baseline {
@@ -158,6 +167,40 @@ impl Report {
                 != Some(true)
     }
 
+    /// The server side as rows (series, min, mean, max, last, seconds), and a line per source
+    /// that could not always be read; empty when the run had no `[monitor]`.
+    pub fn monitor_rows(&self) -> (Vec<Vec<String>>, Vec<String>) {
+        let Some(m) = &self.summary.monitor else {
+            return (Vec::new(), Vec::new());
+        };
+        let figure = crate::format::reading;
+        let rows = m
+            .series
+            .iter()
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    figure(s.min),
+                    figure(s.mean),
+                    figure(s.max),
+                    figure(s.last),
+                    s.samples.to_string(),
+                ]
+            })
+            .collect();
+        let gaps = m
+            .failures
+            .iter()
+            .map(|(source, n)| {
+                format!(
+                    "{source} could not be read {n} of {} seconds (gaps in its series)",
+                    m.readings
+                )
+            })
+            .collect();
+        (rows, gaps)
+    }
+
     /// The sentence under "Results" saying where latency is measured from.
     pub fn latency_origin(&self) -> String {
         match self.measured_by() {
@@ -239,6 +282,7 @@ impl Report {
             }
         };
         run.scenario_text = redact(&run.scenario_text);
+        let monitor = store.monitor(id)?;
         Ok(Report {
             ticks: series.ticks.clone(),
             series,
@@ -247,6 +291,7 @@ impl Report {
             totals,
             intervals,
             comparisons,
+            monitor,
         })
     }
 

@@ -64,6 +64,93 @@ pub struct Scenario {
     pub threads: Option<usize>,
     /// What is allowed but probably a mistake (an empty secret): said before a run starts.
     pub warnings: Vec<String>,
+    /// The server side to sample each second beside the latency (`[monitor]`).
+    pub monitor: Option<MonitorSpec>,
+}
+
+/// `[monitor]`: Prometheus endpoints and local processes sampled once a second during a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MonitorSpec {
+    /// Endpoints to scrape: a URL, or a target (the demo's own `/metrics`, a URL target's).
+    pub prometheus: Vec<ScrapeFrom>,
+    /// Which samples to keep, by name and labels; empty keeps every one (up to a cap).
+    pub metrics: Vec<MetricSelector>,
+    /// Local processes by name (their command) or pid.
+    pub processes: Vec<ProcessSelector>,
+}
+
+/// Where a Prometheus page comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScrapeFrom {
+    /// A full URL of the page.
+    Url(String),
+    /// Target `i`'s base URL with `/metrics` (demo targets resolved when the run starts).
+    Target(usize),
+}
+
+/// `name` or `name{label="value",…}`: which series of a page to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSelector {
+    /// The metric family's name (a histogram's, or a sample's).
+    pub name: String,
+    /// Labels that must match exactly.
+    pub labels: Vec<(String, String)>,
+}
+
+impl MetricSelector {
+    /// Parses `name` or `name{label="value",…}`.
+    pub fn parse(text: &str) -> Result<MetricSelector, String> {
+        let t = text.trim();
+        let (name, rest) = match t.find('{') {
+            Some(i) => (&t[..i], Some(&t[i..])),
+            None => (t, None),
+        };
+        let valid = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+        };
+        if !valid(name) {
+            return Err(format!(
+                "`{t}`: a metric is a name (letters, digits, _ and :) optionally followed by {{label=\"value\"}}"
+            ));
+        }
+        let mut labels = Vec::new();
+        if let Some(r) = rest {
+            let inner = r
+                .strip_prefix('{')
+                .and_then(|r| r.strip_suffix('}'))
+                .ok_or_else(|| format!("`{t}`: labels go between {{ and }}"))?;
+            for pair in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{t}`: `{pair}` is not label=\"value\""))?;
+                let v = v
+                    .trim()
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .ok_or_else(|| format!("`{t}`: the value of `{}` needs quotes", k.trim()))?;
+                if !valid(k.trim()) {
+                    return Err(format!("`{t}`: `{}` is not a label name", k.trim()));
+                }
+                labels.push((k.trim().to_string(), v.to_string()));
+            }
+        }
+        Ok(MetricSelector {
+            name: name.to_string(),
+            labels,
+        })
+    }
+}
+
+/// A local process to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessSelector {
+    /// Every process whose command name is this (as `ps -C` matches).
+    Name(String),
+    /// One process.
+    Pid(u32),
 }
 
 /// A named place load goes to.

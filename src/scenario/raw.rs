@@ -92,6 +92,18 @@ pub(super) struct Raw {
     #[serde(default)]
     pub(super) engine: RawEngine,
     pub(super) data: Option<Spanned<RawData>>,
+    pub(super) monitor: Option<Spanned<RawMonitor>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMonitor {
+    #[serde(default)]
+    pub(super) prometheus: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) metrics: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) processes: Vec<Spanned<Scalar>>,
 }
 
 #[derive(Deserialize)]

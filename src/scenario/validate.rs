@@ -105,6 +105,7 @@ impl Validator<'_> {
         {
             self.err(t.span(), "engine.threads must be between 1 and 256");
         }
+        let monitor = raw.monitor.as_ref().map(|m| self.monitor(m, &targets));
         Some(Scenario {
             name,
             description: raw.description,
@@ -120,7 +121,64 @@ impl Validator<'_> {
             thresholds,
             threads,
             warnings: std::mem::take(&mut self.warnings),
+            monitor,
         })
+    }
+
+    fn monitor(
+        &mut self,
+        raw: &Spanned<super::raw::RawMonitor>,
+        targets: &[Target],
+    ) -> super::MonitorSpec {
+        let m = raw.get_ref();
+        let mut spec = super::MonitorSpec::default();
+        for p in &m.prometheus {
+            let text = p.get_ref().trim();
+            if let Some(i) = targets.iter().position(|t| t.name == text) {
+                spec.prometheus.push(super::ScrapeFrom::Target(i));
+            } else {
+                let url = self.url_env(text).unwrap_or_default();
+                let ok = url.parse::<http::Uri>().ok().is_some_and(|u| {
+                    matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some()
+                });
+                if ok {
+                    spec.prometheus.push(super::ScrapeFrom::Url(url));
+                } else {
+                    self.err(
+                        p.span(),
+                        format!(
+                            "monitor.prometheus: \"{text}\" is neither a target's name nor an http(s) URL of a metrics page"
+                        ),
+                    );
+                }
+            }
+        }
+        for s in &m.metrics {
+            match super::MetricSelector::parse(s.get_ref()) {
+                Ok(sel) => spec.metrics.push(sel),
+                Err(e) => self.err(s.span(), format!("monitor.metrics: {e}")),
+            }
+        }
+        for p in &m.processes {
+            let text = p.get_ref().0.trim();
+            match text.parse::<u32>() {
+                Ok(pid) if pid > 0 => spec.processes.push(super::ProcessSelector::Pid(pid)),
+                _ if !text.is_empty() && !text.contains('/') && text.len() <= 64 => spec
+                    .processes
+                    .push(super::ProcessSelector::Name(text.to_string())),
+                _ => self.err(
+                    p.span(),
+                    format!("monitor.processes: \"{text}\" is neither a pid nor a command name"),
+                ),
+            }
+        }
+        if m.prometheus.is_empty() && m.processes.is_empty() {
+            self.err(
+                raw.span(),
+                "[monitor] needs `prometheus` (a target's name or a metrics URL) or `processes`",
+            );
+        }
+        spec
     }
 
     fn thresholds(&mut self, raw: &[Spanned<RawThreshold>]) -> Vec<Threshold> {

@@ -3,6 +3,7 @@
 mod annotations;
 mod benchmarks;
 mod merge;
+mod monitor;
 mod query;
 mod recorder;
 mod schema;
@@ -16,6 +17,7 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use crate::metrics::{Accumulator, RunInfo, Summary};
 pub use annotations::Annotation;
+pub use monitor::{MonitorData, MonitorFailure, MonitorPoints};
 pub use query::{Histograms, RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
 pub use recorder::{NewRun, Recorder};
 pub use schema::{APPLICATION_ID, MIGRATIONS};

@@ -133,4 +133,22 @@ CREATE TABLE annotations (
 );
 CREATE INDEX annotations_run ON annotations (run_id, at_s);
 "#,
+    // 6: the server side sampled beside a run (`[monitor]`): each second's values, and the reads
+    // that failed (gaps, with why).
+    r#"
+CREATE TABLE monitor_points (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    at_s REAL NOT NULL,
+    value REAL NOT NULL
+);
+CREATE INDEX monitor_points_run ON monitor_points (run_id, name, at_s);
+CREATE TABLE monitor_failures (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    at_s REAL NOT NULL,
+    source TEXT NOT NULL,
+    why TEXT NOT NULL
+);
+CREATE INDEX monitor_failures_run ON monitor_failures (run_id, at_s);
+"#,
 ];

@@ -198,7 +198,7 @@ pub enum Purpose {
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
-pub const SAMPLES: [(&str, &str); 4] = [
+pub const SAMPLES: [(&str, &str); 5] = [
     (
         "quickstart.toml",
         include_str!("../../scenarios/quickstart.toml"),
@@ -211,6 +211,10 @@ pub const SAMPLES: [(&str, &str); 4] = [
     (
         "scalability.toml",
         include_str!("../../scenarios/scalability.toml"),
+    ),
+    (
+        "server-side.toml",
+        include_str!("../../scenarios/server-side.toml"),
     ),
 ];
 
