@@ -42,11 +42,15 @@ impl Exporter for Json {
                 "targets": r.run.targets.iter().map(|(n, u)| json!({"name": n, "url": u})).collect::<Vec<_>>(),
             },
             "summary": r.summary,
-            "monitor": r.monitor,
             "comparisons": r.comparisons.iter().map(|b| &b.comparison).collect::<Vec<_>>(),
             "ticks": ticks,
             "scenario_text": r.run.scenario_text,
         });
+        let mut doc = doc;
+        // The server side, point by point, for runs that had a [monitor].
+        if !r.monitor.series.is_empty() || !r.monitor.failures.is_empty() {
+            doc["monitor"] = json!(r.monitor);
+        }
         let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         text.push('\n');
         (text.into_bytes(), vec![])
