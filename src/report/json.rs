@@ -31,7 +31,7 @@ impl Exporter for Json {
                 })
             })
             .collect();
-        let doc = json!({
+        let mut doc = json!({
             "schema": REPORT_SCHEMA,
             "run": {
                 "id": row.id, "uuid": row.uuid, "name": row.name, "scenario": row.scenario,
@@ -46,7 +46,6 @@ impl Exporter for Json {
             "ticks": ticks,
             "scenario_text": r.run.scenario_text,
         });
-        let mut doc = doc;
         // The server side, point by point, for runs that had a [monitor].
         if !r.monitor.series.is_empty() || !r.monitor.failures.is_empty() {
             doc["monitor"] = json!(r.monitor);

@@ -339,6 +339,32 @@ pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) 
     });
 }
 
+/// One series a run's `[monitor]` read, on the run's time axis; a read that failed leaves a gap.
+pub fn monitor_chart(ui: &mut egui::Ui, name: &str, points: &[(f64, f64)], id: &str, height: f32) {
+    let top = points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+    // One colour for every piece, so a gap does not look like a second series.
+    let colour = Color32::from_rgb(214, 96, 77);
+    base_plot(id, height, "", top)
+        .y_axis_formatter(|m, _| format::reading(m.value))
+        .show(ui, |p| {
+            // Points more than 1.5 s apart are not joined: the second between was not read.
+            let mut start = 0;
+            for i in 1..=points.len() {
+                let gap = i == points.len() || points[i].0 - points[i - 1].0 > 1.5;
+                if gap {
+                    let part: Vec<[f64; 2]> =
+                        points[start..i].iter().map(|(t, v)| [*t, *v]).collect();
+                    p.line(
+                        egui_plot::Line::new(name.to_string(), part)
+                            .width(1.5)
+                            .color(colour),
+                    );
+                    start = i;
+                }
+            }
+        });
+}
+
 /// Maps a percentile (0-100) to the spectrum's x axis: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3 ...
 fn spectrum_x(p: f64) -> f64 {
     -(1.0 - (p / 100.0).min(0.999_999)).log10()

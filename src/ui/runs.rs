@@ -61,7 +61,11 @@ pub struct OpenRun {
     pub new_note: (f64, String),
     /// Latency heatmaps (all requests, then each), from every stored histogram.
     pub heat: Option<Vec<super::heatmap::HeatmapData>>,
-    heat_pending: Option<super::Background<Vec<super::heatmap::HeatmapData>>>,
+    /// The server side sampled beside the run (`[monitor]`), read with the heatmaps.
+    pub monitor: crate::store::MonitorData,
+    #[allow(clippy::type_complexity)]
+    heat_pending:
+        Option<super::Background<(Vec<super::heatmap::HeatmapData>, crate::store::MonitorData)>>,
 }
 
 impl OpenRun {
@@ -166,6 +170,7 @@ impl RunsState {
                     shown_x: None,
                     shown: None,
                     heat: None,
+                    monitor: crate::store::MonitorData::default(),
                     heat_pending: None,
                     new_note: (0.0, String::new()),
                 };
@@ -176,7 +181,7 @@ impl RunsState {
                     let _ = s.each_tick(id, 0, u32::MAX, crate::store::Histograms::Latency, |t| {
                         super::heatmap::push_tick(&mut maps, &t)
                     });
-                    maps
+                    (maps, s.monitor(id).unwrap_or_default())
                 }));
                 open.recompute(db);
                 self.open = Some(open);
@@ -197,8 +202,9 @@ impl RunsState {
         let Some(open) = self.open.as_mut() else {
             return false;
         };
-        if let Some(maps) = super::take_ready(&mut open.heat_pending) {
+        if let Some((maps, monitor)) = super::take_ready(&mut open.heat_pending) {
             open.heat = Some(maps);
+            open.monitor = monitor;
         }
         if open.pending.is_none() {
             return false;
@@ -625,6 +631,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     });
                 }
             }
+            server_side(ui, o, h);
             // A closed-model run that stepped its virtual users: where throughput stopped growing.
             if o.run.info.model == crate::scenario::Model::Closed {
                 let levels = crate::analysis::usl::levels(&o.series.ticks);
@@ -722,4 +729,49 @@ fn annotations(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             o.new_note.1.clear();
         }
     });
+}
+
+/// The most server-side charts drawn; the rest are named.
+const MONITOR_CHARTS: usize = 8;
+
+/// What the run's `[monitor]` read, one small chart per series on the run's time axis (its
+/// cursor linked with the latency), gaps where a read failed.
+fn server_side(ui: &mut egui::Ui, o: &OpenRun, h: f32) {
+    let m = &o.monitor;
+    if m.series.is_empty() && m.failures.is_empty() {
+        return;
+    }
+    ui.label("Server side: what [monitor] read each second (counters as rates /s)");
+    let shown: Vec<_> = m.series.iter().take(MONITOR_CHARTS).collect();
+    for pair in shown.chunks(2) {
+        ui.columns(2, |cols| {
+            for (col, s) in cols.iter_mut().zip(pair) {
+                let id = o.chart_id(&format!("monitor {}", s.name));
+                charts::monitor_chart(col, &s.name, &s.points, &id, h * 0.7);
+            }
+        });
+    }
+    if m.series.len() > MONITOR_CHARTS {
+        let rest: Vec<&str> = m.series[MONITOR_CHARTS..]
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        ui.label(format!(
+            "also read (in the report and JSON): {}",
+            rest.join(", ")
+        ));
+    }
+    let mut failed: std::collections::BTreeMap<&str, (usize, &str)> = Default::default();
+    for f in &m.failures {
+        let e = failed
+            .entry(f.source.as_str())
+            .or_insert((0, f.why.as_str()));
+        e.0 += 1;
+    }
+    for (source, (n, why)) in failed {
+        ui.colored_label(
+            super::theme::error(ui),
+            format!("{source} could not be read {n} times ({why}): gaps in its series"),
+        );
+    }
 }
