@@ -1579,3 +1579,62 @@ fn another_tools_results_imported_from_the_runs_screen_open_as_a_run() {
     assert!(open.run.row.tags.contains(&"k6".to_string()));
     assert!(h.query_all_by_label_contains("k6: k6-1.1").count() >= 1);
 }
+
+#[test]
+fn a_monitored_run_shows_the_server_side_beside_its_latency() {
+    let e = env();
+    let scenario = e.samples.parent().expect("dir").join("monitored.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"monitored\"\nduration = \"3s\"\nwarmup = \"0s\"\n[targets]\napi = \"demo\"\n\
+         [load]\nmodel = \"open\"\nrate = 50\n[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
+         [monitor]\nprometheus = [\"api\"]\nmetrics = [\"demo_requests_total\", \"demo_queue_depth\"]\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .arg("--db")
+        .arg(&e.db)
+        .args(["run", scenario.to_str().expect("utf-8"), "-q"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1400.0,
+        2400.0,
+    );
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    step_until(&mut h, Duration::from_secs(20), |w| {
+        w.runs
+            .open
+            .as_ref()
+            .is_some_and(|o| !o.monitor.series.is_empty())
+    });
+    let names: Vec<String> = h
+        .state()
+        .runs
+        .open
+        .as_ref()
+        .expect("open")
+        .monitor
+        .series
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert!(
+        names.contains(&"demo_requests_total /s".to_string()),
+        "{names:?}"
+    );
+    h.get_by_label_contains("Server side: what [monitor] read");
+}
