@@ -107,7 +107,17 @@ impl Launched {
 
     /// Runs to the end: each tick stored, then shown to `on_tick`; the final status and summary
     /// written. Returns how it ended.
-    pub fn finish(self, mut on_tick: impl FnMut(&Arc<Tick>)) -> Result<Finished, engine::Lost> {
+    pub fn finish(self, on_tick: impl FnMut(&Arc<Tick>)) -> Result<Finished, engine::Lost> {
+        self.finish_watching(on_tick, |_| {})
+    }
+
+    /// [`Launched::finish`], with each second the `[monitor]` read also shown to `on_reading`
+    /// (the live screen's server-side charts).
+    pub fn finish_watching(
+        self,
+        mut on_tick: impl FnMut(&Arc<Tick>),
+        mut on_reading: impl FnMut(&crate::scrape::Reading),
+    ) -> Result<Finished, engine::Lost> {
         let Launched {
             handle,
             recorder,
@@ -126,6 +136,7 @@ impl Launched {
         let mut keep = |readings: Vec<crate::scrape::Reading>| {
             for r in readings {
                 totals.add(&r);
+                on_reading(&r);
                 if let Some((store, id)) = &monitor_store {
                     let kept: Vec<(String, f64)> = r
                         .values

@@ -1638,3 +1638,45 @@ fn a_monitored_run_shows_the_server_side_beside_its_latency() {
     );
     h.get_by_label_contains("Server side: what [monitor] read");
 }
+
+#[test]
+fn a_live_run_draws_what_its_monitor_reads() {
+    let _g = common::serial();
+    let e = env();
+    // The first sample, which the window opens at start, becomes a monitored scenario.
+    std::fs::write(
+        e.samples.join("quickstart.toml"),
+        "name = \"monitored live\"\nduration = \"20s\"\nwarmup = \"0s\"\n[targets]\napi = \"demo\"\n\
+         [load]\nmodel = \"open\"\nrate = 50\n[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
+         [monitor]\nprometheus = [\"api\", \"http://127.0.0.1:1/metrics\"]\nmetrics = [\"demo_requests_total\"]\n",
+    )
+    .expect("write");
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1400.0,
+        2400.0,
+    );
+    h.run();
+    h.get_by_label("Run").click();
+    h.step();
+    assert!(h.state().live.is_running(), "{:?}", h.state().live.error);
+    step_until(&mut h, Duration::from_secs(10), |b| {
+        b.live.monitor.iter().any(|s| s.points.len() >= 2)
+    });
+    let live = &h.state().live;
+    assert_eq!(live.monitor[0].name, "api demo_requests_total /s");
+    assert!(
+        live.monitor_failed
+            .get("127.0.0.1:1")
+            .is_some_and(|n| *n >= 2)
+    );
+    h.get_by_label_contains("Server side: what [monitor] reads");
+    h.get_by_label_contains("127.0.0.1:1 could not be read");
+    h.key_press(egui::Key::Escape);
+    h.step();
+    step_until(&mut h, Duration::from_secs(5), |b| !b.live.is_running());
+}

@@ -23,6 +23,8 @@ pub enum LiveEvent {
     Done(Box<Outcome>, Result<i64, String>),
     /// The run could not start (a name that does not resolve, a demo that cannot listen).
     Failed(String),
+    /// One second of what the scenario's `[monitor]` read.
+    Monitor(crate::scrape::Reading),
 }
 
 /// A run in progress, seen from the UI thread (which never blocks on it).
@@ -72,6 +74,10 @@ pub struct LiveState {
     pub against_baseline: Option<crate::analysis::compare::Comparison>,
     /// A capacity search whose steps are the runs shown here, one after another.
     pub capacity: Option<CapacityState>,
+    /// What the scenario's `[monitor]` read so far, series by series.
+    pub monitor: Vec<crate::store::MonitorPoints>,
+    /// Failed monitor reads so far, by source.
+    pub monitor_failed: std::collections::BTreeMap<String, u64>,
 }
 
 /// How a capacity search is set up (the CLI's `capacity` flags).
@@ -184,10 +190,16 @@ impl LiveState {
                     }
                 };
                 let not_stored = launched.not_stored.clone();
-                let finished = launched.finish(|t| {
-                    let _ = tx.send(LiveEvent::Tick(t.clone()));
-                    repaint_once(&ctx);
-                });
+                let readings = tx.clone();
+                let finished = launched.finish_watching(
+                    |t| {
+                        let _ = tx.send(LiveEvent::Tick(t.clone()));
+                        repaint_once(&ctx);
+                    },
+                    |r| {
+                        let _ = readings.send(LiveEvent::Monitor(r.clone()));
+                    },
+                );
                 match finished {
                     Ok(done) => {
                         let stored = match (done.stored, not_stored) {
@@ -238,12 +250,38 @@ impl LiveState {
                     self.error = Some(format!("the run could not start: {e}"));
                     done = Some(Err(e));
                 }
+                LiveEvent::Monitor(r) => self.add_reading(r),
             }
         }
         if done.is_some() {
             self.run = None;
         }
         done
+    }
+
+    /// Keeps one second's monitor readings: at most [`LIVE_SERIES`] series of at most a day of
+    /// points each, so a soak's window stays bounded.
+    fn add_reading(&mut self, r: crate::scrape::Reading) {
+        for (name, v) in r.values {
+            let i = match self.monitor.iter().position(|s| s.name == name) {
+                Some(i) => i,
+                None if self.monitor.len() < LIVE_SERIES => {
+                    self.monitor.push(crate::store::MonitorPoints {
+                        name,
+                        points: Vec::new(),
+                    });
+                    self.monitor.len() - 1
+                }
+                None => continue,
+            };
+            let points = &mut self.monitor[i].points;
+            if points.len() < 86_400 {
+                points.push((r.at_s, v));
+            }
+        }
+        for (source, _) in r.failed {
+            *self.monitor_failed.entry(source).or_insert(0) += 1;
+        }
     }
 
     fn add_tick(&mut self, t: &Tick) {
@@ -442,10 +480,42 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         if let Some(map) = s.heat.get(which) {
             super::heatmap::chart(ui, map, &format!("live_heatmap_{which}"), h);
         }
+        live_monitor(ui, s, h);
         if let Some(shown) = request_table(ui, &s.keys, &s.totals, s.seconds, s.shown) {
             msgs.push(Msg::ShowRequest(shown));
         }
     });
+}
+
+/// The most monitored series the live screen keeps.
+const LIVE_SERIES: usize = 20;
+
+/// The live run's server side: a chart per monitored series (up to 8), failed sources named.
+fn live_monitor(ui: &mut egui::Ui, s: &LiveState, h: f32) {
+    if s.monitor.is_empty() && s.monitor_failed.is_empty() {
+        return;
+    }
+    ui.label("Server side: what [monitor] reads each second (counters as rates /s)");
+    let shown: Vec<_> = s.monitor.iter().take(8).collect();
+    for pair in shown.chunks(2) {
+        ui.columns(2, |cols| {
+            for (col, m) in cols.iter_mut().zip(pair) {
+                charts::monitor_chart(
+                    col,
+                    &m.name,
+                    &m.points,
+                    &format!("live_monitor {}", m.name),
+                    h * 0.7,
+                );
+            }
+        });
+    }
+    for (source, n) in &s.monitor_failed {
+        ui.colored_label(
+            super::theme::error(ui),
+            format!("{source} could not be read {n} times: gaps in its series"),
+        );
+    }
 }
 
 /// Asks for exactly one frame: `request_repaint` makes egui draw two, and without a GPU every frame
