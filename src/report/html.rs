@@ -102,6 +102,13 @@ impl Exporter for Html {
             for g in gaps {
                 let _ = writeln!(out, "<p>{}.</p>", escape(&g));
             }
+            for (_, title, svg) in r.monitor_charts() {
+                let _ = writeln!(
+                    out,
+                    "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                    escape(&title)
+                );
+            }
         }
         let notes = r.annotation_rows();
         if !notes.is_empty() {

@@ -270,12 +270,18 @@ impl Exporter for Markdown {
             );
             md_table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
         }
+        let mut monitor_files = Vec::new();
         let (rows, gaps) = r.monitor_rows();
         if !rows.is_empty() || !gaps.is_empty() {
             let _ = writeln!(out, "\n## Server side\n\n{}\n", super::MONITOR_INTRO);
             md_table(&mut out, &super::MONITOR_COLUMNS, &rows);
             for g in gaps {
                 let _ = writeln!(out, "\n{g}.");
+            }
+            for (suffix, title, svg) in r.monitor_charts() {
+                let name = format!("{stem}-{suffix}.svg");
+                let _ = writeln!(out, "\n![{title}]({name})");
+                monitor_files.push((name, svg));
             }
         }
         let notes = r.annotation_rows();
@@ -284,7 +290,7 @@ impl Exporter for Markdown {
             md_table(&mut out, &["#", "at", "note"], &notes);
         }
         out.push_str("\n## Charts\n\n");
-        let mut files = Vec::new();
+        let mut files = monitor_files;
         for (suffix, title, svg) in r.charts() {
             let name = format!("{stem}-{suffix}.svg");
             let _ = writeln!(out, "![{title}]({name})\n");

@@ -201,6 +201,47 @@ impl Report {
         (rows, gaps)
     }
 
+    /// A chart per monitored series (up to 8), on the run's time axis with its annotations;
+    /// a second that was not read is a gap. Each is (file suffix, title, SVG).
+    pub fn monitor_charts(&self) -> Vec<(String, String, String)> {
+        let marks: Vec<f64> = self.run.annotations.iter().map(|a| a.at_s).collect();
+        let secs = |x: f64| format!("{} s", crate::format::plain(x));
+        let value = |y: f64| crate::format::reading(y);
+        self.monitor
+            .series
+            .iter()
+            .take(8)
+            .enumerate()
+            .map(|(i, m)| {
+                let mut points = Vec::with_capacity(m.points.len() + 8);
+                for (j, p) in m.points.iter().enumerate() {
+                    if j > 0 && p.0 - m.points[j - 1].0 > 1.5 {
+                        points.push(((p.0 + m.points[j - 1].0) / 2.0, f64::NAN));
+                    }
+                    points.push(*p);
+                }
+                let svg = svg::line_chart_marked(
+                    &svg::Axes {
+                        title: &m.name,
+                        x_label: "time (s)",
+                        y_label: "",
+                        x_fmt: &secs,
+                        y_fmt: &value,
+                        x_ticks: None,
+                        empty: "never read",
+                    },
+                    &[svg::Series {
+                        name: "each second",
+                        points,
+                        dashed: false,
+                    }],
+                    &marks,
+                );
+                (format!("monitor-{}", i + 1), m.name.clone(), svg)
+            })
+            .collect()
+    }
+
     /// The sentence under "Results" saying where latency is measured from.
     pub fn latency_origin(&self) -> String {
         match self.measured_by() {
