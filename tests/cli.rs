@@ -652,4 +652,25 @@ fn a_monitor_reads_the_demos_metrics_beside_the_load_and_a_dead_endpoint_is_only
         .unwrap_or(0);
     assert!(points >= 2, "{}", r["monitor"]);
     assert_eq!(r["monitor"]["failures"][0]["why"], "cannot connect");
+    // The Markdown report: the server-side table, a chart per series, the gap named.
+    let md = dir.path().join("r.md");
+    let (code, _, err) = run(&[
+        "report",
+        "latest",
+        "--format",
+        "md",
+        "-o",
+        md.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&md).expect("md");
+    assert!(text.contains("## Server side"), "{text}");
+    assert!(text.contains("| api demo_requests_total /s |"), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{dead} could not be read")),
+        "{text}"
+    );
+    let chart =
+        std::fs::read_to_string(dir.path().join("r-monitor-1.svg")).expect("a monitor chart");
+    assert!(chart.starts_with("<svg"), "{chart}");
 }
