@@ -102,9 +102,23 @@ impl Sampler {
     }
 }
 
+/// `host:port` of a URL, credentials left out: it names the source in stored series.
 fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest[..rest.find('/').unwrap_or(rest.len())].to_string()
+    let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    host.rsplit_once('@').map_or(host, |(_, h)| h).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_source_is_named_without_its_credentials() {
+        assert_eq!(
+            super::authority("http://u:secret@10.0.0.1:9100/metrics"),
+            "10.0.0.1:9100"
+        );
+        assert_eq!(super::authority("https://h/metrics?x=1"), "h");
+    }
 }
 
 /// The thread: one round at each whole second from the start until told to stop.
