@@ -208,7 +208,8 @@ fn fetch(client: &reqwest::blocking::Client, url: &str) -> Result<prom::Page, St
         } else if e.is_connect() {
             "cannot connect".to_string()
         } else {
-            e.to_string()
+            // Without the URL, which may carry credentials.
+            e.without_url().to_string()
         }
     })?;
     if !resp.status().is_success() {
