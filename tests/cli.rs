@@ -673,4 +673,33 @@ fn a_monitor_reads_the_demos_metrics_beside_the_load_and_a_dead_endpoint_is_only
     let chart =
         std::fs::read_to_string(dir.path().join("r-monitor-1.svg")).expect("a monitor chart");
     assert!(chart.starts_with("<svg"), "{chart}");
+    // Exported and imported elsewhere, the monitor comes along, point for point.
+    let export = dir.path().join("run.json");
+    let (code, _, err) = run(&[
+        "runs",
+        "export",
+        "latest",
+        "-o",
+        export.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let other = dir.path().join("other.db");
+    let out = bin()
+        .env("LOADBENCH_DB", &other)
+        .args(["runs", "import", export.to_str().expect("utf-8")])
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .env("LOADBENCH_DB", &other)
+        .args(["report", "latest", "--format", "json"])
+        .output()
+        .expect("report");
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(again["monitor"], r["monitor"]);
+    assert_eq!(again["summary"]["monitor"], r["summary"]["monitor"]);
 }

@@ -92,6 +92,13 @@ fn tampered_exports_are_refused_and_stored_oddities_never_break_a_reader() {
     big["uuid"] = "00000000-0000-4000-8000-0000000000a5".into();
     big["ticks"][0]["series"][0]["latency"] = base64_of(&claim).into();
     cases.push(("a histogram claiming 2 GB", big, "claims more bytes"));
+    let mut far = good.clone();
+    far["uuid"] = "00000000-0000-4000-8000-0000000000a6".into();
+    far["monitor"] = serde_json::json!({
+        "series": [{"name": "queue", "points": [[1e12, 1.0]]}],
+        "failures": [],
+    });
+    cases.push(("a monitor point long after the run", far, "outside the run"));
     for (what, doc, says) in cases {
         let started = Instant::now();
         let o = import(&db, dir.path(), &doc);

@@ -94,6 +94,7 @@ pub fn import_file(
         version: String::new(),
         host: serde_json::json!({ "imported": { "tool": tool } }),
         annotations: Vec::new(),
+        monitor: Default::default(),
         ticks: Vec::new(),
     };
     let mut found = None;

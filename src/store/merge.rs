@@ -196,6 +196,8 @@ impl Store {
                 })).collect::<Vec<_>>()
             }),
             annotations,
+            // Each shard watched its own servers: the merged run keeps the shards' monitors on them.
+            monitor: Default::default(),
             ticks,
         };
         self.import_run(&doc)

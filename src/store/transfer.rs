@@ -58,6 +58,9 @@ pub struct RunExport {
     /// Notes pinned to times of the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<super::Annotation>,
+    /// What the run's `[monitor]` read, point by point (absent when it had none).
+    #[serde(default, skip_serializing_if = "super::MonitorData::is_empty")]
+    pub monitor: super::MonitorData,
     /// Every tick.
     pub ticks: Vec<TickExport>,
 }
@@ -192,6 +195,7 @@ impl Store {
             version: run.version,
             host: run.host,
             annotations: run.annotations,
+            monitor: self.monitor(id)?,
             ticks,
         })
     }
@@ -381,6 +385,8 @@ impl Store {
                 a.check(span).map_err(bad)?;
                 self.insert_annotation(id, a)?;
             }
+            doc.monitor.check(span).map_err(bad)?;
+            self.insert_monitor(id, &doc.monitor)?;
             acc.stats.resize_with(keys.len(), Stats::default);
             let info = crate::metrics::RunInfo {
                 keys,
@@ -401,6 +407,18 @@ impl Store {
                 .as_ref()
                 .and_then(|s| s.environment.clone())
                 .filter(crate::monitor::Environment::is_plausible);
+            // The monitor's figures travel with its points, when they are numbers.
+            summary.monitor = doc
+                .summary
+                .as_ref()
+                .and_then(|s| s.monitor.clone())
+                .filter(|m| {
+                    !doc.monitor.is_empty()
+                        && m.series.len() <= 200
+                        && m.series
+                            .iter()
+                            .all(|s| [s.min, s.mean, s.max, s.last].iter().all(|v| v.is_finite()))
+                });
             let ended = doc
                 .ended_at_ms
                 .unwrap_or(started_at_ms + (span * 1000.0).round() as i64);
