@@ -116,6 +116,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         version: "0.1.0".into(),
         host: serde_json::json!({"os": "linux", "arch": "x86_64", "cores": 2}),
         annotations: vec![],
+        monitor: Default::default(),
         ticks: ticks
             .iter()
             .map(|t| loadbench::store::TickExport {
