@@ -181,6 +181,13 @@ fn load_notes(scenario: &Scenario, unmapped: &mut Vec<String>) {
     if scenario.retry_idempotent {
         unmapped.push("retry_idempotent".into());
     }
+    if scenario.monitor.is_some() {
+        unmapped.push(
+            "[monitor]: the tool reads no server metrics during its run (send them to your \
+             metrics store instead)"
+                .into(),
+        );
+    }
 }
 
 #[cfg(test)]
