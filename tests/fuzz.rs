@@ -188,3 +188,63 @@ proptest! {
         }
     }
 }
+
+/// The first `n` lines of a (gzipped) fixture of another tool's results.
+fn foreign_head(name: &str, n: usize) -> String {
+    use std::io::Read;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/foreign")
+        .join(name);
+    let bytes = std::fs::read(&path).expect("fixture");
+    let mut text = String::new();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .expect("gzip");
+    } else {
+        text = String::from_utf8(bytes).expect("utf-8");
+    }
+    text.lines().take(n).collect::<Vec<_>>().join("\n")
+}
+
+/// Reads `text` as `format` from a file, as `runs import` would: an answer, never a panic.
+fn read_foreign(text: &str, format: loadbench::foreign::Format) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("results");
+    std::fs::write(&path, text).expect("write");
+    let _ = loadbench::foreign::read(&path, format, &mut |_| Ok(()));
+    let _ = loadbench::foreign::detect(&path);
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn other_tools_results_read_or_say_why(
+        k6 in mutated(foreign_head("k6-1.1.ndjson.gz", 60)),
+        k6csv in mutated(foreign_head("k6-1.1.csv.gz", 60)),
+        jtl in mutated(foreign_head("jmeter-2.13-header.jtl.gz", 40)),
+        xml in mutated(foreign_head("jmeter-2.13.xml.gz", 40)),
+        art in mutated(foreign_head("artillery-2.json", 400)),
+        oha in mutated(foreign_head("oha-1.16.csv", 40)),
+    ) {
+        use loadbench::foreign::Format;
+        read_foreign(&k6, Format::K6Json);
+        read_foreign(&k6csv, Format::K6Csv);
+        read_foreign(&jtl, Format::JmeterCsv);
+        read_foreign(&xml, Format::JmeterXml);
+        read_foreign(&art, Format::Artillery);
+        read_foreign(&oha, Format::OhaCsv);
+    }
+
+    #[test]
+    fn metrics_pages_and_selectors_parse_or_say_why(
+        page in mutated("# TYPE x_total counter\nx_total{a=\"1\",b=\"q\\\"\"} 12\n# TYPE h histogram\nh_bucket{le=\"0.1\"} 3\nh_bucket{le=\"+Inf\"} 4\nup 1\n".to_string()),
+        any_text in ".{0,200}",
+        selector in ".{0,40}",
+    ) {
+        let _ = loadbench::scrape::prom::parse(&page);
+        let _ = loadbench::scrape::prom::parse(&any_text);
+        let _ = loadbench::scenario::MetricSelector::parse(&selector);
+    }
+}

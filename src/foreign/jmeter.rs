@@ -295,6 +295,10 @@ fn add(ticker: &mut Ticker, row: &Row<'_>, sink: &mut Sink<'_>) -> Result<(), St
             .ok_or_else(|| format!("{what} `{v}` is not a whole number of ms"))
     };
     let start = int(row.start_ms, "timeStamp")?;
+    // Milliseconds since 1970, no later than the year 9999: anything else is not a time.
+    if start > 253_402_300_799_999 {
+        return Err(format!("timeStamp {start} is not a time (ms since 1970)"));
+    }
     let elapsed = int(row.elapsed_ms, "elapsed")?;
     if elapsed > 86_400_000 {
         return Err(format!("elapsed {elapsed} ms is more than a day"));
