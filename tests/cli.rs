@@ -703,3 +703,62 @@ fn a_monitor_reads_the_demos_metrics_beside_the_load_and_a_dead_endpoint_is_only
     assert_eq!(again["monitor"], r["monitor"]);
     assert_eq!(again["summary"]["monitor"], r["summary"]["monitor"]);
 }
+
+#[test]
+fn an_open_staged_ramp_reports_its_levels_with_concurrency_by_littles_law() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("ramp.toml");
+    std::fs::write(
+        &path,
+        "name = \"open ramp\"\nwarmup = \"0s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\n\
+         start = 50\nstages = [{ duration = \"3s\", target = 50 }, { duration = \"1s\", target = 200 }, \
+         { duration = \"3s\", target = 200 }]\n[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
+         query = { delay_ms = \"10\" }\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["run", path.to_str().expect("utf-8"), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let md = dir.path().join("r.md");
+    let (code, _, err) = run(&[
+        "report",
+        "latest",
+        "--format",
+        "md",
+        "-o",
+        md.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&md).expect("md");
+    let table: Vec<Vec<String>> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("| offered rate"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.split('|')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(table.len(), 2, "{text}");
+    assert_eq!(
+        (table[0][0].as_str(), table[1][0].as_str()),
+        ("50/s", "200/s")
+    );
+    // In flight = rate × mean latency (≥ 10 ms): about 0.5, then about 2.
+    let n: Vec<f64> = table
+        .iter()
+        .map(|r| r[1].parse().expect("a number"))
+        .collect();
+    assert!(n[0] >= 0.5 && n[1] >= 2.0, "{n:?}");
+    assert!(
+        (2.5..6.0).contains(&(n[1] / n[0])),
+        "four times the rate, about four times in flight: {n:?}"
+    );
+    assert!(
+        text.contains("USL not fitted"),
+        "two levels are too few to fit: {text}"
+    );
+}

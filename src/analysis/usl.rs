@@ -272,9 +272,87 @@ pub fn levels(ticks: &[crate::metrics::TickSummary]) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
+/// The levels of an open-model run with stages: per offered rate held two seconds or more,
+/// (offered rate, concurrency by Little's law — requests per second × their mean latency —,
+/// successful responses per second, median of the seconds' p95 in ms). Concurrency is what the
+/// law is fitted against, since an open model sets the rate and the server sets the rest.
+pub fn open_levels(ticks: &[crate::metrics::Tick]) -> Vec<(f64, f64, f64, f64)> {
+    #[derive(Default)]
+    struct Level {
+        ok: f64,
+        requests: f64,
+        latency_s: f64,
+        seconds: f64,
+        p95: Vec<f64>,
+    }
+    let mut by: std::collections::BTreeMap<u64, Level> = Default::default();
+    let plateau = ticks
+        .windows(2)
+        .filter(|w| (w[0].target - w[1].target).abs() <= (w[1].target * 0.005).max(0.5))
+        .map(|w| &w[1]);
+    for t in plateau.filter(|t| !t.warmup && t.seconds >= 0.5 && t.target >= 0.5) {
+        let total = t.total();
+        if total.latency.is_empty() {
+            continue;
+        }
+        let e = by.entry(t.target.round() as u64).or_default();
+        e.ok += total.requests.saturating_sub(total.errors) as f64;
+        e.requests += total.latency.len() as f64;
+        e.latency_s += total.latency.mean() * total.latency.len() as f64 / 1e6;
+        e.seconds += t.seconds;
+        e.p95
+            .push(total.latency.value_at_quantile(0.95) as f64 / 1000.0);
+    }
+    by.into_iter()
+        .filter(|(_, l)| l.seconds >= 2.0 && l.requests > 0.0)
+        .map(|(rate, mut l)| {
+            l.p95.sort_by(f64::total_cmp);
+            let mid = l.p95.get(l.p95.len() / 2).copied().unwrap_or(0.0);
+            (rate as f64, l.latency_s / l.seconds, l.ok / l.seconds, mid)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_levels_take_concurrency_from_littles_law() {
+        use crate::metrics::{Stats, Tick};
+        // 100/s then 200/s, each held 3 s; every request takes 20 ms then 50 ms: 2 then 10 in flight.
+        let tick = |i: u32, rate: f64, ms: u64| {
+            let mut s = Stats::default();
+            for _ in 0..rate as u64 {
+                s.record_response(200, ms * 1000, ms * 1000, None);
+            }
+            Tick {
+                index: i,
+                end: f64::from(i),
+                seconds: 1.0,
+                warmup: false,
+                target: rate,
+                in_flight: 0,
+                not_started: 0,
+                stats: vec![s],
+            }
+        };
+        let ticks: Vec<Tick> = (1..=3)
+            .map(|i| tick(i, 100.0, 20))
+            .chain((4..=7).map(|i| tick(i, 200.0, 50)))
+            .collect();
+        let levels = open_levels(&ticks);
+        assert_eq!(levels.len(), 2, "{levels:?}");
+        let (rate, n, x, p95) = levels[1];
+        assert_eq!(rate, 200.0);
+        assert!((n - 10.0).abs() < 0.05, "{n}");
+        assert!((x - 200.0).abs() < 1e-9);
+        assert!((p95 - 50.0).abs() < 0.1);
+        assert!(
+            (levels[0].1 - 2.0).abs() < 0.01,
+            "the first second of a level is its ramp"
+        );
+    }
 
     fn synthetic(lambda: f64, sigma: f64, kappa: f64, noise: &[f64]) -> Vec<(f64, f64)> {
         let truth = Usl {

@@ -83,13 +83,19 @@ impl Exporter for Html {
             let _ = writeln!(out, "<h2>{}</h2>", escape(title));
             table(&mut out, &COMPARE_COLUMNS, rows);
         }
-        if let Some((rows, line)) = r.scalability() {
+        if let Some(super::Scalability {
+            columns,
+            rows,
+            line,
+        }) = r.scalability()
+        {
             let _ = writeln!(
                 out,
-                "<h2>Scalability</h2>\n<p>One row per number of virtual users held. {}.</p>",
+                "<h2>Scalability</h2>\n<p>One row per level held ({}). {}.</p>",
+                escape(columns[0]),
                 escape(&line)
             );
-            table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
+            table(&mut out, &columns, &rows);
         }
         let (rows, gaps) = r.monitor_rows();
         if !rows.is_empty() || !gaps.is_empty() {

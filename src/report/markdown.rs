@@ -263,12 +263,18 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "\n## {title}\n");
             md_table(&mut out, &COMPARE_COLUMNS, rows);
         }
-        if let Some((rows, line)) = r.scalability() {
+        if let Some(super::Scalability {
+            columns,
+            rows,
+            line,
+        }) = r.scalability()
+        {
             let _ = writeln!(
                 out,
-                "\n## Scalability\n\nOne row per number of virtual users held. {line}.\n"
+                "\n## Scalability\n\nOne row per level held ({}). {line}.\n",
+                columns[0]
             );
-            md_table(&mut out, &["virtual users", "responses/s", "p95"], &rows);
+            md_table(&mut out, &columns, &rows);
         }
         let mut monitor_files = Vec::new();
         let (rows, gaps) = r.monitor_rows();

@@ -41,6 +41,19 @@ pub const MONITOR_COLUMNS: [&str; 6] = ["series", "min", "mean", "max", "last", 
 pub const MONITOR_INTRO: &str = "What the scenario's [monitor] read each second beside the load: \
 gauges as read, counters as rates per second (/s), histograms as quantiles of what they observed.";
 
+/// Table rows, cell by cell.
+type Rows = Vec<Vec<String>>;
+
+/// A staged ramp's levels as a report shows them.
+pub struct Scalability {
+    /// Column names (the level's kind first).
+    pub columns: Vec<&'static str>,
+    /// One row per level held.
+    pub rows: Vec<Vec<String>>,
+    /// The scalability law's fit, or why it was not fitted.
+    pub line: String,
+}
+
 /// A baseline this run is compared with.
 pub struct Baseline {
     /// Its name.
@@ -336,32 +349,66 @@ impl Report {
         })
     }
 
-    /// A staged ramp of virtual users: one row per level (users, responses/s, p95) and the
-    /// scalability law fitted to them (or why not); None for runs without two or more levels.
-    pub fn scalability(&self) -> Option<(Vec<Vec<String>>, String)> {
-        if self.run.info.model != crate::scenario::Model::Closed {
+    /// A staged ramp: one row per level held (virtual users, or an offered rate with its
+    /// concurrency by Little's law), the columns, and the scalability law fitted to the levels'
+    /// concurrency and throughput (or why not); None for runs without two or more levels.
+    pub fn scalability(&self) -> Option<Scalability> {
+        use crate::format;
+        let (columns, points, rows): (Vec<&'static str>, Vec<(f64, f64)>, Rows) =
+            match self.run.info.model {
+                crate::scenario::Model::Closed => {
+                    let levels = crate::analysis::usl::levels(&self.ticks);
+                    (
+                        vec!["virtual users", "responses/s", "p95"],
+                        levels.iter().map(|l| (l.0, l.1)).collect(),
+                        levels
+                            .iter()
+                            .map(|(n, x, p95)| {
+                                vec![
+                                    format::plain(*n),
+                                    format::rate(*x),
+                                    format::micros(p95 * 1000.0),
+                                ]
+                            })
+                            .collect(),
+                    )
+                }
+                crate::scenario::Model::Open => {
+                    let levels = crate::analysis::usl::open_levels(&self.intervals);
+                    (
+                        vec![
+                            "offered rate",
+                            "concurrency (Little's law)",
+                            "responses/s",
+                            "p95",
+                        ],
+                        levels.iter().map(|l| (l.1, l.2)).collect(),
+                        levels
+                            .iter()
+                            .map(|(rate, n, x, p95)| {
+                                vec![
+                                    format::rate(*rate),
+                                    format!("{n:.2}"),
+                                    format::rate(*x),
+                                    format::micros(p95 * 1000.0),
+                                ]
+                            })
+                            .collect(),
+                    )
+                }
+            };
+        if rows.len() < 2 {
             return None;
         }
-        let levels = crate::analysis::usl::levels(&self.ticks);
-        if levels.len() < 2 {
-            return None;
-        }
-        let points: Vec<(f64, f64)> = levels.iter().map(|l| (l.0, l.1)).collect();
         let line = match crate::analysis::usl::fit(&points) {
             Ok(u) => u.describe(),
             Err(why) => format!("USL not fitted: {why}"),
         };
-        let rows = levels
-            .iter()
-            .map(|(n, x, p95)| {
-                vec![
-                    crate::format::plain(*n),
-                    crate::format::rate(*x),
-                    crate::format::micros(p95 * 1000.0),
-                ]
-            })
-            .collect();
-        Some((rows, line))
+        Some(Scalability {
+            columns,
+            rows,
+            line,
+        })
     }
 
     /// The run's annotations as rows (number, time, text), numbered as the charts mark them.
