@@ -341,21 +341,7 @@ pub fn summary(s: &Summary) -> String {
 /// The server side beside the latency: each monitored series over the run, and failed reads.
 pub fn monitor(m: &crate::metrics::MonitorSummary) -> String {
     let mut out = String::new();
-    let figure = crate::format::reading;
-    let rows: Vec<Vec<String>> = m
-        .series
-        .iter()
-        .map(|s| {
-            vec![
-                s.name.clone(),
-                figure(s.min),
-                figure(s.mean),
-                figure(s.max),
-                figure(s.last),
-                s.samples.to_string(),
-            ]
-        })
-        .collect();
+    let rows = m.rows();
     if !rows.is_empty() {
         out.push('\n');
         out.push_str(&table(
@@ -370,12 +356,8 @@ pub fn monitor(m: &crate::metrics::MonitorSummary) -> String {
             &rows,
         ));
     }
-    for (source, n) in &m.failures {
-        let _ = writeln!(
-            out,
-            "monitor: {source} could not be read {n} of {} seconds (gaps in its series)",
-            m.readings
-        );
+    for g in m.gaps() {
+        let _ = writeln!(out, "monitor: {g}");
     }
     out
 }

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use super::{Found, Lines, Sample, Sink, Ticker, status_error};
+use super::{Found, Lines, Sample, Sink, Ticker, found, next_record, status_error};
 use crate::metrics::ErrorKind;
 
 /// JMeter 2.x's default CSV columns, written without a header line.
@@ -122,13 +122,7 @@ pub(super) fn read_csv(mut input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Resu
     let mut ticker = Ticker::new();
     let mut record = csv::StringRecord::new();
     let mut records = 0;
-    loop {
-        let n = reader.position().line() + u64::from(!has_header);
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(format!("{n}: {e}")),
-        }
+    while let Some(n) = next_record(&mut reader, &mut record, u64::from(!has_header))? {
         records += 1;
         let f = |i: usize| at[i].and_then(|c| record.get(c));
         let row = Row {
@@ -145,7 +139,7 @@ pub(super) fn read_csv(mut input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Resu
         };
         add(&mut ticker, &row, sink).map_err(|e| format!("{n}: {e}"))?;
     }
-    finish(ticker, records, sink)
+    found(ticker, records, notes(), sink)
 }
 
 /// Reads an XML JTL: the top-level `<httpSample>` and `<sample>` elements, one per line as
@@ -201,21 +195,7 @@ pub(super) fn read_xml(mut lines: Lines, sink: &mut Sink<'_>) -> Result<Found, S
     if !seen_root {
         return Err("no <testResults> element: not a JMeter XML JTL".into());
     }
-    finish(ticker, records, sink)
-}
-
-fn finish(ticker: Ticker, records: u64, sink: &mut Sink<'_>) -> Result<Found, String> {
-    let start = ticker.start_us().unwrap_or(0);
-    let (keys, seconds) = ticker.finish(sink)?;
-    Ok(Found {
-        keys,
-        started_at_ms: start / 1000,
-        seconds,
-        version: None,
-        records,
-        notes: notes(),
-        corrected: false,
-    })
+    found(ticker, records, notes(), sink)
 }
 
 /// The `name="value"` pairs of one element, entities decoded.

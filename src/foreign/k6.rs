@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use serde::Deserialize;
 
-use super::{Found, Lines, Sample, Sink, Ticker, ms_to_us, status_error};
+use super::{Found, Lines, Sample, Sink, Ticker, found, ms_to_us, next_record, status_error};
 use crate::metrics::ErrorKind;
 
 /// What every NDJSON line must say, read without its data (most points are not requests).
@@ -102,17 +102,7 @@ pub(super) fn read_json(mut lines: Lines, sink: &mut Sink<'_>) -> Result<Found, 
         };
         request(&mut ticker, &point, sink).map_err(|e| format!("{n}: {e}"))?;
     }
-    let start = ticker.start_us().unwrap_or(0);
-    let (keys, seconds) = ticker.finish(sink)?;
-    Ok(Found {
-        keys,
-        started_at_ms: start / 1000,
-        seconds,
-        version: None,
-        records,
-        notes: notes(),
-        corrected: false,
-    })
+    found(ticker, records, notes(), sink)
 }
 
 /// Reads k6's CSV output (any of its time formats).
@@ -140,13 +130,7 @@ pub(super) fn read_csv(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<F
     let mut ticker = Ticker::new();
     let mut record = csv::StringRecord::new();
     let mut records = 0;
-    loop {
-        let n = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(format!("{n}: {e}")),
-        }
+    while let Some(n) = next_record(&mut reader, &mut record, 1)? {
         records += 1;
         let metric = record.get(metric_at).unwrap_or("");
         if metric != "http_req_duration" && metric != "vus" {
@@ -175,19 +159,9 @@ pub(super) fn read_csv(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<F
         };
         request(&mut ticker, &point, sink).map_err(|e| format!("{n}: {e}"))?;
     }
-    let start = ticker.start_us().unwrap_or(0);
-    let (keys, seconds) = ticker.finish(sink)?;
     let mut notes = notes();
     notes.push("k6's CSV times are whole seconds unless it ran with K6_CSV_TIME_FORMAT".into());
-    Ok(Found {
-        keys,
-        started_at_ms: start / 1000,
-        seconds,
-        version: None,
-        records,
-        notes,
-        corrected: false,
-    })
+    found(ticker, records, notes, sink)
 }
 
 /// A CSV timestamp: unix seconds (k6's default), ms, µs or ns by magnitude, or RFC 3339.

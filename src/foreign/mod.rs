@@ -251,6 +251,42 @@ impl Lines {
     }
 }
 
+/// What a reader of timed-from-the-send requests found: the ticker's series and span, dated
+/// by its first request, with the reader's notes.
+fn found(
+    ticker: Ticker,
+    records: u64,
+    notes: Vec<String>,
+    sink: &mut Sink<'_>,
+) -> Result<Found, String> {
+    let start = ticker.start_us().unwrap_or(0);
+    let (keys, seconds) = ticker.finish(sink)?;
+    Ok(Found {
+        keys,
+        started_at_ms: start / 1000,
+        seconds,
+        version: None,
+        records,
+        notes,
+        corrected: false,
+    })
+}
+
+/// The next CSV record and its line number in the file (`header` lines before the first
+/// record), or `None` at the end.
+fn next_record(
+    reader: &mut csv::Reader<Box<dyn BufRead>>,
+    record: &mut csv::StringRecord,
+    header: u64,
+) -> Result<Option<u64>, String> {
+    let n = reader.position().line() + header;
+    match reader.read_record(record) {
+        Ok(false) => Ok(None),
+        Ok(true) => Ok(Some(n)),
+        Err(e) => Err(format!("{n}: {e}")),
+    }
+}
+
 /// The error a failed response counts as, from its status when it has one.
 fn status_error(status: u16) -> Option<ErrorKind> {
     match status {

@@ -3,7 +3,7 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use super::{Found, Sample, Sink, Ticker, status_error};
+use super::{Found, Sample, Sink, Ticker, next_record, status_error};
 
 /// Seconds (as oha stores them) to µs, refused when not a finite time within a day.
 fn secs_us(s: f64, what: &str) -> Result<i64, String> {
@@ -147,13 +147,7 @@ pub(super) fn read_csv(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<F
     let series = ticker.series("request", "oha")?;
     let mut record = csv::StringRecord::new();
     let mut records = 0;
-    loop {
-        let n = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(format!("{n}: {e}")),
-        }
+    while let Some(n) = next_record(&mut reader, &mut record, 1)? {
         records += 1;
         let number = |at: usize, what: &str| -> Result<f64, String> {
             record

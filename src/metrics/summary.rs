@@ -197,6 +197,40 @@ pub struct MonitorSummary {
     pub failures: BTreeMap<String, u64>,
 }
 
+impl MonitorSummary {
+    /// One row per series (name, min, mean, max, last, seconds), as the terminal and reports
+    /// show them.
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        let figure = crate::format::reading;
+        self.series
+            .iter()
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    figure(s.min),
+                    figure(s.mean),
+                    figure(s.max),
+                    figure(s.last),
+                    s.samples.to_string(),
+                ]
+            })
+            .collect()
+    }
+
+    /// One line per source that could not always be read.
+    pub fn gaps(&self) -> Vec<String> {
+        self.failures
+            .iter()
+            .map(|(source, n)| {
+                format!(
+                    "{source} could not be read {n} of {} seconds (gaps in its series)",
+                    self.readings
+                )
+            })
+            .collect()
+    }
+}
+
 /// One monitored series over the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSeries {

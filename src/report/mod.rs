@@ -183,35 +183,10 @@ impl Report {
     /// The server side as rows (series, min, mean, max, last, seconds), and a line per source
     /// that could not always be read; empty when the run had no `[monitor]`.
     pub fn monitor_rows(&self) -> (Vec<Vec<String>>, Vec<String>) {
-        let Some(m) = &self.summary.monitor else {
-            return (Vec::new(), Vec::new());
-        };
-        let figure = crate::format::reading;
-        let rows = m
-            .series
-            .iter()
-            .map(|s| {
-                vec![
-                    s.name.clone(),
-                    figure(s.min),
-                    figure(s.mean),
-                    figure(s.max),
-                    figure(s.last),
-                    s.samples.to_string(),
-                ]
-            })
-            .collect();
-        let gaps = m
-            .failures
-            .iter()
-            .map(|(source, n)| {
-                format!(
-                    "{source} could not be read {n} of {} seconds (gaps in its series)",
-                    m.readings
-                )
-            })
-            .collect();
-        (rows, gaps)
+        self.summary
+            .monitor
+            .as_ref()
+            .map_or_else(Default::default, |m| (m.rows(), m.gaps()))
     }
 
     /// A chart per monitored series (up to 8), on the run's time axis with its annotations;
