@@ -319,6 +319,7 @@ pub fn summary(s: &Summary) -> String {
             },
         );
     }
+    out.push_str(&evidence(s));
     if let Some(m) = &s.monitor {
         out.push_str(&monitor(m));
     }
@@ -334,6 +335,25 @@ pub fn summary(s: &Summary) -> String {
                 t.actual_text
             );
         }
+    }
+    out
+}
+
+/// Where the time went per series, and the three slowest requests with what explains them.
+pub fn evidence(s: &Summary) -> String {
+    let mut out = String::new();
+    let phases = s.phase_rows();
+    if !phases.is_empty() {
+        out.push('\n');
+        out.push_str(&table(&crate::metrics::PHASE_COLUMNS, &phases));
+    }
+    let mut slowest = s.exemplar_rows(false);
+    slowest.truncate(3);
+    if !slowest.is_empty() {
+        let mut header = crate::metrics::EXEMPLAR_COLUMNS;
+        header[0] = "slowest requests, at";
+        out.push('\n');
+        out.push_str(&table(&header, &slowest));
     }
     out
 }

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use loadbench::metrics::{
-    Accumulator, ErrorKind, Key, RunInfo, Stats, Summary, Tick, encode_histogram,
+    Accumulator, ErrorKind, Exemplar, ExemplarRecord, Key, Phase, RunInfo, Stats, Summary, Tick,
+    encode_histogram,
 };
 use loadbench::report::{Format, Report};
 use loadbench::store::{RunExport, Store};
@@ -77,6 +78,49 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
             );
         }
         a.bytes_in = 1_600;
+        // Phases: two connections opened at the start, then a write, a wait and a transfer each.
+        for j in 0..100u64 {
+            a.phases.record(Phase::Write, 20 + j % 7);
+            a.phases.record(Phase::FirstByte, f(850 + j * 30));
+            a.phases.record(Phase::Transfer, 15 + j % 5);
+        }
+        if i == 1 {
+            a.phases.new_conns = 2;
+            a.phases.record(Phase::Connect, 150);
+            a.phases.record(Phase::Connect, 180);
+        }
+        // The requests behind the figures: each tick's slowest dashboard, and its failure.
+        let slow = f(40_000 + 19 * 4_000);
+        b.exemplars.offer(slow, false, |e| {
+            *e = Exemplar {
+                at_ms: f64::from(i - 1) * 1000.0 + 500.0,
+                queued_us: 300,
+                latency_us: slow,
+                status: Some(200),
+                bytes_in: 5_120,
+                new_conn: i == 2,
+                phases: [Some(140), None, Some(25), Some(slow - 500), Some(175)],
+                head:
+                    b"HTTP/1.1 200 OK\r\nServer: demo\r\nX-Cache: MISS\r\nSet-Cookie: s=1\r\n\r\n"
+                        .to_vec(),
+                ..Exemplar::default()
+            };
+        });
+        if i % 2 == 0 {
+            b.exemplars.offer(f(40_000), true, |e| {
+                *e = Exemplar {
+                    at_ms: f64::from(i - 1) * 1000.0 + 100.0,
+                    latency_us: f(40_000),
+                    status: Some(503),
+                    error: Some(ErrorKind::Http5xx),
+                    bytes_in: 60,
+                    phases: [None, None, Some(20), Some(f(39_500)), Some(30)],
+                    head: b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\n\r\n".to_vec(),
+                    body: b"{\"error\":\"overloaded\",\"token\":\"tk-should-not-show\"}".to_vec(),
+                    ..Exemplar::default()
+                };
+            });
+        }
         let tick = Tick {
             index: i,
             end: f64::from(i),
@@ -145,7 +189,19 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
                         failed: (!s.failed.is_empty())
                             .then(|| b64.encode(encode_histogram(&s.failed))),
                         retries: 0,
+                        new_conns: s.phases.new_conns,
+                        phases: s.phases.encode().map(|p| b64.encode(p)),
                     })
+                    .collect(),
+                exemplars: t
+                    .stats
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, s)| {
+                        let slow = s.exemplars.slowest.iter().map(move |e| (i, e, false));
+                        slow.chain(s.exemplars.failures.iter().map(move |e| (i, e, true)))
+                    })
+                    .map(|(i, e, failed)| ExemplarRecord::of(e, t.index, i, failed))
                     .collect(),
             })
             .collect(),
@@ -180,6 +236,25 @@ fn markdown_and_json_match_their_golden_files() {
     let (_d, r) = report("Checkout API");
     golden("report.md", &render(&r, Format::Markdown));
     golden("report.json", &render(&r, Format::Json));
+    // The evidence survives the store: phases, the slowest and the first failing requests, with
+    // the token an error body held redacted in every format.
+    for f in [Format::Markdown, Format::Html, Format::Json] {
+        let text = render(&r, f);
+        for needle in ["Where the time goes", "Slowest requests", "First failures"] {
+            let json = matches!(f, Format::Json);
+            assert!(json || text.contains(needle), "{f:?} lacks {needle}");
+        }
+        assert!(text.contains("overloaded"), "{f:?} lost the error body");
+        assert!(!text.contains("tk-should-not-show"), "{f:?} leaked a token");
+    }
+    let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).expect("json");
+    let slowest = json["summary"]["slowest"].as_array().expect("slowest");
+    assert_eq!(slowest.len(), 3, "the dashboard's three slowest");
+    assert!(slowest.iter().all(|e| {
+        e["headers"]
+            .as_str()
+            .is_some_and(|h| h.contains("x-cache: MISS") && !h.contains("set-cookie"))
+    }));
     let (_d2, r2) = report("Checkout API");
     assert_eq!(
         render(&r, Format::Markdown),

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Instant;
 
+use std::io::Write as _;
+
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full};
@@ -22,7 +24,9 @@ use tokio::net::TcpStream;
 
 use super::failure::{Fail, classify, classify_io};
 use super::h1::H1Conn;
+use super::trace::Trace;
 use crate::metrics::ErrorKind;
+use crate::metrics::is_kept;
 use crate::scenario::{HttpVersion, Target};
 
 /// Where one target's connections go and how they are set up; shared by all tasks of a run.
@@ -178,13 +182,16 @@ impl Sender {
         }
     }
 
-    /// One request on this connection, body read to the end.
+    /// One request on this connection, body read to the end; `keep` takes up to `cap` body bytes.
     async fn attempt(
         &mut self,
         req: Request<Full<Bytes>>,
         mut keep: Option<&mut Vec<u8>>,
+        cap: usize,
+        trace: &mut Trace,
     ) -> Result<(u16, u64), Fail> {
         self.ready().await.map_err(|e| Fail::Closed(classify(&e)))?;
+        trace.ready.get_or_insert_with(Instant::now);
         let resp = self.send(req).await.map_err(|e| {
             if e.is_canceled() {
                 Fail::Unsent(classify(&e))
@@ -194,7 +201,17 @@ impl Sender {
                 Fail::Kind(classify(&e))
             }
         })?;
+        trace.first_byte = Some(Instant::now());
         let status = resp.status().as_u16();
+        let _ = write!(trace.head, "{:?} {}\r\n", resp.version(), resp.status());
+        for (name, value) in resp.headers() {
+            if is_kept(name.as_str()) {
+                trace.head.extend_from_slice(name.as_str().as_bytes());
+                trace.head.extend_from_slice(b": ");
+                trace.head.extend_from_slice(value.as_bytes());
+                trace.head.extend_from_slice(b"\r\n");
+            }
+        }
         let mut body = resp.into_body();
         let mut bytes = 0u64;
         while let Some(frame) = body.frame().await {
@@ -203,7 +220,7 @@ impl Sender {
                     if let Some(d) = f.data_ref() {
                         bytes += d.len() as u64;
                         if let Some(buf) = keep.as_deref_mut() {
-                            let room = crate::metrics::MAX_CHECKED_BODY.saturating_sub(buf.len());
+                            let room = cap.saturating_sub(buf.len());
                             buf.extend_from_slice(&d[..d.len().min(room)]);
                         }
                     }
@@ -297,9 +314,14 @@ impl Endpoint {
         Err(last)
     }
 
-    /// Opens a connection: TCP (no Nagle), then TLS with ALPN if https, then the HTTP handshake.
-    pub async fn connect(&self) -> Result<Conn, ErrorKind> {
+    /// Opens a connection: TCP (no Nagle), then TLS with ALPN if https, then the HTTP handshake;
+    /// the connect and TLS times go to `trace`.
+    pub async fn connect(&self, trace: &mut Trace) -> Result<Conn, ErrorKind> {
+        let began = Instant::now();
         let tcp = self.tcp().await?;
+        let connected = Instant::now();
+        trace.connect_us = Some(micros(connected - began));
+        trace.ready = Some(connected);
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None if self.http != HttpVersion::Http2 && self.raw_h1 => Ok(Conn {
@@ -312,6 +334,9 @@ impl Endpoint {
                     .connect(name.clone(), tcp)
                     .await
                     .map_err(|e| classify_io(&e, ErrorKind::Tls))?;
+                let secured = Instant::now();
+                trace.tls_us = Some(micros(secured - connected));
+                trace.ready = Some(secured);
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
                 handshake(tls, h2).await
             }
@@ -335,9 +360,11 @@ impl Endpoint {
         write: impl Fn(&mut Vec<u8>),
         head: bool,
         mut keep_body: Option<&mut Vec<u8>>,
+        body_cap: usize,
         now: Instant,
         retry_unanswered: bool,
         retries: &mut u32,
+        trace: &mut Trace,
     ) -> Result<(u16, u64), ErrorKind> {
         if slot.as_mut().is_some_and(|c| c.is_closed(now)) {
             *slot = None;
@@ -349,7 +376,9 @@ impl Endpoint {
                 && let Some(stream) = pool.take(self.streams)
             {
                 let mut sender = Sender::H2(stream.0.sender.clone());
-                let result = sender.attempt(build(true), keep_body.as_deref_mut()).await;
+                let result = sender
+                    .attempt(build(true), keep_body.as_deref_mut(), body_cap, trace)
+                    .await;
                 match result {
                     Ok(done) => return Ok(done),
                     Err(f @ (Fail::Closed(_) | Fail::Unsent(_))) => {
@@ -375,7 +404,7 @@ impl Endpoint {
                 let opening = (self.streams > 1).then(|| Opening::new(pool));
                 // Boxed: connecting (TLS included) is rare and its state is large; keeping it out of
                 // line keeps the per-request future small and cheap to move.
-                let conn = Box::pin(self.connect()).await?;
+                let conn = Box::pin(self.connect(trace)).await?;
                 if self.streams > 1
                     && let Sender::H2(sender) = conn.sender
                 {
@@ -399,13 +428,13 @@ impl Endpoint {
                             &out
                         }
                     };
-                    raw.exchange(wire, head, keep_body.as_deref_mut(), now)
+                    raw.exchange_traced(wire, head, keep_body.as_deref_mut(), body_cap, now, trace)
                         .await
                 }
                 _ => {
                     let req = build(conn.is_h2());
                     let Conn { sender, driver } = conn;
-                    let work = sender.attempt(req, keep_body.as_deref_mut());
+                    let work = sender.attempt(req, keep_body.as_deref_mut(), body_cap, trace);
                     let (result, closed) = match driver {
                         Some(driver) => {
                             // Request, connection, request again, all in one poll: the request is
@@ -579,4 +608,8 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

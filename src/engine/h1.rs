@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 use super::failure::{Fail, classify_io};
+use super::trace::Trace;
 use crate::metrics::ErrorKind;
 
 /// Most response headers parsed; a response with more is refused as malformed.
@@ -38,6 +39,8 @@ pub(crate) struct H1Conn {
     last_sent: Instant,
     /// Reads that found data waiting, since the last yield to the runtime.
     eager_reads: u32,
+    /// The most body bytes the current exchange keeps.
+    keep_cap: usize,
 }
 
 /// How the response body is delimited.
@@ -59,6 +62,7 @@ impl H1Conn {
             closed: false,
             last_sent: Instant::now(),
             eager_reads: 0,
+            keep_cap: 0,
         }
     }
 
@@ -78,7 +82,8 @@ impl H1Conn {
         self.closed
     }
 
-    /// Sends `wire` and reads the whole response: (status, body bytes). `head` for HEAD requests.
+    /// [`H1Conn::exchange_traced`] without the trace, keeping bodies up to the checks' cap.
+    #[cfg(test)]
     pub(crate) async fn exchange(
         &mut self,
         wire: &[u8],
@@ -86,14 +91,34 @@ impl H1Conn {
         keep: Option<&mut Vec<u8>>,
         now: Instant,
     ) -> Result<(u16, u64), Fail> {
+        let mut trace = Trace::default();
+        let cap = crate::metrics::MAX_CHECKED_BODY;
+        self.exchange_traced(wire, head, keep, cap, now, &mut trace)
+            .await
+    }
+
+    /// Sends `wire` and reads the whole response: (status, body bytes). `head` for HEAD requests;
+    /// `keep` takes up to `cap` body bytes; when the request was written, when the answer's
+    /// first byte came and the final head go to `trace`.
+    pub(crate) async fn exchange_traced(
+        &mut self,
+        wire: &[u8],
+        head: bool,
+        keep: Option<&mut Vec<u8>>,
+        cap: usize,
+        now: Instant,
+        trace: &mut Trace,
+    ) -> Result<(u16, u64), Fail> {
         self.last_sent = now;
+        self.keep_cap = cap;
         if self.start != self.end {
             // Bytes nobody asked for: the connection is out of step, and nothing was sent.
             self.closed = true;
             return Err(Fail::Unsent(ErrorKind::Protocol));
         }
         self.write_all(wire).await?;
-        let (status, framing, close) = self.read_head(head).await?;
+        trace.written = Some(Instant::now());
+        let (status, framing, close) = self.read_head(head, trace).await?;
         let bytes = match framing {
             Framing::None => 0,
             Framing::Length(n) => self.read_exact_body(n, keep).await?,
@@ -181,7 +206,11 @@ impl H1Conn {
     }
 
     /// Reads the status line and headers, skipping interim (1xx) responses.
-    async fn read_head(&mut self, head: bool) -> Result<(u16, Framing, bool), Fail> {
+    async fn read_head(
+        &mut self,
+        head: bool,
+        trace: &mut Trace,
+    ) -> Result<(u16, Framing, bool), Fail> {
         let mut received = false;
         let mut interim = 0u32;
         loop {
@@ -215,6 +244,9 @@ impl H1Conn {
                             self.closed = true;
                             Fail::Kind(ErrorKind::Protocol)
                         })?;
+                        trace
+                            .head
+                            .extend_from_slice(&self.buf[self.start - n..self.start]);
                         return Ok((status, framing, close || status == 101));
                     }
                     Ok(httparse::Status::Partial) => {}
@@ -224,7 +256,11 @@ impl H1Conn {
                     }
                 }
             }
-            match self.fill().await {
+            let filled = self.fill().await;
+            if !received && trace.first_byte.is_none() && matches!(filled, Ok(1..)) {
+                trace.first_byte = Some(Instant::now());
+            }
+            match filled {
                 Ok(0) => {
                     self.closed = true;
                     // The whole request went out and the server closed without a byte of answer:
@@ -253,7 +289,7 @@ impl H1Conn {
     fn take(&mut self, want: u64, keep: &mut Option<&mut Vec<u8>>) -> u64 {
         let n = (self.end - self.start).min(usize::try_from(want).unwrap_or(usize::MAX));
         if let Some(k) = keep.as_deref_mut() {
-            let room = crate::metrics::MAX_CHECKED_BODY.saturating_sub(k.len());
+            let room = self.keep_cap.saturating_sub(k.len());
             k.extend_from_slice(&self.buf[self.start..self.start + n.min(room)]);
         }
         self.start += n;

@@ -7,6 +7,7 @@ mod failure;
 mod h1;
 mod occupancy;
 mod plan;
+mod trace;
 mod worker;
 
 pub use error::{Lost, StartError};

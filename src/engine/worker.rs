@@ -18,7 +18,9 @@ use super::arrivals::Slots;
 use super::client::{Conn, H2Pool};
 use super::occupancy::{BUCKETS, Occupancy};
 use super::plan::Plan;
-use crate::metrics::{ErrorKind, LATE_AFTER, Stats};
+use super::trace::Trace;
+use crate::metrics::BODY_SNIPPET;
+use crate::metrics::{ErrorKind, Exemplar, LATE_AFTER, Stats};
 use crate::scenario::Load;
 
 /// What a worker hands the aggregator once a second, and once more at the end.
@@ -63,6 +65,11 @@ impl Worker {
     /// Milliseconds since the run's start.
     fn ms(&self, t: Instant) -> u64 {
         t.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    /// Milliseconds since the run's start, with the fraction.
+    fn at_ms(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.start).as_secs_f64() * 1000.0
     }
 
     /// Sends every whole second that ended by `now` (before the schedule's end; the last, partial
@@ -442,6 +449,7 @@ struct TaskState {
     slots: Vec<Option<Conn>>,
     body: Vec<u8>,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    trace: Trace,
 }
 
 impl TaskState {
@@ -450,6 +458,7 @@ impl TaskState {
             slots: (0..w.plan.endpoints.len()).map(|_| None).collect(),
             body: Vec::new(),
             deadline: Box::pin(tokio::time::sleep(w.plan.scenario.timeout)),
+            trace: Trace::default(),
         }
     }
 }
@@ -520,11 +529,23 @@ impl Drop for InFlight<'_> {
         let now = Instant::now();
         self.w.occupancy.borrow_mut().change(self.w.ms(now), false);
         if let Some(s) = self.w.stats.borrow_mut().get_mut(self.key) {
+            let latency_us = micros(now.saturating_duration_since(self.origin));
             s.record_failure(
                 ErrorKind::Aborted,
-                micros(now.saturating_duration_since(self.origin)),
+                latency_us,
                 Some(micros(now.saturating_duration_since(self.sent_at))),
             );
+            let at_ms = self.w.at_ms(self.origin);
+            let queued_us = micros(self.sent_at.saturating_duration_since(self.origin));
+            s.exemplars.offer(latency_us, true, |e| {
+                *e = Exemplar {
+                    at_ms,
+                    queued_us,
+                    latency_us,
+                    error: Some(ErrorKind::Aborted),
+                    ..Exemplar::default()
+                };
+            });
         }
     }
 }
@@ -537,6 +558,7 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         slots,
         body,
         deadline,
+        trace,
     } = task;
     let plan = &w.plan;
     let key = plan.pick(&mut w.rng.borrow_mut());
@@ -554,18 +576,31 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         let mut stats = w.stats.borrow_mut();
         let s = &mut stats[key];
         s.late += u64::from(late);
-        s.record_failure(
-            ErrorKind::Timeout,
-            micros(sent_at.saturating_duration_since(origin)),
-            None,
-        );
+        let latency_us = micros(sent_at.saturating_duration_since(origin));
+        s.record_failure(ErrorKind::Timeout, latency_us, None);
+        let at_ms = w.at_ms(origin);
+        s.exemplars.offer(latency_us, true, |e| {
+            *e = Exemplar {
+                at_ms,
+                queued_us: latency_us,
+                latency_us,
+                error: Some(ErrorKind::Timeout),
+                ..Exemplar::default()
+            };
+        });
         return;
     }
     let endpoint = &plan.endpoints[prepared.target];
     let rendered = prepared.render(seq, &mut w.rng.borrow_mut(), endpoint);
     let in_flight = InFlight::start(w, key, origin, sent_at);
     body.clear();
-    let keep = prepared.needs_body.then_some(&mut *body);
+    trace.reset();
+    // Checks read up to their cap; otherwise the first bytes are kept for the exemplars.
+    let body_cap = if prepared.needs_body {
+        crate::metrics::MAX_CHECKED_BODY
+    } else {
+        BODY_SNIPPET
+    };
     let mut retries = 0u32;
     let result = match &rendered {
         Ok(r) => {
@@ -576,10 +611,12 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
                 prepared.fixed_wire_h1(r),
                 |out| prepared.serialize_h1(r, out),
                 prepared.is_head(),
-                keep,
+                Some(&mut *body),
+                body_cap,
                 sent_at,
                 plan.scenario.retry_idempotent && prepared.is_idempotent(),
                 &mut retries,
+                trace,
             );
             let outcome = with_timeout(fut, deadline.as_mut(), until).await;
             outcome.unwrap_or_else(|| {
@@ -603,14 +640,82 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
     if let Ok(r) = &rendered {
         s.bytes_out += r.body_len() as u64;
     }
-    match result {
+    let phases = record_phases(&mut s.phases, trace, sent_at, done);
+    let (status, bytes, error) = match result {
         Ok((status, bytes)) => {
             s.bytes_in += bytes;
             let error = prepared.judge(status, body, latency_us);
             s.record_response(status, latency_us, service_us, error);
+            (Some(status), bytes, error)
         }
-        Err(kind) => s.record_failure(kind, latency_us, Some(service_us)),
+        Err(kind) => {
+            s.record_failure(kind, latency_us, Some(service_us));
+            (None, 0, Some(kind))
+        }
+    };
+    if s.exemplars.wants_slow(latency_us) || (error.is_some() && s.exemplars.wants_failure()) {
+        let at_ms = w.at_ms(origin);
+        let queued_us = micros(sent_at.saturating_duration_since(origin));
+        s.exemplars.offer(latency_us, error.is_some(), |e| {
+            e.at_ms = at_ms;
+            e.queued_us = queued_us;
+            e.latency_us = latency_us;
+            e.status = status;
+            e.error = error;
+            e.bytes_in = bytes;
+            e.new_conn = trace.connect_us.is_some();
+            e.phases = phases;
+            e.head.clear();
+            e.head.extend_from_slice(&trace.head);
+            e.body.clear();
+            if error.is_some() {
+                e.body
+                    .extend_from_slice(&body[..body.len().min(BODY_SNIPPET)]);
+            }
+        });
     }
+}
+
+/// Records the phases `trace` saw of a request sent at `sent_at` that ended at `done`, and
+/// returns them (µs, indexed like [`Phase::ALL`]).
+fn record_phases(
+    p: &mut crate::metrics::Phases,
+    trace: &Trace,
+    sent_at: Instant,
+    done: Instant,
+) -> [Option<u64>; 5] {
+    use crate::metrics::Phase;
+    let mut out = [None; 5];
+    let mut put = |phase: Phase, us: u64| {
+        p.record(phase, us);
+        out[phase as usize] = Some(us);
+    };
+    if let Some(us) = trace.connect_us {
+        put(Phase::Connect, us);
+    }
+    if let Some(us) = trace.tls_us {
+        put(Phase::Tls, us);
+    }
+    let ready = trace.ready.unwrap_or(sent_at);
+    if let Some(written) = trace.written {
+        put(
+            Phase::Write,
+            micros(written.saturating_duration_since(ready)),
+        );
+    }
+    if let Some(first) = trace.first_byte {
+        let from = trace.written.unwrap_or(ready);
+        put(
+            Phase::FirstByte,
+            micros(first.saturating_duration_since(from)),
+        );
+        put(
+            Phase::Transfer,
+            micros(done.saturating_duration_since(first)),
+        );
+    }
+    p.new_conns += u64::from(trace.connect_us.is_some());
+    out
 }
 
 #[cfg(test)]

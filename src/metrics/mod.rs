@@ -253,6 +253,10 @@ pub struct Stats {
     /// Requests sent a second time on a new connection (the first attempt's write failed, or an
     /// idempotent request went unanswered and `retry_idempotent` allows it).
     pub retries: u64,
+    /// Where the time went: connect, TLS, write, first byte, transfer; connections opened.
+    pub phases: Phases,
+    /// The slowest and first failing requests, with what explains them.
+    pub exemplars: Exemplars,
 }
 
 /// A request that starts this far behind its intended time counts as late.
@@ -272,6 +276,8 @@ impl Default for Stats {
             bytes_out: 0,
             late: 0,
             retries: 0,
+            phases: Phases::default(),
+            exemplars: Exemplars::default(),
         }
     }
 }
@@ -340,6 +346,8 @@ impl Stats {
         self.bytes_out += other.bytes_out;
         self.late += other.late;
         self.retries += other.retries;
+        self.phases.merge(&other.phases);
+        self.exemplars.merge(&other.exemplars);
     }
 
     /// Clears the counts, keeping the histograms' allocated size.
@@ -355,6 +363,8 @@ impl Stats {
         self.bytes_out = 0;
         self.late = 0;
         self.retries = 0;
+        self.phases.reset();
+        self.exemplars.reset();
     }
 
     /// A threshold metric's value in canonical units (µs, fraction, req/s, count) over
@@ -401,9 +411,15 @@ impl Stats {
     }
 }
 
+mod evidence;
+mod exemplar;
 pub mod heatmap;
+mod phases;
 mod summary;
 mod tick;
+pub use evidence::*;
+pub use exemplar::*;
+pub use phases::*;
 pub use summary::*;
 pub use tick::*;
 

@@ -108,6 +108,10 @@ pub struct EndpointSummary {
     pub latency_ok: Option<LatencySummary>,
     /// Service time from the actual send.
     pub service_time: LatencySummary,
+    /// Where the time went (connect, TLS, write, first byte, transfer) and connections opened;
+    /// `None` for imported runs and runs stored before phases were measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhasesSummary>,
 }
 
 impl EndpointSummary {
@@ -136,6 +140,7 @@ impl EndpointSummary {
                 .filter(|h| !h.is_empty())
                 .map(|h| LatencySummary::from_histogram(&h)),
             service_time: LatencySummary::from_histogram(&stats.service),
+            phases: PhasesSummary::of(&stats.phases, seconds),
         }
     }
 }
@@ -184,6 +189,13 @@ pub struct Summary {
     /// The server side sampled beside the run (`[monitor]`): each series' figures and failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<MonitorSummary>,
+    /// The run's slowest requests (up to 3 per series, at most 10), slowest first, with what
+    /// explains them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slowest: Vec<ExemplarRecord>,
+    /// The run's first failing requests (up to 3 per series, at most 10), earliest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_failures: Vec<ExemplarRecord>,
 }
 
 /// What a run's `[monitor]` read, series by series, so a summary says what the server did.
@@ -343,8 +355,37 @@ impl Summary {
             environment: None,
             halted: None,
             monitor: None,
+            slowest: run_exemplars(&acc.stats, false),
+            first_failures: run_exemplars(&acc.stats, true),
         }
     }
+}
+
+/// The most exemplars a summary lists of each kind.
+const SUMMARY_EXEMPLARS: usize = 10;
+
+/// The run's slowest (or first failing) requests over every series, in order.
+fn run_exemplars(stats: &[Stats], failed: bool) -> Vec<ExemplarRecord> {
+    let mut all: Vec<ExemplarRecord> = stats
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            let list = if failed {
+                &s.exemplars.failures
+            } else {
+                &s.exemplars.slowest
+            };
+            list.iter()
+                .map(move |e| ExemplarRecord::of(e, e.tick(), i, failed))
+        })
+        .collect();
+    if failed {
+        all.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+    } else {
+        all.sort_by(|a, b| b.latency_ms.total_cmp(&a.latency_ms));
+    }
+    all.truncate(SUMMARY_EXEMPLARS);
+    all
 }
 
 /// Where a run stands, as stored, listed and printed: one spelling everywhere, compared as a value.

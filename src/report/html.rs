@@ -83,6 +83,15 @@ impl Exporter for Html {
             let _ = writeln!(out, "<h2>{}</h2>", escape(title));
             table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        for sec in super::evidence::sections(&r.summary) {
+            let _ = writeln!(
+                out,
+                "<h2>{}</h2>\n<p>{}</p>",
+                escape(sec.title),
+                escape(sec.intro)
+            );
+            table(&mut out, &sec.columns, &sec.rows);
+        }
         if let Some(super::Scalability {
             columns,
             rows,

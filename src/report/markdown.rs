@@ -263,6 +263,10 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "\n## {title}\n");
             md_table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        for sec in super::evidence::sections(&r.summary) {
+            let _ = writeln!(out, "\n## {}\n\n{}\n", sec.title, sec.intro);
+            md_table(&mut out, &sec.columns, &sec.rows);
+        }
         if let Some(super::Scalability {
             columns,
             rows,

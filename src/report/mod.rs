@@ -1,6 +1,7 @@
 //! Exporters, one small type per format (hyperfine-style): a stored run in, files out.
 
 mod csv;
+pub mod evidence;
 mod hlog;
 mod html;
 mod json;

@@ -358,3 +358,62 @@ mod userinfo_tests {
         assert_eq!(redact_userinfo("://"), "://");
     }
 }
+
+/// Free text (an error body a server sent) with credentials replaced by `[redacted]`: values of
+/// secret-named fields (`"token": "…"`, `password=…`), whatever follows an authorization scheme
+/// (`Bearer …`), and values shaped like keys or JWTs, so an exemplar can be shown and exported.
+pub fn redact_text(text: &str) -> String {
+    let delim = |c: char| c.is_whitespace() || "\"'`,;&=:{}[]()<>".contains(c);
+    let mut out = String::with_capacity(text.len());
+    // The last word seen, and whether it names a secret (so the next word is its value).
+    let mut secret_next = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(delim).unwrap_or(rest.len());
+        if end == 0 {
+            let c = rest.chars().next().unwrap_or(' ');
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let word = &rest[..end];
+        let lower = word.to_ascii_lowercase();
+        let scheme = matches!(lower.as_str(), "bearer" | "basic" | "digest" | "token");
+        if word == "redacted" {
+            // Already redacted (a stored exemplar read back): kept as it is.
+            out.push_str(word);
+            secret_next = false;
+        } else if scheme {
+            // `Authorization: Bearer x`: the scheme stays, the value after it goes.
+            out.push_str(word);
+            secret_next = true;
+        } else if secret_next || secret_value(word) {
+            out.push_str("[redacted]");
+            secret_next = false;
+        } else {
+            out.push_str(word);
+            secret_next = secret_name(word);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_text_tests {
+    use super::redact_text;
+
+    #[test]
+    fn secrets_in_an_error_body_are_redacted_and_the_rest_kept() {
+        let body = r#"{"error":"expired","token":"abc123","hint":"send Authorization: Bearer xyz789 again","id":7}"#;
+        let r = redact_text(body);
+        assert!(!r.contains("abc123") && !r.contains("xyz789"), "{r}");
+        assert!(r.contains("expired") && r.contains("\"id\":7"), "{r}");
+        let r = redact_text("password=hunter2&user=ann eyJhbGciOi.eyJzdWIi.sig");
+        assert!(
+            !r.contains("hunter2") && !r.contains("eyJ") && r.contains("user=ann"),
+            "{r}"
+        );
+        assert_eq!(redact_text(&r), r, "redacting twice changes nothing");
+    }
+}

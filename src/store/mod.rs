@@ -2,6 +2,7 @@
 
 mod annotations;
 mod benchmarks;
+mod exemplars;
 mod merge;
 mod monitor;
 mod query;

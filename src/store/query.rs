@@ -436,7 +436,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in, s.bytes_out, s.late, s.status, s.error_kinds,
-                        h.latency, h.service, h.failed, s.retries
+                        h.latency, h.service, h.failed, s.retries, s.new_conns, h.phases
                  FROM tick_series s JOIN tick_histograms h
                    ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
                  WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3",
@@ -483,8 +483,17 @@ impl Store {
             }
             if histograms == Histograms::Both {
                 s.service = decode(10)?;
+                if let Some(blob) = r.get_ref(14).map_err(&e)?.as_blob_or_null().ok().flatten() {
+                    s.phases
+                        .decode_into(blob)
+                        .map_err(|m| StoreError::Invalid(format!("run #{id} tick {tick}: {m}")))?;
+                }
             }
             s.retries = r.get::<_, i64>(12).map_err(&e)?.max(0) as u64;
+            s.phases.new_conns = r.get::<_, i64>(13).map_err(&e)?.max(0) as u64;
+        }
+        if histograms == Histograms::Both {
+            self.attach_exemplars(id, keys, &mut ticks)?;
         }
         Ok(ticks)
     }

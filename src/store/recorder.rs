@@ -337,8 +337,8 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
         conn.prepare_cached(
             "INSERT INTO tick_series (run_id, tick, series, requests, errors, bytes_in, bytes_out, late,
                 p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us,
-                status, error_kinds, retries)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                status, error_kinds, retries, new_conns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         )?
         .execute(params![
             id,
@@ -362,12 +362,14 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
             s.status_text(),
             s.error_kinds_text(),
             s.retries as i64,
+            s.phases.new_conns as i64,
         ])?;
         if s.requests == 0 && s.latency.is_empty() {
             continue;
         }
         conn.prepare_cached(
-            "INSERT INTO tick_histograms (run_id, tick, series, latency, service, failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tick_histograms (run_id, tick, series, latency, service, failed, phases)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             id,
@@ -376,7 +378,9 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
             encode_histogram(&s.latency),
             encode_histogram(&s.service),
             (!s.failed.is_empty()).then(|| encode_histogram(&s.failed)),
+            s.phases.encode(),
         ])?;
     }
+    super::exemplars::insert(conn, id, t)?;
     Ok(measured)
 }

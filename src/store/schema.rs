@@ -151,4 +151,27 @@ CREATE TABLE monitor_failures (
 );
 CREATE INDEX monitor_failures_run ON monitor_failures (run_id, at_s);
 "#,
+    // 7: where the time went (phase histograms per tick and series, connections opened) and the
+    // requests behind the figures (each second's slowest and first failing, with what explains them).
+    r#"
+ALTER TABLE tick_series ADD COLUMN new_conns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tick_histograms ADD COLUMN phases BLOB;
+CREATE TABLE exemplars (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    tick INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('slowest', 'failed')),
+    at_ms REAL NOT NULL,
+    queued_ms REAL NOT NULL,
+    latency_ms REAL NOT NULL,
+    status INTEGER,
+    error TEXT,
+    bytes_in INTEGER NOT NULL,
+    new_connection INTEGER NOT NULL,
+    phases TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX exemplars_run ON exemplars (run_id, tick, series);
+"#,
 ];

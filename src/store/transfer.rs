@@ -100,6 +100,9 @@ pub struct TickExport {
     pub not_started: u64,
     /// Non-empty series.
     pub series: Vec<SeriesExport>,
+    /// The tick's slowest and first failing requests (absent in exports made before them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemplars: Vec<crate::metrics::ExemplarRecord>,
 }
 
 /// One series of one tick in an export.
@@ -133,6 +136,13 @@ pub struct SeriesExport {
     /// Requests sent again on a new connection.
     #[serde(default)]
     pub retries: u64,
+    /// Connections opened.
+    #[serde(default)]
+    pub new_conns: u64,
+    /// Phase histograms (the store's blob: per phase a 4-byte length and its encoding), base64;
+    /// absent when none was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<String>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -165,7 +175,20 @@ pub(super) fn tick_export(t: &Tick) -> TickExport {
                 service: B64.encode(encode_histogram(&s.service)),
                 failed: (!s.failed.is_empty()).then(|| B64.encode(encode_histogram(&s.failed))),
                 retries: s.retries,
+                new_conns: s.phases.new_conns,
+                phases: s.phases.encode().map(|b| B64.encode(b)),
             })
+            .collect(),
+        exemplars: t
+            .stats
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                let slow = s.exemplars.slowest.iter().map(move |e| (i, e, false));
+                let failed = s.exemplars.failures.iter().map(move |e| (i, e, true));
+                slow.chain(failed)
+            })
+            .map(|(i, e, failed)| crate::metrics::ExemplarRecord::of(e, t.index, i, failed))
             .collect(),
     }
 }
@@ -503,6 +526,15 @@ fn rebuild_tick(t: &TickExport, n: usize, keys: usize) -> std::result::Result<Ti
         if let Some(f) = &s.failed {
             slot.failed = hist("failed", f)?;
         }
+        if let Some(p) = &s.phases {
+            let bytes = B64
+                .decode(p)
+                .map_err(|e| format!("{where_}: phases is not base64: {e}"))?;
+            slot.phases
+                .decode_into(&bytes)
+                .map_err(|e| format!("{where_}: phases: {e}"))?;
+        }
+        slot.phases.new_conns = s.new_conns;
         let counted = |what: &str, n: u64, most: u64| {
             if n > most {
                 Err(format!(
@@ -544,6 +576,25 @@ fn rebuild_tick(t: &TickExport, n: usize, keys: usize) -> std::result::Result<Ti
         let status = encode_counts(s.status.iter().map(|(k, n)| (k.clone(), *n)));
         let kinds = encode_counts(s.error_kinds.iter().map(|(k, n)| (k.clone(), *n)));
         slot.set_counts_from_text(status.as_deref(), kinds.as_deref());
+    }
+    for r in &t.exemplars {
+        let where_ = format!("{here} exemplar");
+        r.check(keys).map_err(|e| format!("{where_}: {e}"))?;
+        if r.tick != t.index {
+            return Err(format!("{where_}: it names tick {}", r.tick));
+        }
+        let list = &mut stats[r.series].exemplars;
+        let (list, most) = if r.failed() {
+            (&mut list.failures, crate::metrics::FAILURES_KEPT)
+        } else {
+            (&mut list.slowest, crate::metrics::SLOWEST_KEPT)
+        };
+        if list.len() >= most {
+            return Err(format!(
+                "{where_}: more than the {most} a series keeps per tick"
+            ));
+        }
+        list.push(crate::metrics::Exemplar::from_record(r));
     }
     Ok(Tick {
         index: t.index,

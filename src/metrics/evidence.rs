@@ -1,0 +1,124 @@
+//! A summary's bottleneck evidence as table rows: where the time went, and the requests behind it.
+
+use super::*;
+
+/// Column names of [`Summary::phase_rows`].
+pub const PHASE_COLUMNS: [&str; 10] = [
+    "request",
+    "new conns/s",
+    "connect p95",
+    "TLS p95",
+    "write p95",
+    "first byte p50",
+    "first byte p95",
+    "first byte p99",
+    "transfer p95",
+    "queued (mean)",
+];
+
+/// Column names of [`Summary::exemplar_rows`].
+pub const EXEMPLAR_COLUMNS: [&str; 9] = [
+    "at",
+    "request",
+    "latency",
+    "answer",
+    "connection",
+    "queued",
+    "connect+TLS",
+    "first byte",
+    "transfer",
+];
+
+impl Summary {
+    /// Whether any series measured its phases (imports and older runs did not).
+    pub fn has_phases(&self) -> bool {
+        self.endpoints.iter().any(|e| e.phases.is_some())
+    }
+
+    /// The name of series `i` as tables show it (`request`, or `request @ target` when the run
+    /// had several targets).
+    pub fn series_name(&self, i: usize) -> String {
+        let several = self
+            .endpoints
+            .iter()
+            .any(|e| e.target != self.endpoints[0].target);
+        match self.endpoints.get(i) {
+            Some(e) if several => format!("{} @ {}", e.request, e.target),
+            Some(e) => e.request.clone(),
+            None => format!("series {i}"),
+        }
+    }
+
+    /// One row per series with phases: connections opened per second, then each phase's
+    /// percentiles (`-` where none went through it), then the mean time queued in the generator
+    /// (corrected latency minus service time: the open model's wait for a free connection).
+    pub fn phase_rows(&self) -> Vec<Vec<String>> {
+        let ms = |v: f64| crate::format::micros(v * 1000.0);
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.phases.as_ref().map(|p| (i, e, p)))
+            .map(|(i, e, p)| {
+                let at = |s: &Option<PhaseSummary>, f: fn(&PhaseSummary) -> f64| {
+                    s.as_ref().map_or("-".to_string(), |s| ms(f(s)))
+                };
+                let queued = (e.latency.mean_ms - e.service_time.mean_ms).max(0.0);
+                vec![
+                    self.series_name(i),
+                    crate::format::plain((p.new_connections_per_s * 100.0).round() / 100.0),
+                    at(&p.connect, |s| s.p95_ms),
+                    at(&p.tls, |s| s.p95_ms),
+                    at(&p.write, |s| s.p95_ms),
+                    at(&p.first_byte, |s| s.p50_ms),
+                    at(&p.first_byte, |s| s.p95_ms),
+                    at(&p.first_byte, |s| s.p99_ms),
+                    at(&p.transfer, |s| s.p95_ms),
+                    ms(queued),
+                ]
+            })
+            .collect()
+    }
+
+    /// One row per exemplar (`failed` picks the first failures, else the slowest): when it was
+    /// due, which request, its latency, its answer, its connection and where its time went.
+    pub fn exemplar_rows(&self, failed: bool) -> Vec<Vec<String>> {
+        let list = if failed {
+            &self.first_failures
+        } else {
+            &self.slowest
+        };
+        list.iter().map(|r| exemplar_row(self, r)).collect()
+    }
+}
+
+/// One exemplar as a table row (see [`EXEMPLAR_COLUMNS`]).
+fn exemplar_row(s: &Summary, r: &ExemplarRecord) -> Vec<String> {
+    let ms = |v: f64| crate::format::micros(v * 1000.0);
+    let phase = |name: &str| r.phases.get(name).copied();
+    let setup = match (phase("connect"), phase("tls")) {
+        (None, None) => "-".to_string(),
+        (c, t) => ms(c.unwrap_or(0.0) + t.unwrap_or(0.0)),
+    };
+    let answer = match (r.status, &r.error) {
+        (Some(code), Some(e)) => format!("{code} ({e})"),
+        (Some(code), None) => code.to_string(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "-".into(),
+    };
+    vec![
+        format!("{:.3} s", r.at_ms / 1000.0),
+        s.series_name(r.series),
+        ms(r.latency_ms),
+        answer,
+        match (r.new_connection, r.phases.is_empty()) {
+            (true, _) => "new",
+            (false, false) => "reused",
+            (false, true) => "-",
+        }
+        .into(),
+        ms(r.queued_ms),
+        setup,
+        phase("first_byte").map_or("-".into(), ms),
+        phase("transfer").map_or("-".into(), ms),
+    ]
+}
