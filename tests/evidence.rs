@@ -9,10 +9,10 @@ use common::{run, scenario, serial};
 use loadbench::demo::{DemoConfig, DemoServer};
 use loadbench::metrics::{Phase, PhaseSummary};
 
-fn phase<'a>(
-    p: &'a Option<loadbench::metrics::PhasesSummary>,
+fn phase(
+    p: &Option<loadbench::metrics::PhasesSummary>,
     f: fn(&loadbench::metrics::PhasesSummary) -> &Option<PhaseSummary>,
-) -> &'a PhaseSummary {
+) -> &PhaseSummary {
     let p = p.as_ref().expect("phases measured");
     f(p).as_ref().expect("phase measured")
 }
