@@ -1680,3 +1680,69 @@ fn a_live_run_draws_what_its_monitor_reads() {
     h.step();
     step_until(&mut h, Duration::from_secs(5), |b| !b.live.is_running());
 }
+
+#[test]
+fn a_click_on_a_second_shows_where_its_time_went_and_the_requests_behind_it() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 1);
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1400.0,
+        2400.0,
+    );
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    let summary = |w: &Workbench| {
+        w.runs
+            .open
+            .as_ref()
+            .and_then(|o| o.window_summary.as_ref().zip(o.window_totals.as_ref()))
+            .map(|(s, (label, _))| (label.clone(), s.slowest.len(), s.has_phases()))
+    };
+    step_until(&mut h, Duration::from_secs(20), |w| summary(w).is_some());
+    let (label, slowest, phases) = summary(h.state()).expect("whole run");
+    assert!(label.starts_with("whole run"), "{label}");
+    assert!(
+        phases && slowest > 0,
+        "the whole run has phases and exemplars"
+    );
+    h.get_by_label_contains("Where the time goes: whole run");
+    h.get_by_label_contains("Slowest requests: whole run");
+    // A click (no drag) on the latency chart picks the second under the pointer.
+    let rect = h.get_by_label_contains("Latency — drag across").rect();
+    let at = rect.center_bottom() + egui::vec2(0.0, 60.0);
+    h.event(egui::Event::PointerMoved(at));
+    h.run();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.run();
+    }
+    step_until(&mut h, Duration::from_secs(20), |w| {
+        summary(w).is_some_and(|(l, _, _)| l.starts_with("seconds"))
+    });
+    let (label, slowest, _) = summary(h.state()).expect("a second");
+    let open = h.state().runs.open.as_ref().expect("open");
+    let (a, b) = open.window.expect("a window");
+    assert!(
+        (b - a - 1.0).abs() < 1e-9 && a.fract() == 0.0,
+        "one whole second: {a}–{b}"
+    );
+    assert!(slowest > 0, "{label}: the requests behind it");
+    // Every request listed ended in that second.
+    for r in &open.window_summary.as_ref().expect("summary").slowest {
+        assert_eq!(f64::from(r.tick), b, "{r:?}");
+    }
+    h.get_by_label_contains(&format!("Slowest requests: {label}"));
+}

@@ -277,25 +277,43 @@ pub fn levels(ticks: &[crate::metrics::TickSummary]) -> Vec<(f64, f64, f64)> {
 /// successful responses per second, median of the seconds' p95 in ms). Concurrency is what the
 /// law is fitted against, since an open model sets the rate and the server sets the rest.
 pub fn open_levels(ticks: &[crate::metrics::Tick]) -> Vec<(f64, f64, f64, f64)> {
-    #[derive(Default)]
-    struct Level {
-        ok: f64,
-        requests: f64,
-        latency_s: f64,
-        seconds: f64,
-        p95: Vec<f64>,
-    }
-    let mut by: std::collections::BTreeMap<u64, Level> = Default::default();
-    let plateau = ticks
-        .windows(2)
-        .filter(|w| (w[0].target - w[1].target).abs() <= (w[1].target * 0.005).max(0.5))
-        .map(|w| &w[1]);
-    for t in plateau.filter(|t| !t.warmup && t.seconds >= 0.5 && t.target >= 0.5) {
+    let mut levels = OpenLevels::default();
+    ticks.iter().for_each(|t| levels.push(t));
+    levels.finish()
+}
+
+/// [`open_levels`] a tick at a time, so a long run's levels need no more than one tick held.
+#[derive(Default)]
+pub struct OpenLevels {
+    by: std::collections::BTreeMap<u64, Level>,
+    /// The previous tick's offered rate: a plateau second offers what the one before did.
+    prev: Option<f64>,
+}
+
+#[derive(Default)]
+struct Level {
+    ok: f64,
+    requests: f64,
+    latency_s: f64,
+    seconds: f64,
+    p95: Vec<f64>,
+}
+
+impl OpenLevels {
+    /// Takes the next tick.
+    pub fn push(&mut self, t: &crate::metrics::Tick) {
+        let plateau = self
+            .prev
+            .replace(t.target)
+            .is_some_and(|prev| (prev - t.target).abs() <= (t.target * 0.005).max(0.5));
+        if !plateau || t.warmup || t.seconds < 0.5 || t.target < 0.5 {
+            return;
+        }
         let total = t.total();
         if total.latency.is_empty() {
-            continue;
+            return;
         }
-        let e = by.entry(t.target.round() as u64).or_default();
+        let e = self.by.entry(t.target.round() as u64).or_default();
         e.ok += total.requests.saturating_sub(total.errors) as f64;
         e.requests += total.latency.len() as f64;
         e.latency_s += total.latency.mean() * total.latency.len() as f64 / 1e6;
@@ -303,14 +321,19 @@ pub fn open_levels(ticks: &[crate::metrics::Tick]) -> Vec<(f64, f64, f64, f64)> 
         e.p95
             .push(total.latency.value_at_quantile(0.95) as f64 / 1000.0);
     }
-    by.into_iter()
-        .filter(|(_, l)| l.seconds >= 2.0 && l.requests > 0.0)
-        .map(|(rate, mut l)| {
-            l.p95.sort_by(f64::total_cmp);
-            let mid = l.p95.get(l.p95.len() / 2).copied().unwrap_or(0.0);
-            (rate as f64, l.latency_s / l.seconds, l.ok / l.seconds, mid)
-        })
-        .collect()
+
+    /// The levels held two seconds or more, by offered rate.
+    pub fn finish(self) -> Vec<(f64, f64, f64, f64)> {
+        self.by
+            .into_iter()
+            .filter(|(_, l)| l.seconds >= 2.0 && l.requests > 0.0)
+            .map(|(rate, mut l)| {
+                l.p95.sort_by(f64::total_cmp);
+                let mid = l.p95.get(l.p95.len() / 2).copied().unwrap_or(0.0);
+                (rate as f64, l.latency_s / l.seconds, l.ok / l.seconds, mid)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

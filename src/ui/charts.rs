@@ -488,8 +488,10 @@ pub fn knee(
             Plot::new(format!("{id}_usl"))
                 .height(200.0)
                 .legend(Legend::default().position(egui_plot::Corner::RightBottom))
-                .x_axis_label("concurrency")
+                .x_axis_label(concurrency.to_string())
                 .y_axis_label("responses/s")
+                // Little's-law concurrency is fractional: 0.5 must not read as 0.
+                .x_axis_formatter(|m, _| format::plain((m.value * 100.0).round() / 100.0))
                 .y_axis_formatter(|m, _| format::rate(m.value))
                 .include_x(0.0)
                 .include_y(0.0)

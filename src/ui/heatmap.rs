@@ -14,8 +14,8 @@ fn colour(count: f64, max: f64) -> Color32 {
 }
 
 /// Draws a heatmap: time across, latency up (log), colour for the number of responses; the
-/// tile under the pointer says its count.
-pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
+/// tile under the pointer says its count. Returns the start (s) of the column clicked, if one was.
+pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) -> Option<f64> {
     use egui_plot::{Heatmap, Plot, PlotPoint};
     let plot = Plot::new(id.to_string())
         .link_cursor(
@@ -43,7 +43,7 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
                     .color(Color32::GRAY),
                 );
             });
-        return;
+        return None;
     };
     // A row of margin either side, so the fastest and slowest bands are off the frame.
     let (lo, hi) = (lo.saturating_sub(1), (hi + 1).min(ROWS - 1));
@@ -70,15 +70,21 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) {
             );
             p.pointer_coordinate()
         });
+    let clicked = response.response.clicked();
+    let mut picked = None;
     if let Some(at) = response.inner
         && let Some((n, t, a, b)) = d.at(at.x, at.y)
     {
+        if clicked {
+            picked = Some(t);
+        }
         response.response.on_hover_text(format!(
-            "{n} response(s) of {}–{} in {}–{} s",
+            "{n} response(s) of {}–{} in {}–{} s (click for the requests behind it)",
             format::micros(a),
             format::micros(b),
             format::plain(t),
             format::plain(t + d.column_seconds())
         ));
     }
+    picked
 }

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod compare;
 pub mod dialogs;
 mod edit;
+mod evidence;
 mod form;
 pub mod heatmap;
 mod keys;

@@ -63,10 +63,20 @@ pub struct OpenRun {
     pub heat: Option<Vec<super::heatmap::HeatmapData>>,
     /// The server side sampled beside the run (`[monitor]`), read with the heatmaps.
     pub monitor: crate::store::MonitorData,
-    #[allow(clippy::type_complexity)]
-    heat_pending:
-        Option<super::Background<(Vec<super::heatmap::HeatmapData>, crate::store::MonitorData)>>,
+    /// An open-model ramp's levels (offered rate, concurrency, responses/s, p95 ms), read with
+    /// the heatmaps: the knee and the scalability law's fit.
+    pub open_levels: Vec<(f64, f64, f64, f64)>,
+    /// The window's summary (phases, slowest and first failing requests), built once its totals arrive.
+    pub window_summary: Option<crate::metrics::Summary>,
+    heat_pending: Option<super::Background<HeatRead>>,
 }
+
+/// What the run page reads in one walk over every stored histogram.
+type HeatRead = (
+    Vec<super::heatmap::HeatmapData>,
+    crate::store::MonitorData,
+    Vec<(f64, f64, f64, f64)>,
+);
 
 impl OpenRun {
     /// The id of one of this run's charts: its own run and view, so a zoom on one run never
@@ -171,17 +181,24 @@ impl RunsState {
                     shown: None,
                     heat: None,
                     monitor: crate::store::MonitorData::default(),
+                    open_levels: Vec::new(),
+                    window_summary: None,
                     heat_pending: None,
                     new_note: (0.0, String::new()),
                 };
                 open.set_marks();
                 let keys = open.run.info.keys.len();
+                let open_model = open.run.info.model == crate::scenario::Model::Open;
                 open.heat_pending = Some(super::in_background(&db, None, move |s| {
                     let mut maps = vec![super::heatmap::HeatmapData::default(); keys + 1];
+                    let mut levels = crate::analysis::usl::OpenLevels::default();
                     let _ = s.each_tick(id, 0, u32::MAX, crate::store::Histograms::Latency, |t| {
-                        super::heatmap::push_tick(&mut maps, &t)
+                        super::heatmap::push_tick(&mut maps, &t);
+                        if open_model {
+                            levels.push(&t);
+                        }
                     });
-                    (maps, s.monitor(id).unwrap_or_default())
+                    (maps, s.monitor(id).unwrap_or_default(), levels.finish())
                 }));
                 open.recompute(db);
                 self.open = Some(open);
@@ -202,15 +219,23 @@ impl RunsState {
         let Some(open) = self.open.as_mut() else {
             return false;
         };
-        if let Some((maps, monitor)) = super::take_ready(&mut open.heat_pending) {
+        if let Some((maps, monitor, levels)) = super::take_ready(&mut open.heat_pending) {
             open.heat = Some(maps);
             open.monitor = monitor;
+            open.open_levels = levels;
         }
         if open.pending.is_none() {
             return false;
         }
         match super::take_ready(&mut open.pending) {
             Some(Ok(r)) => {
+                let started = crate::format::system_time(open.run.row.started_at_ms);
+                open.window_summary = Some(crate::metrics::Summary::build(
+                    &open.run.info,
+                    &r.1,
+                    open.run.row.status,
+                    started,
+                ));
                 open.window_totals = Some(r);
                 true
             }
@@ -591,6 +616,13 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     // A right click picks the time of a new annotation.
                     o.new_note.0 = resp.transform.value_from_position(pos).x.max(0.0);
                 }
+                if resp.response.clicked()
+                    && let Some(pos) = resp.response.interact_pointer_pos()
+                {
+                    // A click picks that second: its totals, and the requests behind it.
+                    let t = resp.transform.value_from_position(pos).x.max(0.0).floor();
+                    msgs.push(Msg::SelectWindow(t, t + 1.0));
+                }
                 if resp.response.drag_started() {
                     o.drag_from = resp
                         .transform
@@ -623,7 +655,11 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             let heat_id = o.chart_id("heatmap");
             let which = o.shown.as_ref().map_or(0, |(i, _)| i + 1);
             match o.heat.as_ref().and_then(|m| m.get(which)) {
-                Some(map) => super::heatmap::chart(ui, map, &heat_id, h + 40.0),
+                Some(map) => {
+                    if let Some(t) = super::heatmap::chart(ui, map, &heat_id, h + 40.0) {
+                        msgs.push(Msg::SelectWindow(t, t + map.column_seconds()));
+                    }
+                }
                 None => {
                     ui.horizontal(|ui| {
                         ui.spinner();
@@ -632,6 +668,18 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 }
             }
             server_side(ui, o, h);
+            // An open-model ramp: concurrency by Little's law at each offered rate held.
+            if o.open_levels.len() >= 2 {
+                ui.label(
+                    "Scalability: one point per offered rate held (concurrency by Little's law)",
+                );
+                let points: Vec<(f64, f64, f64)> =
+                    o.open_levels.iter().map(|l| (l.1, l.2, l.3)).collect();
+                let fit = crate::analysis::usl::fit(
+                    &points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+                );
+                charts::knee(ui, &points, fit, "concurrency", &o.chart_id("open_knee"));
+            }
             // A closed-model run that stepped its virtual users: where throughput stopped growing.
             if o.run.info.model == crate::scenario::Model::Closed {
                 let levels = crate::analysis::usl::levels(&o.series.ticks);
@@ -682,6 +730,9 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 ) {
                     msgs.push(Msg::ShowRequest(pick));
                 }
+            }
+            if let (Some(summary), Some((label, _))) = (&o.window_summary, &o.window_totals) {
+                super::evidence::view(ui, summary, label);
             }
         });
 }

@@ -73,7 +73,7 @@ pub fn request_table(
         .vscroll(false)
         .striped(true)
         .column(Column::auto().at_least(140.0))
-        .columns(Column::auto().at_least(70.0), 6)
+        .columns(Column::auto().at_least(70.0), 8)
         .column(Column::remainder())
         .header(20.0, |mut h| {
             for t in [
@@ -83,6 +83,8 @@ pub fn request_table(
                 "p95",
                 "p99",
                 "max",
+                "first byte p95",
+                "new conns/s",
                 "errors",
                 "status codes",
             ] {
@@ -121,6 +123,18 @@ pub fn request_table(
                             "-".into()
                         } else {
                             format::micros(st.latency.max() as f64)
+                        },
+                        // Where the time goes: the server's wait, and connection churn.
+                        match st.phases.of(crate::metrics::Phase::FirstByte) {
+                            h if h.is_empty() => "-".into(),
+                            h => format::micros(h.value_at_quantile(0.95) as f64),
+                        },
+                        if seconds > 0.0 && !st.phases.is_empty() {
+                            format::plain(
+                                (st.phases.new_conns as f64 / seconds * 10.0).round() / 10.0,
+                            )
+                        } else {
+                            "-".into()
                         },
                         format!("{} ({})", st.errors, format::percent(st.error_rate())),
                         st.status
