@@ -475,6 +475,13 @@ fn a_comparison_report_shows_verdicts_an_overlay_and_junit_cases() {
         "{md}"
     );
     assert!(md.contains("| ingest@api | p95 |"), "{md}");
+    // The phases beside: the slower run's server wait is 1.5 × the baseline's.
+    assert!(md.contains("## Beside Checkout API"), "{md}");
+    let fb = md
+        .lines()
+        .find(|l| l.starts_with("| ingest | first byte p95 |"))
+        .unwrap_or_else(|| panic!("a first byte row: {md}"));
+    assert!(fb.ends_with("| +50.0% |"), "{fb}");
     // With two requests, the latency of both together moves with the mix: shown, not judged.
     assert!(!md.contains("| all | p95 |"), "{md}");
     assert!(

@@ -208,6 +208,19 @@ pub(super) fn compare(args: CompareArgs, db: &std::path::Path) -> i32 {
     } else {
         for c in &all {
             print!("{}", comparison_text(c));
+            // One baseline run: its phases and server side beside the candidate's.
+            if let [b] = bases.as_slice()
+                && let (Ok(base), Ok(cand)) = (store.run(*b), store.run(c.candidate))
+                && let (Some(bs), Some(cs)) = (&base.summary, &cand.summary)
+            {
+                let rows = crate::analysis::compare::beside(bs, cs);
+                if !rows.is_empty() {
+                    println!(
+                        "\n{}",
+                        printer::table(&crate::analysis::compare::BESIDE_COLUMNS, &rows)
+                    );
+                }
+            }
         }
     }
     if all.iter().any(|c| c.regressed) {

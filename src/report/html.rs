@@ -83,6 +83,15 @@ impl Exporter for Html {
             let _ = writeln!(out, "<h2>{}</h2>", escape(title));
             table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        for (name, rows) in r.beside_rows() {
+            let _ = writeln!(
+                out,
+                "<h2>Beside {}</h2>\n<p>{}</p>",
+                escape(&name),
+                escape(super::BESIDE_INTRO)
+            );
+            table(&mut out, &crate::analysis::compare::BESIDE_COLUMNS, &rows);
+        }
         for sec in super::evidence::sections(&r.summary) {
             let _ = writeln!(
                 out,

@@ -263,6 +263,15 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "\n## {title}\n");
             md_table(&mut out, &COMPARE_COLUMNS, rows);
         }
+        for (name, rows) in r.beside_rows() {
+            let _ = writeln!(
+                out,
+                "\n## Beside {}\n\n{}\n",
+                md_cell(&name),
+                super::BESIDE_INTRO
+            );
+            md_table(&mut out, &crate::analysis::compare::BESIDE_COLUMNS, &rows);
+        }
         for sec in super::evidence::sections(&r.summary) {
             let _ = writeln!(out, "\n## {}\n\n{}\n", sec.title, sec.intro);
             md_table(&mut out, &sec.columns, &sec.rows);

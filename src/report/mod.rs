@@ -42,6 +42,11 @@ pub const MONITOR_COLUMNS: [&str; 6] = ["series", "min", "mean", "max", "last", 
 pub const MONITOR_INTRO: &str = "What the scenario's [monitor] read each second beside the load: \
 gauges as read, counters as rates per second (/s), histograms as quantiles of what they observed.";
 
+/// What the side-by-side section says before its table.
+pub const BESIDE_INTRO: &str = "Where the time went and what the server did, in both runs: \
+phases at their p95 and monitored series, set side by side without a verdict (they explain the \
+verdicts above; they are not judged).";
+
 /// Table rows, cell by cell.
 type Rows = Vec<Vec<String>>;
 
@@ -63,6 +68,8 @@ pub struct Baseline {
     pub totals: crate::metrics::Stats,
     /// The verdicts.
     pub comparison: crate::analysis::compare::Comparison,
+    /// Its summary, when it is one run (for its phases and server side beside this run's).
+    pub summary: Option<Summary>,
 }
 
 /// What a report is written as.
@@ -264,16 +271,13 @@ impl Report {
         let comparison = crate::analysis::compare::compare_to_runs(store, baselines, id)?;
         let mut totals = crate::metrics::Stats::default();
         for &b in baselines {
-            let mut acc = Accumulator::new(store.run(b)?.info.keys.len());
-            for t in store.ticks(b)? {
-                acc.add(&t);
-            }
-            totals.merge(&acc.total());
+            totals.merge(&store.totals(b)?.total());
         }
         report.comparisons.push(Baseline {
             name: comparison.against(),
             totals,
             comparison,
+            summary: None,
         });
         Ok(report)
     }
@@ -287,14 +291,12 @@ impl Report {
         let mut comparisons = Vec::new();
         for &b in baselines {
             let comparison = crate::analysis::compare::compare_runs(store, b, id)?;
-            let mut acc = Accumulator::new(store.run(b)?.info.keys.len());
-            for t in store.ticks(b)? {
-                acc.add(&t);
-            }
+            let base = store.run(b)?;
             comparisons.push(Baseline {
-                name: store.run(b)?.row.name,
-                totals: acc.total(),
+                name: base.row.name,
+                totals: store.totals(b)?.total(),
                 comparison,
+                summary: base.summary,
             });
         }
         let mut run = store.run(id)?;
@@ -606,6 +608,16 @@ impl Report {
             ));
         }
         charts
+    }
+
+    /// Per baseline run: its name and the figures set beside this run's (phases, server side).
+    pub fn beside_rows(&self) -> Vec<(String, Vec<Vec<String>>)> {
+        self.comparisons
+            .iter()
+            .filter_map(|b| b.summary.as_ref().map(|s| (b.name.clone(), s)))
+            .map(|(name, s)| (name, crate::analysis::compare::beside(s, &self.summary)))
+            .filter(|(_, rows)| !rows.is_empty())
+            .collect()
     }
 
     /// The comparison tables: per baseline, (title, verdict line, rows of request, metric,

@@ -263,9 +263,47 @@ pub fn view(ui: &mut egui::Ui, s: &mut CompareState, msgs: &mut Vec<Msg>) {
                 name_of(base)
             ));
             compare_table(ui, &s.runs, &s.bases);
+            beside(ui, &s.runs, &s.bases);
             ui.separator();
             overlay_charts(ui, &s.charts, &s.spectra);
         });
+}
+
+/// One baseline run's phases and server side beside each candidate's (no verdict: they explain).
+fn beside(ui: &mut egui::Ui, runs: &[(i64, String, Summary)], bases: &[i64]) {
+    let [base] = bases else {
+        return;
+    };
+    let Some((_, _, b)) = runs.iter().find(|r| r.0 == *base) else {
+        return;
+    };
+    for (id, name, c) in runs.iter().filter(|r| r.0 != *base) {
+        let rows = crate::analysis::compare::beside(b, c);
+        if rows.is_empty() {
+            continue;
+        }
+        ui.separator();
+        ui.label(
+            RichText::new(format!(
+                "Where the time went: #{id} {name} beside the baseline"
+            ))
+            .heading(),
+        );
+        egui::Grid::new(format!("beside_{id}"))
+            .striped(true)
+            .show(ui, |ui| {
+                for c in crate::analysis::compare::BESIDE_COLUMNS {
+                    ui.strong(c);
+                }
+                ui.end_row();
+                for row in &rows {
+                    for cell in row {
+                        ui.label(cell);
+                    }
+                    ui.end_row();
+                }
+            });
+    }
 }
 
 /// The compared runs side by side, per request: rate, p50, p95, p99, p99.9, max and error rate

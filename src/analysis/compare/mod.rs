@@ -846,7 +846,9 @@ fn finish(
 }
 
 mod benchmark;
+mod beside;
 pub use benchmark::compare_to_benchmark;
+pub use beside::{BESIDE_COLUMNS, beside};
 
 #[cfg(test)]
 mod tests;
