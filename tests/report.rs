@@ -36,6 +36,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
         },
     ];
     let info = RunInfo {
+        shard: None,
         scenario: name.into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

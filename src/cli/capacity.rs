@@ -98,7 +98,18 @@ pub(super) fn capacity(args: CapacityArgs, db: &std::path::Path) -> i32 {
         }
         let s = capacity::step_scenario(&scenario, rate, args.step);
         let name = capacity::step_name(&scenario, rate);
-        let (outcome, run, _) = match execute(s, name, args.threads, store, true, true, |_| {}) {
+        let (outcome, run, _) = match execute(
+            s,
+            name,
+            crate::engine::RunOptions {
+                threads: args.threads,
+                ..Default::default()
+            },
+            store,
+            true,
+            true,
+            |_| {},
+        ) {
             Ok(done) => done,
             Err(e) => {
                 eprintln!("loadbench: capacity: the step at {rate}/s could not run: {e}");

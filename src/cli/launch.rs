@@ -12,7 +12,7 @@ use crate::scenario::Scenario;
 pub(super) fn execute(
     scenario: Scenario,
     name: String,
-    threads: Option<usize>,
+    options: RunOptions,
     store: Option<(&std::path::Path, &[String])>,
     quiet: bool,
     fail_fast: bool,
@@ -22,10 +22,6 @@ pub(super) fn execute(
         db: db.to_path_buf(),
         tags: tags.to_vec(),
     });
-    let options = RunOptions {
-        threads,
-        ..RunOptions::default()
-    };
     let mut launched =
         crate::launch::start(scenario, name, options, to.as_ref()).map_err(|e| e.to_string())?;
     if !fail_fast {

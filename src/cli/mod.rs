@@ -14,6 +14,7 @@ mod report;
 mod run;
 mod runs;
 mod runs_import;
+mod shard;
 mod signals;
 
 use std::path::PathBuf;

@@ -83,6 +83,22 @@ pub(super) struct RunArgs {
     /// (`12` or `12,13,14`); exit 4 on a significant regression.
     #[arg(long, value_name = "baseline|ID[,ID...]")]
     compare_to: Option<String>,
+    /// Run one of N shards of the scenario (one per machine or pod): the shards' sends together
+    /// are exactly the single-process schedule; `runs merge` or `cluster collect` joins them.
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
+    /// This process's shard, 0-based (default: $JOB_COMPLETION_INDEX, as a Kubernetes Indexed
+    /// Job sets it).
+    #[arg(long, value_name = "I")]
+    shard_index: Option<usize>,
+    /// Wait for this wall-clock moment before starting (RFC 3339, e.g. 2026-12-01T10:00:00Z), so
+    /// every shard starts together; a late shard says by how much.
+    #[arg(long, value_name = "TIME")]
+    start_at: Option<String>,
+    /// After the run, write its lossless export (as `runs export`) to PATH, or `-` for stdout as
+    /// one line (the summary then goes to stderr), so `kubectl logs` carries it out of the pod.
+    #[arg(long, value_name = "PATH")]
+    export: Option<PathBuf>,
 }
 
 /// Reads `--report FORMAT=PATH`.
@@ -241,6 +257,24 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         );
         return EXIT_INVALID;
     }
+    let shard = match super::shard::resolve(
+        args.shards,
+        args.shard_index,
+        args.start_at.as_deref(),
+        &|n| std::env::var(n).ok(),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadbench: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    if args.export.is_some() && args.no_store {
+        eprintln!("loadbench: --export writes the stored run; it cannot go with --no-store");
+        return EXIT_INVALID;
+    }
+    // With the export on stdout, stdout carries nothing else.
+    let to_stdout = args.export.as_ref().is_some_and(|p| p.as_os_str() == "-");
     let total_s = scenario.duration().as_secs_f64();
     let open = matches!(scenario.load, Load::Open { .. });
     if !args.no_store
@@ -303,34 +337,53 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         },
         None => None,
     };
-    let executed = execute(
-        scenario,
-        name,
-        args.threads,
-        stored,
-        quiet,
-        fail_fast,
-        |tick| {
-            if let Some(s) = statsd.as_mut() {
-                s.send(tick);
+    let mut options = crate::engine::RunOptions {
+        threads: args.threads,
+        ..Default::default()
+    };
+    if let Some((mut info, at)) = shard {
+        if let Some(at) = at {
+            match super::shard::wait_for(at, quiet) {
+                Ok(late) => info.late_ms = late,
+                Err(e) => {
+                    eprintln!("loadbench: {e}");
+                    return EXIT_INVALID;
+                }
             }
-            if let Some(x) = exposition.as_mut() {
-                x.update(tick);
+            if info.late_ms >= 1.0 {
+                eprintln!(
+                    "loadbench: shard {} of {} started {} after --start-at",
+                    info.index,
+                    info.count,
+                    crate::format::micros(info.late_ms * 1000.0)
+                );
             }
-            if quiet {
-                return;
-            }
-            let line = progress.line(tick);
-            let mut err = std::io::stderr().lock();
-            if tty {
-                let _ = write!(err, "\r\x1b[2K{line}");
-            } else if tick.index == 1 || tick.end + 1e-9 >= next_line_at {
-                let _ = writeln!(err, "{line}");
-                next_line_at = (tick.end / every).floor() * every + every;
-            }
-            let _ = err.flush();
-        },
-    );
+        }
+        if !quiet {
+            eprintln!("shard {} of {}", info.index, info.count);
+        }
+        options.shard = Some(info);
+    }
+    let executed = execute(scenario, name, options, stored, quiet, fail_fast, |tick| {
+        if let Some(s) = statsd.as_mut() {
+            s.send(tick);
+        }
+        if let Some(x) = exposition.as_mut() {
+            x.update(tick);
+        }
+        if quiet {
+            return;
+        }
+        let line = progress.line(tick);
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else if tick.index == 1 || tick.end + 1e-9 >= next_line_at {
+            let _ = writeln!(err, "{line}");
+            next_line_at = (tick.end / every).floor() * every + every;
+        }
+        let _ = err.flush();
+    });
     if tty && !quiet {
         eprintln!();
     }
@@ -405,15 +458,32 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             v
         });
         match doc.and_then(|d| serde_json::to_string_pretty(&d)) {
+            Ok(j) if to_stdout => eprintln!("{j}"),
             Ok(j) => println!("{j}"),
             Err(e) => {
                 eprintln!("loadbench: cannot encode the summary: {e}");
                 return EXIT_RUN_ERROR;
             }
         }
+    } else if to_stdout {
+        eprint!("{}", printer::summary(&outcome.summary));
     } else {
         print!("{}", printer::summary(&outcome.summary));
     }
+    let exported = match (&args.export, stored_id) {
+        (Some(path), Some(id)) => match super::shard::export(db, id, path) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("loadbench: {e}");
+                false
+            }
+        },
+        (Some(_), None) => {
+            eprintln!("loadbench: the run was not stored, so there is nothing to export");
+            false
+        }
+        (None, _) => true,
+    };
     // The last line of the log says what was decided and why, whatever scrolled by above.
     let _ = std::io::stdout().flush();
     eprintln!("{verdict}");
@@ -428,7 +498,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
             RunStatus::Completed => EXIT_OK,
         },
     };
-    if !reported && code == EXIT_OK {
+    if !(reported && exported) && code == EXIT_OK {
         return EXIT_RUN_ERROR;
     }
     code

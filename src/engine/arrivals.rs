@@ -121,6 +121,52 @@ mod tests {
     }
 
     #[test]
+    fn shards_times_threads_split_awkward_rates_and_ramps_exactly() {
+        // 301/s over 3 shards of 2 threads, and a ramp 7 → 301/s then a hold: every part's slots
+        // together are exactly the single-process schedule, none lost or doubled by rounding.
+        let ramp = Profile {
+            start: 7.0,
+            stages: vec![
+                crate::scenario::Stage {
+                    duration: Duration::from_secs(3),
+                    target: 301.0,
+                },
+                crate::scenario::Stage {
+                    duration: Duration::from_secs(2),
+                    target: 301.0,
+                },
+            ],
+        };
+        for p in [Profile::constant(301.0, Duration::from_secs(3)), ramp] {
+            let times = |id: usize, parts: usize| {
+                let mut s = Slots::new(&p, Arrivals::Even, id, parts, 1);
+                let mut out = Vec::new();
+                while let Some(t) = s.time_of(out.len() as u64) {
+                    out.push(t);
+                }
+                out
+            };
+            let single = times(0, 1);
+            for (shards, threads) in [(3, 2), (3, 1), (7, 2)] {
+                let parts = shards * threads;
+                let mut union = Vec::new();
+                for shard in 0..shards {
+                    for thread in 0..threads {
+                        let id = shard + shards * thread;
+                        let mine = times(id, parts);
+                        let mut fresh = Slots::new(&p, Arrivals::Even, id, parts, 1);
+                        let end = p.total().as_secs_f64();
+                        assert_eq!(fresh.due_before(0, end, &p), mine.len() as u64);
+                        union.extend(mine);
+                    }
+                }
+                union.sort_by(f64::total_cmp);
+                assert_eq!(union, single, "{shards} shards × {threads} threads");
+            }
+        }
+    }
+
+    #[test]
     fn poisson_arrivals_have_the_rate_and_the_spread_of_a_poisson_process() {
         // 2,000/s for 50 s over 2 workers: 100,000 arrivals expected (sd 316).
         let p = Profile::constant(2000.0, Duration::from_secs(50));

@@ -54,6 +54,9 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// A Stop button made before the run starts (the GUI starts runs off its own thread).
     pub stopper: Option<Stopper>,
+    /// Run only this shard's share of the schedule (`run --shards N`): the union of every
+    /// shard's sends is exactly the single-process schedule.
+    pub shard: Option<crate::metrics::ShardInfo>,
 }
 
 /// A running load test: its events and its Stop button.
@@ -158,8 +161,15 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
         .collect();
     let plan = Arc::new(Plan::new(scenario, &demo_urls, &demo_cas)?);
     let keys = plan.keys.clone();
-    let info = RunInfo::of(&plan.scenario);
-    let workers = worker_count(&plan.scenario, &options);
+    let mut info = RunInfo::of(&plan.scenario);
+    info.shard = options.shard.clone();
+    // A shard's engine threads take every (shards × threads)-th part of the whole schedule:
+    // thread `id` of shard `index` is part `index + shards × id`.
+    let (shard, shards) = options
+        .shard
+        .as_ref()
+        .map_or((0, 1), |s| (s.index, s.count.max(1)));
+    let workers = worker_count(&plan.scenario, &options, shards);
     let stop = options
         .stopper
         .as_ref()
@@ -175,7 +185,16 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
         let wtx = wtx.clone();
         std::thread::Builder::new()
             .name(format!("loadbench-engine-{id}"))
-            .spawn(move || worker::run(id, workers, plan, start, stop, wtx))
+            .spawn(move || {
+                worker::run(
+                    shard + shards * id,
+                    shards * workers,
+                    plan,
+                    start,
+                    stop,
+                    wtx,
+                )
+            })
             .map_err(StartError::Thread)?;
     }
     drop(wtx);
@@ -208,7 +227,7 @@ const SLOTS_PER_THREAD: usize = 64;
 /// Engine threads: as asked (`--threads`, `engine.threads`), else one per core; never more than
 /// can have work (one per virtual user or in-flight slot), and in the open model by default one
 /// per 2,000 requests a second of its peak rate and per 64 slots of `max_in_flight`.
-fn worker_count(scenario: &Scenario, options: &RunOptions) -> usize {
+fn worker_count(scenario: &Scenario, options: &RunOptions, shards: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let asked = options.threads.or(scenario.threads);
     let useful = match &scenario.load {
@@ -227,6 +246,8 @@ fn worker_count(scenario: &Scenario, options: &RunOptions) -> usize {
         }
         Load::Closed { vus, .. } => vus.max_level().ceil() as usize,
     };
+    // A shard has its share of the users and slots to spread over its threads.
+    let useful = useful.div_ceil(shards.max(1));
     asked.unwrap_or(cores).max(1).min(useful.max(1))
 }
 

@@ -158,7 +158,8 @@ pub(crate) fn run(
                     done: Cell::new(false),
                     idle: Cell::new(0),
                     conns: Cell::new(0),
-                    cap: share(*max_in_flight, id, workers),
+                    // At least one: a shard's thread with a cap of 0 could never send its slots.
+                    cap: share(*max_in_flight, id, workers).max(1),
                     wake: Notify::new(),
                     went_idle: Notify::new(),
                 });

@@ -15,6 +15,7 @@ mod time;
 
 pub use stored::{Imported, Outcome, import_file};
 pub use ticker::{Sample, Ticker};
+pub use time::rfc3339_us;
 
 use crate::metrics::{ErrorKind, Key, Tick};
 use std::io::{BufRead, Read};

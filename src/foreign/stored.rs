@@ -74,6 +74,7 @@ pub fn import_file(
         scenario_text: String::new(),
         scenario_path: None,
         info: crate::metrics::RunInfo {
+            shard: None,
             scenario,
             model: crate::scenario::Model::Closed,
             max_vus: None,

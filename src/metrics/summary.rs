@@ -274,6 +274,24 @@ pub struct RunInfo {
     pub keys: Vec<Key>,
     /// The thresholds to judge, with their scope.
     pub thresholds: Vec<crate::thresholds::ThresholdSpec>,
+    /// Which shard of a split run this is (`run --shards`), so a merge can check it has them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// One shard of a run split over several processes or machines (`run --shards N`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// This shard's index, 0-based.
+    pub index: usize,
+    /// How many shards the run was split into.
+    pub count: usize,
+    /// The wall-clock start every shard waited for (`--start-at`, RFC 3339), if one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// How late this shard started after `start_at`, ms (0 when it waited for it).
+    #[serde(default)]
+    pub late_ms: f64,
 }
 
 impl RunInfo {
@@ -296,6 +314,7 @@ impl RunInfo {
             }
         }
         RunInfo {
+            shard: None,
             scenario: scenario.name.clone(),
             model: scenario.load.model(),
             max_vus: match &scenario.load {

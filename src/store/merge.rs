@@ -93,6 +93,7 @@ impl Store {
             })
             .collect();
         let info = RunInfo {
+            shard: None,
             scenario: first.info.scenario.clone(),
             model: first.info.model,
             max_vus: runs.iter().map(|r| r.info.max_vus).sum::<Option<u64>>(),

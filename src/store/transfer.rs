@@ -412,6 +412,7 @@ impl Store {
             self.insert_monitor(id, &doc.monitor)?;
             acc.stats.resize_with(keys.len(), Stats::default);
             let info = crate::metrics::RunInfo {
+                shard: None,
                 keys,
                 ..doc.info.clone()
             };
