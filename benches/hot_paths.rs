@@ -65,6 +65,7 @@ fn write(c: &mut Criterion) {
         })
         .collect();
     let info = RunInfo {
+        shard: None,
         scenario: "bench".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

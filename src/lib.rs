@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod benchmark;
 pub mod cli;
+pub mod cluster;
 pub mod demo;
 pub mod engine;
 pub mod exit;

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metrics", &["format", "monitor", "scenario", "thresholds"]),
     ("statsd", &["metrics"]),
     ("foreign", &["metrics", "scenario", "store"]),
+    ("cluster", &["format", "scenario", "store"]),
     ("scrape", &["metrics", "scenario"]),
     ("exposition", &["metrics"]),
     (

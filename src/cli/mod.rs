@@ -2,6 +2,7 @@
 
 mod benchmarks;
 mod capacity;
+mod cluster;
 mod compare;
 mod demo;
 mod export_scenario;
@@ -26,6 +27,7 @@ use crate::scenario::Scenario;
 use crate::store::Store;
 use benchmarks::{BenchmarksArgs, benchmarks};
 use capacity::{CapacityArgs, capacity};
+use cluster::{ClusterArgs, cluster};
 use compare::{CompareArgs, compare};
 use demo::{DemoArgs, demo};
 use export_scenario::{ExportScenarioArgs, export_scenario};
@@ -55,7 +57,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario headless: live progress each second, then a summary; exit code from thresholds.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Open the workbench window (what `loadbench` alone does).
     Gui(GuiArgs),
     /// Serve the demo API on 127.0.0.1 until Ctrl-C.
@@ -74,6 +76,8 @@ enum Command {
     Import(ImportArgs),
     /// Write a scenario as a k6 script or an Artillery test (what they cannot say is listed at the top).
     ExportScenario(ExportScenarioArgs),
+    /// Run a scenario as shards on Kubernetes (an Indexed Job), and merge their results.
+    Cluster(ClusterArgs),
     /// Check a scenario file and report every problem with its line and column.
     Validate {
         /// The scenario file (TOML).
@@ -98,7 +102,7 @@ pub fn main() -> i32 {
     match cli.command {
         None => gui::gui(GuiArgs::default(), db),
         Some(Command::Gui(args)) => gui::gui(args, db),
-        Some(Command::Run(args)) => run(args, &db),
+        Some(Command::Run(args)) => run(*args, &db),
         Some(Command::Runs(args)) => runs(args, &db),
         Some(Command::Report(args)) => report(args, &db),
         Some(Command::Compare(args)) => compare(args, &db),
@@ -107,6 +111,7 @@ pub fn main() -> i32 {
         Some(Command::Import(args)) => import(args),
         Some(Command::ExportScenario(args)) => export_scenario(args),
         Some(Command::Capacity(args)) => capacity(args, &db),
+        Some(Command::Cluster(args)) => cluster(args, &db),
         Some(Command::Validate { scenario }) => match Scenario::load(&scenario) {
             Ok(s) => {
                 say_warnings(&s);

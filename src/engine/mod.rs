@@ -163,6 +163,10 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
     let keys = plan.keys.clone();
     let mut info = RunInfo::of(&plan.scenario);
     info.shard = options.shard.clone();
+    // A shard's own figures are its share: its users, its part of the schedule.
+    if let Some(sh) = &info.shard {
+        info.max_vus = info.max_vus.map(|v| sh.share_of(v));
+    }
     // A shard's engine threads take every (shards × threads)-th part of the whole schedule:
     // thread `id` of shard `index` is part `index + shards × id`.
     let (shard, shards) = options
@@ -199,10 +203,13 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
     }
     drop(wtx);
     let stop2 = stop.clone();
+    let shard_of = info.clone();
     std::thread::Builder::new()
         .name("loadbench-aggregator".into())
         .spawn(move || {
-            aggregate(&plan, workers, wrx, &etx, &stop2, started_at, monitor);
+            aggregate(
+                &plan, &shard_of, workers, wrx, &etx, &stop2, started_at, monitor,
+            );
             drop(demos);
         })
         .map_err(StartError::Thread)?;
@@ -252,8 +259,10 @@ fn worker_count(scenario: &Scenario, options: &RunOptions, shards: usize) -> usi
 }
 
 /// Merges the workers' shares of each second into one tick, in order, and computes the summary at the end.
+#[allow(clippy::too_many_arguments)]
 fn aggregate(
     plan: &Plan,
+    info: &RunInfo,
     workers: usize,
     rx: Receiver<WorkerMsg>,
     tx: &Sender<Event>,
@@ -267,6 +276,7 @@ fn aggregate(
     let mut finals: Vec<WorkerMsg> = Vec::new();
     let mut ticks = TickMaker {
         plan,
+        shard: info.shard.as_ref(),
         tx,
         warmup_ticks: scenario.warmup.as_secs_f64().ceil() as u32,
         last_end: 0.0,
@@ -319,7 +329,7 @@ fn aggregate(
     } else {
         RunStatus::Completed
     };
-    let mut summary = Summary::build(&RunInfo::of(scenario), &acc, status, started_at);
+    let mut summary = Summary::build(info, &acc, status, started_at);
     summary.environment = monitor.finish();
     let _ = tx.send(Event::Finished(Box::new(Outcome {
         status,
@@ -331,6 +341,8 @@ fn aggregate(
 /// Builds ticks from the workers' parts, keeping the time line continuous.
 struct TickMaker<'a> {
     plan: &'a Plan,
+    /// A shard's ticks name its share of the schedule (or users), so the shards' add up.
+    shard: Option<&'a crate::metrics::ShardInfo>,
     tx: &'a Sender<Event>,
     warmup_ticks: u32,
     last_end: f64,
@@ -364,16 +376,24 @@ impl TickMaker<'_> {
                 arrivals: Arrivals::Even,
                 ..
             } if seconds > 0.0 => {
-                let slots = |t: f64| (profile.count_until(t) - 1e-9).ceil().max(0.0);
+                let slots = |t: f64| {
+                    let all = (profile.count_until(t) - 1e-9).ceil().max(0.0);
+                    self.shard.map_or(all, |sh| sh.share_of(all as u64) as f64)
+                };
                 (slots(end) - slots(self.last_end)) / seconds
             }
             Load::Open { .. } if seconds > 0.0 => {
-                (profile.count_until(end) - profile.count_until(self.last_end)) / seconds
+                let part = self.shard.map_or(1.0, |sh| 1.0 / sh.count.max(1) as f64);
+                (profile.count_until(end) - profile.count_until(self.last_end)) / seconds * part
             }
             Load::Open { .. } => 0.0,
-            Load::Closed { .. } => profile
-                .level_at(end.min(profile.total().as_secs_f64() - 1e-9))
-                .round(),
+            Load::Closed { .. } => {
+                let users = profile
+                    .level_at(end.min(profile.total().as_secs_f64() - 1e-9))
+                    .round();
+                self.shard
+                    .map_or(users, |sh| sh.share_of(users.max(0.0) as u64) as f64)
+            }
         };
         let tick = Tick {
             index,

@@ -294,6 +294,31 @@ pub struct ShardInfo {
     pub late_ms: f64,
 }
 
+impl ShardInfo {
+    /// How many of the whole run's items `0..n` (slots, users) are this shard's: those whose
+    /// number is its index modulo the count.
+    pub fn share_of(&self, n: u64) -> u64 {
+        let (i, c) = (self.index as u64, self.count.max(1) as u64);
+        n.saturating_sub(i).div_ceil(c)
+    }
+
+    /// Checks one read from a file: an index below a sane count, times finite.
+    pub fn check(&self) -> Result<(), String> {
+        if self.count == 0 || self.count > 100_000 || self.index >= self.count {
+            return Err(format!(
+                "shard {} of {} is not a shard index below a count",
+                self.index, self.count
+            ));
+        }
+        if !(self.late_ms.is_finite() && self.late_ms >= 0.0)
+            || self.start_at.as_ref().is_some_and(|s| s.len() > 64)
+        {
+            return Err("shard start figures out of range".into());
+        }
+        Ok(())
+    }
+}
+
 impl RunInfo {
     /// The run info of a scenario.
     pub fn of(scenario: &crate::scenario::Scenario) -> RunInfo {

@@ -9,6 +9,62 @@ use super::transfer::{EXPORT_SCHEMA, RunExport, tick_export};
 use super::{Histograms, Result, Store, StoreError, StoredRun};
 use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
 
+/// Shards of one `run --shards` wait for one `--start-at`: further apart than this, they did not.
+pub const SHARD_SPREAD_MS: i64 = 1_000;
+
+/// Whether `runs` are the shards of one split run (`run --shards`), checked to be all of them:
+/// the same count, every index once. Runs of which only some are shards are refused.
+fn check_shards(runs: &[StoredRun]) -> Result<bool> {
+    let bad = |m: String| StoreError::Invalid(m);
+    let shards: Vec<_> = runs.iter().filter_map(|r| r.info.shard.as_ref()).collect();
+    if shards.is_empty() {
+        return Ok(false);
+    }
+    if shards.len() < runs.len() {
+        return Err(bad(
+            "some of these runs are shards of a split run (run --shards) and some are not".into(),
+        ));
+    }
+    let count = shards[0].count;
+    if let Some((r, s)) = runs.iter().zip(&shards).find(|(_, s)| s.count != count) {
+        return Err(bad(format!(
+            "run #{} is a shard of {}, run #{} of {count}: shards of one run have one count",
+            r.row.id, s.count, runs[0].row.id
+        )));
+    }
+    let mut seen = vec![None; count];
+    for (r, s) in runs.iter().zip(&shards) {
+        match seen.get_mut(s.index) {
+            Some(Some(other)) => {
+                return Err(bad(format!(
+                    "runs #{other} and #{} are both shard {}: each shard counts once",
+                    r.row.id, s.index
+                )));
+            }
+            Some(slot) => *slot = Some(r.row.id),
+            None => {
+                return Err(bad(format!(
+                    "run #{} is shard {} of {count}: no such shard",
+                    r.row.id, s.index
+                )));
+            }
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "shard(s) {} of {count} are missing: a merge of some shards is not the run",
+            missing.join(", ")
+        )));
+    }
+    Ok(true)
+}
+
 /// Ticks read from each run at a time, so an hour-long shard is never held whole.
 const CHUNK: u32 = 60;
 /// Shards that started further apart than this do not line up tick by tick.
@@ -59,8 +115,16 @@ impl Store {
                 )));
             }
         }
+        let sharded = check_shards(&runs)?;
         let starts = runs.iter().map(|r| r.row.started_at_ms);
         let spread = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
+        if sharded && spread > SHARD_SPREAD_MS && !force {
+            return Err(bad(format!(
+                "the shards started {:.3} s apart, more than {} s: they waited for different                  moments (give every shard the same --start-at; --force merges anyway)",
+                spread as f64 / 1000.0,
+                SHARD_SPREAD_MS / 1000
+            )));
+        }
         if spread > START_SPREAD_MS && !force {
             return Err(bad(format!(
                 "the runs started {:.1} s apart: tick n of one is not tick n of another, so the \
@@ -96,6 +160,7 @@ impl Store {
             shard: None,
             scenario: first.info.scenario.clone(),
             model: first.info.model,
+            // Each shard (or separate run) names its own users: together, their sum.
             max_vus: runs.iter().map(|r| r.info.max_vus).sum::<Option<u64>>(),
             keys: keys.clone(),
             thresholds: first.info.thresholds.clone(),
@@ -126,6 +191,7 @@ impl Store {
                     m.end = m.end.max(t.end);
                     m.seconds = m.seconds.max(t.seconds);
                     m.warmup &= t.warmup;
+                    // Each shard's tick names its share of the rate (or users): they add up.
                     m.target += t.target;
                     m.in_flight += t.in_flight;
                     m.not_started += t.not_started;
@@ -184,10 +250,28 @@ impl Store {
             started_at_ms,
             ended_at_ms: runs.iter().filter_map(|r| r.row.ended_at_ms).max(),
             summary: Some(summary),
-            notes: format!(
-                "Merged from runs {list}, one shard each; their starts were {:.1} s apart.",
-                spread as f64 / 1000.0
-            ),
+            notes: if sharded {
+                let late = runs
+                    .iter()
+                    .filter_map(|r| r.info.shard.as_ref())
+                    .map(|s| s.late_ms)
+                    .fold(0.0, f64::max);
+                format!(
+                    "Merged from {} shards (runs {list}); their starts were {} ms apart{}.",
+                    runs.len(),
+                    spread,
+                    if late >= 1.0 {
+                        format!(", the latest {late:.0} ms after --start-at")
+                    } else {
+                        String::new()
+                    }
+                )
+            } else {
+                format!(
+                    "Merged from runs {list}, one shard each; their starts were {:.1} s apart.",
+                    spread as f64 / 1000.0
+                )
+            },
             tags: vec!["merged".to_string()],
             baseline: false,
             version: env!("CARGO_PKG_VERSION").to_string(),

@@ -18,6 +18,7 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use crate::metrics::{Accumulator, RunInfo, Summary};
 pub use annotations::Annotation;
+pub use merge::SHARD_SPREAD_MS;
 pub use monitor::{MonitorData, MonitorFailure, MonitorPoints};
 pub use query::{Histograms, RunFilter, RunRow, RunSeries, SeriesPoint, StoredRun};
 pub use recorder::{NewRun, Recorder};

@@ -412,7 +412,6 @@ impl Store {
             self.insert_monitor(id, &doc.monitor)?;
             acc.stats.resize_with(keys.len(), Stats::default);
             let info = crate::metrics::RunInfo {
-                shard: None,
                 keys,
                 ..doc.info.clone()
             };
@@ -486,6 +485,9 @@ fn check_header(doc: &RunExport) -> std::result::Result<(), String> {
     }
     if doc.uuid.trim().is_empty() {
         return Err("uuid is empty".into());
+    }
+    if let Some(s) = &doc.info.shard {
+        s.check()?;
     }
     Ok(())
 }
