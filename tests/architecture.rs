@@ -79,6 +79,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "analysis",
             "benchmark",
+            "cluster",
             "demo",
             "engine",
             "exit",

@@ -1227,7 +1227,11 @@ fn a_request_clicked_in_an_opened_run_is_shown_alone_in_every_chart() {
     h.get_by_label_contains("Latency heatmap");
     let mean = |v: &[f64]| v.iter().skip(1).sum::<f64>() / (v.len().max(2) - 1) as f64;
     let all = mean(&h.state().runs.open.as_ref().expect("open").chart.rate);
-    h.get_by_label("ingest").click();
+    // The request table's row (the evidence tables below name it too).
+    h.query_all_by_label("ingest")
+        .next()
+        .expect("a row")
+        .click();
     h.run();
     let o = h.state().runs.open.as_ref().expect("open");
     let (i, chart) = o.shown.as_ref().expect("a request shown alone");
@@ -1240,7 +1244,11 @@ fn a_request_clicked_in_an_opened_run_is_shown_alone_in_every_chart() {
     );
     h.get_by_label_contains("Showing only ingest");
     // Clicked again, every request is back.
-    h.get_by_label("ingest").click();
+    // The request table's row (the evidence tables below name it too).
+    h.query_all_by_label("ingest")
+        .next()
+        .expect("a row")
+        .click();
     h.run();
     assert!(h.state().runs.open.as_ref().expect("open").shown.is_none());
     assert!(h.query_by_label_contains("Showing only").is_none());
