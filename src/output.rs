@@ -30,6 +30,16 @@ pub fn check(path: &Path, replace: bool) -> std::io::Result<()> {
 /// Writes `bytes` to `path` whole or not at all: into a new file beside it, synced, then renamed
 /// over the target, so a full disk leaves an error and the old file, not a truncated one.
 pub fn write(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    write_with(path, replace, &mut |f| f.write_all(bytes))
+}
+
+/// [`write`] for output made as it is written (an export a tick at a time): `fill` writes it
+/// through a buffer into the new file, which replaces the target only once it is whole.
+pub fn write_with(
+    path: &Path,
+    replace: bool,
+    fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     check(path, replace)?;
     let dir = path
         .parent()
@@ -40,11 +50,13 @@ pub fn write(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
     let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        f.write_all(bytes)?;
+        let mut buf = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut buf)?;
+        let f = buf.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -353,6 +353,69 @@ fn export_then_import_is_lossless_and_bad_files_store_nothing() {
             .len(),
         1
     );
+
+    // Files go a tick at a time, both ways: the streamed export is the document, and a file
+    // read twice (header, then ticks) stores the same run, whatever order its fields come in.
+    let mut streamed = Vec::new();
+    let n = store_a
+        .write_export(id, &mut streamed)
+        .expect("write_export");
+    assert_eq!(n as usize, exported.ticks.len());
+    let parsed: loadbench::store::RunExport =
+        serde_json::from_slice(&streamed).expect("the streamed export parses");
+    assert_eq!(parsed, exported);
+    let c = dir.path().join("c.db");
+    let store_c = Store::open(&c).expect("c");
+    let mut value: serde_json::Value = serde_json::from_slice(&streamed).expect("json");
+    let ticks = value["ticks"].take();
+    let mut reordered = serde_json::Map::new();
+    reordered.insert("ticks".into(), ticks);
+    for (k, v) in value.as_object().expect("object") {
+        if k != "ticks" {
+            reordered.insert(k.clone(), v.clone());
+        }
+    }
+    let file = dir.path().join("reordered.json");
+    std::fs::write(
+        &file,
+        serde_json::to_string_pretty(&reordered).expect("json"),
+    )
+    .expect("write");
+    let (cid, before) = store_c.import_export_file(&file).expect("import the file");
+    assert!(!before);
+    assert_eq!(store_c.export_run(cid).expect("export"), exported);
+    assert_eq!(
+        store_c.import_export_file(&file).expect("again"),
+        (cid, true)
+    );
+    // A tick that does not read, half way through the file: its place named, nothing stored.
+    let d = dir.path().join("d.db");
+    let store_d = Store::open(&d).expect("d");
+    let mut broken = value.clone();
+    broken["uuid"] = "broken".into();
+    let mut bad_ticks = exported
+        .ticks
+        .iter()
+        .map(|t| serde_json::to_value(t).expect("tick"))
+        .collect::<Vec<_>>();
+    bad_ticks[2]["series"][0]["requests"] = "many".into();
+    broken["ticks"] = bad_ticks.into();
+    let file = dir.path().join("broken.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&broken).expect("json")).expect("write");
+    let e = store_d
+        .import_export_file(&file)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("broken.json:") && e.contains("invalid type"),
+        "{e}"
+    );
+    assert!(
+        store_d
+            .list_runs(&RunFilter::default())
+            .expect("list")
+            .is_empty()
+    );
 }
 
 #[test]

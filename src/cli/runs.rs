@@ -237,18 +237,25 @@ pub(super) fn runs(args: RunsArgs, db: &std::path::Path) -> i32 {
             many(&ids).and_then(|ids| delete_runs(&store, &ids, yes))
         }
         Some(RunsCommand::Export { id, output, force }) => one(&id).and_then(|id| {
-            store.export_run(id).and_then(|doc| {
-                let text =
-                    serde_json::to_string(&doc).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                crate::output::write(&output, text.as_bytes(), force)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                eprintln!(
-                    "run #{id} written to {} ({} ticks)",
-                    output.display(),
-                    doc.ticks.len()
-                );
-                Ok(())
+            // A tick at a time into the file, which replaces the target only once whole.
+            let mut ticks = Ok(0);
+            crate::output::write_with(&output, force, &mut |w| {
+                ticks = store.write_export(id, w);
+                match &ticks {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                }
             })
+            .map_err(|e| match ticks.as_ref() {
+                Err(_) => StoreError::Invalid(format!("run #{id}: {e}")),
+                Ok(_) => StoreError::Invalid(e.to_string()),
+            })?;
+            eprintln!(
+                "run #{id} written to {} ({} ticks)",
+                output.display(),
+                ticks.unwrap_or(0)
+            );
+            Ok(())
         }),
         Some(RunsCommand::Import {
             file,

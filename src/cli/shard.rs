@@ -1,7 +1,7 @@
 //! `run --shards N`: which shard this process is, the common wall-clock start, the export out.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::metrics::ShardInfo;
@@ -90,18 +90,23 @@ pub(super) fn wait_for(at: SystemTime, quiet: bool) -> Result<f64, String> {
 
 /// Writes run `id`'s lossless export to `path` (`-`: stdout, one line, so `kubectl logs`
 /// carries it whole among the other lines).
-pub(super) fn export(db: &Path, id: i64, path: &PathBuf) -> Result<(), String> {
+pub(super) fn export(db: &Path, id: i64, path: &Path) -> Result<(), String> {
     let store = Store::open_read(db).map_err(|e| e.to_string())?;
-    let doc = store.export_run(id).map_err(|e| e.to_string())?;
-    let line = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
     if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        store
+            .write_export(id, &mut out)
+            .map_err(|e| e.to_string())?;
+        out.flush()
             .map_err(|e| format!("cannot write the export to stdout: {e}"))
     } else {
-        std::fs::write(path, format!("{line}\n"))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        crate::output::write_with(path, true, &mut |w| {
+            store
+                .write_export(id, w)
+                .map(|_| ())
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }
 

@@ -29,21 +29,39 @@ impl Exporter for Hlog {
             .with_base_time(start)
             .with_max_value_divisor(1000.0);
         if let Ok(mut w) = builder.begin_log_with(&mut out, &mut ser) {
-            for t in r.intervals.iter().filter(|t| !t.warmup) {
-                let begin = crate::format::secs(t.end - t.seconds);
-                let len = crate::format::secs(t.seconds);
-                let mut total = Stats::default();
-                for s in &t.stats {
-                    total.merge(s);
-                }
-                let _ = w.write_histogram(&total.latency, begin, len, None);
-                for (k, s) in r.run.info.keys.iter().zip(&t.stats) {
-                    if s.latency.is_empty() {
-                        continue;
-                    }
-                    let tag = tag_of(&k.request, &k.target);
-                    let _ = w.write_histogram(&s.latency, begin, len, Tag::new(&tag));
-                }
+            // The ticks again, a minute at a time from the store, never all at once.
+            let walked = crate::store::Store::open_read(&r.db).and_then(|store| {
+                store.each_tick(
+                    r.run.row.id,
+                    0,
+                    u32::MAX,
+                    crate::store::Histograms::Latency,
+                    |t| {
+                        if t.warmup {
+                            return;
+                        }
+                        let begin = crate::format::secs(t.end - t.seconds);
+                        let len = crate::format::secs(t.seconds);
+                        let mut total = Stats::default();
+                        for s in &t.stats {
+                            total.merge(s);
+                        }
+                        let _ = w.write_histogram(&total.latency, begin, len, None);
+                        for (k, s) in r.run.info.keys.iter().zip(&t.stats) {
+                            if s.latency.is_empty() {
+                                continue;
+                            }
+                            let tag = tag_of(&k.request, &k.target);
+                            let _ = w.write_histogram(&s.latency, begin, len, Tag::new(&tag));
+                        }
+                    },
+                )
+            });
+            if let Err(e) = walked {
+                // Said in the log itself (a comment), since a report's render cannot fail.
+                let _ = w.write_comment(&format!(
+                    "incomplete: the run's ticks could not be read: {e}"
+                ));
             }
         }
         (out, vec![])

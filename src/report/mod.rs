@@ -27,8 +27,12 @@ pub struct Report {
     pub series: RunSeries,
     /// Run totals from the stored histograms (warm-up excluded), for the spectrum and the hlog.
     pub totals: Accumulator,
-    /// Interval histograms per tick (tick number, end, seconds, per-series stats), for the hlog.
-    pub intervals: Vec<crate::metrics::Tick>,
+    /// The latency heatmap (150 columns at most), built in the one walk over the stored ticks.
+    pub heat: crate::metrics::heatmap::HeatmapData,
+    /// An open-model ramp's levels (offered rate, concurrency, responses/s, p95 ms), from that walk.
+    pub open_levels: Vec<(f64, f64, f64, f64)>,
+    /// The database the run is in: the hlog walks its ticks again rather than holding them all.
+    pub db: std::path::PathBuf,
     /// Comparisons of this run (the candidate) against baselines, with each baseline's name and totals.
     pub comparisons: Vec<Baseline>,
     /// The server side sampled beside the run (`[monitor]`), point by point.
@@ -301,11 +305,20 @@ impl Report {
         }
         let mut run = store.run(id)?;
         let series = store.series(id, run.info.keys.len())?;
-        let intervals = store.ticks(id)?;
+        // One walk over the stored ticks, a minute at a time: totals, heatmap and ramp levels,
+        // never every tick's histograms at once.
         let mut totals = Accumulator::new(run.info.keys.len());
-        for t in &intervals {
-            totals.add(t);
-        }
+        // 150 columns at most: a day-long run's report stays a readable size.
+        let mut heat = crate::metrics::heatmap::HeatmapData::bounded(150);
+        let mut levels = crate::analysis::usl::OpenLevels::default();
+        let open = run.info.model == crate::scenario::Model::Open;
+        store.each_tick(id, 0, u32::MAX, crate::store::Histograms::Both, |t| {
+            totals.add(&t);
+            heat.push(t.end - t.seconds, &t.total().latency);
+            if open {
+                levels.push(&t);
+            }
+        })?;
         let summary = match run.summary.clone() {
             Some(s) => s,
             None => {
@@ -321,7 +334,9 @@ impl Report {
             run,
             summary,
             totals,
-            intervals,
+            heat,
+            open_levels: levels.finish(),
+            db: store.path().to_path_buf(),
             comparisons,
             monitor,
         })
@@ -352,7 +367,7 @@ impl Report {
                     )
                 }
                 crate::scenario::Model::Open => {
-                    let levels = crate::analysis::usl::open_levels(&self.intervals);
+                    let levels = &self.open_levels;
                     (
                         vec![
                             "offered rate",
@@ -532,14 +547,7 @@ impl Report {
                 "Latency distribution",
                 svg::histogram_chart(&total.latency),
             ),
-            ("heatmap", "Latency heatmap", {
-                // 150 columns at most: a day-long run's report stays a readable size.
-                let mut map = crate::metrics::heatmap::HeatmapData::bounded(150);
-                for t in &self.intervals {
-                    map.push(t.end - t.seconds, &t.total().latency);
-                }
-                svg::heatmap_chart(&map)
-            }),
+            ("heatmap", "Latency heatmap", svg::heatmap_chart(&self.heat)),
         ];
         // Errors by kind over time, when there were any: when they came, and of which kind.
         let mut kinds: Vec<&str> = ticks

@@ -3,6 +3,7 @@
 mod annotations;
 mod benchmarks;
 mod exemplars;
+mod export_file;
 mod merge;
 mod monitor;
 mod query;
@@ -269,19 +270,21 @@ impl Store {
     }
 
     /// Rebuilds a run's summary from its stored ticks and records its final status.
+    /// The ticks are read a minute at a time: a crashed day-long soak opens in bounded memory.
     fn finalize(&self, id: i64, status: RunStatus) -> Result<Summary> {
         let run = self.run(id)?;
-        let ticks = self.ticks(id)?;
         let mut acc = Accumulator::new(run.info.keys.len());
-        for t in &ticks {
-            acc.add(t);
-        }
+        let mut last_end = 0.0f64;
+        self.each_tick(id, 0, u32::MAX, Histograms::Both, |t| {
+            last_end = t.end;
+            acc.add(&t);
+        })?;
         let started = crate::format::system_time(run.row.started_at_ms);
         let summary = Summary::build(&run.info, &acc, status, started);
         let end_ms = run
             .row
             .started_at_ms
-            .saturating_add((ticks.last().map_or(0.0, |t| t.end) * 1000.0) as i64);
+            .saturating_add((last_end * 1000.0) as i64);
         self.write_final(id, status, end_ms, &summary)?;
         Ok(summary)
     }

@@ -194,11 +194,20 @@ pub(super) fn tick_export(t: &Tick) -> TickExport {
 }
 
 impl Store {
-    /// Everything about a run, as one document.
+    /// Everything about a run, as one document (every tick held: for short runs and tests;
+    /// files go through [`Store::write_export`], a tick at a time).
     pub fn export_run(&self, id: i64) -> Result<RunExport> {
+        let mut doc = self.export_header(id)?;
+        self.each_tick(id, 0, u32::MAX, super::Histograms::Both, |t| {
+            doc.ticks.push(tick_export(&t))
+        })?;
+        Ok(doc)
+    }
+
+    /// Everything about a run but its ticks.
+    pub(super) fn export_header(&self, id: i64) -> Result<RunExport> {
         let run = self.run(id)?;
-        let ticks = self.ticks(id)?;
-        let ticks = ticks.iter().map(tick_export).collect();
+        let ticks = Vec::new();
         let r = run.row;
         Ok(RunExport {
             schema: EXPORT_SCHEMA.to_string(),
@@ -221,31 +230,6 @@ impl Store {
             monitor: self.monitor(id)?,
             ticks,
         })
-    }
-
-    /// Stores a `runs export` file: the run's id, and whether it was stored before (a CI job that
-    /// restores its baselines on every build must not fail on the second).
-    pub fn import_export_file(&self, file: &std::path::Path) -> Result<(i64, bool)> {
-        let shown = file.display().to_string();
-        let text = std::fs::read_to_string(file).map_err(|source| StoreError::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        let doc: RunExport = serde_json::from_str(&text).map_err(|e| {
-            StoreError::Invalid(format!(
-                "{shown}:{}:{}: not a loadbench run export: {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        if let Some(id) = self.run_by_uuid(&doc.uuid)? {
-            return Ok((id, true));
-        }
-        let id = self.import_run(&doc).map_err(|e| match e {
-            StoreError::Invalid(m) => StoreError::Invalid(format!("{shown}: {m}")),
-            other => other,
-        })?;
-        Ok((id, false))
     }
 
     /// The local id of a run by its uuid (the same run imported twice is one run).
@@ -493,7 +477,11 @@ fn check_header(doc: &RunExport) -> std::result::Result<(), String> {
 }
 
 /// One exported tick checked and rebuilt (histograms decoded); `n` is its position (0-based).
-fn rebuild_tick(t: &TickExport, n: usize, keys: usize) -> std::result::Result<Tick, String> {
+pub(super) fn rebuild_tick(
+    t: &TickExport,
+    n: usize,
+    keys: usize,
+) -> std::result::Result<Tick, String> {
     let here = format!("tick {}", t.index);
     if t.index as usize != n + 1 {
         return Err(format!(
