@@ -564,3 +564,114 @@ fn the_manifest_is_a_valid_configmap_and_indexed_job() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--namespace"));
 }
+
+/// A server that answers every request with 200 and keeps each request line's path.
+fn capture_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let keep = keep.clone();
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().expect("clone");
+                let mut r = BufReader::new(conn);
+                let mut line = String::new();
+                while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if let Some(path) = line.split(' ').nth(1) {
+                        keep.lock().expect("lock").push(path.to_string());
+                    }
+                    // The rest of the head (GET requests have no body).
+                    let mut h = String::new();
+                    while r.read_line(&mut h).is_ok_and(|n| n > 2) {
+                        h.clear();
+                    }
+                    if w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .is_err()
+                    {
+                        break;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn data_rows_are_split_so_no_row_is_used_by_two_shards_in_one_pass() {
+    let _g = common::serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows: String = (0..30).map(|i| format!("u{i}\n")).collect();
+    std::fs::write(dir.path().join("users.csv"), format!("user\n{rows}")).expect("csv");
+    let s = dir.path().join("data.toml");
+    // 30 rows and 30 requests (30/s for 1 s): exactly one pass, sequential and shuffled.
+    for order in ["sequential", "random"] {
+        std::fs::write(
+            &s,
+            format!(
+                "name = \"rows\"\nwarmup = \"0s\"\nduration = \"1s\"\n[targets]\napi = \"http://127.0.0.1:1\"\n\
+                 [load]\nmodel = \"open\"\nrate = 30\n[data]\nfile = \"users.csv\"\norder = \"{order}\"\n\
+                 [[requests]]\nname = \"get\"\npath = \"/users/${{data.user}}\"\n"
+            ),
+        )
+        .expect("scenario");
+        // Each shard sends to a server of its own, so what each used is known.
+        let servers: Vec<_> = (0..3).map(|_| capture_server()).collect();
+        let at = rfc3339_in(Duration::from_secs(2));
+        let children: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, (addr, _))| {
+                loadbench(&dir.path().join(format!("{order}-{i}.db")))
+                    .args([
+                        "run",
+                        s.to_str().expect("utf-8"),
+                        "--shards",
+                        "3",
+                        "--shard-index",
+                        &i.to_string(),
+                        "--start-at",
+                        &at,
+                        "--target",
+                        &format!("api=http://{addr}"),
+                        "-q",
+                        "--no-store",
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for (i, c) in children.into_iter().enumerate() {
+            ok(
+                &c.wait_with_output().expect("wait"),
+                &format!("{order} shard {i}"),
+            );
+        }
+        let used: Vec<Vec<String>> = servers
+            .iter()
+            .map(|(_, seen)| seen.lock().expect("lock").clone())
+            .collect();
+        assert_eq!(
+            used.iter().map(Vec::len).collect::<Vec<_>>(),
+            [10, 10, 10],
+            "{order}: 30 requests over 3 shards"
+        );
+        let mut all: Vec<&String> = used.iter().flatten().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            30,
+            "{order}: every row once, none by two shards: {used:?}"
+        );
+    }
+}
