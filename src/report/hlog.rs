@@ -29,7 +29,7 @@ impl Exporter for Hlog {
             .with_base_time(start)
             .with_max_value_divisor(1000.0);
         if let Ok(mut w) = builder.begin_log_with(&mut out, &mut ser) {
-            // The ticks again, a minute at a time from the store, never all at once.
+            // The ticks again, 15 seconds at a time from the store, never all at once.
             let walked = crate::store::Store::open_read(&r.db).and_then(|store| {
                 store.each_tick(
                     r.run.row.id,

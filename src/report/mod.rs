@@ -305,7 +305,7 @@ impl Report {
         }
         let mut run = store.run(id)?;
         let series = store.series(id, run.info.keys.len())?;
-        // One walk over the stored ticks, a minute at a time: totals, heatmap and ramp levels,
+        // One walk over the stored ticks, 15 seconds at a time: totals, heatmap and ramp levels,
         // never every tick's histograms at once.
         let mut totals = Accumulator::new(run.info.keys.len());
         // 150 columns at most: a day-long run's report stays a readable size.

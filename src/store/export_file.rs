@@ -10,7 +10,7 @@ use super::{Histograms, Result, Store, StoreError, Streamed};
 
 impl Store {
     /// Writes run `id`'s export (the `runs export` document, compact JSON on one line) to `out`,
-    /// reading its ticks a minute at a time; returns how many ticks it wrote.
+    /// reading its ticks 15 seconds at a time; returns how many ticks it wrote.
     pub fn write_export(&self, id: i64, out: &mut dyn Write) -> Result<u32> {
         let header = self.export_header(id)?;
         let text =

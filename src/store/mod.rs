@@ -270,7 +270,7 @@ impl Store {
     }
 
     /// Rebuilds a run's summary from its stored ticks and records its final status.
-    /// The ticks are read a minute at a time: a crashed day-long soak opens in bounded memory.
+    /// The ticks are read 15 seconds at a time: a crashed day-long soak opens in bounded memory.
     fn finalize(&self, id: i64, status: RunStatus) -> Result<Summary> {
         let run = self.run(id)?;
         let mut acc = Accumulator::new(run.info.keys.len());
