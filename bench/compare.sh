@@ -3,6 +3,7 @@
 #
 #   bench/compare.sh [ROUNDS] [SECONDS]      (defaults: 3 rounds of 10 s)
 #   OPEN_SECS=30 bench/compare.sh            (open-model levels of 30 s; default: SECONDS)
+#   ONLY=tls,h2 bench/compare.sh             (only these sections: closed, open, accuracy, tls, h2)
 #
 # 1. Closed model, HTTP/1.1 keep-alive, 50 connections against nginx (1 worker, `return 200 "ok"`)
 #    pinned to core 0, each generator pinned to core 1, run alternately (wrk oha loadbench wrk ...).
@@ -17,8 +18,12 @@
 #    where corrected p99 must match the analytic value while service time does not see it (oha
 #    with --latency-correction and wrk 4, which corrects with its observed request interval,
 #    beside it).
+# 4. HTTPS (HTTP/1.1 over TLS 1.3) against wrk, and HTTP/2 over TLS against h2load
+#    (nghttp2-client): the same nginx with a certificate made for the run, the same pinning and
+#    alternation; HTTP/2 both with one stream per connection (h2load -m 1, loadbench's default)
+#    and with 10 streams on each of 10 connections.
 #
-# Installs nginx, wrk (apt) and oha (cargo install, ~20 min on 2 cores; an installed one is reused)
+# Installs nginx, wrk, h2load (apt) and oha (cargo install, ~20 min on 2 cores; an installed one is reused)
 # if missing, and builds loadbench in release if needed. Traffic stays on 127.0.0.1; the script
 # stops only the processes it started.
 set -euo pipefail
@@ -28,6 +33,9 @@ SECS=${2:-10}
 OPEN_SECS=${OPEN_SECS:-$SECS}   # the open-model levels' length (a late end weighs less in longer runs)
 CONNS=50
 PORT=${PORT:-18080}
+TLS_PORT=${TLS_PORT:-18443}
+H2_PORT=${H2_PORT:-18444}
+want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 LB=${LB:-target/release/loadbench}
 
 say() { printf '\n== %s\n' "$*"; }
@@ -36,6 +44,8 @@ say() { printf '\n== %s\n' "$*"; }
 need_apt=()
 command -v nginx >/dev/null || need_apt+=(nginx-light)
 command -v wrk >/dev/null || need_apt+=(wrk)
+command -v h2load >/dev/null || need_apt+=(nghttp2-client)
+command -v openssl >/dev/null || need_apt+=(openssl)
 command -v taskset >/dev/null || need_apt+=(util-linux)
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v python3 >/dev/null || need_apt+=(python3)
@@ -81,6 +91,13 @@ if name == "wrk":
     secs = float(re.search(r"(\d+) requests in ([\d.]+)s", out).group(2))
     p = {q: ms(*re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()) for q in ("50", "99")}
     p50, p99 = p["50"], p["99"]
+elif name.startswith("h2load"):
+    # "finished in 10.00s, 45678.90 req/s, ..." and "requests: N total, N started, N done, N succeeded"
+    secs = float(re.search(r"finished in ([\d.]+)s", out).group(1))
+    n = int(re.search(r"(\d+) succeeded", out).group(1))
+    # h2load prints no percentiles: its mean and max time per request stand in (marked ~).
+    m = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", out)
+    p50, p99 = ms(m.group(5), m.group(6)), ms(m.group(3), m.group(4))
 elif name == "oha":
     d = json.loads(out)
     n = sum(d["statusCodeDistribution"].values())
@@ -94,27 +111,35 @@ PY
 }
 
 # --- 1. closed model -------------------------------------------------------------------------
-say "closed model: $CONNS connections, ${SECS}s x $ROUNDS rounds, nginx on core 0, generator on core 1"
 closed=$(scenario closed closed "vus = $CONNS" "http://127.0.0.1:$PORT" / "${SECS}s")
-for _ in $(seq "$ROUNDS"); do
-  measure wrk wrk -t1 -c$CONNS -d${SECS}s --latency "http://127.0.0.1:$PORT/"
-  measure oha "$OHA" -z ${SECS}s -c $CONNS --no-tui --output-format json "http://127.0.0.1:$PORT/"
-  measure loadbench "$LB" run "$closed" --json -q --no-store
-done > "$work/closed.txt"
-python3 - "$work/closed.txt" <<'PY'
+# The closed model's table, medians over the rounds, ratios to the first generator listed.
+closed_table() {
+  python3 - "$1" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     n, *v = line.split()
     rows.setdefault(n, []).append([float(x) for x in v])
 med = lambda n, i: statistics.median(r[i] for r in rows[n])
-base = med("wrk", 0)
-print(f"{'generator':<10} {'req/s':>9} {'x wrk':>6} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'peak RSS':>9}")
+first = next(iter(rows))
+base = med(first, 0)
+print(f"{'generator':<14} {'req/s':>9} {'x ' + first:>10} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'peak RSS':>9}")
 for n in rows:
-    print(f"{n:<10} {med(n,0):>9,.0f} {med(n,0)/base:>6.2f} {med(n,1):>7.3f}ms {med(n,2):>7.3f}ms {med(n,3):>11.2f} {max(r[4] for r in rows[n])/1024:>7.1f}MB")
+    print(f"{n:<14} {med(n,0):>9,.0f} {med(n,0)/base:>10.2f} {med(n,1):>7.3f}ms {med(n,2):>7.3f}ms {med(n,3):>11.2f} {max(r[4] for r in rows[n])/1024:>7.1f}MB")
 PY
+}
+if want closed; then
+say "closed model: $CONNS connections, ${SECS}s x $ROUNDS rounds, nginx on core 0, generator on core 1"
+for _ in $(seq "$ROUNDS"); do
+  measure wrk wrk -t1 -c$CONNS -d${SECS}s --latency "http://127.0.0.1:$PORT/"
+  measure oha "$OHA" -z ${SECS}s -c $CONNS --no-tui --output-format json "http://127.0.0.1:$PORT/"
+  measure loadbench "$LB" run "$closed" --json -q --no-store
+done > "$work/closed.txt"
+closed_table "$work/closed.txt"
+fi
 
 # --- 2. open model up to the ceiling ---------------------------------------------------------
+if want open; then
 # The machine first: a tail-latency goal at 90 % load is out of reach of any generator on a core
 # that often runs below half speed for tens of milliseconds (a virtual CPU on a busy host).
 say "how steadily core 1 runs (${SECS}s of fixed work chunks; examples/steadiness.rs)"
@@ -158,7 +183,10 @@ p99_ok = t["latency"]["p99_ms"] < 5.0
 print("goal at 90 %: rate within 1 %:", "met" if rate_ok else "NOT met", "| corrected p99 < 5 ms:", "met" if p99_ok else "NOT met")
 PY2
 
+fi
+
 # --- 3. accuracy against the demo service ---------------------------------------------------
+if want accuracy; then
 demo() { # args for `loadbench demo`; starts it on a free port and sets DEMO to its URL
   [ -n "$demo_pid" ] && { kill "$demo_pid" 2>/dev/null || true; wait "$demo_pid" 2>/dev/null || true; }
   : > "$work/demo.log"
@@ -225,3 +253,37 @@ ok = abs(err) <= 0.10 and svc["p99_ms"] < 50
 print(f"corrected p99 {err:+.1%} from analytic; service-time p99 {svc['p99_ms']:.2f} ms:",
       "as expected" if ok else "NOT as expected")
 PY
+fi
+
+# --- 4. HTTPS and HTTP/2 ---------------------------------------------------------------------
+# wrk speaks HTTP/1.1 over TLS (OpenSSL, no certificate check); loadbench checks the certificate
+# against the run's CA and is held to HTTP/1.1 by `http = "1.1"`. Handshakes happen once per
+# connection, so both measure the record layer: AES-GCM under TLS 1.3, chosen by nginx.
+if want tls; then
+say "HTTPS (HTTP/1.1, TLS 1.3): $CONNS connections, ${SECS}s x $ROUNDS rounds"
+tls=$(scenario tls closed "vus = $CONNS" "{ url = \"https://127.0.0.1:$TLS_PORT\", ca_file = \"$work/ca.pem\", http = \"1.1\" }" / "${SECS}s")
+for _ in $(seq "$ROUNDS"); do
+  measure wrk wrk -t1 -c$CONNS -d${SECS}s --latency "https://127.0.0.1:$TLS_PORT/"
+  measure loadbench "$LB" run "$tls" --json -q --no-store
+done > "$work/tls.txt"
+closed_table "$work/tls.txt"
+fi
+
+# h2load's -m is streams per connection; loadbench's `streams` the same, with one virtual user per
+# stream in flight.
+if want h2; then
+say "HTTP/2 over TLS: ${SECS}s x $ROUNDS rounds, $CONNS connections x 1 stream, then 10 x 10"
+h2a=$(scenario h2a closed "vus = $CONNS" "{ url = \"https://127.0.0.1:$H2_PORT\", ca_file = \"$work/ca.pem\", http = \"2\" }" / "${SECS}s")
+h2b=$(scenario h2b closed "vus = 100" "{ url = \"https://127.0.0.1:$H2_PORT\", ca_file = \"$work/ca.pem\", http = \"2\", streams = 10 }" / "${SECS}s")
+for _ in $(seq "$ROUNDS"); do
+  measure h2load h2load -t1 -c$CONNS -m1 -D "$SECS" "https://127.0.0.1:$H2_PORT/"
+  measure loadbench "$LB" run "$h2a" --json -q --no-store
+done > "$work/h2a.txt"
+closed_table "$work/h2a.txt"
+for _ in $(seq "$ROUNDS"); do
+  measure h2load-10x10 h2load -t1 -c10 -m10 -D "$SECS" "https://127.0.0.1:$H2_PORT/"
+  measure loadbench-10x10 "$LB" run "$h2b" --json -q --no-store
+done > "$work/h2b.txt"
+closed_table "$work/h2b.txt"
+echo "(h2load prints no percentiles: its p50 column is its mean, its p99 column its max)"
+fi

@@ -8,10 +8,15 @@ use super::{Msg, SAMPLES, Screen, Workbench, dialogs, runs};
 pub struct App {
     /// The workbench.
     pub bench: Workbench,
+    /// Frame times for soaks, when `LOADBENCH_FRAME_LOG` asks for them.
+    frame_log: Option<super::frame_log::FrameLog>,
 }
 
 impl eframe::App for App {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(log) = &mut self.frame_log {
+            log.frame(frame.info().cpu_usage);
+        }
         let closing = ui.ctx().input(|i| i.viewport().close_requested());
         if closing && self.bench.dirty() && !self.bench.quitting {
             ui.ctx()
@@ -133,7 +138,10 @@ pub fn run(opts: GuiOptions) -> i32 {
                     Err(e) => bench.status = e,
                 }
             }
-            Ok(Box::new(App { bench }))
+            Ok(Box::new(App {
+                bench,
+                frame_log: super::frame_log::FrameLog::from_env(),
+            }))
         }),
     );
     match result {

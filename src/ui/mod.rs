@@ -10,6 +10,7 @@ pub mod dialogs;
 mod edit;
 mod evidence;
 mod form;
+mod frame_log;
 pub mod heatmap;
 mod keys;
 pub mod live;
