@@ -338,6 +338,12 @@ impl Endpoint {
                 trace.tls_us = Some(micros(secured - connected));
                 trace.ready = Some(secured);
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                if !h2 && self.raw_h1 {
+                    return Ok(Conn {
+                        sender: Sender::Raw(H1Conn::new(super::h1_io::H1Io::Tls(Box::new(tls)))),
+                        driver: None,
+                    });
+                }
                 handshake(tls, h2).await
             }
         }

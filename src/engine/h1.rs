@@ -1,14 +1,13 @@
-//! The cleartext HTTP/1.1 hot path: request bytes written as they are, the response parsed with
-//! httparse (hyper's own parser) straight from one reused buffer. Per request this skips hyper's
-//! header map, its dispatch channel and its body channel, which were most of the generator's
-//! user-space time (HTTP/2 and TLS connections stay on hyper).
+//! The HTTP/1.1 hot path: request bytes written as they are, the response parsed with httparse
+//! (hyper's own parser) straight from one reused buffer, in the clear or over TLS. Per request this
+//! skips hyper's header map, its dispatch channel and its body channel, which were most of the
+//! generator's user-space time (HTTP/2 stays on hyper).
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
-
 use super::failure::{Fail, classify_io};
+use super::h1_io::H1Io;
 use super::trace::Trace;
 use crate::metrics::ErrorKind;
 
@@ -30,7 +29,7 @@ const PROBE_IDLE: Duration = Duration::from_millis(50);
 
 /// One HTTP/1.1 connection and its read buffer; unread bytes are `buf[start..end]`.
 pub(crate) struct H1Conn {
-    io: TcpStream,
+    io: H1Io,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -52,10 +51,10 @@ enum Framing {
 }
 
 impl H1Conn {
-    /// Wraps a connected socket.
-    pub(crate) fn new(io: TcpStream) -> H1Conn {
+    /// Wraps a connected socket, or a TLS session over one.
+    pub(crate) fn new(io: impl Into<H1Io>) -> H1Conn {
         H1Conn {
-            io,
+            io: io.into(),
             buf: vec![0; BUF],
             start: 0,
             end: 0,
@@ -137,18 +136,16 @@ impl H1Conn {
     async fn write_all(&mut self, mut wire: &[u8]) -> Result<(), Fail> {
         let mut first = true;
         while !wire.is_empty() {
-            match self.io.try_write(wire) {
+            match self.io.write(wire).await {
+                Ok(0) => return Err(self.fail(&io::ErrorKind::WriteZero.into(), first)),
                 Ok(n) => {
                     wire = &wire[n..];
                     first = false;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.io.writable().await.map_err(|e| self.fail(&e, first))?;
-                }
                 Err(e) => return Err(self.fail(&e, first)),
             }
         }
-        Ok(())
+        self.io.flush().await.map_err(|e| self.fail(&e, false))
     }
 
     /// The failure of a write (`nothing_sent`: not one byte of the request went out).
@@ -190,19 +187,13 @@ impl H1Conn {
             self.eager_reads = 0;
             tokio::task::yield_now().await;
         }
-        loop {
-            match self.io.try_read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.eager_reads = 0;
-                    self.io.readable().await?;
-                }
-                Err(e) => return Err(e),
-            }
+        let mut waited = false;
+        let n = self.io.read(&mut self.buf[self.end..], &mut waited).await?;
+        if waited {
+            self.eager_reads = 0;
         }
+        self.end += n;
+        Ok(n)
     }
 
     /// Reads the status line and headers, skipping interim (1xx) responses.
@@ -388,10 +379,12 @@ impl H1Conn {
     }
 }
 
-/// Classifies an I/O error on a cleartext connection: `InvalidData` is only ever our own refusal
-/// of an oversized head, a protocol error.
+/// Classifies an I/O error on a connection: rustls's own errors (a bad record, an alert) are TLS
+/// errors; any other `InvalidData` is our own refusal of an oversized head, a protocol error.
 fn kind_of(e: &io::Error, default: ErrorKind) -> ErrorKind {
-    if e.kind() == io::ErrorKind::InvalidData {
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        ErrorKind::Tls
+    } else if e.kind() == io::ErrorKind::InvalidData {
         ErrorKind::Protocol
     } else {
         classify_io(e, default)
@@ -450,6 +443,7 @@ fn has_token(headers: &[httparse::Header<'_>], name: &str, token: &str) -> bool 
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     /// A one-connection server that answers each request with the next canned response.
     async fn serve(responses: Vec<&'static [u8]>, close_after: bool) -> std::net::SocketAddr {
@@ -603,6 +597,7 @@ mod tests {
 mod edge_tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()

@@ -5,6 +5,7 @@ mod client;
 mod error;
 mod failure;
 mod h1;
+mod h1_io;
 mod occupancy;
 mod plan;
 mod trace;
