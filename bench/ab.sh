@@ -2,6 +2,7 @@
 # Two loadbench builds side by side on the hot path: did a change cost throughput or CPU?
 #
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS] [SECONDS]     (defaults: 5 rounds of 5 s)
+#   PROTO=tls bench/ab.sh ...    HTTP/1.1 over TLS;  PROTO=h2: HTTP/2 over TLS, 1 stream each
 #
 # Closed model, 50 connections, HTTP/1.1 keep-alive against nginx (1 worker, `return 200 "ok"`)
 # pinned to core 0; each build pinned to core 1, run alternately (old new new old ...) so drift of
@@ -14,13 +15,25 @@ OLD=${1:?old binary}; NEW=${2:?new binary}
 ROUNDS=${3:-5}
 SECS=${4:-5}
 PORT=${PORT:-18080}
+PROTO=${PROTO:-http}
+case $PROTO in
+  http) ;;
+  tls) TLS_PORT=${TLS_PORT:-18443} ;;
+  h2) H2_PORT=${H2_PORT:-18444} ;;
+  *) echo "PROTO is http, tls or h2" >&2; exit 2 ;;
+esac
 for t in nginx taskset python3; do
   command -v "$t" >/dev/null || { echo "needs $t (apt install nginx-light util-linux python3)" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt install time)" >&2; exit 1; }
 source bench/nginx.sh
 start_nginx
-closed=$(scenario closed closed "vus = 50" "http://127.0.0.1:$PORT" / "${SECS}s")
+case $PROTO in
+  http) target="http://127.0.0.1:$PORT" ;;
+  tls) target="{ url = \"https://127.0.0.1:$TLS_PORT\", ca_file = \"$work/ca.pem\", http = \"1.1\" }" ;;
+  h2) target="{ url = \"https://127.0.0.1:$H2_PORT\", ca_file = \"$work/ca.pem\", http = \"2\" }" ;;
+esac
+closed=$(scenario closed closed "vus = 50" "$target" / "${SECS}s")
 
 one() {
   /usr/bin/time -f "%U %S" -o "$work/time" taskset -c 1 "$2" run "$closed" --json -q --no-store > "$work/out"

@@ -328,7 +328,7 @@ impl Endpoint {
                 sender: Sender::Raw(H1Conn::new(tcp)),
                 driver: None,
             }),
-            None => handshake(tcp, self.http == HttpVersion::Http2).await,
+            None => handshake(tcp, self.http == HttpVersion::Http2, self.streams == 1).await,
             Some((connector, name)) => {
                 let tls = connector
                     .connect(name.clone(), tcp)
@@ -344,7 +344,7 @@ impl Endpoint {
                         driver: None,
                     });
                 }
-                handshake(tls, h2).await
+                handshake(tls, h2, self.streams == 1).await
             }
         }
     }
@@ -490,7 +490,10 @@ impl Endpoint {
     }
 }
 
-async fn handshake<I>(io: I, h2: bool) -> Result<Conn, ErrorKind>
+/// The HTTP handshake on a connected stream. An HTTP/2 connection that carries one request at a
+/// time (`own`: not shared through the pool) is driven by its request, as HTTP/1.1's is, instead
+/// of by a task of its own: no hop between tasks per request.
+async fn handshake<I>(io: I, h2: bool, own: bool) -> Result<Conn, ErrorKind>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -499,6 +502,12 @@ where
         let (send, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
             .await
             .map_err(|e| classify(&e))?;
+        if own {
+            return Ok(Conn {
+                sender: Sender::H2(send),
+                driver: Some(Box::pin(conn)),
+            });
+        }
         tokio::spawn(async move {
             let _ = conn.await;
         });
