@@ -103,23 +103,42 @@ impl ChartData {
         }
     }
 
-    fn line(&self, name: &str, ys: &[f64]) -> Line<'static> {
-        let pts: Vec<[f64; 2]> = self.t.iter().zip(ys).map(|(t, y)| [*t, *y]).collect();
+    fn line(&self, v: View, name: &str, ys: &[f64]) -> Line<'static> {
+        let pts = super::decimate::points(&self.t, ys, v.range, v.budget, false);
         Line::new(name.to_string(), PlotPoints::from(pts))
     }
 
     /// A latency line without the seconds that had no response: their stored 0 is "nothing
     /// measured", not a 0 ms response, and drawn it would pull the line to the axis.
-    fn latency_line(&self, name: &str, ys: &[f64]) -> Line<'static> {
-        let pts: Vec<[f64; 2]> = self
-            .t
-            .iter()
-            .zip(ys)
-            .filter(|(_, y)| **y > 0.0)
-            .map(|(t, y)| [*t, *y])
-            .collect();
+    fn latency_line(&self, v: View, name: &str, ys: &[f64]) -> Line<'static> {
+        let pts = super::decimate::points(&self.t, ys, v.range, v.budget, true);
         Line::new(name.to_string(), PlotPoints::from(pts))
     }
+}
+
+/// What part of a series a plot shows, and how many points are worth drawing there.
+#[derive(Clone, Copy)]
+struct View {
+    /// The x range shown when the user zoomed or panned (None: the plot fits the data, so every
+    /// point counts towards its bounds).
+    range: Option<(f64, f64)>,
+    /// Two points per pixel of width.
+    budget: usize,
+}
+
+/// The view of a plot as it was last drawn.
+fn view_of(p: &egui_plot::PlotUi<'_>) -> View {
+    let width = p.transform().frame().width();
+    let budget = if width.is_finite() && width > 10.0 {
+        (2.0 * width) as usize
+    } else {
+        2_000
+    };
+    let range = (!p.auto_bounds().x).then(|| {
+        let r = p.plot_bounds().range_x();
+        (*r.start(), *r.end())
+    });
+    View { range, budget }
 }
 
 /// Says inside an empty plot why it is empty, centred on `(x, 0.5)` of a 0–1 y axis.
@@ -238,11 +257,12 @@ pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
     base_plot(id, height, "requests/s", top([&d.rate, &d.target]))
         .y_axis_formatter(|m, _| format::rate(m.value))
         .show(ui, |p| {
+            let v = view_of(p);
             warmup_span(p, d);
-            p.line(d.line("succeeded", &d.rate));
+            p.line(d.line(v, "succeeded", &d.rate));
             if d.open {
                 p.line(
-                    d.line("target", &d.target)
+                    d.line(v, "target", &d.target)
                         .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
@@ -278,9 +298,10 @@ pub fn latency_chart(
             if empty {
                 say_empty(p, (first + last) / 2.0, NO_RESPONSE);
             }
+            let v = view_of(p);
             warmup_span(p, d);
             for (i, name) in ["p50", "p95", "p99"].iter().enumerate() {
-                p.line(d.latency_line(name, &d.latency[i]));
+                p.line(d.latency_line(v, name, &d.latency[i]));
             }
             if service {
                 for (i, name) in ["service p50", "service p95", "service p99"]
@@ -288,7 +309,7 @@ pub fn latency_chart(
                     .enumerate()
                 {
                     p.line(
-                        d.latency_line(name, &d.service[i])
+                        d.latency_line(v, name, &d.service[i])
                             .style(egui_plot::LineStyle::dotted_dense()),
                     );
                 }
@@ -307,12 +328,13 @@ pub fn errors_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
     base_plot(id, height, "errors/s", top(d.errors.values()))
         .y_axis_formatter(|m, _| format::plain(m.value))
         .show(ui, |p| {
+            let v = view_of(p);
             annotation_marks(p, d);
             if d.errors.is_empty() {
-                p.line(d.line("errors", &vec![0.0; d.t.len()]));
+                p.line(d.line(v, "errors", &vec![0.0; d.t.len()]));
             }
             for (kind, ys) in &d.errors {
-                p.line(d.line(kind, ys));
+                p.line(d.line(v, kind, ys));
             }
         });
 }
@@ -328,11 +350,12 @@ pub fn in_flight_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) 
     .y_grid_spacer(nice_spacer_from(30.0, 1.0))
     .y_axis_formatter(|m, _| format::plain(m.value))
     .show(ui, |p| {
+        let v = view_of(p);
         annotation_marks(p, d);
-        p.line(d.line("in flight", &d.in_flight));
+        p.line(d.line(v, "in flight", &d.in_flight));
         if !d.open {
             p.line(
-                d.line("virtual users", &d.target)
+                d.line(v, "virtual users", &d.target)
                     .style(egui_plot::LineStyle::dashed_loose()),
             );
         }

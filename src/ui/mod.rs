@@ -6,6 +6,7 @@ mod background;
 pub mod benchmarks;
 pub mod charts;
 pub mod compare;
+mod decimate;
 pub mod dialogs;
 mod edit;
 mod evidence;
