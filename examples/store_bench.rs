@@ -3,6 +3,10 @@
 //! Writes a one-hour run of 5 request names through the real recorder (3,600 ticks, 18,000
 //! series rows, two histograms each), imports 10,000 more small runs, then times what the GUI
 //! does: list every run, load the hour with everything a chart needs, recompute a window.
+//!
+//! `store_bench open DB RUN` times the same on a stored run of any length (bench/whole_run.sh
+//! makes a day of one): opening it for its charts, a one-hour window from its middle, and the
+//! peak memory of each.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -42,7 +46,52 @@ fn size_of(path: &std::path::Path) -> u64 {
         .sum()
 }
 
+/// The process's peak resident memory so far, in MB (Linux).
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Opening a stored run for the run page, then a one-hour window from its middle.
+fn open_stored(db: &std::path::Path, id: i64) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::open(db)?;
+    let t = Instant::now();
+    let run = store.run(id)?;
+    let series = store.series(id, run.info.keys.len())?;
+    let open = t.elapsed();
+    let open_peak = peak_mb();
+    let ticks = series.ticks.len() as u32;
+    let (from, to) = (ticks / 2, (ticks / 2 + 3599).min(ticks));
+    let t = Instant::now();
+    let requests = store.window(id, from.max(1), to)?.total().requests;
+    let window = t.elapsed();
+    println!(
+        "  open run {id} for its charts ({ticks} ticks × {} series): {:>8.1} ms, peak {:.0} MB",
+        run.info.keys.len(),
+        open.as_secs_f64() * 1e3,
+        open_peak
+    );
+    println!(
+        "  recompute ticks {from}–{to} from histograms ({requests} responses): {:>8.1} ms, peak {:.0} MB",
+        window.as_secs_f64() * 1e3,
+        peak_mb()
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("open") {
+        let db = args.next().ok_or("store_bench open DB RUN")?;
+        let id = args.next().ok_or("store_bench open DB RUN")?.parse()?;
+        return open_stored(std::path::Path::new(&db), id);
+    }
     let dir = match std::env::args().nth(1) {
         Some(d) => std::path::PathBuf::from(d),
         None => std::env::temp_dir().join(format!("loadbench-store-bench-{}", std::process::id())),

@@ -81,9 +81,12 @@ pub(super) fn report(args: ReportArgs, db: &std::path::Path) -> i32 {
             EXIT_INVALID
         }
         None => {
-            let (bytes, _) = args.format.exporter().render(&report, "report");
-            let mut out = std::io::stdout().lock();
-            match out.write_all(&bytes).and_then(|()| out.flush()) {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = args
+                .format
+                .exporter()
+                .render_to(&report, "report", &mut out);
+            match written.and_then(|_| out.flush()) {
                 Ok(()) => EXIT_OK,
                 Err(e) => {
                     eprintln!("loadbench: cannot write the report to standard output: {e}");

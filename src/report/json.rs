@@ -1,6 +1,11 @@
 //! JSON: the run, its summary and its tick series, with a schema version (docs/json-report.md).
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::metrics::TickSummary;
 
 use super::{Exporter, Report};
 
@@ -10,48 +15,114 @@ pub const REPORT_SCHEMA: &str = "loadbench.report/2";
 /// The JSON exporter.
 pub struct Json;
 
-fn lat(us: &[u64; 5]) -> Value {
+/// Percentiles of one tick, in ms (fields in the order the document has always had them).
+#[derive(Serialize)]
+struct Lat {
+    max_ms: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+}
+
+fn lat(us: &[u64; 5]) -> Lat {
     let ms = |v: u64| v as f64 / 1000.0;
-    json!({"p50_ms": ms(us[0]), "p90_ms": ms(us[1]), "p95_ms": ms(us[2]), "p99_ms": ms(us[3]), "max_ms": ms(us[4])})
+    Lat {
+        max_ms: ms(us[4]),
+        p50_ms: ms(us[0]),
+        p90_ms: ms(us[1]),
+        p95_ms: ms(us[2]),
+        p99_ms: ms(us[3]),
+    }
+}
+
+/// One tick of the document, written as it is serialised: a day-long run's 86,400 ticks as a
+/// tree of JSON values took ~800 MB.
+#[derive(Serialize)]
+struct TickOut<'a> {
+    end_s: f64,
+    error_kinds: BTreeMap<&'a str, u64>,
+    errors: u64,
+    in_flight: u64,
+    latency: Lat,
+    rate: f64,
+    requests: u64,
+    seconds: f64,
+    service_time: Lat,
+    target: f64,
+    tick: u32,
+    warmup: bool,
+}
+
+/// The ticks, serialised one at a time.
+struct Ticks<'a>(&'a [TickSummary]);
+
+impl Serialize for Ticks<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|t| {
+            TickOut {
+                end_s: t.end,
+                error_kinds: t
+                    .error_kinds
+                    .iter()
+                    .map(|(k, n)| (k.as_str(), *n))
+                    .collect(),
+                errors: t.errors,
+                in_flight: t.in_flight,
+                latency: lat(&t.latency_us),
+                rate: t.rate(),
+                requests: t.requests,
+                seconds: t.seconds,
+                service_time: lat(&t.service_us),
+                target: t.target,
+                tick: t.index,
+                warmup: t.warmup,
+            }
+        }))
+    }
+}
+
+/// The document; keys in alphabetical order, as the JSON values it was once built from had them.
+#[derive(Serialize)]
+struct Doc<'a> {
+    comparisons: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    monitor: Option<Value>,
+    run: Value,
+    scenario_text: &'a str,
+    schema: &'static str,
+    summary: Value,
+    ticks: Ticks<'a>,
 }
 
 impl Exporter for Json {
     fn render(&self, r: &Report, _stem: &str) -> (Vec<u8>, Vec<(String, String)>) {
         let row = &r.run.row;
-        let ticks: Vec<Value> = r
-            .ticks
-            .iter()
-            .map(|t| {
-                json!({
-                    "tick": t.index, "end_s": t.end, "seconds": t.seconds, "warmup": t.warmup,
-                    "target": t.target, "in_flight": t.in_flight, "requests": t.requests,
-                    "errors": t.errors, "rate": t.rate(),
-                    "latency": lat(&t.latency_us), "service_time": lat(&t.service_us),
-                    "error_kinds": t.error_kinds.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                })
-            })
-            .collect();
-        let mut doc = json!({
-            "schema": REPORT_SCHEMA,
-            "run": {
+        let doc = Doc {
+            schema: REPORT_SCHEMA,
+            run: json!({
                 "id": row.id, "uuid": row.uuid, "name": row.name, "scenario": row.scenario,
                 "status": row.status, "model": r.run.info.model,
                 "started_at_ms": row.started_at_ms, "ended_at_ms": row.ended_at_ms,
                 "tags": row.tags, "notes": r.run.notes, "version": r.run.version, "host": r.run.host,
                 "annotations": r.run.annotations,
                 "targets": r.run.targets.iter().map(|(n, u)| json!({"name": n, "url": u})).collect::<Vec<_>>(),
-            },
-            "summary": r.summary,
-            "comparisons": r.comparisons.iter().map(|b| &b.comparison).collect::<Vec<_>>(),
-            "ticks": ticks,
-            "scenario_text": r.run.scenario_text,
-        });
-        // The server side, point by point, for runs that had a [monitor].
-        if !r.monitor.series.is_empty() || !r.monitor.failures.is_empty() {
-            doc["monitor"] = json!(r.monitor);
-        }
-        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        text.push('\n');
-        (text.into_bytes(), vec![])
+            }),
+            summary: json!(r.summary),
+            comparisons: json!(
+                r.comparisons
+                    .iter()
+                    .map(|b| &b.comparison)
+                    .collect::<Vec<_>>()
+            ),
+            ticks: Ticks(&r.ticks),
+            scenario_text: &r.run.scenario_text,
+            // The server side, point by point, for runs that had a [monitor].
+            monitor: (!r.monitor.series.is_empty() || !r.monitor.failures.is_empty())
+                .then(|| json!(r.monitor)),
+        };
+        let mut text = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        text.push(b'\n');
+        (text, vec![])
     }
 }

@@ -139,6 +139,19 @@ impl Format {
 pub trait Exporter {
     /// Renders the report's main file; extra files (charts) are returned as (file name, content).
     fn render(&self, report: &Report, stem: &str) -> (Vec<u8>, Vec<(String, String)>);
+
+    /// Writes the main file to `out` as it is made, for output that grows with the run's length
+    /// (the default renders it whole first); returns the extra files.
+    fn render_to(
+        &self,
+        report: &Report,
+        stem: &str,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<Vec<(String, String)>> {
+        let (main, extra) = self.render(report, stem);
+        out.write_all(&main)?;
+        Ok(extra)
+    }
 }
 
 /// Writes `report` to `out` in `format` (charts beside it for Markdown); returns every file written.
@@ -154,6 +167,14 @@ pub fn write(
         || "report".to_string(),
         |s| s.to_string_lossy().into_owned(),
     );
+    if format == Format::Hlog {
+        // A histogram a second per series: a day's log is hundreds of MB, written as it is made.
+        let exporter = format.exporter();
+        crate::output::write_with(out, replace, &mut |f| {
+            exporter.render_to(report, &stem, f).map(|_| ())
+        })?;
+        return Ok(vec![out.to_path_buf()]);
+    }
     let (main, extra) = format.exporter().render(report, &stem);
     let dir = out
         .parent()
