@@ -331,11 +331,17 @@ impl Store {
 
     /// A run's chart data: gauges per tick and figures per series per tick (no histograms).
     pub fn series(&self, id: i64, keys: usize) -> Result<RunSeries> {
+        Ok(RunSeries {
+            ticks: self.tick_summaries(id)?,
+            series: self.series_points(id, keys)?,
+        })
+    }
+
+    /// A run's gauges and totals per tick: what its charts draw first (a day-long run's
+    /// per-request rows, five times as many, can follow in the background).
+    pub fn tick_summaries(&self, id: i64) -> Result<Vec<TickSummary>> {
         let e = self.err();
-        let mut out = RunSeries {
-            ticks: Vec::new(),
-            series: vec![Vec::new(); keys],
-        };
+        let mut out = Vec::new();
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -347,7 +353,7 @@ impl Store {
         let mut rows = stmt.query(params![id]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
             let kinds: Option<String> = r.get(18).map_err(&e)?;
-            out.ticks.push(TickSummary {
+            out.push(TickSummary {
                 index: r.get(0).map_err(&e)?,
                 end: r.get(1).map_err(&e)?,
                 seconds: r.get(2).map_err(&e)?,
@@ -367,6 +373,13 @@ impl Store {
                     .collect(),
             });
         }
+        Ok(out)
+    }
+
+    /// Each series' points per tick, indexed like the run's keys.
+    pub fn series_points(&self, id: i64, keys: usize) -> Result<Vec<Vec<SeriesPoint>>> {
+        let e = self.err();
+        let mut out = vec![Vec::new(); keys];
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -387,7 +400,7 @@ impl Store {
                 error_kinds: r.get(14).map_err(&e)?,
                 status: r.get(15).map_err(&e)?,
             };
-            if let Some(s) = out.series.get_mut(series) {
+            if let Some(s) = out.get_mut(series) {
                 s.push(point);
             }
         }

@@ -69,7 +69,12 @@ pub struct OpenRun {
     /// The window's summary (phases, slowest and first failing requests), built once its totals arrive.
     pub window_summary: Option<crate::metrics::Summary>,
     heat_pending: Option<super::Background<HeatRead>>,
+    /// Each request's points, read after the run's own so a day-long run opens at once.
+    points_pending: Option<super::Background<PointsRead>>,
 }
+
+/// Each request's chart points, or why they could not be read.
+type PointsRead = Result<Vec<Vec<crate::store::SeriesPoint>>, String>;
 
 /// What the run page reads in one walk over every stored histogram.
 type HeatRead = (
@@ -155,9 +160,15 @@ impl RunsState {
 
     /// Opens a run: its rows and chart series now (fast), its histograms in the background.
     pub fn open(&mut self, store: &Store, db: PathBuf, id: i64) {
-        let loaded = store
-            .run(id)
-            .and_then(|run| store.series(id, run.info.keys.len()).map(|s| (run, s)));
+        // The run's own gauges and totals now; each request's points (five times as many rows for
+        // five requests) and the histograms behind the heatmap follow in the background.
+        let loaded = store.run(id).and_then(|run| {
+            let series = crate::store::RunSeries {
+                ticks: store.tick_summaries(id)?,
+                series: vec![Vec::new(); run.info.keys.len()],
+            };
+            Ok((run, series))
+        });
         match loaded {
             Ok((run, series)) => {
                 let chart = ChartData::from_ticks(
@@ -184,10 +195,14 @@ impl RunsState {
                     open_levels: Vec::new(),
                     window_summary: None,
                     heat_pending: None,
+                    points_pending: None,
                     new_note: (0.0, String::new()),
                 };
                 open.set_marks();
                 let keys = open.run.info.keys.len();
+                open.points_pending = Some(super::in_background(&db, None, move |s| {
+                    s.series_points(id, keys).map_err(|e| e.to_string())
+                }));
                 let open_model = open.run.info.model == crate::scenario::Model::Open;
                 open.heat_pending = Some(super::in_background(&db, None, move |s| {
                     let mut maps = vec![super::heatmap::HeatmapData::default(); keys + 1];
@@ -209,9 +224,9 @@ impl RunsState {
 
     /// Whether a recompute is running in the background (the window polls for it while it is).
     pub fn busy(&self) -> bool {
-        self.open
-            .as_ref()
-            .is_some_and(|o| o.pending.is_some() || o.heat_pending.is_some())
+        self.open.as_ref().is_some_and(|o| {
+            o.pending.is_some() || o.heat_pending.is_some() || o.points_pending.is_some()
+        })
     }
 
     /// Picks up background results; true when something arrived.
@@ -219,13 +234,31 @@ impl RunsState {
         let Some(open) = self.open.as_mut() else {
             return false;
         };
+        let mut arrived = false;
         if let Some((maps, monitor, levels)) = super::take_ready(&mut open.heat_pending) {
+            arrived = true;
             open.heat = Some(maps);
             open.monitor = monitor;
             open.open_levels = levels;
         }
+        match super::take_ready(&mut open.points_pending) {
+            Some(Ok(points)) => {
+                arrived = true;
+                open.series.series = points;
+                // A request shown alone before its points came is drawn again with them.
+                let shown = open.shown.as_ref().map(|(i, _)| *i);
+                if shown.is_some() {
+                    open.show_request(shown);
+                }
+            }
+            Some(Err(e)) => {
+                arrived = true;
+                self.error = Some(e);
+            }
+            None => {}
+        }
         if open.pending.is_none() {
-            return false;
+            return arrived;
         }
         match super::take_ready(&mut open.pending) {
             Some(Ok(r)) => {
@@ -244,7 +277,7 @@ impl RunsState {
                 true
             }
             // Still running, or ended without an answer (the slot is empty then).
-            None => open.pending.is_none(),
+            None => arrived || open.pending.is_none(),
         }
     }
 
