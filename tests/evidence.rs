@@ -159,7 +159,11 @@ path = "/v1/echo"
         // HTTP/1.1 over TLS runs on loadbench's own client, which times the write; hyper's
         // HTTP/2 does not expose it.
         let writes = p.write.as_ref().map_or(0, |w| w.samples);
-        assert_eq!(writes, if http == "1.1" { e.count } else { 0 }, "http {http}");
+        assert_eq!(
+            writes,
+            if http == "1.1" { e.count } else { 0 },
+            "http {http}"
+        );
     }
 }
 

@@ -103,6 +103,34 @@ fn a_stored_run_reads_back_figure_for_figure() {
     assert_eq!(rebuilt.total, live.total);
     assert_eq!(rebuilt.thresholds, live.thresholds);
     assert_eq!(rebuilt.duration_s, live.duration_s);
+    // The totals read straight from the stored bytes (counts added without building each
+    // tick's histograms) are the ticks' totals, phases and exemplars included.
+    let direct = Summary::build(
+        &run.info,
+        &store.totals(id).expect("totals"),
+        loadbench::metrics::RunStatus::Completed,
+        started,
+    );
+    assert_eq!(direct, rebuilt, "totals from the stored bytes");
+    // A window counts its warm-up seconds too, exactly as the ticks merged by hand.
+    let last = ticks.last().map_or(0, |t| t.index);
+    let mut by_hand = Accumulator::new(run.info.keys.len());
+    for t in &ticks {
+        let mut t = t.clone();
+        t.warmup = false;
+        by_hand.add(&t);
+    }
+    let whole = store.window(id, 0, last).expect("window");
+    let build = |a: &Accumulator| {
+        Summary::build(
+            &run.info,
+            a,
+            loadbench::metrics::RunStatus::Completed,
+            started,
+        )
+    };
+    assert_eq!(build(&whole), build(&by_hand), "a window with its warm-up");
+    assert!(ticks.iter().any(|t| t.warmup), "the scenario has a warm-up");
     // A window of the run recomputes from the stored histograms too.
     let window = store.window(id, 2, 2).expect("window");
     let tick2 = ticks.iter().find(|t| t.index == 2).expect("tick 2");

@@ -39,10 +39,11 @@ pub fn encode_histogram(h: &Histogram<u64>) -> Vec<u8> {
 /// well under 1 MB, so anything larger is a hostile file, not a histogram of ours.
 const MAX_HISTOGRAM_PAYLOAD: usize = 4 << 20;
 
-/// Decodes [`encode_histogram`]'s output into a histogram that grows as needed. Every length in
-/// the encoding is checked against what the input can hold before anything is allocated, and
-/// the inflated payload is capped, so a few hostile bytes cannot claim gigabytes.
-pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+/// The checked, inflated V2 form of [`encode_histogram`]'s output: (inner bytes, digits, lowest;
+/// 0 for a histogram with a normalizing offset, which loadbench never writes).
+/// Every length in the encoding is checked against what the input can hold before anything is
+/// allocated, and the inflated payload is capped, so a few hostile bytes cannot claim gigabytes.
+fn inflate_checked(bytes: &[u8]) -> Result<(Vec<u8>, u32, u64), String> {
     use std::io::Read;
     const V2_COMPRESSED: u32 = 0x1c84_9314;
     const V2: u32 = 0x1c84_9313;
@@ -86,11 +87,81 @@ pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
     if !(1..=u32::from(SIGFIG)).contains(&digits) || low < 1 || high < 2 * low || high > 1 << 50 {
         return Err(bad("its range or precision is not one loadbench writes"));
     }
+    let offset = be32(&inflated, 8).unwrap_or(0);
+    inflated.truncate(40 + payload);
+    Ok((inflated, digits, if offset == 0 { low } else { 0 }))
+}
+
+/// Decodes [`encode_histogram`]'s output into a histogram that grows as needed.
+pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    let (inflated, _, _) = inflate_checked(bytes)?;
     let mut h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(&inflated))
-        .map_err(|e| bad(&format!("{e:?}")))?;
+        .map_err(|e| format!("bad histogram encoding: {e:?}"))?;
     h.auto(true);
     Ok(h)
+}
+
+/// Adds the counts of [`encode_histogram`]'s output into `into` without building the histogram:
+/// work in proportion to the buckets that hold counts, where decoding then adding walks every
+/// bucket up to the largest value twice (most of a day-long run's whole-run walks).
+pub fn add_encoded(bytes: &[u8], into: &mut Histogram<u64>) -> Result<(), String> {
+    let (inflated, digits, low) = inflate_checked(bytes)?;
+    let bad = |why: &str| format!("bad histogram encoding: {why}");
+    if digits != u32::from(into.sigfig()) || low != into.low() {
+        // Another precision, floor or offset (not one loadbench writes): the general way.
+        return into
+            .add(decode_histogram(bytes)?)
+            .map_err(|e| bad(&format!("{e:?}")));
+    }
+    // Bucket layout (HdrHistogram's): values below 2^(half+1) one per unit, then each doubling
+    // of the range in 2^half sub-buckets twice as wide as the previous.
+    let single = 2 * 10u64.pow(digits);
+    let magnitude = 64 - (single - 1).leading_zeros(); // ceil(log2(single))
+    let half_magnitude = magnitude - 1;
+    let half = 1u64 << half_magnitude;
+    let unit = 63 - low.leading_zeros(); // floor(log2(low))
+    let mut rest = &inflated[40..];
+    let mut index: u64 = 0;
+    while !rest.is_empty() {
+        // LEB128 of a zig-zag i64, at most 9 bytes (the ninth carries 8 bits).
+        let mut raw: u64 = 0;
+        let mut used = 0;
+        for (i, b) in rest.iter().enumerate().take(9) {
+            used = i + 1;
+            if i == 8 {
+                raw |= u64::from(*b) << 56;
+                break;
+            }
+            raw |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        rest = &rest[used..];
+        let v = ((raw >> 1) as i64) ^ -((raw & 1) as i64);
+        if v < 0 {
+            index = index.saturating_add(v.unsigned_abs());
+            continue;
+        }
+        let count = v as u64;
+        if count > 0 {
+            let bucket = (index >> half_magnitude).saturating_sub(1);
+            let sub = if index >> half_magnitude == 0 {
+                index
+            } else {
+                (index & (half - 1)) + half
+            };
+            let shift = bucket + u64::from(unit);
+            if shift >= 63 || sub.leading_zeros() as u64 <= shift {
+                return Err(bad("a count beyond any value loadbench records"));
+            }
+            into.record_n(sub << shift, count)
+                .map_err(|e| bad(&format!("{e:?}")))?;
+        }
+        index += 1;
+    }
+    Ok(())
 }
 
 /// Encodes counts by name as compact text (`200:950,503:2`), the form the store keeps per tick.

@@ -109,33 +109,55 @@ impl Phases {
         Some(out)
     }
 
+    /// Adds the counts of an [`Phases::encode`] blob, phase by phase, without building them.
+    pub fn add_encoded(&mut self, blob: &[u8]) -> Result<(), String> {
+        each_phase(blob, |i, bytes| match self.hist.get_mut(i) {
+            Some(h) if !bytes.is_empty() => super::add_encoded(bytes, h),
+            _ => Ok(()),
+        })
+    }
+
     /// Reads [`Phases::encode`]'s blob back into `self.hist` (every length checked against
     /// what the blob holds; a blob with fewer phases leaves the rest empty).
     pub fn decode_into(&mut self, blob: &[u8]) -> Result<(), String> {
-        let mut rest = blob;
-        for (i, h) in self.hist.iter_mut().enumerate() {
-            if rest.is_empty() {
-                break;
+        each_phase(blob, |i, bytes| {
+            if let Some(h) = self.hist.get_mut(i) {
+                *h = if bytes.is_empty() {
+                    new_histogram()
+                } else {
+                    decode_histogram(bytes)?
+                };
             }
-            let (len, tail) = rest
-                .split_first_chunk::<4>()
-                .ok_or_else(|| format!("phase blob cut short at phase {}", i + 1))?;
-            let len = u32::from_be_bytes(*len) as usize;
-            let bytes = tail
-                .get(..len)
-                .ok_or_else(|| format!("phase {} claims more bytes than the blob has", i + 1))?;
-            *h = if len == 0 {
-                new_histogram()
-            } else {
-                decode_histogram(bytes)?
-            };
-            rest = &tail[len..];
-        }
-        if rest.is_empty() {
             Ok(())
-        } else {
-            Err("phase blob has bytes past its last phase".into())
+        })
+    }
+}
+
+/// Walks [`Phases::encode`]'s blob: each phase's index and bytes (empty for an empty phase),
+/// every length checked against what the blob holds.
+fn each_phase(
+    blob: &[u8],
+    mut f: impl FnMut(usize, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut rest = blob;
+    for i in 0..Phase::ALL.len() {
+        if rest.is_empty() {
+            break;
         }
+        let (len, tail) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| format!("phase blob cut short at phase {}", i + 1))?;
+        let len = u32::from_be_bytes(*len) as usize;
+        let bytes = tail
+            .get(..len)
+            .ok_or_else(|| format!("phase {} claims more bytes than the blob has", i + 1))?;
+        f(i, bytes)?;
+        rest = &tail[len..];
+    }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err("phase blob has bytes past its last phase".into())
     }
 }
 

@@ -146,3 +146,43 @@ fn thresholds_judge_on_the_figures_they_name() {
     let empty = Stats::default();
     assert!(!judged(&p95, &empty, 1.0).passed);
 }
+
+#[test]
+fn adding_stored_bytes_equals_decoding_then_adding_and_hostile_bytes_are_refused() {
+    use rand::rngs::SmallRng;
+    use rand::{RngExt, SeedableRng};
+    let recorded = |h: &Histogram<u64>| -> Vec<(u64, u64)> {
+        h.iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    };
+    let mut rng = SmallRng::seed_from_u64(11);
+    let (mut sparse, mut dense) = (new_histogram(), new_histogram());
+    for round in 0..200 {
+        let mut h = new_histogram();
+        // From sub-microsecond to hours, some values many times over, some rounds empty.
+        for _ in 0..(round % 7) * 60 {
+            let us = 10f64.powf(rng.random::<f64>() * 10.0) as u64;
+            h.record_n(us.max(1), rng.random_range(1..1_000u64))
+                .expect("record");
+        }
+        let bytes = encode_histogram(&h);
+        add_encoded(&bytes, &mut sparse).expect("adds");
+        dense
+            .add(decode_histogram(&bytes).expect("decodes"))
+            .expect("adds");
+        assert_eq!(recorded(&sparse), recorded(&dense), "after round {round}");
+    }
+    assert_eq!(sparse.len(), dense.len());
+    assert_eq!(
+        (sparse.min_nz(), sparse.max()),
+        (dense.min_nz(), dense.max())
+    );
+    // What the checked decoder refuses, adding refuses too, leaving the totals as they were.
+    let before = recorded(&sparse);
+    let good = encode_histogram(&dense);
+    for bad in [&good[..good.len() / 2], b"", &good[..8]] {
+        assert!(add_encoded(bad, &mut sparse).is_err());
+    }
+    assert_eq!(recorded(&sparse), before);
+}

@@ -326,15 +326,14 @@ impl Report {
         }
         let mut run = store.run(id)?;
         let series = store.series(id, run.info.keys.len())?;
-        // One walk over the stored ticks, 15 seconds at a time: totals, heatmap and ramp levels,
-        // never every tick's histograms at once.
-        let mut totals = Accumulator::new(run.info.keys.len());
+        // The totals straight from the stored bytes; then one walk over the latency histograms,
+        // 15 seconds at a time, for the heatmap and the ramp's levels.
+        let totals = store.totals(id)?;
         // 150 columns at most: a day-long run's report stays a readable size.
         let mut heat = crate::metrics::heatmap::HeatmapData::bounded(150);
         let mut levels = crate::analysis::usl::OpenLevels::default();
         let open = run.info.model == crate::scenario::Model::Open;
-        store.each_tick(id, 0, u32::MAX, crate::store::Histograms::Both, |t| {
-            totals.add(&t);
+        store.each_tick(id, 0, u32::MAX, crate::store::Histograms::Latency, |t| {
             heat.push(t.end - t.seconds, &t.total().latency);
             if open {
                 levels.push(&t);

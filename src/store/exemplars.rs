@@ -56,7 +56,7 @@ impl Store {
         self.read_exemplars(id, keys, from_tick, to_tick)
     }
 
-    fn read_exemplars(
+    pub(super) fn read_exemplars(
         &self,
         id: i64,
         keys: usize,

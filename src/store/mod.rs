@@ -1,5 +1,6 @@
 //! Every run in one SQLite file: written tick by tick as it happens, migrated, safe to read while written.
 
+mod accumulate;
 mod annotations;
 mod benchmarks;
 mod exemplars;

@@ -550,22 +550,13 @@ impl Store {
 
     /// A run's totals over its measured seconds (warm-up excluded), read 15 seconds at a time.
     pub fn totals(&self, id: i64) -> Result<Accumulator> {
-        let keys = self.run(id)?.info.keys.len();
-        let mut acc = Accumulator::new(keys);
-        self.each_tick(id, 0, u32::MAX, Histograms::Both, |t| acc.add(&t))?;
-        Ok(acc)
+        self.accumulate(id, 0, u32::MAX, false)
     }
 
     /// Merges a window of ticks (inclusive, warm-up included if asked for) into per-series totals,
     /// from the stored histograms: any percentile of any window, exactly.
     pub fn window(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Accumulator> {
-        let keys = self.run(id)?.info.keys.len();
-        let mut acc = Accumulator::new(keys);
-        self.each_tick(id, from_tick, to_tick, Histograms::Both, |mut t| {
-            t.warmup = false;
-            acc.add(&t);
-        })?;
-        Ok(acc)
+        self.accumulate(id, from_tick, to_tick, true)
     }
 
     /// Adds tags to a run.

@@ -1,0 +1,122 @@
+//! A stretch of a run's totals straight from the stored bytes: each histogram's counts are added
+//! into the totals as they are read, never decoded into a histogram per tick (a day-long run's
+//! hour took seconds that way, most of it walking empty buckets).
+
+use rusqlite::params;
+
+use super::{Result, Store, StoreError};
+use crate::metrics::{Accumulator, Exemplar, Exemplars, Tick, add_encoded};
+
+impl Store {
+    /// Totals of ticks `from_tick..=to_tick` of run `id` as [`Accumulator::add`] over those
+    /// ticks would make them, exemplars included; warm-up ticks count as measured when
+    /// `warmup_counts` (a window the user chose), else as warm-up (a run's totals).
+    pub(super) fn accumulate(
+        &self,
+        id: i64,
+        from_tick: u32,
+        to_tick: u32,
+        warmup_counts: bool,
+    ) -> Result<Accumulator> {
+        let keys = self.run(id)?.info.keys.len();
+        let mut acc = Accumulator::new(keys);
+        let e = self.err();
+        // The gauges, tick by tick; warm-up ticks left out of the totals are remembered.
+        let mut left_out = std::collections::HashSet::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started FROM ticks
+                 WHERE run_id = ?1 AND tick BETWEEN ?2 AND ?3 ORDER BY tick",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let warmup: bool = r.get(3).map_err(&e)?;
+            let tick = Tick {
+                index: r.get(0).map_err(&e)?,
+                end: r.get(1).map_err(&e)?,
+                seconds: r.get(2).map_err(&e)?,
+                warmup: warmup && !warmup_counts,
+                target: r.get(4).map_err(&e)?,
+                in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
+                not_started: r.get::<_, i64>(6).map_err(&e)? as u64,
+                stats: Vec::new(),
+            };
+            if tick.warmup {
+                left_out.insert(tick.index);
+            }
+            acc.add(&tick);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in, s.bytes_out, s.late, s.status, s.error_kinds,
+                        h.latency, h.service, h.failed, s.retries, s.new_conns, h.phases
+                 FROM tick_series s JOIN tick_histograms h
+                   ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
+                 WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
+        let mut read = 0u32;
+        while let Some(r) = rows.next().map_err(&e)? {
+            // A window the user has since moved on from stops here (the GUI cancels it).
+            read = read.wrapping_add(1);
+            if read % 4096 == 0 && self.cancelled() {
+                return Err(StoreError::Cancelled);
+            }
+            let tick: u32 = r.get(0).map_err(&e)?;
+            let series = r.get::<_, i64>(1).map_err(&e)? as usize;
+            if left_out.contains(&tick) {
+                continue;
+            }
+            let Some(s) = acc.stats.get_mut(series) else {
+                continue;
+            };
+            let bad = |m: String| StoreError::Invalid(format!("run #{id} tick {tick}: {m}"));
+            s.requests += r.get::<_, i64>(2).map_err(&e)? as u64;
+            s.errors += r.get::<_, i64>(3).map_err(&e)? as u64;
+            s.bytes_in += r.get::<_, i64>(4).map_err(&e)? as u64;
+            s.bytes_out += r.get::<_, i64>(5).map_err(&e)? as u64;
+            s.late += r.get::<_, i64>(6).map_err(&e)? as u64;
+            let status: Option<String> = r.get(7).map_err(&e)?;
+            let kinds: Option<String> = r.get(8).map_err(&e)?;
+            s.set_counts_from_text(status.as_deref(), kinds.as_deref());
+            let blob = |col: usize| -> Result<Option<&[u8]>> {
+                r.get_ref(col)
+                    .map_err(&e)?
+                    .as_blob_or_null()
+                    .map_err(|err| bad(err.to_string()))
+            };
+            let latency = blob(9)?.ok_or_else(|| bad("no latency histogram".into()))?;
+            add_encoded(latency, &mut s.latency).map_err(bad)?;
+            let service = blob(10)?.ok_or_else(|| bad("no service histogram".into()))?;
+            add_encoded(service, &mut s.service).map_err(bad)?;
+            if let Some(failed) = blob(11)? {
+                add_encoded(failed, &mut s.failed).map_err(bad)?;
+            }
+            s.retries += r.get::<_, i64>(12).map_err(&e)?.max(0) as u64;
+            s.phases.new_conns += r.get::<_, i64>(13).map_err(&e)?.max(0) as u64;
+            if let Some(phases) = blob(14)? {
+                s.phases.add_encoded(phases).map_err(bad)?;
+            }
+        }
+        for r in self.read_exemplars(id, keys, from_tick, to_tick)? {
+            if left_out.contains(&r.tick) {
+                continue;
+            }
+            let Some(s) = acc.stats.get_mut(r.series) else {
+                continue;
+            };
+            let mut one = Exemplars::default();
+            if r.kind == "failed" {
+                one.failures.push(Exemplar::from_record(&r));
+            } else {
+                one.slowest.push(Exemplar::from_record(&r));
+            }
+            s.exemplars.merge(&one);
+        }
+        Ok(acc)
+    }
+}
