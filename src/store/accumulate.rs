@@ -63,7 +63,7 @@ impl Store {
         while let Some(r) = rows.next().map_err(&e)? {
             // A window the user has since moved on from stops here (the GUI cancels it).
             read = read.wrapping_add(1);
-            if read % 4096 == 0 && self.cancelled() {
+            if read.is_multiple_of(4096) && self.cancelled() {
                 return Err(StoreError::Cancelled);
             }
             let tick: u32 = r.get(0).map_err(&e)?;
