@@ -302,6 +302,11 @@ struct Level {
 impl OpenLevels {
     /// Takes the next tick.
     pub fn push(&mut self, t: &crate::metrics::Tick) {
+        self.push_total(t, &t.total());
+    }
+
+    /// [`OpenLevels::push`] with the tick's series already added together in `total`.
+    pub fn push_total(&mut self, t: &crate::metrics::Tick, total: &crate::metrics::Stats) {
         let plateau = self
             .prev
             .replace(t.target)
@@ -309,7 +314,6 @@ impl OpenLevels {
         if !plateau || t.warmup || t.seconds < 0.5 || t.target < 0.5 {
             return;
         }
-        let total = t.total();
         if total.latency.is_empty() {
             return;
         }

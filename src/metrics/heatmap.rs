@@ -47,6 +47,21 @@ impl HeatmapData {
 
     /// Adds one tick's latency histogram (a column per tick until there are too many).
     pub fn push(&mut self, start: f64, h: &Histogram<u64>) {
+        self.begin_tick(start);
+        for v in h.iter_recorded() {
+            self.add(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+
+    /// Adds `count` responses of latency `us` (a bucket's highest value) to the current tick.
+    pub fn add(&mut self, us: u64, count: u64) {
+        if let Some(col) = self.cols.last_mut() {
+            col[row_of(us)] += count;
+        }
+    }
+
+    /// Starts the next tick, whose counts [`HeatmapData::add`] then adds.
+    pub fn begin_tick(&mut self, start: f64) {
         if self.ticks_per_col == 0 {
             self.ticks_per_col = 1;
         }
@@ -60,11 +75,6 @@ impl HeatmapData {
             self.filling = 0;
         }
         self.filling += 1;
-        if let Some(col) = self.cols.last_mut() {
-            for v in h.iter_recorded() {
-                col[row_of(v.value_iterated_to())] += v.count_at_value();
-            }
-        }
     }
 
     /// Merges neighbouring columns: half as many, each twice as wide.

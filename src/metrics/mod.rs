@@ -106,13 +106,32 @@ pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>, String> {
 /// work in proportion to the buckets that hold counts, where decoding then adding walks every
 /// bucket up to the largest value twice (most of a day-long run's whole-run walks).
 pub fn add_encoded(bytes: &[u8], into: &mut Histogram<u64>) -> Result<(), String> {
-    let (inflated, digits, low) = inflate_checked(bytes)?;
-    let bad = |why: &str| format!("bad histogram encoding: {why}");
-    if digits != u32::from(into.sigfig()) || low != into.low() {
+    let (digits, low) = (u32::from(into.sigfig()), into.low());
+    let walked = each_encoded_count(bytes, Some((digits, low)), |lowest, _, count| {
+        into.record_n(lowest, count)
+            .map_err(|e| format!("bad histogram encoding: {e:?}"))
+    })?;
+    if !walked {
         // Another precision, floor or offset (not one loadbench writes): the general way.
         return into
             .add(decode_histogram(bytes)?)
-            .map_err(|e| bad(&format!("{e:?}")));
+            .map_err(|e| format!("bad histogram encoding: {e:?}"));
+    }
+    Ok(())
+}
+
+/// Calls `f(lowest, highest, count)` for each bucket of [`encode_histogram`]'s output that holds
+/// counts, in ascending order, without building the histogram. With `only` (digits, lowest)
+/// set, a histogram of another layout is not walked and `Ok(false)` says so.
+pub fn each_encoded_count(
+    bytes: &[u8],
+    only: Option<(u32, u64)>,
+    mut f: impl FnMut(u64, u64, u64) -> Result<(), String>,
+) -> Result<bool, String> {
+    let (inflated, digits, low) = inflate_checked(bytes)?;
+    let bad = |why: &str| format!("bad histogram encoding: {why}");
+    if low == 0 || only.is_some_and(|o| o != (digits, low)) {
+        return Ok(false);
     }
     // Bucket layout (HdrHistogram's): values below 2^(half+1) one per unit, then each doubling
     // of the range in 2^half sub-buckets twice as wide as the previous.
@@ -156,12 +175,12 @@ pub fn add_encoded(bytes: &[u8], into: &mut Histogram<u64>) -> Result<(), String
             if shift >= 63 || sub.leading_zeros() as u64 <= shift {
                 return Err(bad("a count beyond any value loadbench records"));
             }
-            into.record_n(sub << shift, count)
-                .map_err(|e| bad(&format!("{e:?}")))?;
+            let lowest = sub << shift;
+            f(lowest, lowest + (1u64 << shift) - 1, count)?;
         }
         index += 1;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Encodes counts by name as compact text (`200:950,503:2`), the form the store keeps per tick.

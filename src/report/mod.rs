@@ -326,17 +326,17 @@ impl Report {
         }
         let mut run = store.run(id)?;
         let series = store.series(id, run.info.keys.len())?;
-        // The totals straight from the stored bytes; then one walk over the latency histograms,
-        // 15 seconds at a time, for the heatmap and the ramp's levels.
+        // The totals, then each tick's latency for the heatmap and the ramp's levels, both
+        // straight from the stored bytes.
         let totals = store.totals(id)?;
         // 150 columns at most: a day-long run's report stays a readable size.
         let mut heat = crate::metrics::heatmap::HeatmapData::bounded(150);
         let mut levels = crate::analysis::usl::OpenLevels::default();
         let open = run.info.model == crate::scenario::Model::Open;
-        store.each_tick(id, 0, u32::MAX, crate::store::Histograms::Latency, |t| {
-            heat.push(t.end - t.seconds, &t.total().latency);
+        store.each_tick_total_latency(id, |t, total| {
+            heat.push(t.end - t.seconds, &total.latency);
             if open {
-                levels.push(&t);
+                levels.push_total(t, total);
             }
         })?;
         let summary = match run.summary.clone() {

@@ -18,6 +18,9 @@ impl Store {
         to_tick: u32,
         warmup_counts: bool,
     ) -> Result<Accumulator> {
+        if self.cancelled() {
+            return Err(StoreError::Cancelled);
+        }
         let keys = self.run(id)?.info.keys.len();
         let mut acc = Accumulator::new(keys);
         let e = self.err();
@@ -118,5 +121,74 @@ impl Store {
             s.exemplars.merge(&one);
         }
         Ok(acc)
+    }
+}
+
+impl Store {
+    /// Walks run `id`'s ticks in order, each with its series added together straight from the
+    /// stored bytes: `f(tick, total)` gets the tick's gauges (its `stats` empty) and the
+    /// requests, errors and latency of all its series (the other figures left empty) — what a
+    /// report's heatmap and ramp levels read, without decoding a histogram per series.
+    pub fn each_tick_total_latency(
+        &self,
+        id: i64,
+        mut f: impl FnMut(&Tick, &crate::metrics::Stats),
+    ) -> Result<()> {
+        if self.cancelled() {
+            return Err(StoreError::Cancelled);
+        }
+        let e = self.err();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT t.tick, t.t_end, t.seconds, t.warmup, t.target, t.in_flight, t.not_started,
+                        s.requests, s.errors, h.latency
+                 FROM ticks t
+                 LEFT JOIN tick_series s ON s.run_id = t.run_id AND s.tick = t.tick
+                 LEFT JOIN tick_histograms h
+                   ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
+                 WHERE t.run_id = ?1 ORDER BY t.tick",
+            )
+            .map_err(&e)?;
+        let mut rows = stmt.query(params![id]).map_err(&e)?;
+        let mut current: Option<Tick> = None;
+        let mut total = crate::metrics::Stats::default();
+        let mut read = 0u32;
+        while let Some(r) = rows.next().map_err(&e)? {
+            read = read.wrapping_add(1);
+            if read.is_multiple_of(4096) && self.cancelled() {
+                return Err(StoreError::Cancelled);
+            }
+            let index: u32 = r.get(0).map_err(&e)?;
+            if current.as_ref().is_none_or(|t| t.index != index) {
+                if let Some(done) = current.take() {
+                    f(&done, &total);
+                }
+                total.latency.reset();
+                total.requests = 0;
+                total.errors = 0;
+                current = Some(Tick {
+                    index,
+                    end: r.get(1).map_err(&e)?,
+                    seconds: r.get(2).map_err(&e)?,
+                    warmup: r.get(3).map_err(&e)?,
+                    target: r.get(4).map_err(&e)?,
+                    in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
+                    not_started: r.get::<_, i64>(6).map_err(&e)? as u64,
+                    stats: Vec::new(),
+                });
+            }
+            let Some(blob) = r.get_ref(9).map_err(&e)?.as_blob_or_null().ok().flatten() else {
+                continue;
+            };
+            total.requests += r.get::<_, Option<i64>>(7).map_err(&e)?.unwrap_or(0) as u64;
+            total.errors += r.get::<_, Option<i64>>(8).map_err(&e)?.unwrap_or(0) as u64;
+            add_encoded(blob, &mut total.latency)
+                .map_err(|m| StoreError::Invalid(format!("run #{id} tick {index}: {m}")))?;
+        }
+        if let Some(done) = current {
+            f(&done, &total);
+        }
+        Ok(())
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::metrics::{Accumulator, RunInfo, Summary};
+use crate::metrics::{RunInfo, Summary};
 pub use annotations::Annotation;
 pub use merge::SHARD_SPREAD_MS;
 pub use monitor::{MonitorData, MonitorFailure, MonitorPoints};
@@ -271,15 +271,19 @@ impl Store {
     }
 
     /// Rebuilds a run's summary from its stored ticks and records its final status.
-    /// The ticks are read 15 seconds at a time: a crashed day-long soak opens in bounded memory.
+    /// The stored histograms' counts are added straight into the totals: a crashed day-long
+    /// soak opens in bounded memory and without decoding a histogram per tick.
     fn finalize(&self, id: i64, status: RunStatus) -> Result<Summary> {
         let run = self.run(id)?;
-        let mut acc = Accumulator::new(run.info.keys.len());
-        let mut last_end = 0.0f64;
-        self.each_tick(id, 0, u32::MAX, Histograms::Both, |t| {
-            last_end = t.end;
-            acc.add(&t);
-        })?;
+        let acc = self.totals(id)?;
+        let last_end: f64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(MAX(t_end), 0.0) FROM ticks WHERE run_id = ?1",
+                rusqlite::params![id],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
         let started = crate::format::system_time(run.row.started_at_ms);
         let summary = Summary::build(&run.info, &acc, status, started);
         let end_ms = run
