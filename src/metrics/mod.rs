@@ -39,12 +39,49 @@ pub fn encode_histogram(h: &Histogram<u64>) -> Vec<u8> {
 /// well under 1 MB, so anything larger is a hostile file, not a histogram of ours.
 const MAX_HISTOGRAM_PAYLOAD: usize = 4 << 20;
 
+thread_local! {
+    /// One zlib inflater per thread, reset for each histogram: a whole-run walk inflates
+    /// hundreds of thousands of small streams, and setting one up was much of each.
+    static INFLATER: std::cell::RefCell<flate2::Decompress> =
+        std::cell::RefCell::new(flate2::Decompress::new(true));
+}
+
+/// Inflates a zlib stream of at most [`MAX_HISTOGRAM_PAYLOAD`] bytes.
+fn inflate(body: &[u8]) -> Result<Vec<u8>, String> {
+    use flate2::{FlushDecompress, Status};
+    INFLATER.with_borrow_mut(|d| {
+        d.reset(true);
+        let mut out = Vec::with_capacity(
+            body.len()
+                .saturating_mul(8)
+                .clamp(256, MAX_HISTOGRAM_PAYLOAD),
+        );
+        loop {
+            let (was_in, was_out) = (d.total_in(), d.total_out());
+            let input = body.get(was_in as usize..).unwrap_or_default();
+            let status = d
+                .decompress_vec(input, &mut out, FlushDecompress::Finish)
+                .map_err(|e| e.to_string())?;
+            if status == Status::StreamEnd {
+                return Ok(out);
+            }
+            if out.len() == out.capacity() {
+                if out.len() >= MAX_HISTOGRAM_PAYLOAD {
+                    return Err("it inflates beyond any histogram of ours".into());
+                }
+                out.reserve(out.len().min(MAX_HISTOGRAM_PAYLOAD - out.len()));
+            } else if d.total_in() == was_in && d.total_out() == was_out {
+                return Err("the stream ends early".into());
+            }
+        }
+    })
+}
+
 /// The checked, inflated V2 form of [`encode_histogram`]'s output: (inner bytes, digits, lowest;
 /// 0 for a histogram with a normalizing offset, which loadbench never writes).
 /// Every length in the encoding is checked against what the input can hold before anything is
 /// allocated, and the inflated payload is capped, so a few hostile bytes cannot claim gigabytes.
 fn inflate_checked(bytes: &[u8]) -> Result<(Vec<u8>, u32, u64), String> {
-    use std::io::Read;
     const V2_COMPRESSED: u32 = 0x1c84_9314;
     const V2: u32 = 0x1c84_9313;
     let be32 = |b: &[u8], at: usize| -> Option<u32> {
@@ -59,14 +96,7 @@ fn inflate_checked(bytes: &[u8]) -> Result<(Vec<u8>, u32, u64), String> {
     let body = bytes
         .get(8..8usize.saturating_add(compressed))
         .ok_or_else(|| bad("it claims more bytes than it has"))?;
-    let mut inflated = Vec::new();
-    flate2::read::ZlibDecoder::new(body)
-        .take(MAX_HISTOGRAM_PAYLOAD as u64 + 1)
-        .read_to_end(&mut inflated)
-        .map_err(|e| bad(&e.to_string()))?;
-    if inflated.len() > MAX_HISTOGRAM_PAYLOAD {
-        return Err(bad("it inflates beyond any histogram of ours"));
-    }
+    let mut inflated = inflate(body).map_err(|why| bad(&why))?;
     // The inner V2 header: cookie, payload length, offset, digits, lowest, highest, ratio (40 bytes).
     if be32(&inflated, 0) != Some(V2) || inflated.len() < 40 {
         return Err(bad("no V2 histogram inside"));
