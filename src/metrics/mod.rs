@@ -208,7 +208,7 @@ pub fn each_encoded_count(
             let lowest = sub << shift;
             f(lowest, lowest + (1u64 << shift) - 1, count)?;
         }
-        index += 1;
+        index = index.saturating_add(1);
     }
     Ok(true)
 }

@@ -184,5 +184,23 @@ fn adding_stored_bytes_equals_decoding_then_adding_and_hostile_bytes_are_refused
     for bad in [&good[..good.len() / 2], b"", &good[..8]] {
         assert!(add_encoded(bad, &mut sparse).is_err());
     }
+    // Zero runs to the end of the index space, then counts: refused, not wrapped around.
+    let mut inner = 0x1c84_9313u32.to_be_bytes().to_vec();
+    let run = [0xffu8; 9]; // the longest zero run: 2^63 buckets
+    let payload: Vec<u8> = [&run[..], &run[..], &[0x00, 0x02]].concat();
+    inner.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    inner.extend_from_slice(&0u32.to_be_bytes());
+    inner.extend_from_slice(&3u32.to_be_bytes());
+    inner.extend_from_slice(&1u64.to_be_bytes());
+    inner.extend_from_slice(&1_000_000u64.to_be_bytes());
+    inner.extend_from_slice(&1.0f64.to_be_bytes());
+    inner.extend_from_slice(&payload);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut z, &inner).expect("deflate");
+    let body = z.finish().expect("deflate");
+    let mut far = 0x1c84_9314u32.to_be_bytes().to_vec();
+    far.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    far.extend_from_slice(&body);
+    assert!(add_encoded(&far, &mut sparse).is_err());
     assert_eq!(recorded(&sparse), before);
 }
