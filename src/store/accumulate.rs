@@ -28,24 +28,12 @@ impl Store {
         let mut left_out = std::collections::HashSet::new();
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started FROM ticks
-                 WHERE run_id = ?1 AND tick BETWEEN ?2 AND ?3 ORDER BY tick",
-            )
+            .prepare_cached(super::query::TICK_ROWS)
             .map_err(&e)?;
         let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
-            let warmup: bool = r.get(3).map_err(&e)?;
-            let tick = Tick {
-                index: r.get(0).map_err(&e)?,
-                end: r.get(1).map_err(&e)?,
-                seconds: r.get(2).map_err(&e)?,
-                warmup: warmup && !warmup_counts,
-                target: r.get(4).map_err(&e)?,
-                in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
-                not_started: r.get::<_, i64>(6).map_err(&e)? as u64,
-                stats: Vec::new(),
-            };
+            let mut tick = super::query::gauge_tick(r, Vec::new()).map_err(&e)?;
+            tick.warmup &= !warmup_counts;
             if tick.warmup {
                 left_out.insert(tick.index);
             }
@@ -53,22 +41,12 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in, s.bytes_out, s.late, s.status, s.error_kinds,
-                        h.latency, h.service, h.failed, s.retries, s.new_conns, h.phases
-                 FROM tick_series s JOIN tick_histograms h
-                   ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
-                 WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3",
-            )
+            .prepare_cached(super::query::SERIES_ROWS)
             .map_err(&e)?;
         let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
         let mut read = 0u32;
         while let Some(r) = rows.next().map_err(&e)? {
-            // A window the user has since moved on from stops here (the GUI cancels it).
-            read = read.wrapping_add(1);
-            if read.is_multiple_of(4096) && self.cancelled() {
-                return Err(StoreError::Cancelled);
-            }
+            self.stop_if_cancelled(&mut read)?;
             let tick: u32 = r.get(0).map_err(&e)?;
             let series = r.get::<_, i64>(1).map_err(&e)? as usize;
             if left_out.contains(&tick) {
@@ -155,10 +133,7 @@ impl Store {
         let mut total = crate::metrics::Stats::default();
         let mut read = 0u32;
         while let Some(r) = rows.next().map_err(&e)? {
-            read = read.wrapping_add(1);
-            if read.is_multiple_of(4096) && self.cancelled() {
-                return Err(StoreError::Cancelled);
-            }
+            self.stop_if_cancelled(&mut read)?;
             let index: u32 = r.get(0).map_err(&e)?;
             if current.as_ref().is_none_or(|t| t.index != index) {
                 if let Some(done) = current.take() {
@@ -188,6 +163,18 @@ impl Store {
         }
         if let Some(done) = current {
             f(&done, &total);
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Counts a row read; every 4,096 rows, stops if the work was cancelled (a window the user
+    /// has since moved on from).
+    fn stop_if_cancelled(&self, read: &mut u32) -> Result<()> {
+        *read = read.wrapping_add(1);
+        if read.is_multiple_of(4096) && self.cancelled() {
+            return Err(StoreError::Cancelled);
         }
         Ok(())
     }

@@ -104,6 +104,33 @@ pub struct SeriesPoint {
     pub status: Option<String>,
 }
 
+/// A window of a run's ticks: their gauges (columns as [`gauge_tick`] reads them).
+pub(super) const TICK_ROWS: &str =
+    "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started
+     FROM ticks WHERE run_id = ?1 AND tick BETWEEN ?2 AND ?3 ORDER BY tick";
+
+/// A window of a run's series rows with their histograms.
+pub(super) const SERIES_ROWS: &str = "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in,
+        s.bytes_out, s.late, s.status, s.error_kinds, h.latency, h.service, h.failed, s.retries,
+        s.new_conns, h.phases
+     FROM tick_series s JOIN tick_histograms h
+       ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
+     WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3";
+
+/// A tick's gauges from a [`TICK_ROWS`] row, with `stats` for its series.
+pub(super) fn gauge_tick(r: &rusqlite::Row<'_>, stats: Vec<Stats>) -> rusqlite::Result<Tick> {
+    Ok(Tick {
+        index: r.get(0)?,
+        end: r.get(1)?,
+        seconds: r.get(2)?,
+        warmup: r.get(3)?,
+        target: r.get(4)?,
+        in_flight: r.get::<_, i64>(5)? as u64,
+        not_started: r.get::<_, i64>(6)? as u64,
+        stats,
+    })
+}
+
 /// Which stored histograms a walk over ticks decodes: decoding is most of its cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Histograms {
@@ -424,37 +451,13 @@ impl Store {
     ) -> Result<Vec<Tick>> {
         let e = self.err();
         let mut ticks: Vec<Tick> = Vec::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started FROM ticks
-                 WHERE run_id = ?1 AND tick BETWEEN ?2 AND ?3 ORDER BY tick",
-            )
-            .map_err(&e)?;
+        let mut stmt = self.conn.prepare_cached(TICK_ROWS).map_err(&e)?;
         let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
-            ticks.push(Tick {
-                index: r.get(0).map_err(&e)?,
-                end: r.get(1).map_err(&e)?,
-                seconds: r.get(2).map_err(&e)?,
-                warmup: r.get(3).map_err(&e)?,
-                target: r.get(4).map_err(&e)?,
-                in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,
-                not_started: r.get::<_, i64>(6).map_err(&e)? as u64,
-                stats: vec![Stats::default(); keys],
-            });
+            ticks.push(gauge_tick(r, vec![Stats::default(); keys]).map_err(&e)?);
         }
         let first = ticks.first().map_or(0, |t| t.index);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT s.tick, s.series, s.requests, s.errors, s.bytes_in, s.bytes_out, s.late, s.status, s.error_kinds,
-                        h.latency, h.service, h.failed, s.retries, s.new_conns, h.phases
-                 FROM tick_series s JOIN tick_histograms h
-                   ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
-                 WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3",
-            )
-            .map_err(&e)?;
+        let mut stmt = self.conn.prepare_cached(SERIES_ROWS).map_err(&e)?;
         let mut rows = stmt.query(params![id, from_tick, to_tick]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
             let tick: u32 = r.get(0).map_err(&e)?;
