@@ -131,6 +131,26 @@ proptest! {
         let _ = loadbench::metrics::decode_histogram(&bytes);
         let _ = loadbench::metrics::decode_histogram(&with_cookie);
     }
+
+    /// Well-wrapped histograms (the right cookies, a valid zlib stream) whose header and counts
+    /// are hostile: what the whole-run walks read from a database an import let in.
+    #[test]
+    fn hostile_counts_add_or_say_why(
+        digits in 0u32..6,
+        low in 0u64..5,
+        high in prop_oneof![Just(1u64 << 20), any::<u64>()],
+        counts in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let bytes = wrapped(digits, low, high, &counts);
+        let _ = loadbench::metrics::decode_histogram(&bytes);
+        let mut into = loadbench::metrics::new_histogram();
+        let _ = loadbench::metrics::add_encoded(&bytes, &mut into);
+        let mut buckets = loadbench::metrics::Buckets::default();
+        if buckets.add_encoded(&bytes).is_ok() {
+            let _ = (buckets.mean(), buckets.value_at_quantile(0.99));
+            buckets.record_into(&mut into);
+        }
+    }
 }
 
 /// A run export to mutate: built once, from a real (short) run against the demo.
@@ -247,4 +267,26 @@ proptest! {
         let _ = loadbench::scrape::prom::parse(&any_text);
         let _ = loadbench::scenario::MetricSelector::parse(&selector);
     }
+}
+
+/// An HdrHistogram V2 compressed histogram around `counts` as they are, under a header of the
+/// given precision and range.
+fn wrapped(digits: u32, low: u64, high: u64, counts: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut inner = Vec::new();
+    inner.extend_from_slice(&0x1c84_9313u32.to_be_bytes());
+    inner.extend_from_slice(&(counts.len() as u32).to_be_bytes());
+    inner.extend_from_slice(&0u32.to_be_bytes());
+    inner.extend_from_slice(&digits.to_be_bytes());
+    inner.extend_from_slice(&low.to_be_bytes());
+    inner.extend_from_slice(&high.to_be_bytes());
+    inner.extend_from_slice(&1f64.to_be_bytes());
+    inner.extend_from_slice(counts);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = z.write_all(&inner);
+    let body = z.finish().unwrap_or_default();
+    let mut out = 0x1c84_9314u32.to_be_bytes().to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
 }

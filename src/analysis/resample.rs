@@ -60,11 +60,17 @@ impl BlockBuilder {
         }
     }
 
-    /// Adds one measured second.
-    pub fn second(&mut self, latency: &Histogram<u64>, requests: u64, errors: u64, seconds: f64) {
+    /// Adds one measured second: its requests, errors and length, its latency recorded by `fill`
+    /// into the open block's histogram.
+    pub fn second(
+        &mut self,
+        requests: u64,
+        errors: u64,
+        seconds: f64,
+        fill: impl FnOnce(&mut Histogram<u64>),
+    ) {
         let o = &mut self.open;
-        // Auto-resizing histograms: adding never fails for in-range values.
-        let _ = o.0.add(latency);
+        fill(&mut o.0);
         o.1 += requests;
         o.2 += errors;
         o.3 += seconds;
@@ -272,7 +278,9 @@ mod tests {
             let vals: Vec<u64> = (0..50).map(|i| 1000 + (s * 37 + i * 101) % 9000).collect();
             let h = second(&vals);
             let _ = merged.add(&h);
-            b.second(&h, 50, s % 3, 1.0);
+            b.second(50, s % 3, 1.0, |o| {
+                let _ = o.add(&h);
+            });
         }
         let blocks = b.finish();
         // 95 seconds in blocks of 4: 23 full blocks and a last of 3 (kept: over half a block).
@@ -306,7 +314,9 @@ mod tests {
                     }
                 })
                 .collect();
-            b.second(&second(&vals), 200, 0, 1.0);
+            b.second(200, 0, 1.0, |o| {
+                vals.iter().for_each(|v| crate::metrics::record(o, *v))
+            });
         }
         let blocks = b.finish();
         let p99 = blocks

@@ -302,11 +302,21 @@ struct Level {
 impl OpenLevels {
     /// Takes the next tick.
     pub fn push(&mut self, t: &crate::metrics::Tick) {
-        self.push_total(t, &t.total());
+        let total = t.total();
+        let mut latency = crate::metrics::Buckets::default();
+        latency.add_histogram(&total.latency);
+        self.push_buckets(t, total.requests, total.errors, &mut latency);
     }
 
-    /// [`OpenLevels::push`] with the tick's series already added together in `total`.
-    pub fn push_total(&mut self, t: &crate::metrics::Tick, total: &crate::metrics::Stats) {
+    /// [`OpenLevels::push`] with the tick's series already added together: their requests,
+    /// errors and latency.
+    pub fn push_buckets(
+        &mut self,
+        t: &crate::metrics::Tick,
+        requests: u64,
+        errors: u64,
+        latency: &mut crate::metrics::Buckets,
+    ) {
         let plateau = self
             .prev
             .replace(t.target)
@@ -314,16 +324,15 @@ impl OpenLevels {
         if !plateau || t.warmup || t.seconds < 0.5 || t.target < 0.5 {
             return;
         }
-        if total.latency.is_empty() {
+        if latency.is_empty() {
             return;
         }
         let e = self.by.entry(t.target.round() as u64).or_default();
-        e.ok += total.requests.saturating_sub(total.errors) as f64;
-        e.requests += total.latency.len() as f64;
-        e.latency_s += total.latency.mean() * total.latency.len() as f64 / 1e6;
+        e.ok += requests.saturating_sub(errors) as f64;
+        e.requests += latency.len() as f64;
+        e.latency_s += latency.mean() * latency.len() as f64 / 1e6;
         e.seconds += t.seconds;
-        e.p95
-            .push(total.latency.value_at_quantile(0.95) as f64 / 1000.0);
+        e.p95.push(latency.value_at_quantile(0.95) as f64 / 1000.0);
     }
 
     /// The levels held two seconds or more, by offered rate.

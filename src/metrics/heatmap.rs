@@ -31,8 +31,37 @@ pub struct HeatmapData {
 
 /// The row a latency (µs) falls in.
 pub fn row_of(us: u64) -> usize {
+    // Where each row starts, found once with the logarithm itself (so the rows are exactly
+    // its rows); a whole-run walk then places a day's buckets without a logarithm each.
+    static STARTS: std::sync::OnceLock<[u64; ROWS]> = std::sync::OnceLock::new();
+    let starts = STARTS.get_or_init(|| {
+        let mut starts = [0u64; ROWS];
+        for (row, start) in starts.iter_mut().enumerate().skip(1) {
+            *start = first_of_row(row);
+        }
+        starts
+    });
+    starts.partition_point(|&s| s <= us) - 1
+}
+
+/// The row of `us` by its logarithm.
+fn log_row_of(us: u64) -> usize {
     let log = (us.max(1) as f64).log10();
     (((log - LOW_LOG_US) * PER_DECADE).max(0.0) as usize).min(ROWS - 1)
+}
+
+/// The smallest latency in `row` (rows grow with latency).
+fn first_of_row(row: usize) -> u64 {
+    let (mut low, mut high) = (0u64, u64::MAX);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if log_row_of(mid) >= row {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    low
 }
 
 impl HeatmapData {
@@ -56,7 +85,8 @@ impl HeatmapData {
     /// Adds `count` responses of latency `us` (a bucket's highest value) to the current tick.
     pub fn add(&mut self, us: u64, count: u64) {
         if let Some(col) = self.cols.last_mut() {
-            col[row_of(us)] += count;
+            let cell = &mut col[row_of(us)];
+            *cell = cell.saturating_add(count);
         }
     }
 
@@ -201,6 +231,22 @@ pub fn push_tick(maps: &mut [HeatmapData], t: &Tick) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_found_by_table_equal_rows_by_logarithm() {
+        let mut us = 0u64;
+        while us < 1 << 40 {
+            for v in [us, us + 1, us.saturating_sub(1)] {
+                assert_eq!(row_of(v), log_row_of(v), "{v} µs");
+            }
+            us = us * 17 / 16 + 1;
+        }
+        for row in 1..ROWS {
+            let s = first_of_row(row);
+            assert_eq!((log_row_of(s - 1), log_row_of(s)), (row - 1, row));
+        }
+        assert_eq!(row_of(u64::MAX), ROWS - 1);
+    }
 
     #[test]
     fn counts_land_in_their_log_rows_and_long_runs_merge_columns() {

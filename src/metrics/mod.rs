@@ -531,12 +531,14 @@ impl Stats {
     }
 }
 
+mod buckets;
 mod evidence;
 mod exemplar;
 pub mod heatmap;
 mod phases;
 mod summary;
 mod tick;
+pub use buckets::Buckets;
 pub use evidence::*;
 pub use exemplar::*;
 pub use phases::*;

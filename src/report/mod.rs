@@ -326,17 +326,33 @@ impl Report {
         }
         let mut run = store.run(id)?;
         let series = store.series(id, run.info.keys.len())?;
-        // The totals, then each tick's latency for the heatmap and the ramp's levels, both
-        // straight from the stored bytes.
-        let totals = store.totals(id)?;
+        // The totals, and each tick's latency for the heatmap and the ramp's levels, in one pass
+        // over the stored bytes.
         // 150 columns at most: a day-long run's report stays a readable size.
         let mut heat = crate::metrics::heatmap::HeatmapData::bounded(150);
         let mut levels = crate::analysis::usl::OpenLevels::default();
-        let open = run.info.model == crate::scenario::Model::Open;
-        store.each_tick_total_latency(id, |t, total| {
-            heat.push(t.end - t.seconds, &total.latency);
+        // Ramp levels need two offered rates at least: a steady run skips their per-second work.
+        let mut offered = series.ticks.iter().filter(|t| !t.warmup);
+        let first = offered.next().map(|t| t.target.round() as u64);
+        let open = run.info.model == crate::scenario::Model::Open
+            && first.is_some_and(|f| offered.any(|t| t.target.round() as u64 != f));
+        let mut all = crate::metrics::Buckets::default();
+        let totals = store.totals_and_each_tick(id, &mut |t, series| {
+            heat.begin_tick(t.end - t.seconds);
+            all.clear();
+            let (mut requests, mut errors) = (0, 0);
+            for s in series {
+                for (_, highest, count) in s.latency.iter() {
+                    heat.add(highest, count);
+                }
+                if open {
+                    all.add(&s.latency);
+                    requests += s.requests;
+                    errors += s.errors;
+                }
+            }
             if open {
-                levels.push_total(t, total);
+                levels.push_buckets(t, requests, errors, &mut all);
             }
         })?;
         let summary = match run.summary.clone() {

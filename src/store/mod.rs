@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, params};
 
 use crate::metrics::{RunInfo, Summary};
+pub use accumulate::SeriesBuckets;
 pub use annotations::Annotation;
 pub use merge::SHARD_SPREAD_MS;
 pub use monitor::{MonitorData, MonitorFailure, MonitorPoints};

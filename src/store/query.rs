@@ -115,7 +115,7 @@ pub(super) const SERIES_ROWS: &str = "SELECT s.tick, s.series, s.requests, s.err
         s.new_conns, h.phases
      FROM tick_series s JOIN tick_histograms h
        ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
-     WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3";
+     WHERE s.run_id = ?1 AND s.tick BETWEEN ?2 AND ?3 ORDER BY s.tick, s.series";
 
 /// A tick's gauges from a [`TICK_ROWS`] row, with `stats` for its series.
 pub(super) fn gauge_tick(r: &rusqlite::Row<'_>, stats: Vec<Stats>) -> rusqlite::Result<Tick> {
@@ -553,13 +553,13 @@ impl Store {
 
     /// A run's totals over its measured seconds (warm-up excluded), read 15 seconds at a time.
     pub fn totals(&self, id: i64) -> Result<Accumulator> {
-        self.accumulate(id, 0, u32::MAX, false)
+        self.accumulate(id, 0, u32::MAX, false, None)
     }
 
     /// Merges a window of ticks (inclusive, warm-up included if asked for) into per-series totals,
     /// from the stored histograms: any percentile of any window, exactly.
     pub fn window(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Accumulator> {
-        self.accumulate(id, from_tick, to_tick, true)
+        self.accumulate(id, from_tick, to_tick, true, None)
     }
 
     /// Adds tags to a run.

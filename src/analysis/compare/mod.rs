@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::resample::{BlockBuilder, Blocks, MIN_BLOCKS, Stat};
 use super::stats::{quantile, upper_tail};
-use crate::metrics::{EndpointSummary, new_histogram};
+use crate::metrics::EndpointSummary;
 use crate::monitor::{Environment, SPEED_ALIKE};
 use crate::scenario::Model;
-use crate::store::{Histograms, Store, StoredRun};
+use crate::store::{Store, StoredRun};
 
 /// Relative changes smaller than this are never called significant: a verdict should mean
 /// something to an architect.
@@ -560,30 +560,35 @@ fn measure_with(
     let mut total = builders();
     let mut each: Vec<(BlockBuilder, BlockBuilder)> =
         run.info.keys.iter().map(|_| builders()).collect();
-    let which = if service {
-        Histograms::Both
-    } else {
-        Histograms::Latency
-    };
-    store.each_tick(run.row.id, 0, u32::MAX, which, |t| {
+    store.each_tick_buckets(run.row.id, service, &mut |t, series| {
         if t.warmup || t.seconds <= 0.0 {
             return;
         }
-        let (mut all, mut all_service) = (new_histogram(), new_histogram());
         let (mut requests, mut errors) = (0, 0);
-        for (b, s) in each.iter_mut().zip(&t.stats) {
-            b.0.second(&s.latency, s.requests, s.errors, t.seconds);
-            let _ = all.add(&s.latency);
+        let keys = each.len();
+        for (i, b) in each.iter_mut().enumerate() {
+            // Series that did not answer this second still count it, empty.
+            let s = series.iter().find(|s| s.series == i);
+            let (r, e) = s.map_or((0, 0), |s| (s.requests, s.errors));
+            b.0.second(r, e, t.seconds, |h| {
+                s.inspect(|s| s.latency.record_into(h));
+            });
             if service {
-                b.1.second(&s.service, s.requests, s.errors, t.seconds);
-                let _ = all_service.add(&s.service);
+                b.1.second(r, e, t.seconds, |h| {
+                    s.inspect(|s| s.service.record_into(h));
+                });
             }
-            requests += s.requests;
-            errors += s.errors;
+            requests += r;
+            errors += e;
         }
-        total.0.second(&all, requests, errors, t.seconds);
+        let known = || series.iter().filter(|s| s.series < keys);
+        total.0.second(requests, errors, t.seconds, |h| {
+            known().for_each(|s| s.latency.record_into(h));
+        });
         if service {
-            total.1.second(&all_service, requests, errors, t.seconds);
+            total.1.second(requests, errors, t.seconds, |h| {
+                known().for_each(|s| s.service.record_into(h));
+            });
         }
     })?;
     let mut out = vec![Measured {

@@ -1,6 +1,7 @@
 //! Comparisons checked against what they must conclude: identical runs alike, real shifts caught.
 
 use super::*;
+use crate::metrics::new_histogram;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -26,7 +27,9 @@ fn run(seed: u64, median_ms: f64, drift: f64, seconds: usize) -> Blocks {
             let v = level * (wander + 0.3 * normal(&mut rng)).exp();
             crate::metrics::record(&mut h, v as u64);
         }
-        b.second(&h, 200, 0, 1.0);
+        b.second(200, 0, 1.0, |o| {
+            let _ = o.add(&h);
+        });
     }
     b.finish()
 }
@@ -131,7 +134,9 @@ fn shifts_are_caught_and_a_recurring_stall_is_a_regression() {
             };
             crate::metrics::record(&mut h, v);
         }
-        b.second(&h, 200, 0, 1.0);
+        b.second(200, 0, 1.0, |o| {
+            let _ = o.add(&h);
+        });
     }
     let stall = b.finish();
     let v = verdicts(&stall, &[&base]);
@@ -149,7 +154,7 @@ fn error_shares_compare_in_points_and_a_zero_baseline_is_not_plus_100_percent() 
     let blocks = |errors: u64| {
         let mut b = BlockBuilder::for_seconds(20.0);
         for _ in 0..20 {
-            b.second(&new_histogram(), 1000, errors, 1.0);
+            b.second(1000, errors, 1.0, |_| {});
         }
         b.finish()
     };
