@@ -5,8 +5,8 @@
 //! does: list every run, load the hour with everything a chart needs, recompute a window.
 //!
 //! `store_bench open DB RUN` times the same on a stored run of any length (bench/whole_run.sh
-//! makes a day of one): opening it for its charts, a one-hour window from its middle, and the
-//! peak memory of each.
+//! makes a day of one): opening it for its charts, a one-hour window from its middle, the
+//! peak memory of each, and listing every run the database holds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -94,6 +94,14 @@ fn open_stored(db: &std::path::Path, id: i64) -> Result<(), Box<dyn std::error::
         "  recompute ticks {from}–{to} from histograms ({requests} responses): {:>8.1} ms, peak {:.0} MB",
         window.as_secs_f64() * 1e3,
         peak_mb()
+    );
+    let list = time(15, || {
+        store.list_runs(&RunFilter::default()).map(|r| r.len())
+    });
+    println!(
+        "  list all {} runs of the database (median of 15):  {:>8.2} ms",
+        store.list_runs(&RunFilter::default())?.len(),
+        list.as_secs_f64() * 1e3
     );
     Ok(())
 }
