@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -255,6 +256,10 @@ struct Knobs {
     ms: Option<u64>,
     /// Token counting: count the body this many times (a heavier model), at most 10,000.
     rounds: u32,
+    /// Streaming completion: tokens to send, the wait before the first and between the next.
+    tokens: Option<u32>,
+    first_ms: Option<f64>,
+    gap_ms: Option<f64>,
 }
 
 impl Knobs {
@@ -267,6 +272,9 @@ impl Knobs {
                 "status" => k.status = value.parse().ok(),
                 "ms" => k.ms = value.parse().ok(),
                 "rounds" => k.rounds = value.parse::<u32>().unwrap_or(1).clamp(1, 10_000),
+                "tokens" => k.tokens = value.parse::<u32>().ok().map(|n| n.min(100_000)),
+                "first_ms" => k.first_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "gap_ms" => k.gap_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
                 _ => {}
             }
         }
@@ -274,10 +282,15 @@ impl Knobs {
     }
 }
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<BoxBody<Bytes, Infallible>>;
+
+/// A whole body as a response.
+fn full(bytes: impl Into<Bytes>) -> Resp {
+    Response::new(Full::new(bytes.into()).boxed())
+}
 
 fn json(status: StatusCode, value: serde_json::Value) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    let mut r = full(value.to_string());
     *r.status_mut() = status;
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -293,6 +306,7 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "POST /v1/tokens/count":"CPU-bound token counting, cost proportional to the body; knob rounds (repeat the work)",
 "GET /v1/dashboard":"slow query, log-normal latency (median ~80 ms)",
 "GET /v1/flaky":"a share of 503s (error_rate knob)",
+"POST /v1/chat/completions":"an LLM's completion, OpenAI-style: with {\"stream\":true} server-sent token events; knobs tokens (20), first_ms (200), gap_ms (20)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
 "POST /admin/stall?ms=N":"pause the whole service for N ms",
 "GET /admin/stats":"requests served, in flight now and at most, connections accepted",
@@ -346,7 +360,7 @@ fn metrics(state: &State) -> Resp {
         "CPU time of the process serving the demo (loadbench's own for an embedded demo target), user and system.",
         format!("{:.3}", cpu_seconds()),
     );
-    let mut r = Response::new(Full::new(Bytes::from(out)));
+    let mut r = full(out);
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; version=0.0.4"),
@@ -461,7 +475,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
             let v: serde_json::Value = serde_json::from_str(INDEX).unwrap_or_default();
             json(StatusCode::OK, v)
         }
-        ("GET", "/health") => Response::new(Full::new(Bytes::from_static(b"ok"))),
+        ("GET", "/health") => full(Bytes::from_static(b"ok")),
         ("GET" | "POST", "/v1/echo") => json(
             StatusCode::OK,
             serde_json::json!({"ok": true, "bytes": body.len()}),
@@ -520,9 +534,10 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
                 json(StatusCode::OK, serde_json::json!({"ok": true}))
             }
         }
+        ("POST", "/v1/chat/completions") => completion(knobs, body),
         ("POST", "/v1/webhooks") => {
             state.webhooks.fetch_add(1, Ordering::Relaxed);
-            let mut r = Response::new(Full::new(Bytes::new()));
+            let mut r = full(Bytes::new());
             *r.status_mut() = StatusCode::NO_CONTENT;
             r
         }
@@ -534,6 +549,88 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
             StatusCode::NOT_FOUND,
             serde_json::json!({"error": format!("no route for {method} {path}; GET / lists the endpoints")}),
         ),
+    }
+}
+
+/// An LLM's completion: with `"stream": true` in the body, one server-sent event per token (the
+/// first after `first_ms`, then one every `gap_ms`) and OpenAI's closing `data: [DONE]`; without,
+/// the whole text as one JSON answer once the last token would have come.
+fn completion(knobs: &Knobs, body: &Bytes) -> Resp {
+    let tokens = knobs.tokens.unwrap_or(20);
+    let first = crate::format::secs(knobs.first_ms.unwrap_or(200.0).max(0.0) / 1000.0);
+    let gap = crate::format::secs(knobs.gap_ms.unwrap_or(20.0).max(0.0) / 1000.0);
+    let streamed = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("stream").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let start = Instant::now();
+        let mut text = String::new();
+        for i in 0..tokens {
+            // Each token at its own time from the start, so gaps do not drift.
+            let due = start + first + gap * i;
+            crate::timer::sleep(due.saturating_duration_since(Instant::now())).await;
+            let word = format!("tok{i} ");
+            if streamed {
+                let event = serde_json::json!({"id": "chatcmpl-demo", "object": "chat.completion.chunk",
+                    "model": "demo-llm", "choices": [{"index": 0, "delta": {"content": word}}]});
+                if tx
+                    .send(Bytes::from(format!("data: {event}\n\n")))
+                    .await
+                    .is_err()
+                {
+                    return; // the client went away
+                }
+            } else {
+                text.push_str(&word);
+            }
+        }
+        let last = if streamed {
+            Bytes::from_static(b"data: [DONE]\n\n")
+        } else {
+            crate::timer::sleep((start + first).saturating_duration_since(Instant::now())).await;
+            Bytes::from(
+                serde_json::json!({"id": "chatcmpl-demo", "object": "chat.completion", "model": "demo-llm",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+                    "usage": {"completion_tokens": tokens}})
+                .to_string(),
+            )
+        };
+        let _ = tx.send(last).await;
+    });
+    let mut r = Response::new(BoxBody::new(Events(rx)));
+    let kind = if streamed {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    let headers = r.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(kind),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache"),
+    );
+    r
+}
+
+/// A body whose frames arrive as they are sent: what a streaming completion answers with.
+struct Events(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for Events {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
     }
 }
 

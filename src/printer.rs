@@ -347,6 +347,11 @@ pub fn evidence(s: &Summary) -> String {
         out.push('\n');
         out.push_str(&table(&crate::metrics::PHASE_COLUMNS, &phases));
     }
+    let streams = s.stream_rows();
+    if !streams.is_empty() {
+        out.push('\n');
+        out.push_str(&table(&crate::metrics::STREAM_COLUMNS, &streams));
+    }
     let mut slowest = s.exemplar_rows(false);
     slowest.truncate(3);
     if !slowest.is_empty() {

@@ -21,6 +21,17 @@ pub enum Metric {
     Count,
     /// Requests that failed.
     Errors,
+    /// A statistic of a streamed answer's timing (`first_event p95`, `event_gap p99`).
+    Streaming { stat: Stat, what: Streaming },
+}
+
+/// What of a streamed answer a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streaming {
+    /// Request written → first event (time to first token).
+    FirstEvent,
+    /// Between consecutive events (inter-token latency).
+    EventGap,
 }
 
 /// A statistic of a latency distribution.
@@ -87,7 +98,8 @@ pub struct Threshold {
 }
 
 const HELP: &str = "expected `METRIC OP VALUE` such as \"p95 < 200ms\", \"error_rate < 0.1%\" or \"rate > 900/s\"; \
-METRIC is p50, p90, p95, p99, p99.9 (any pNN), min, mean, max (prefix service_ for service time), error_rate, rate, count or errors; \
+METRIC is p50, p90, p95, p99, p99.9 (any pNN), min, mean, max (prefix service_ for service time), error_rate, rate, count or errors, \
+or for streamed answers `first_event STAT` or `event_gap STAT` (\"first_event p95 < 500ms\"); \
 OP is <, <=, > or >=";
 
 impl FromStr for Threshold {
@@ -111,7 +123,7 @@ impl FromStr for Threshold {
         let metric =
             parse_metric(name).ok_or_else(|| format!("unknown metric \"{name}\": {HELP}"))?;
         let limit = match metric {
-            Metric::Latency { .. } => format::parse_duration(value)
+            Metric::Latency { .. } | Metric::Streaming { .. } => format::parse_duration(value)
                 .map(|d| d.as_secs_f64() * 1e6)
                 .map_err(|e| format!("latency limit of \"{t}\": {e}"))?,
             Metric::ErrorRate => parse_fraction(value)
@@ -146,6 +158,22 @@ fn parse_fraction(s: &str) -> Option<f64> {
 }
 
 fn parse_metric(name: &str) -> Option<Metric> {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    if let [what @ ("first_event" | "event_gap"), stat] = words[..] {
+        let Some(Metric::Latency {
+            stat,
+            service: false,
+        }) = parse_metric(stat)
+        else {
+            return None;
+        };
+        let what = if what == "first_event" {
+            Streaming::FirstEvent
+        } else {
+            Streaming::EventGap
+        };
+        return Some(Metric::Streaming { stat, what });
+    }
     let (service, stat) = match name.strip_prefix("service_") {
         Some(rest) => (true, rest),
         None => (false, name),
@@ -180,7 +208,7 @@ impl Threshold {
     /// Formats a value of this threshold's metric for people.
     pub fn format_value(&self, v: f64) -> String {
         match self.metric {
-            Metric::Latency { .. } => format::micros(v),
+            Metric::Latency { .. } | Metric::Streaming { .. } => format::micros(v),
             Metric::ErrorRate => format::percent(v),
             Metric::Rate => format::rate(v),
             Metric::Count | Metric::Errors => format!("{v:.0}"),
@@ -295,6 +323,27 @@ mod tests {
         assert!((t.limit - 0.001).abs() < 1e-12);
         let t: Threshold = "rate >= 900/s".parse().unwrap();
         assert_eq!((t.metric, t.op, t.limit), (Metric::Rate, Op::Ge, 900.0));
+        let t: Threshold = "first_event p95 < 500ms".parse().unwrap();
+        assert_eq!(
+            (t.metric, t.limit),
+            (
+                Metric::Streaming {
+                    stat: Stat::Percentile(95.0),
+                    what: Streaming::FirstEvent
+                },
+                500_000.0
+            )
+        );
+        let t: Threshold = "event_gap max <= 1s".parse().unwrap();
+        assert_eq!(
+            t.metric,
+            Metric::Streaming {
+                stat: Stat::Max,
+                what: Streaming::EventGap
+            }
+        );
+        assert!("event_gap service_p99 < 1s".parse::<Threshold>().is_err());
+        assert!("first_event < 1s".parse::<Threshold>().is_err());
         let t: Threshold = "service_p99.9 <= 1.5s".parse().unwrap();
         assert_eq!(
             t.metric,

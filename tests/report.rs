@@ -100,7 +100,15 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
                 status: Some(200),
                 bytes_in: 5_120,
                 new_conn: i == 2,
-                phases: [Some(140), None, Some(25), Some(slow - 500), Some(175)],
+                phases: [
+                    Some(140),
+                    None,
+                    Some(25),
+                    Some(slow - 500),
+                    Some(175),
+                    None,
+                    None,
+                ],
                 head:
                     b"HTTP/1.1 200 OK\r\nServer: demo\r\nX-Cache: MISS\r\nSet-Cookie: s=1\r\n\r\n"
                         .to_vec(),
@@ -115,7 +123,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
                     status: Some(503),
                     error: Some(ErrorKind::Http5xx),
                     bytes_in: 60,
-                    phases: [None, None, Some(20), Some(f(39_500)), Some(30)],
+                    phases: [None, None, Some(20), Some(f(39_500)), Some(30), None, None],
                     head: b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\n\r\n".to_vec(),
                     body: b"{\"error\":\"overloaded\",\"token\":\"tk-should-not-show\"}".to_vec(),
                     ..Exemplar::default()

@@ -212,6 +212,12 @@ impl Sender {
                 trace.head.extend_from_slice(b"\r\n");
             }
         }
+        if trace.stream.mode().is_some() {
+            trace.stream.event_stream = resp
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .is_some_and(|v| super::h1::is_event_stream(v.as_bytes()));
+        }
         let mut body = resp.into_body();
         let mut bytes = 0u64;
         while let Some(frame) = body.frame().await {
@@ -222,6 +228,11 @@ impl Sender {
                         if let Some(buf) = keep.as_deref_mut() {
                             let room = cap.saturating_sub(buf.len());
                             buf.extend_from_slice(&d[..d.len().min(room)]);
+                        }
+                        if trace.stream.mode().is_some() && !d.is_empty() {
+                            let now = Instant::now();
+                            trace.stream.bytes(d, now);
+                            trace.stream.chunk(now);
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::failure::{Fail, classify_io};
 use super::h1_io::H1Io;
+use super::stream::StreamScan;
 use super::trace::Trace;
 use crate::metrics::ErrorKind;
 
@@ -118,13 +119,14 @@ impl H1Conn {
         self.write_all(wire).await?;
         trace.written = Some(Instant::now());
         let (status, framing, close) = self.read_head(head, trace).await?;
+        let scan = &mut trace.stream;
         let bytes = match framing {
             Framing::None => 0,
-            Framing::Length(n) => self.read_exact_body(n, keep).await?,
-            Framing::Chunked => self.read_chunked(keep).await?,
+            Framing::Length(n) => self.read_exact_body(n, keep, scan).await?,
+            Framing::Chunked => self.read_chunked(keep, scan).await?,
             Framing::UntilClose => {
                 self.closed = true;
-                self.read_to_close(keep).await?
+                self.read_to_close(keep, scan).await?
             }
         };
         if close || self.start != self.end {
@@ -238,6 +240,12 @@ impl H1Conn {
                         trace
                             .head
                             .extend_from_slice(&self.buf[self.start - n..self.start]);
+                        if trace.stream.mode().is_some() {
+                            trace.stream.event_stream = resp.headers.iter().any(|h| {
+                                h.name.eq_ignore_ascii_case("content-type")
+                                    && is_event_stream(h.value)
+                            });
+                        }
                         return Ok((status, framing, close || status == 101));
                     }
                     Ok(httparse::Status::Partial) => {}
@@ -276,12 +284,16 @@ impl H1Conn {
         }
     }
 
-    /// Takes up to `want` buffered body bytes, copying them to `keep`.
-    fn take(&mut self, want: u64, keep: &mut Option<&mut Vec<u8>>) -> u64 {
+    /// Takes up to `want` buffered body bytes, copying them to `keep` and showing them to a
+    /// streamed answer's scan.
+    fn take(&mut self, want: u64, keep: &mut Option<&mut Vec<u8>>, scan: &mut StreamScan) -> u64 {
         let n = (self.end - self.start).min(usize::try_from(want).unwrap_or(usize::MAX));
         if let Some(k) = keep.as_deref_mut() {
             let room = self.keep_cap.saturating_sub(k.len());
             k.extend_from_slice(&self.buf[self.start..self.start + n.min(room)]);
+        }
+        if scan.mode().is_some() && n > 0 {
+            scan.bytes(&self.buf[self.start..self.start + n], Instant::now());
         }
         self.start += n;
         n as u64
@@ -305,10 +317,11 @@ impl H1Conn {
         &mut self,
         len: u64,
         mut keep: Option<&mut Vec<u8>>,
+        scan: &mut StreamScan,
     ) -> Result<u64, Fail> {
         let mut left = len;
         loop {
-            left -= self.take(left, &mut keep);
+            left -= self.take(left, &mut keep, scan);
             if left == 0 {
                 return Ok(len);
             }
@@ -316,7 +329,11 @@ impl H1Conn {
         }
     }
 
-    async fn read_chunked(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, Fail> {
+    async fn read_chunked(
+        &mut self,
+        mut keep: Option<&mut Vec<u8>>,
+        scan: &mut StreamScan,
+    ) -> Result<u64, Fail> {
         let mut total = 0u64;
         loop {
             // The chunk-size line.
@@ -349,11 +366,12 @@ impl H1Conn {
             }
             let mut left = size;
             while left > 0 {
-                left -= self.take(left, &mut keep);
+                left -= self.take(left, &mut keep, scan);
                 if left > 0 {
                     self.body_fill().await?;
                 }
             }
+            scan.chunk(Instant::now());
             total += size;
             // The CRLF after the chunk data.
             while self.end - self.start < 2 {
@@ -367,16 +385,28 @@ impl H1Conn {
         }
     }
 
-    async fn read_to_close(&mut self, mut keep: Option<&mut Vec<u8>>) -> Result<u64, Fail> {
-        let mut total = self.take(u64::MAX, &mut keep);
+    async fn read_to_close(
+        &mut self,
+        mut keep: Option<&mut Vec<u8>>,
+        scan: &mut StreamScan,
+    ) -> Result<u64, Fail> {
+        let mut total = self.take(u64::MAX, &mut keep, scan);
         loop {
             match self.fill().await {
                 Ok(0) => return Ok(total),
-                Ok(_) => total += self.take(u64::MAX, &mut keep),
+                Ok(_) => total += self.take(u64::MAX, &mut keep, scan),
                 Err(e) => return Err(Fail::Kind(kind_of(&e, ErrorKind::Body))),
             }
         }
     }
+}
+
+/// Whether a content type is server-sent events (`text/event-stream`, any parameters).
+pub(super) fn is_event_stream(value: &[u8]) -> bool {
+    let media = value.split(|&b| b == b';').next().unwrap_or_default();
+    media
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"text/event-stream")
 }
 
 /// Classifies an I/O error on a connection: rustls's own errors (a bad record, an alert) are TLS

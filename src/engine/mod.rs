@@ -8,6 +8,7 @@ mod h1;
 mod h1_io;
 mod occupancy;
 mod plan;
+mod stream;
 mod trace;
 mod worker;
 

@@ -118,6 +118,8 @@ pub(crate) struct Prepared {
     dyn_body: Option<Resolved>,
     checks: Vec<Check>,
     pub needs_body: bool,
+    /// Its answer streams: events to time.
+    pub stream: Option<crate::scenario::Stream>,
     status_checked: bool,
     /// A fixed request's HTTP/1.1 bytes, serialised once.
     wire_h1: Option<Vec<u8>>,
@@ -209,6 +211,7 @@ impl Prepared {
             dyn_body: None,
             checks: r.checks.clone(),
             needs_body: r.needs_body(),
+            stream: r.stream,
             status_checked: r.has_status_check(),
             wire_h1: None,
         };

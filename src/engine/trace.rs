@@ -18,6 +18,8 @@ pub struct Trace {
     pub first_byte: Option<Instant>,
     /// The final response's head as received, or for hyper the kept headers as `name: value` lines.
     pub head: Vec<u8>,
+    /// A streamed answer's events (begun by the worker for each request).
+    pub stream: super::stream::StreamScan,
 }
 
 impl Trace {

@@ -596,6 +596,7 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
     let in_flight = InFlight::start(w, key, origin, sent_at);
     body.clear();
     trace.reset();
+    trace.stream.begin(prepared.stream);
     // Checks read up to their cap; otherwise the first bytes are kept for the exemplars.
     let body_cap = if prepared.needs_body {
         crate::metrics::MAX_CHECKED_BODY
@@ -645,7 +646,10 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
     let (status, bytes, error) = match result {
         Ok((status, bytes)) => {
             s.bytes_in += bytes;
-            let error = prepared.judge(status, body, latency_us);
+            // A successful answer that is not the stream asked for fails as such.
+            let not_streamed = ((200..300).contains(&status) && !trace.stream.answered())
+                .then_some(ErrorKind::Stream);
+            let error = prepared.judge(status, body, latency_us).or(not_streamed);
             s.record_response(status, latency_us, service_us, error);
             (Some(status), bytes, error)
         }
@@ -684,9 +688,9 @@ fn record_phases(
     trace: &Trace,
     sent_at: Instant,
     done: Instant,
-) -> [Option<u64>; 5] {
+) -> [Option<u64>; crate::metrics::Phase::COUNT] {
     use crate::metrics::Phase;
-    let mut out = [None; 5];
+    let mut out = [None; Phase::COUNT];
     let mut put = |phase: Phase, us: u64| {
         p.record(phase, us);
         out[phase as usize] = Some(us);
@@ -714,6 +718,17 @@ fn record_phases(
             Phase::Transfer,
             micros(done.saturating_duration_since(first)),
         );
+    }
+    if let Some(first) = trace.stream.first {
+        let from = trace.written.unwrap_or(ready);
+        put(
+            Phase::FirstEvent,
+            micros(first.saturating_duration_since(from)),
+        );
+        for &gap in &trace.stream.gaps {
+            p.record(Phase::EventGap, gap);
+        }
+        out[Phase::EventGap as usize] = trace.stream.longest_gap();
     }
     p.new_conns += u64::from(trace.connect_us.is_some());
     out

@@ -16,6 +16,19 @@ pub const PHASE_COLUMNS: [&str; 10] = [
     "queued (mean)",
 ];
 
+/// Column names of [`Summary::stream_rows`].
+pub const STREAM_COLUMNS: [&str; 9] = [
+    "request",
+    "streams",
+    "events/response",
+    "first event p50",
+    "first event p95",
+    "first event p99",
+    "event gap p50",
+    "event gap p99",
+    "event gap max",
+];
+
 /// Column names of [`Summary::exemplar_rows`].
 pub const EXEMPLAR_COLUMNS: [&str; 9] = [
     "at",
@@ -47,6 +60,36 @@ impl Summary {
             Some(e) => e.request.clone(),
             None => format!("series {i}"),
         }
+    }
+
+    /// One row per series whose answers streamed: how many, their events per answer, time to
+    /// the first event and the gaps between events.
+    pub fn stream_rows(&self) -> Vec<Vec<String>> {
+        let ms = |v: f64| crate::format::micros(v * 1000.0);
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.phases.as_ref().map(|p| (i, p)))
+            .filter_map(|(i, p)| p.first_event.as_ref().map(|f| (i, p, f)))
+            .map(|(i, p, first)| {
+                let gap = |f: fn(&PhaseSummary) -> f64| {
+                    p.event_gap.as_ref().map_or("-".to_string(), |g| ms(f(g)))
+                };
+                vec![
+                    self.series_name(i),
+                    first.samples.to_string(),
+                    p.events_per_response.map_or("-".into(), |n| {
+                        crate::format::plain((n * 10.0).round() / 10.0)
+                    }),
+                    ms(first.p50_ms),
+                    ms(first.p95_ms),
+                    ms(first.p99_ms),
+                    gap(|g| g.p50_ms),
+                    gap(|g| g.p99_ms),
+                    gap(|g| g.max_ms),
+                ]
+            })
+            .collect()
     }
 
     /// One row per series with phases: connections opened per second, then each phase's

@@ -47,7 +47,7 @@ pub struct Exemplar {
     /// Whether it opened a connection (else it reused one).
     pub new_conn: bool,
     /// Its phases in µs, indexed like [`Phase::ALL`] (`None`: not gone through).
-    pub phases: [Option<u64>; 5],
+    pub phases: [Option<u64>; Phase::COUNT],
     /// The response head as received (raw), or kept header lines.
     pub head: Vec<u8>,
     /// The first bytes of the body (only kept for failures).

@@ -297,13 +297,16 @@ pub enum ErrorKind {
     /// A variable's value (a `[data]` row, `${random}`…) made the request unsendable: a path
     /// that is not a request target, a header value HTTP does not allow. Nothing was sent.
     Render,
+    /// A request asked to stream (`stream = "sse"` or `"chunked"`) got a successful answer that
+    /// was not that stream (another content type, no chunks) or held no event.
+    Stream,
     /// Anything not classified above.
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in counter order.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::ConnectRefused,
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -316,6 +319,7 @@ impl ErrorKind {
         ErrorKind::Aborted,
         ErrorKind::Protocol,
         ErrorKind::Render,
+        ErrorKind::Stream,
         ErrorKind::Other,
     ];
     /// How many kinds there are.
@@ -336,6 +340,7 @@ impl ErrorKind {
             ErrorKind::Aborted => "aborted",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Render => "render",
+            ErrorKind::Stream => "stream",
             ErrorKind::Other => "other",
         }
     }
@@ -504,6 +509,18 @@ impl Stats {
                     return None;
                 }
                 Some(match stat {
+                    Stat::Min => h.min() as f64,
+                    Stat::Mean => h.mean(),
+                    Stat::Max => h.max() as f64,
+                    Stat::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+                })
+            }
+            Metric::Streaming { stat, what } => {
+                let h = self.phases.of(match what {
+                    crate::thresholds::Streaming::FirstEvent => Phase::FirstEvent,
+                    crate::thresholds::Streaming::EventGap => Phase::EventGap,
+                });
+                (!h.is_empty()).then(|| match stat {
                     Stat::Min => h.min() as f64,
                     Stat::Mean => h.mean(),
                     Stat::Max => h.max() as f64,

@@ -1,4 +1,5 @@
-//! Where a request's time went: a histogram per phase (connect, TLS, write, first byte, transfer).
+//! Where a request's time went: a histogram per phase (connect, TLS, write, first byte, transfer;
+//! for a streamed answer, its first event and the gaps between events).
 
 use super::*;
 
@@ -16,17 +17,26 @@ pub enum Phase {
     FirstByte,
     /// From the first byte of the response to its last.
     Transfer,
+    /// A streamed answer (`stream = "sse"` or `"chunked"`): from the request written to its first
+    /// event (an LLM's time to first token).
+    FirstEvent,
+    /// A streamed answer: between one event and the next (inter-token latency), one sample per gap.
+    EventGap,
 }
 
 impl Phase {
     /// Every phase, in order.
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Connect,
         Phase::Tls,
         Phase::Write,
         Phase::FirstByte,
         Phase::Transfer,
+        Phase::FirstEvent,
+        Phase::EventGap,
     ];
+    /// How many phases there are.
+    pub const COUNT: usize = Self::ALL.len();
 
     /// The stable name used in JSON, the store and reports.
     pub fn as_str(self) -> &'static str {
@@ -36,6 +46,8 @@ impl Phase {
             Phase::Write => "write",
             Phase::FirstByte => "first_byte",
             Phase::Transfer => "transfer",
+            Phase::FirstEvent => "first_event",
+            Phase::EventGap => "event_gap",
         }
     }
 }
@@ -44,7 +56,7 @@ impl Phase {
 #[derive(Debug, Clone)]
 pub struct Phases {
     /// Indexed like [`Phase::ALL`]; a phase no request went through stays empty.
-    pub hist: [Histogram<u64>; 5],
+    pub hist: [Histogram<u64>; Phase::COUNT],
     /// Connections opened (each shows once in `connect`, and in `tls` when https).
     pub new_conns: u64,
 }
@@ -67,6 +79,13 @@ impl Phases {
     /// Records `us` in `phase`.
     pub fn record(&mut self, phase: Phase, us: u64) {
         record(&mut self.hist[phase as usize], us);
+    }
+
+    /// A streamed answer's events per response: each stream gives one first event and one gap
+    /// per event after it. `None` when nothing streamed.
+    pub fn events_per_response(&self) -> Option<f64> {
+        let streams = self.of(Phase::FirstEvent).len();
+        (streams > 0).then(|| 1.0 + self.of(Phase::EventGap).len() as f64 / streams as f64)
     }
 
     /// Whether nothing was recorded.
@@ -214,6 +233,15 @@ pub struct PhasesSummary {
     /// First → last response byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<PhaseSummary>,
+    /// A streamed answer: request written → its first event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event: Option<PhaseSummary>,
+    /// A streamed answer: the gaps between its events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_gap: Option<PhaseSummary>,
+    /// A streamed answer: events per response (first events and gaps over the responses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_per_response: Option<f64>,
     /// Connections opened.
     pub new_connections: u64,
     /// Connections opened per measured second.
@@ -236,6 +264,9 @@ impl PhasesSummary {
             write: one(Phase::Write),
             first_byte: one(Phase::FirstByte),
             transfer: one(Phase::Transfer),
+            first_event: one(Phase::FirstEvent),
+            event_gap: one(Phase::EventGap),
+            events_per_response: p.events_per_response(),
             new_connections: p.new_conns,
             new_connections_per_s: if seconds > 0.0 {
                 p.new_conns as f64 / seconds
@@ -255,6 +286,8 @@ impl PhasesSummary {
                 &self.write,
                 &self.first_byte,
                 &self.transfer,
+                &self.first_event,
+                &self.event_gap,
             ])
             .filter_map(|(p, s)| s.as_ref().map(|s| (p, s)))
             .collect()

@@ -1,6 +1,6 @@
 //! The report's bottleneck sections: where the time went, the slowest and the first failing requests.
 
-use crate::metrics::{EXEMPLAR_COLUMNS, PHASE_COLUMNS, Summary};
+use crate::metrics::{EXEMPLAR_COLUMNS, PHASE_COLUMNS, STREAM_COLUMNS, Summary};
 
 /// One titled table with a sentence before it, as Markdown and HTML both draw it.
 pub struct Section {
@@ -19,6 +19,11 @@ only the connections opened; write is preparing and writing the request; first b
 the request written to the first byte of the answer (the server's work plus one round trip); \
 transfer is the rest of the body; queued is the mean wait in the generator before the send (the \
 open model's wait for a free connection).";
+
+const STREAMS_INTRO: &str = "Answers that streamed (`stream = \"sse\"` or `\"chunked\"`), cut \
+into events as they arrived: the first event runs from the request written to the first event \
+(an LLM's time to first token); each gap is the time between one event and the next \
+(inter-token latency), every gap of every answer counted.";
 
 const SLOWEST_INTRO: &str = "The run's slowest requests (up to three per request), slowest \
 first: when each was due, what came back and where its time went.";
@@ -39,6 +44,15 @@ pub fn sections(s: &Summary) -> Vec<Section> {
             intro: PHASES_INTRO,
             columns: PHASE_COLUMNS.to_vec(),
             rows: phases,
+        });
+    }
+    let streams = s.stream_rows();
+    if !streams.is_empty() {
+        out.push(Section {
+            title: "Streamed answers",
+            intro: STREAMS_INTRO,
+            columns: STREAM_COLUMNS.to_vec(),
+            rows: streams,
         });
     }
     let with = |extra: &'static str| {

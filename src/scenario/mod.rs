@@ -322,6 +322,18 @@ pub struct Request {
     pub checks: Vec<Check>,
     /// Rules on this request's figures (all its targets together).
     pub thresholds: Vec<Threshold>,
+    /// The answer is a stream whose events are timed (`stream = "sse"` or `"chunked"`).
+    pub stream: Option<Stream>,
+}
+
+/// How a streamed answer is cut into events, each timed on arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Server-sent events (`text/event-stream`): an event is a block of lines ending in a blank
+    /// line with a `data` field; OpenAI's closing `data: [DONE]` is not an event.
+    Sse,
+    /// Each HTTP/1.1 chunk (an HTTP/2 data frame) of the body is an event.
+    Chunked,
 }
 
 impl Request {

@@ -196,6 +196,7 @@ pub(super) struct RawRequest {
     pub(super) body: Option<Spanned<String>>,
     pub(super) json: Option<Spanned<toml::Value>>,
     pub(super) weight: Option<Spanned<i64>>,
+    pub(super) stream: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) checks: Vec<Spanned<RawCheck>>,
     #[serde(default)]

@@ -461,6 +461,19 @@ impl Validator<'_> {
                     1
                 }
             };
+            let stream = r.stream.as_ref().and_then(|m| match m.get_ref().as_str() {
+                "sse" => Some(super::Stream::Sse),
+                "chunked" => Some(super::Stream::Chunked),
+                _ => {
+                    self.err(m.span(), "stream must be \"sse\" or \"chunked\"");
+                    None
+                }
+            });
+            if stream == Some(super::Stream::Sse)
+                && !headers.iter().any(|(h, _)| h == http::header::ACCEPT)
+            {
+                headers.push((http::header::ACCEPT, Resolved::fixed("text/event-stream")));
+            }
             let checks = r.checks.iter().filter_map(|c| self.check(c)).collect();
             let thresholds = self.thresholds(&r.thresholds);
             out.push(Request {
@@ -474,6 +487,7 @@ impl Validator<'_> {
                 weight,
                 checks,
                 thresholds,
+                stream,
             });
         }
         out

@@ -85,7 +85,7 @@ fn condition(t: &Threshold) -> Option<String> {
         }
         Metric::Count => Some(format!("http.requests {op} {}", trim(t.limit))),
         Metric::Rate => Some(format!("http.request_rate {op} {}", trim(t.limit))),
-        Metric::ErrorRate | Metric::Errors => None,
+        Metric::ErrorRate | Metric::Errors | Metric::Streaming { .. } => None,
     }
 }
 

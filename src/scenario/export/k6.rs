@@ -73,6 +73,12 @@ fn threshold(t: &Threshold) -> Result<(&'static str, String), String> {
                 t.text
             ));
         }
+        Metric::Streaming { .. } => {
+            return Err(format!(
+                "threshold `{}`: k6 has no built-in metric of a streamed answer's events",
+                t.text
+            ));
+        }
     })
 }
 
