@@ -1754,3 +1754,53 @@ fn a_click_on_a_second_shows_where_its_time_went_and_the_requests_behind_it() {
     }
     h.get_by_label_contains(&format!("Slowest requests: {label}"));
 }
+
+#[test]
+fn a_streamed_runs_page_shows_its_first_event_and_gaps() {
+    let e = env();
+    let scenario = e.samples.parent().expect("dir").join("streamed.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"streamed\"\nduration = \"2s\"\nwarmup = \"0s\"\n[targets]\nllm = \"demo\"\n\
+         [load]\nmodel = \"open\"\nrate = 10\n[[requests]]\nname = \"chat\"\nmethod = \"POST\"\n\
+         path = \"/v1/chat/completions\"\nquery = { tokens = \"5\", first_ms = \"20\", gap_ms = \"5\" }\n\
+         json = { stream = true }\nstream = \"sse\"\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .arg("--db")
+        .arg(&e.db)
+        .args(["run", scenario.to_str().expect("utf-8"), "-q"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1400.0,
+        2400.0,
+    );
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h.get_by_label("#1").click();
+    step_until(&mut h, Duration::from_secs(20), |w| {
+        w.runs
+            .open
+            .as_ref()
+            .is_some_and(|o| o.window_totals.is_some())
+    });
+    h.run();
+    // In the request table and in the page's "Streamed answers" section.
+    for column in ["first event p95", "event gap p99"] {
+        assert_eq!(h.get_all_by_label(column).count(), 2, "{column}");
+    }
+    h.get_by_label_contains("Streamed answers: ");
+}

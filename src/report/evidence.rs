@@ -20,10 +20,10 @@ the request written to the first byte of the answer (the server's work plus one 
 transfer is the rest of the body; queued is the mean wait in the generator before the send (the \
 open model's wait for a free connection).";
 
-const STREAMS_INTRO: &str = "Answers that streamed (`stream = \"sse\"` or `\"chunked\"`), cut \
-into events as they arrived: the first event runs from the request written to the first event \
-(an LLM's time to first token); each gap is the time between one event and the next \
-(inter-token latency), every gap of every answer counted.";
+const STREAMS_INTRO: &str = "Answers that streamed (stream = sse or chunked), cut into events as \
+they arrived: the first event runs from the request written to the first event (an LLM's time \
+to first token); each gap is the time between one event and the next (inter-token latency), \
+every gap of every answer counted.";
 
 const SLOWEST_INTRO: &str = "The run's slowest requests (up to three per request), slowest \
 first: when each was due, what came back and where its time went.";

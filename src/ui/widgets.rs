@@ -50,7 +50,8 @@ pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult], measuring: bool) {
     });
 }
 
-/// Per-request figures: rate, p50, p95, p99, max, errors, status codes.
+/// Per-request figures: rate, p50, p95, p99, max, first byte, new connections, (for streamed
+/// answers) first event and event gap, errors, status codes.
 /// A click on a request's name asks for every chart to show that request alone (a click on
 /// the one shown, for all again): returns the choice when one was clicked.
 pub fn request_table(
@@ -67,29 +68,37 @@ pub fn request_table(
     let mut clicked = None;
     ui.separator();
     let single_target = keys.iter().all(|k| k.target == keys[0].target);
+    use crate::metrics::Phase;
+    // Streamed answers add their time to first event and their gaps between events.
+    let streams = totals
+        .iter()
+        .any(|s| !s.phases.of(Phase::FirstEvent).is_empty());
+    let mut columns = vec![
+        "request",
+        "rate",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "first byte p95",
+        "new conns/s",
+    ];
+    if streams {
+        columns.extend(["first event p95", "event gap p99"]);
+    }
+    columns.extend(["errors", "status codes"]);
     TableBuilder::new(ui)
         .id_salt("request_table")
         // The screen scrolls; a second scroll area inside it would catch the wheel and hide rows.
         .vscroll(false)
         .striped(true)
         .column(Column::auto().at_least(140.0))
-        .columns(Column::auto().at_least(70.0), 8)
+        .columns(Column::auto().at_least(70.0), columns.len() - 2)
         .column(Column::remainder())
         .header(20.0, |mut h| {
-            for t in [
-                "request",
-                "rate",
-                "p50",
-                "p95",
-                "p99",
-                "max",
-                "first byte p95",
-                "new conns/s",
-                "errors",
-                "status codes",
-            ] {
+            for t in &columns {
                 h.col(|ui| {
-                    ui.strong(t);
+                    ui.strong(*t);
                 });
             }
         })
@@ -103,6 +112,10 @@ pub fn request_table(
                             format::micros(st.latency.value_at_quantile(p) as f64)
                         }
                     };
+                    let phase_q = |phase: Phase, p: f64| match st.phases.of(phase) {
+                        h if h.is_empty() => "-".to_string(),
+                        h => format::micros(h.value_at_quantile(p) as f64),
+                    };
                     let name = if single_target {
                         k.request.clone()
                     } else {
@@ -113,7 +126,7 @@ pub fn request_table(
                     } else {
                         0.0
                     };
-                    let cells = [
+                    let mut cells = vec![
                         name,
                         format::rate(rate),
                         q(0.5),
@@ -125,10 +138,7 @@ pub fn request_table(
                             format::micros(st.latency.max() as f64)
                         },
                         // Where the time goes: the server's wait, and connection churn.
-                        match st.phases.of(crate::metrics::Phase::FirstByte) {
-                            h if h.is_empty() => "-".into(),
-                            h => format::micros(h.value_at_quantile(0.95) as f64),
-                        },
+                        phase_q(Phase::FirstByte, 0.95),
                         if seconds > 0.0 && !st.phases.is_empty() {
                             format::plain(
                                 (st.phases.new_conns as f64 / seconds * 10.0).round() / 10.0,
@@ -136,13 +146,23 @@ pub fn request_table(
                         } else {
                             "-".into()
                         },
-                        format!("{} ({})", st.errors, format::percent(st.error_rate())),
+                    ];
+                    if streams {
+                        cells.push(phase_q(Phase::FirstEvent, 0.95));
+                        cells.push(phase_q(Phase::EventGap, 0.99));
+                    }
+                    cells.push(format!(
+                        "{} ({})",
+                        st.errors,
+                        format::percent(st.error_rate())
+                    ));
+                    cells.push(
                         st.status
                             .iter()
                             .map(|(c, n)| format!("{c}×{n}"))
                             .collect::<Vec<_>>()
                             .join(" "),
-                    ];
+                    );
                     let mut cells = cells.into_iter();
                     let name = cells.next().unwrap_or_default();
                     row.col(|ui| {
