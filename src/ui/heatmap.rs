@@ -16,7 +16,7 @@ fn colour(count: f64, max: f64) -> Color32 {
 /// Draws a heatmap: time across, latency up (log), colour for the number of responses; the
 /// tile under the pointer says its count. Returns the start (s) of the column clicked, if one was.
 pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) -> Option<f64> {
-    use egui_plot::{Heatmap, Plot, PlotPoint};
+    use egui_plot::{Plot, PlotPoint};
     let plot = Plot::new(id.to_string())
         .link_cursor(
             super::charts::cursor_group(id),
@@ -48,26 +48,23 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) -> Optio
     // A row of margin either side, so the fastest and slowest bands are off the frame.
     let (lo, hi) = (lo.saturating_sub(1), (hi + 1).min(ROWS - 1));
     let rows = hi - lo + 1;
-    let mut values = Vec::with_capacity(rows * d.columns().len());
-    for r in lo..=hi {
-        values.extend(d.columns().iter().map(|c| c[r] as f64));
-    }
-    let max = values.iter().copied().fold(0.0, f64::max);
-    let width = d.column_seconds() as f32;
-    let start = d.start();
+    // One texture, a pixel per tile, stretched over the plot: a frame draws one quad however
+    // many tiles (under software GL, ten thousand tiles took tens of milliseconds a frame).
+    let texture = texture(ui.ctx(), id, d, lo, hi);
+    let width = d.columns().len() as f64 * d.column_seconds();
+    let height = rows as f64 / PER_DECADE;
     let y0 = LOW_LOG_US + lo as f64 / PER_DECADE;
     let response = plot
         .include_y(y0)
-        .include_y(y0 + rows as f64 / PER_DECADE)
+        .include_y(y0 + height)
         .label_formatter(|_| None)
         .show(ui, |p| {
-            p.heatmap(
-                Heatmap::new(values, d.columns().len())
-                    .at(PlotPoint::new(start, y0))
-                    .tile_size(width, (1.0 / PER_DECADE) as f32)
-                    .show_labels(false)
-                    .custom_mapping(Box::new(move |v| colour(v, max))),
-            );
+            p.image(egui_plot::PlotImage::new(
+                "heatmap",
+                texture.id(),
+                PlotPoint::new(d.start() + width / 2.0, y0 + height / 2.0),
+                egui::vec2(width as f32, height as f32),
+            ));
             p.pointer_coordinate()
         });
     let clicked = response.response.clicked();
@@ -87,4 +84,50 @@ pub fn chart(ui: &mut egui::Ui, d: &HeatmapData, id: &str, height: f32) -> Optio
         ));
     }
     picked
+}
+
+/// What a heatmap's texture was made from: made again only when it changes (once a second live).
+type Made = (usize, u64, usize, usize, u64, u64);
+
+/// The heatmap's rows `lo..=hi` as a texture, a pixel per tile (slowest row on top), kept in the
+/// context's memory under `id` and remade only when the counts changed.
+fn texture(
+    ctx: &egui::Context,
+    id: &str,
+    d: &HeatmapData,
+    lo: usize,
+    hi: usize,
+) -> egui::TextureHandle {
+    let made: Made = (
+        d.columns().len(),
+        d.total(),
+        lo,
+        hi,
+        d.start().to_bits(),
+        d.column_seconds().to_bits(),
+    );
+    let key = egui::Id::unique(("heatmap texture", id));
+    if let Some((was, t)) = ctx.data(|m| m.get_temp::<(Made, egui::TextureHandle)>(key))
+        && was == made
+    {
+        return t;
+    }
+    let cols = d.columns();
+    let max = cols
+        .iter()
+        .flat_map(|c| c[lo..=hi].iter())
+        .fold(0u64, |a, &b| a.max(b)) as f64;
+    let rows = hi - lo + 1;
+    let mut pixels = Vec::with_capacity(rows * cols.len());
+    for r in (lo..=hi).rev() {
+        pixels.extend(cols.iter().map(|c| colour(c[r] as f64, max)));
+    }
+    let image = egui::ColorImage::new([cols.len(), rows], pixels);
+    let t = ctx.load_texture(
+        format!("heatmap {id}"),
+        image,
+        egui::TextureOptions::NEAREST,
+    );
+    ctx.data_mut(|m| m.insert_temp(key, (made, t.clone())));
+    t
 }

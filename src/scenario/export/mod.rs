@@ -181,6 +181,12 @@ fn load_notes(scenario: &Scenario, unmapped: &mut Vec<String>) {
     if scenario.retry_idempotent {
         unmapped.push("retry_idempotent".into());
     }
+    for r in scenario.requests.iter().filter(|r| r.stream.is_some()) {
+        unmapped.push(format!(
+            "stream on request {}: the tool reads the answer whole, without timing its events",
+            r.name
+        ));
+    }
     if scenario.monitor.is_some() {
         unmapped.push(
             "[monitor]: the tool reads no server metrics during its run (send them to your \
