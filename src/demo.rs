@@ -88,6 +88,7 @@ impl DemoServer {
             in_flight_max: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             queued: AtomicU64::new(0),
+            cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         });
         let thread = std::thread::Builder::new()
             .name("loadbench-demo".into())
@@ -221,6 +222,8 @@ struct State {
     in_flight_max: AtomicU64,
     connections: AtomicU64,
     queued: AtomicU64,
+    /// The cached endpoint's entries: when each key's cached answer expires.
+    cache: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl State {
@@ -260,6 +263,10 @@ struct Knobs {
     tokens: Option<u32>,
     first_ms: Option<f64>,
     gap_ms: Option<f64>,
+    /// Cached endpoint: the entry's key, how long it stays fresh, how long a miss takes.
+    key: Option<String>,
+    ttl_ms: Option<f64>,
+    miss_ms: Option<f64>,
 }
 
 impl Knobs {
@@ -275,6 +282,9 @@ impl Knobs {
                 "tokens" => k.tokens = value.parse::<u32>().ok().map(|n| n.min(100_000)),
                 "first_ms" => k.first_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
                 "gap_ms" => k.gap_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "key" => k.key = Some(value.chars().take(64).collect()),
+                "ttl_ms" => k.ttl_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "miss_ms" => k.miss_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
                 _ => {}
             }
         }
@@ -306,6 +316,7 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "POST /v1/tokens/count":"CPU-bound token counting, cost proportional to the body; knob rounds (repeat the work)",
 "GET /v1/dashboard":"slow query, log-normal latency (median ~80 ms)",
 "GET /v1/flaky":"a share of 503s (error_rate knob)",
+"GET /v1/cached":"a cache in front of a slow read: x-cache HIT or MISS; knobs key (k), ttl_ms (1000), miss_ms (20)",
 "POST /v1/chat/completions":"an LLM's completion, OpenAI-style: with {\"stream\":true} server-sent token events; knobs tokens (20), first_ms (200), gap_ms (20)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
 "POST /admin/stall?ms=N":"pause the whole service for N ms",
@@ -535,6 +546,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
             }
         }
         ("POST", "/v1/chat/completions") => completion(knobs, body),
+        ("GET", "/v1/cached") => cached(state, knobs).await,
         ("POST", "/v1/webhooks") => {
             state.webhooks.fetch_add(1, Ordering::Relaxed);
             let mut r = full(Bytes::new());
@@ -550,6 +562,44 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
             serde_json::json!({"error": format!("no route for {method} {path}; GET / lists the endpoints")}),
         ),
     }
+}
+
+/// A cache in front of a slow read: a fresh entry answers at once (`x-cache: HIT`, its `age`);
+/// otherwise the read takes `miss_ms` and fills the entry for `ttl_ms` (`x-cache: MISS`).
+/// Requests that miss together all read (no coalescing), as a plain cache does.
+async fn cached(state: &State, knobs: &Knobs) -> Resp {
+    let key = knobs.key.clone().unwrap_or_else(|| "k".into());
+    let ttl = crate::format::secs(knobs.ttl_ms.unwrap_or(1000.0).max(0.0) / 1000.0);
+    let fresh_until = |cache: &std::collections::HashMap<String, Instant>| cache.get(&key).copied();
+    let now = Instant::now();
+    let hit = state
+        .cache
+        .lock()
+        .ok()
+        .and_then(|c| fresh_until(&c))
+        .filter(|until| *until > now);
+    let (status, age) = match hit {
+        Some(until) => ("HIT", ttl.saturating_sub(until - now)),
+        None => {
+            let miss = crate::format::secs(knobs.miss_ms.unwrap_or(20.0).max(0.0) / 1000.0);
+            crate::timer::sleep(miss).await;
+            if let Ok(mut c) = state.cache.lock() {
+                if c.len() >= 10_000 {
+                    c.clear(); // bounded, whatever keys the load sends
+                }
+                c.insert(key.clone(), Instant::now() + ttl);
+            }
+            ("MISS", Duration::ZERO)
+        }
+    };
+    let mut r = json(
+        StatusCode::OK,
+        serde_json::json!({"key": key, "cache": status}),
+    );
+    let h = r.headers_mut();
+    h.insert("x-cache", http::HeaderValue::from_static(status));
+    h.insert(http::header::AGE, http::HeaderValue::from(age.as_secs()));
+    r
 }
 
 /// An LLM's completion: with `"stream": true` in the body, one server-sent event per token (the

@@ -347,6 +347,11 @@ pub fn evidence(s: &Summary) -> String {
         out.push('\n');
         out.push_str(&table(&crate::metrics::PHASE_COLUMNS, &phases));
     }
+    let splits = s.split_rows();
+    if !splits.is_empty() {
+        out.push('\n');
+        out.push_str(&table(&crate::metrics::SPLIT_COLUMNS, &splits));
+    }
     let streams = s.stream_rows();
     if !streams.is_empty() {
         out.push('\n');

@@ -74,7 +74,19 @@ impl Plan {
         };
         for (ri, r) in scenario.requests.iter().enumerate() {
             for &ti in &r.targets {
-                let p = Prepared::new(prepared.len(), ri, ti, &scenario, &endpoints[ti])?;
+                let mut p = Prepared::new(prepared.len(), ri, ti, &scenario, &endpoints[ti])?;
+                if let Some(split) = &r.split {
+                    // The series each value of the split records into, then the one for the rest.
+                    let series = (0..=split.values.len())
+                        .map(|v| {
+                            let target = Key::target_label(&scenario, r, ti, v);
+                            keys.iter()
+                                .position(|k| k.request == r.name && k.target == target)
+                                .unwrap_or(prepared.len())
+                        })
+                        .collect();
+                    p.split = Some((split.clone(), series));
+                }
                 prepared.push(p);
                 total += u64::from(r.weight) * per_target / r.targets.len().max(1) as u64;
                 cumulative.push(total);
@@ -120,6 +132,9 @@ pub(crate) struct Prepared {
     pub needs_body: bool,
     /// Its answer streams: events to time.
     pub stream: Option<crate::scenario::Stream>,
+    /// Its results split by a response header: the split, and the series of each of its values
+    /// (the last for anything else).
+    pub split: Option<(crate::scenario::Split, Vec<usize>)>,
     status_checked: bool,
     /// A fixed request's HTTP/1.1 bytes, serialised once.
     wire_h1: Option<Vec<u8>>,
@@ -212,6 +227,7 @@ impl Prepared {
             checks: r.checks.clone(),
             needs_body: r.needs_body(),
             stream: r.stream,
+            split: None,
             status_checked: r.has_status_check(),
             wire_h1: None,
         };

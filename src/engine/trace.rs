@@ -20,6 +20,8 @@ pub struct Trace {
     pub head: Vec<u8>,
     /// A streamed answer's events (begun by the worker for each request).
     pub stream: super::stream::StreamScan,
+    /// A header the request's results are split by, kept in `head` even where only a few are.
+    pub keep_header: Option<http::HeaderName>,
 }
 
 impl Trace {

@@ -562,8 +562,15 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         trace,
     } = task;
     let plan = &w.plan;
-    let key = plan.pick(&mut w.rng.borrow_mut());
-    let prepared = &plan.prepared[key];
+    let picked = plan.pick(&mut w.rng.borrow_mut());
+    let prepared = &plan.prepared[picked];
+    // A request split by a response header counts in its split's "other" series until an
+    // answer says which (a timeout or an abort never does).
+    let key = prepared
+        .split
+        .as_ref()
+        .and_then(|(_, series)| series.last().copied())
+        .unwrap_or(picked);
     let seq = w.seq.get() * w.workers as u64 + w.id as u64;
     w.seq.set(w.seq.get() + 1);
     let sent_at = Instant::now();
@@ -597,6 +604,7 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
     body.clear();
     trace.reset();
     trace.stream.begin(prepared.stream);
+    trace.keep_header = prepared.split.as_ref().map(|(s, _)| s.header.clone());
     // Checks read up to their cap; otherwise the first bytes are kept for the exemplars.
     let body_cap = if prepared.needs_body {
         crate::metrics::MAX_CHECKED_BODY
@@ -635,6 +643,13 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
     in_flight.end(done);
     let latency_us = micros(done.saturating_duration_since(origin));
     let service_us = micros(done.saturating_duration_since(sent_at));
+    let key = match &prepared.split {
+        Some((split, series)) => {
+            let value = header_value(&trace.head, &split.header);
+            series.get(split.which(value)).copied().unwrap_or(key)
+        }
+        None => key,
+    };
     let mut stats = w.stats.borrow_mut();
     let s = &mut stats[key];
     s.late += u64::from(late);
@@ -679,6 +694,17 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
             }
         });
     }
+}
+
+/// The value of header `name` in a response head (`name: value` lines after the status line).
+fn header_value<'h>(head: &'h [u8], name: &http::HeaderName) -> Option<&'h [u8]> {
+    head.split(|&b| b == b'\n').skip(1).find_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        line[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(name.as_str().as_bytes())
+            .then(|| line[colon + 1..].trim_ascii())
+    })
 }
 
 /// Records the phases `trace` saw of a request sent at `sent_at` that ended at `done`, and

@@ -29,6 +29,17 @@ pub const STREAM_COLUMNS: [&str; 9] = [
     "event gap max",
 ];
 
+/// Column names of [`Summary::split_rows`].
+pub const SPLIT_COLUMNS: [&str; 7] = [
+    "request",
+    "split by",
+    "value",
+    "responses",
+    "share",
+    "p50",
+    "p95",
+];
+
 /// Column names of [`Summary::exemplar_rows`].
 pub const EXEMPLAR_COLUMNS: [&str; 9] = [
     "at",
@@ -90,6 +101,57 @@ impl Summary {
                 ]
             })
             .collect()
+    }
+
+    /// One row per part of each split request (`split_by`): its responses, their share of the
+    /// request's (a cache's hit ratio), and its latency.
+    pub fn split_rows(&self) -> Vec<Vec<String>> {
+        // A split series' target reads `name [header: value]`.
+        let part = |t: &str| {
+            let (base, rest) = t.strip_suffix(']')?.rsplit_once(" [")?;
+            let (header, value) = rest.split_once(": ")?;
+            Some((base.to_string(), header.to_string(), value.to_string()))
+        };
+        let parts: Vec<_> = self
+            .endpoints
+            .iter()
+            .filter_map(|e| part(&e.target).map(|p| (e, p)))
+            .collect();
+        let mut rows = Vec::new();
+        let mut done = std::collections::HashSet::new();
+        for (e, (base, header, _)) in &parts {
+            if !done.insert((e.request.clone(), base.clone())) {
+                continue;
+            }
+            let same: Vec<_> = parts
+                .iter()
+                .filter(|(o, (b, ..))| o.request == e.request && b == base)
+                .collect();
+            let all: u64 = same.iter().map(|(o, _)| o.count).sum();
+            for (o, (_, _, value)) in same {
+                let share = if all > 0 {
+                    o.count as f64 / all as f64
+                } else {
+                    0.0
+                };
+                let ms = |v: f64| crate::format::micros(v * 1000.0);
+                let (p50, p95) = if o.count > 0 {
+                    (ms(o.latency.p50_ms), ms(o.latency.p95_ms))
+                } else {
+                    ("-".into(), "-".into())
+                };
+                rows.push(vec![
+                    format!("{} @ {base}", e.request),
+                    header.clone(),
+                    value.clone(),
+                    o.count.to_string(),
+                    crate::format::percent(share),
+                    p50,
+                    p95,
+                ]);
+            }
+        }
+        rows
     }
 
     /// One row per series with phases: connections opened per second, then each phase's

@@ -12,18 +12,40 @@ pub struct Key {
 }
 
 impl Key {
-    /// Series measured by a run of `scenario`: (request, target) pairs, request-major.
+    /// Series measured by a run of `scenario`: (request, target) pairs, request-major; a request
+    /// split by a header has its first value's series there, and the rest of its split after
+    /// every pair (the mix picks among the pairs, whose order is the plan's).
     pub fn all(scenario: &crate::scenario::Scenario) -> Vec<Key> {
-        scenario
+        let key = |r: &crate::scenario::Request, t: usize, value: usize| Key {
+            request: r.name.clone(),
+            target: Key::target_label(scenario, r, t, value),
+        };
+        let pairs = scenario
             .requests
             .iter()
-            .flat_map(|r| {
-                r.targets.iter().map(move |&t| Key {
-                    request: r.name.clone(),
-                    target: scenario.targets[t].name.clone(),
-                })
-            })
-            .collect()
+            .flat_map(|r| r.targets.iter().map(move |&t| key(r, t, 0)));
+        let rest = scenario.requests.iter().flat_map(|r| {
+            let more = r.split.as_ref().map_or(0, |s| s.values.len());
+            r.targets
+                .iter()
+                .flat_map(move |&t| (1..=more).map(move |v| key(r, t, v)))
+        });
+        pairs.chain(rest).collect()
+    }
+
+    /// The target name a series shows: the target's, and for a split request which part of the
+    /// split (`api [x-cache: HIT]`).
+    pub fn target_label(
+        scenario: &crate::scenario::Scenario,
+        r: &crate::scenario::Request,
+        t: usize,
+        value: usize,
+    ) -> String {
+        let name = &scenario.targets[t].name;
+        match &r.split {
+            Some(s) => format!("{name} [{}]", s.label(value)),
+            None => name.clone(),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The report's bottleneck sections: where the time went, the slowest and the first failing requests.
 
-use crate::metrics::{EXEMPLAR_COLUMNS, PHASE_COLUMNS, STREAM_COLUMNS, Summary};
+use crate::metrics::{EXEMPLAR_COLUMNS, PHASE_COLUMNS, SPLIT_COLUMNS, STREAM_COLUMNS, Summary};
 
 /// One titled table with a sentence before it, as Markdown and HTML both draw it.
 pub struct Section {
@@ -25,6 +25,10 @@ they arrived: the first event runs from the request written to the first event (
 to first token); each gap is the time between one event and the next (inter-token latency), \
 every gap of every answer counted.";
 
+const SPLIT_INTRO: &str = "Requests split by a response header (split_by): each value's \
+responses, their share of the request's (for a cache, its hit ratio) and their latency; other \
+holds answers without a listed value, and requests that got no answer.";
+
 const SLOWEST_INTRO: &str = "The run's slowest requests (up to three per request), slowest \
 first: when each was due, what came back and where its time went.";
 
@@ -44,6 +48,15 @@ pub fn sections(s: &Summary) -> Vec<Section> {
             intro: PHASES_INTRO,
             columns: PHASE_COLUMNS.to_vec(),
             rows: phases,
+        });
+    }
+    let splits = s.split_rows();
+    if !splits.is_empty() {
+        out.push(Section {
+            title: "Split by response header",
+            intro: SPLIT_INTRO,
+            columns: SPLIT_COLUMNS.to_vec(),
+            rows: splits,
         });
     }
     let streams = s.stream_rows();

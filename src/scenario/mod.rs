@@ -324,6 +324,48 @@ pub struct Request {
     pub thresholds: Vec<Threshold>,
     /// The answer is a stream whose events are timed (`stream = "sse"` or `"chunked"`).
     pub stream: Option<Stream>,
+    /// Its series split by a response header's value (a cache's HIT and MISS).
+    pub split: Option<Split>,
+}
+
+/// A request's results split by the value of one response header: a series per listed value
+/// and one for anything else (the header absent, another value, no answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// The header read.
+    pub header: http::HeaderName,
+    /// The values that get a series of their own, as written (matched without regard to case,
+    /// on the value's first word: `HIT from cdn` is `HIT`).
+    pub values: Vec<String>,
+}
+
+/// The series of a split that is not one of its values.
+pub const SPLIT_OTHER: &str = "other";
+
+impl Split {
+    /// The index in `values` of a header's value, or `values.len()` for anything else.
+    pub fn which(&self, value: Option<&[u8]>) -> usize {
+        let word = value.map(|v| {
+            let v = v.trim_ascii();
+            let end = v
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || matches!(b, b',' | b';'))
+                .unwrap_or(v.len());
+            &v[..end]
+        });
+        word.and_then(|w| {
+            self.values
+                .iter()
+                .position(|v| v.as_bytes().eq_ignore_ascii_case(w))
+        })
+        .unwrap_or(self.values.len())
+    }
+
+    /// The label a series of the split adds to its target: `x-cache: HIT`.
+    pub fn label(&self, i: usize) -> String {
+        let value = self.values.get(i).map_or(SPLIT_OTHER, String::as_str);
+        format!("{}: {value}", self.header)
+    }
 }
 
 /// How a streamed answer is cut into events, each timed on arrival.

@@ -197,10 +197,19 @@ pub(super) struct RawRequest {
     pub(super) json: Option<Spanned<toml::Value>>,
     pub(super) weight: Option<Spanned<i64>>,
     pub(super) stream: Option<Spanned<String>>,
+    pub(super) split_by: Option<Spanned<RawSplit>>,
     #[serde(default)]
     pub(super) checks: Vec<Spanned<RawCheck>>,
     #[serde(default)]
     pub(super) thresholds: Vec<Spanned<RawThreshold>>,
+}
+
+/// `split_by = { header = "x-cache", values = ["HIT", "MISS"] }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSplit {
+    pub(super) header: Spanned<String>,
+    pub(super) values: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]

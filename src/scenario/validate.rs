@@ -474,6 +474,7 @@ impl Validator<'_> {
             {
                 headers.push((http::header::ACCEPT, Resolved::fixed("text/event-stream")));
             }
+            let split = r.split_by.as_ref().and_then(|sp| self.split(sp));
             let checks = r.checks.iter().filter_map(|c| self.check(c)).collect();
             let thresholds = self.thresholds(&r.thresholds);
             out.push(Request {
@@ -488,9 +489,51 @@ impl Validator<'_> {
                 checks,
                 thresholds,
                 stream,
+                split,
             });
         }
         out
+    }
+
+    /// Reads `split_by`: a header name and the values that get a series of their own (default
+    /// `HIT` and `MISS`, what caches answer).
+    fn split(&mut self, sp: &Spanned<super::raw::RawSplit>) -> Option<super::Split> {
+        let raw = sp.get_ref();
+        let header = match http::HeaderName::from_bytes(raw.header.get_ref().as_bytes()) {
+            Ok(h) => h,
+            Err(_) => {
+                self.err(
+                    raw.header.span(),
+                    "split_by header is not a valid header name",
+                );
+                return None;
+            }
+        };
+        let values = match &raw.values {
+            None => vec!["HIT".to_string(), "MISS".to_string()],
+            Some(v) => {
+                let list = v.get_ref();
+                let mut seen = std::collections::HashSet::new();
+                let bad = list.is_empty()
+                    || list.len() > 16
+                    || list.iter().any(|x| {
+                        x.is_empty()
+                            || x.eq_ignore_ascii_case(super::SPLIT_OTHER)
+                            || x.bytes()
+                                .any(|b| b.is_ascii_whitespace() || matches!(b, b',' | b';'))
+                            || !seen.insert(x.to_ascii_lowercase())
+                    });
+                if bad {
+                    self.err(
+                        v.span(),
+                        "split_by values: 1 to 16 different single words (\"other\" is the series of everything else)",
+                    );
+                    return None;
+                }
+                list.clone()
+            }
+        };
+        Some(super::Split { header, values })
     }
 
     /// Reads `[data] file` (CSV with a header row); problems point at the key.

@@ -1,0 +1,140 @@
+//! A request's results split by a response header, against the demo's cache: the misses follow
+//! its TTL, hits and misses keep their own latency, and any header splits over HTTP/2 too.
+
+mod common;
+
+use common::{run, scenario, serial};
+use loadbench::demo::{DemoConfig, DemoServer};
+
+#[test]
+fn hits_and_misses_follow_the_caches_ttl_and_keep_their_own_latency() {
+    let _g = serial();
+    // One key, fresh for 500 ms, a miss taking 30 ms, read 100 times a second for 3 s: the
+    // first read and then about one read every 500 ms miss.
+    let (o, ticks) = run(scenario(
+        r#"
+name = "cache"
+duration = "3s"
+[targets]
+api = "demo"
+[load]
+model = "open"
+rate = 100
+[[requests]]
+name = "read"
+path = "/v1/cached"
+query = { key = "one", ttl_ms = "500", miss_ms = "30" }
+split_by = { header = "x-cache" }
+"#,
+    ));
+    let series = |value: &str| {
+        o.summary
+            .endpoints
+            .iter()
+            .find(|e| e.target == format!("api [x-cache: {value}]"))
+            .unwrap_or_else(|| panic!("a {value} series in {:?}", o.summary.endpoints))
+    };
+    let (hit, miss, other) = (series("HIT"), series("MISS"), series("other"));
+    assert_eq!(o.summary.total.errors, 0);
+    assert_eq!(other.count, 0, "every answer said HIT or MISS");
+    // 3 s / (500 ms fresh + the 30 ms miss + up to 10 ms to the next read) ≈ 5.7 refills, and
+    // the reads that arrive during a 30 ms refill miss too (≈ 3 each at 100/s).
+    let refills: f64 = 3000.0 / 540.0;
+    let (lo, hi) = (refills.floor() as u64, (refills * 4.0).ceil() as u64 + 1);
+    assert!(
+        (lo..=hi).contains(&miss.count),
+        "{} misses, expected {lo}..={hi}",
+        miss.count
+    );
+    assert!(hit.count > 250, "{} hits", hit.count);
+    // Each population keeps its own latency: misses pay the origin's 30 ms, hits do not.
+    assert!(
+        (30.0..33.0).contains(&miss.latency.p50_ms),
+        "miss p50 {}",
+        miss.latency.p50_ms
+    );
+    assert!(hit.latency.p95_ms < 5.0, "hit p95 {}", hit.latency.p95_ms);
+    // Per second, stored like any series: the hit ratio of each second is there to read.
+    let keys = loadbench::metrics::Key::all(&scenario(
+        "name = \"k\"\nduration = \"1s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 1\n\
+         [[requests]]\nname = \"read\"\npath = \"/\"\nsplit_by = { header = \"x-cache\" }\n",
+    ));
+    assert_eq!(keys.len(), 3);
+    let per_second: u64 = ticks.iter().map(|t| t.stats[0].requests).sum();
+    assert_eq!(per_second, hit.count, "the first series is HIT");
+    let rows = o.summary.split_rows();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0][2], "HIT");
+}
+
+#[test]
+fn any_header_splits_over_http2_and_bad_splits_are_refused() {
+    let _g = serial();
+    let demo = DemoServer::start(DemoConfig {
+        tls: true,
+        ..DemoConfig::default()
+    })
+    .expect("demo starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
+    // cache-control is not among the headers exemplars keep: the split keeps it itself.
+    let (o, _) = run(scenario(&format!(
+        r#"
+name = "h2 split"
+duration = "1s"
+[targets]
+llm = {{ url = "https://localhost:{}", ca_file = "{}", http = "2" }}
+[load]
+model = "closed"
+vus = 2
+[[requests]]
+name = "chat"
+method = "POST"
+path = "/v1/chat/completions"
+query = {{ tokens = "2", first_ms = "1", gap_ms = "1" }}
+split_by = {{ header = "cache-control", values = ["no-cache", "no-store"] }}
+"#,
+        demo.addr.port(),
+        ca.display()
+    )));
+    let by: Vec<(&str, u64)> = o
+        .summary
+        .endpoints
+        .iter()
+        .map(|e| (e.target.as_str(), e.count))
+        .collect();
+    assert!(
+        by.iter()
+            .any(|&(t, n)| t == "llm [cache-control: no-cache]" && n > 0),
+        "{by:?}"
+    );
+    assert!(
+        by.iter().all(|&(t, n)| n == 0 || t.ends_with("no-cache]")),
+        "{by:?}"
+    );
+    for (split, why) in [
+        (r#"{ header = "x cache" }"#, "not a valid header name"),
+        (
+            r#"{ header = "x-cache", values = [] }"#,
+            "1 to 16 different single words",
+        ),
+        (
+            r#"{ header = "x-cache", values = ["HIT", "hit"] }"#,
+            "1 to 16 different single words",
+        ),
+        (
+            r#"{ header = "x-cache", values = ["other"] }"#,
+            "everything else",
+        ),
+    ] {
+        let text = format!(
+            "name = \"x\"\nduration = \"1s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\n\
+             rate = 1\n[[requests]]\nname = \"r\"\npath = \"/\"\nsplit_by = {split}\n"
+        );
+        let err = loadbench::scenario::Scenario::parse(&text, None, &|_| None)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(why) && err.contains(":11:"), "{split}: {err}");
+    }
+}
