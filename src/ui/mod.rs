@@ -201,7 +201,7 @@ pub enum Purpose {
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
-pub const SAMPLES: [(&str, &str); 5] = [
+pub const SAMPLES: [(&str, &str); 8] = [
     (
         "quickstart.toml",
         include_str!("../../scenarios/quickstart.toml"),
@@ -218,6 +218,18 @@ pub const SAMPLES: [(&str, &str); 5] = [
     (
         "server-side.toml",
         include_str!("../../scenarios/server-side.toml"),
+    ),
+    (
+        "streaming-completion.toml",
+        include_str!("../../scenarios/streaming-completion.toml"),
+    ),
+    (
+        "cache-split.toml",
+        include_str!("../../scenarios/cache-split.toml"),
+    ),
+    (
+        "availability-soak.toml",
+        include_str!("../../scenarios/availability-soak.toml"),
     ),
 ];
 
