@@ -337,14 +337,8 @@ checks = [{ latency = "< 0.08s" }]
 #[test]
 fn https_works_with_the_ca_option_and_fails_clearly_without() {
     let _g = serial();
-    let demo = DemoServer::start(DemoConfig {
-        tls: true,
-        ..DemoConfig::default()
-    })
-    .expect("demo starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
+    let tls = common::TlsDemo::start();
+    let ca = &tls.ca;
     let body = |target: String| {
         format!(
             r#"
@@ -362,7 +356,7 @@ checks = [{{ status = 200 }}]
 "#
         )
     };
-    let url = format!("https://localhost:{}", demo.addr.port());
+    let url = tls.url();
     for http in ["1.1", "2"] {
         let (o, _) = run(scenario(&body(format!(
             "secure = {{ url = \"{url}\", ca_file = \"{}\", http = \"{http}\" }}",

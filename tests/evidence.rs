@@ -108,15 +108,9 @@ path = "/v1/echo"
 #[test]
 fn tls_is_timed_on_new_connections_only() {
     let _g = serial();
-    let demo = DemoServer::start(DemoConfig {
-        tls: true,
-        ..DemoConfig::default()
-    })
-    .expect("demo starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
-    let url = format!("https://localhost:{}", demo.addr.port());
+    let tls = common::TlsDemo::start();
+    let ca = &tls.ca;
+    let url = tls.url();
     for http in ["1.1", "2"] {
         let (o, _) = run(scenario(&format!(
             r#"

@@ -1588,17 +1588,11 @@ fn another_tools_results_imported_from_the_runs_screen_open_as_a_run() {
     assert!(h.query_all_by_label_contains("k6: k6-1.1").count() >= 1);
 }
 
-#[test]
-fn a_monitored_run_shows_the_server_side_beside_its_latency() {
-    let e = env();
-    let scenario = e.samples.parent().expect("dir").join("monitored.toml");
-    std::fs::write(
-        &scenario,
-        "name = \"monitored\"\nduration = \"3s\"\nwarmup = \"0s\"\n[targets]\napi = \"demo\"\n\
-         [load]\nmodel = \"open\"\nrate = 50\n[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
-         [monitor]\nprometheus = [\"api\"]\nmetrics = [\"demo_requests_total\", \"demo_queue_depth\"]\n",
-    )
-    .expect("write");
+/// Runs `text` from the command line into `e`'s database, then opens that run (#1) in a tall
+/// window's Runs screen.
+fn open_stored_run(e: &Env, file: &str, text: &str) -> Harness<'static, Workbench> {
+    let scenario = e.samples.parent().expect("dir").join(file);
+    std::fs::write(&scenario, text).expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
         .arg("--db")
         .arg(&e.db)
@@ -1623,6 +1617,19 @@ fn a_monitored_run_shows_the_server_side_beside_its_latency() {
     h.get_by_label("Runs").click();
     h.run();
     h.get_by_label("#1").click();
+    h
+}
+
+#[test]
+fn a_monitored_run_shows_the_server_side_beside_its_latency() {
+    let e = env();
+    let mut h = open_stored_run(
+        &e,
+        "monitored.toml",
+        "name = \"monitored\"\nduration = \"3s\"\nwarmup = \"0s\"\n[targets]\napi = \"demo\"\n\
+         [load]\nmodel = \"open\"\nrate = 50\n[[requests]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
+         [monitor]\nprometheus = [\"api\"]\nmetrics = [\"demo_requests_total\", \"demo_queue_depth\"]\n",
+    );
     step_until(&mut h, Duration::from_secs(20), |w| {
         w.runs
             .open
@@ -1758,39 +1765,14 @@ fn a_click_on_a_second_shows_where_its_time_went_and_the_requests_behind_it() {
 #[test]
 fn a_streamed_runs_page_shows_its_first_event_and_gaps() {
     let e = env();
-    let scenario = e.samples.parent().expect("dir").join("streamed.toml");
-    std::fs::write(
-        &scenario,
+    let mut h = open_stored_run(
+        &e,
+        "streamed.toml",
         "name = \"streamed\"\nduration = \"2s\"\nwarmup = \"0s\"\n[targets]\nllm = \"demo\"\n\
          [load]\nmodel = \"open\"\nrate = 10\n[[requests]]\nname = \"chat\"\nmethod = \"POST\"\n\
          path = \"/v1/chat/completions\"\nquery = { tokens = \"5\", first_ms = \"20\", gap_ms = \"5\" }\n\
          json = { stream = true }\nstream = \"sse\"\n",
-    )
-    .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
-        .arg("--db")
-        .arg(&e.db)
-        .args(["run", scenario.to_str().expect("utf-8"), "-q"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let mut h = harness_sized(
-        Workbench::new(
-            e.samples.clone(),
-            e.db.clone(),
-            Box::new(ScriptedDialogs::default()),
-        ),
-        1400.0,
-        2400.0,
-    );
-    h.run();
-    h.get_by_label("Runs").click();
-    h.run();
-    h.get_by_label("#1").click();
     step_until(&mut h, Duration::from_secs(20), |w| {
         w.runs
             .open

@@ -4,7 +4,6 @@
 mod common;
 
 use common::{run, scenario, serial};
-use loadbench::demo::{DemoConfig, DemoServer};
 
 #[test]
 fn hits_and_misses_follow_the_caches_ttl_and_keep_their_own_latency() {
@@ -70,14 +69,8 @@ split_by = { header = "x-cache" }
 #[test]
 fn any_header_splits_over_http2_and_bad_splits_are_refused() {
     let _g = serial();
-    let demo = DemoServer::start(DemoConfig {
-        tls: true,
-        ..DemoConfig::default()
-    })
-    .expect("demo starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
+    let tls = common::TlsDemo::start();
+    let (demo, ca) = (&tls.demo, &tls.ca);
     // cache-control is not among the headers exemplars keep: the split keeps it itself.
     let (o, _) = run(scenario(&format!(
         r#"

@@ -52,15 +52,9 @@ fn stream_of(p: &Option<PhasesSummary>) -> (&PhasesSummary, &PhaseSummary, &Phas
 #[test]
 fn sse_first_event_and_gaps_follow_the_demos_delays_over_http1_and_http2() {
     let _g = serial();
-    let demo = DemoServer::start(DemoConfig {
-        tls: true,
-        ..DemoConfig::default()
-    })
-    .expect("demo starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
-    let url = format!("https://localhost:{}", demo.addr.port());
+    let tls = common::TlsDemo::start();
+    let ca = &tls.ca;
+    let url = tls.url();
     for http in ["1.1", "2"] {
         let target = format!(
             r#"{{ url = "{url}", ca_file = "{}", http = "{http}" }}"#,

@@ -40,34 +40,6 @@ const BODY_CELL: usize = 160;
 
 /// The evidence sections a summary has (none for a run without phases or exemplars).
 pub fn sections(s: &Summary) -> Vec<Section> {
-    let mut out = Vec::new();
-    let phases = s.phase_rows();
-    if !phases.is_empty() {
-        out.push(Section {
-            title: "Where the time goes",
-            intro: PHASES_INTRO,
-            columns: PHASE_COLUMNS.to_vec(),
-            rows: phases,
-        });
-    }
-    let splits = s.split_rows();
-    if !splits.is_empty() {
-        out.push(Section {
-            title: "Split by response header",
-            intro: SPLIT_INTRO,
-            columns: SPLIT_COLUMNS.to_vec(),
-            rows: splits,
-        });
-    }
-    let streams = s.stream_rows();
-    if !streams.is_empty() {
-        out.push(Section {
-            title: "Streamed answers",
-            intro: STREAMS_INTRO,
-            columns: STREAM_COLUMNS.to_vec(),
-            rows: streams,
-        });
-    }
     let with = |extra: &'static str| {
         let mut c = EXEMPLAR_COLUMNS.to_vec();
         c.push(extra);
@@ -82,14 +54,6 @@ pub fn sections(s: &Summary) -> Vec<Section> {
             row
         })
         .collect();
-    if !slowest.is_empty() {
-        out.push(Section {
-            title: "Slowest requests",
-            intro: SLOWEST_INTRO,
-            columns: with("headers"),
-            rows: slowest,
-        });
-    }
     let failures: Vec<Vec<String>> = s
         .exemplar_rows(true)
         .into_iter()
@@ -105,13 +69,35 @@ pub fn sections(s: &Summary) -> Vec<Section> {
             row
         })
         .collect();
-    if !failures.is_empty() {
-        out.push(Section {
-            title: "First failures",
-            intro: FAILURES_INTRO,
-            columns: with("body"),
-            rows: failures,
-        });
-    }
-    out
+    [
+        (
+            "Where the time goes",
+            PHASES_INTRO,
+            PHASE_COLUMNS.to_vec(),
+            s.phase_rows(),
+        ),
+        (
+            "Split by response header",
+            SPLIT_INTRO,
+            SPLIT_COLUMNS.to_vec(),
+            s.split_rows(),
+        ),
+        (
+            "Streamed answers",
+            STREAMS_INTRO,
+            STREAM_COLUMNS.to_vec(),
+            s.stream_rows(),
+        ),
+        ("Slowest requests", SLOWEST_INTRO, with("headers"), slowest),
+        ("First failures", FAILURES_INTRO, with("body"), failures),
+    ]
+    .into_iter()
+    .filter(|(.., rows)| !rows.is_empty())
+    .map(|(title, intro, columns, rows)| Section {
+        title,
+        intro,
+        columns,
+        rows,
+    })
+    .collect()
 }

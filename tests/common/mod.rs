@@ -119,3 +119,35 @@ max_in_flight = 4
 name = "slow"
 path = "/v1/echo"
 "#;
+
+/// The demo service over HTTPS with its CA written to a file, as a scenario's `ca_file` reads it.
+pub struct TlsDemo {
+    pub demo: loadbench::demo::DemoServer,
+    /// The CA's PEM file (in a folder removed with this).
+    pub ca: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsDemo {
+    /// Starts it.
+    pub fn start() -> TlsDemo {
+        let demo = loadbench::demo::DemoServer::start(loadbench::demo::DemoConfig {
+            tls: true,
+            ..loadbench::demo::DemoConfig::default()
+        })
+        .expect("demo starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, demo.ca_pem.as_deref().expect("a CA")).expect("write ca");
+        TlsDemo {
+            demo,
+            ca,
+            _dir: dir,
+        }
+    }
+
+    /// Its base URL by name (`https://localhost:PORT`), which its certificate names.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.demo.addr.port())
+    }
+}

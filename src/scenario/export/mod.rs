@@ -181,6 +181,14 @@ fn load_notes(scenario: &Scenario, unmapped: &mut Vec<String>) {
     if scenario.retry_idempotent {
         unmapped.push("retry_idempotent".into());
     }
+    for r in scenario.requests.iter() {
+        if let Some(split) = &r.split {
+            unmapped.push(format!(
+                "split_by {} on request {}: the tool reports the request as one series",
+                split.header, r.name
+            ));
+        }
+    }
     for r in scenario.requests.iter().filter(|r| r.stream.is_some()) {
         unmapped.push(format!(
             "stream on request {}: the tool reads the answer whole, without timing its events",
