@@ -117,6 +117,15 @@ fn three_shards_started_together_merge_into_exactly_the_single_process_run() {
     let merged_db = dir.path().join("merged.db");
     let c = collect(&merged_db, &out);
     ok(&c, "collect");
+    // The merge says how far apart the shards started: one --start-at keeps it under a second.
+    let said = String::from_utf8_lossy(&c.stderr);
+    let spread: u64 = said
+        .split("started within ")
+        .nth(1)
+        .and_then(|r| r.split(" ms").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no spread in {said:?}"));
+    assert!(spread < 1000, "{said}");
     let merged = String::from_utf8_lossy(&c.stdout).trim().to_string();
     let m = summary_of(&merged_db, &merged);
     // The single process, same scenario, same machine.

@@ -123,9 +123,10 @@ pub(super) fn cluster(args: ClusterArgs, db: &std::path::Path) -> i32 {
                 Ok(c) => {
                     let list: Vec<String> = c.shards.iter().map(|i| format!("#{i}")).collect();
                     eprintln!(
-                        "{} shard(s) stored as runs {}; merged into run #{}",
+                        "{} shard(s) stored as runs {}, started within {} ms of each other; merged into run #{}",
                         c.shards.len(),
                         list.join(" "),
+                        c.spread_ms,
                         c.merged
                     );
                     println!("{}", c.merged);

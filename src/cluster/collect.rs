@@ -13,6 +13,8 @@ pub struct Collected {
     pub shards: Vec<i64>,
     /// The merged run (the only shard's run when there was one).
     pub merged: i64,
+    /// How far apart the shards started, ms (what one `--start-at` keeps small).
+    pub spread_ms: i64,
 }
 
 /// The largest file or log read for exports (a day-long shard's export is tens of MB).
@@ -182,5 +184,6 @@ fn merge(store: &Store, docs: Vec<RunExport>) -> Result<Collected, String> {
     Ok(Collected {
         shards: ids,
         merged,
+        spread_ms: spread,
     })
 }
