@@ -195,3 +195,55 @@ path = "/"
     let grown = rss_kb().saturating_sub(before);
     assert!(grown < 200_000, "memory grew by {grown} KB");
 }
+
+fn endless_events(mut s: TcpStream) {
+    if read_head(&mut s) {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
+        let events = b"data:x\n\n".repeat(128);
+        let chunk = [
+            format!("{:x}\r\n", events.len()).as_bytes(),
+            &events,
+            b"\r\n",
+        ]
+        .concat();
+        while s.write_all(&chunk).is_ok() {}
+    }
+}
+
+#[test]
+fn a_stream_of_endless_events_times_out_in_bounded_memory() {
+    let _g = serial();
+    let url = server(endless_events);
+    let before = rss_kb();
+    let (o, _) = run(scenario(&format!(
+        r#"
+name = "event flood"
+duration = "2s"
+timeout = "500ms"
+drain = "500ms"
+[targets]
+api = "{url}"
+[load]
+model = "open"
+rate = 20
+max_in_flight = 8
+[[requests]]
+name = "stream"
+path = "/"
+stream = "sse"
+"#
+    )));
+    let t = &o.summary.total;
+    assert!(t.errors > 0, "{t:?}");
+    let timed_out = t.error_kinds.get("timeout").copied().unwrap_or(0)
+        + t.error_kinds.get("aborted").copied().unwrap_or(0);
+    assert_eq!(timed_out, t.errors, "{:?}", t.error_kinds);
+    // Millions of events were timed, their gaps kept as a histogram, not a list.
+    let p = o.summary.endpoints[0].phases.as_ref().expect("phases");
+    let gaps = p.event_gap.as_ref().expect("gaps").samples;
+    assert!(gaps > 100_000, "{gaps} gaps");
+    let grown = rss_kb().saturating_sub(before);
+    assert!(grown < 100_000, "memory grew by {grown} KB for {gaps} gaps");
+}

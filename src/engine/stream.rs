@@ -2,14 +2,17 @@
 
 use std::time::Instant;
 
+use hdrhistogram::Histogram;
+
 use crate::scenario::Stream;
 
 /// Longest line start kept to recognise a `data` field and OpenAI's `[DONE]`.
 const LINE_START: usize = 16;
 
-/// What one request's streamed answer did; reused from request to request (its gaps keep their
-/// memory), so it costs nothing for requests that do not stream.
-#[derive(Debug, Default)]
+/// What one request's streamed answer did; reused from request to request, so it costs nothing
+/// for requests that do not stream, and a histogram of the gaps keeps its memory bounded however
+/// many events a server sends.
+#[derive(Debug)]
 pub struct StreamScan {
     /// How the answer is cut, or None when the request does not stream.
     mode: Option<Stream>,
@@ -21,7 +24,7 @@ pub struct StreamScan {
     pub first: Option<Instant>,
     last: Option<Instant>,
     /// The gaps between consecutive events, µs.
-    pub gaps: Vec<u64>,
+    pub gaps: Histogram<u64>,
     /// Server-sent events: the current line's first bytes, and whether the current block
     /// holds a `data` field (other than `[DONE]`).
     line: [u8; LINE_START],
@@ -29,6 +32,23 @@ pub struct StreamScan {
     has_data: bool,
     /// The last byte was a CR (a CRLF's LF then ends nothing more).
     after_cr: bool,
+}
+
+impl Default for StreamScan {
+    fn default() -> Self {
+        StreamScan {
+            mode: None,
+            event_stream: false,
+            events: 0,
+            first: None,
+            last: None,
+            gaps: crate::metrics::new_histogram(),
+            line: [0; LINE_START],
+            line_len: 0,
+            has_data: false,
+            after_cr: false,
+        }
+    }
 }
 
 impl StreamScan {
@@ -39,7 +59,9 @@ impl StreamScan {
         self.events = 0;
         self.first = None;
         self.last = None;
-        self.gaps.clear();
+        if !self.gaps.is_empty() {
+            self.gaps.reset();
+        }
         self.line_len = 0;
         self.has_data = false;
         self.after_cr = false;
@@ -95,8 +117,8 @@ impl StreamScan {
 
     fn event(&mut self, now: Instant) {
         if let Some(last) = self.last {
-            self.gaps
-                .push(now.saturating_duration_since(last).as_micros() as u64);
+            let us = now.saturating_duration_since(last).as_micros() as u64;
+            crate::metrics::record(&mut self.gaps, us);
         } else {
             self.first = Some(now);
         }
@@ -116,7 +138,7 @@ impl StreamScan {
 
     /// The largest gap, µs.
     pub fn longest_gap(&self) -> Option<u64> {
-        self.gaps.iter().copied().max()
+        (!self.gaps.is_empty()).then(|| self.gaps.max())
     }
 }
 
@@ -145,12 +167,28 @@ mod tests {
         s.bytes(b"data: b\n\n", t0 + Duration::from_millis(40));
         s.bytes(b"data: c\n\ndata: d\n\n", t0 + Duration::from_millis(100));
         assert_eq!((s.events, s.first), (4, Some(t0)));
-        assert_eq!(s.gaps, vec![40_000, 60_000, 0]);
+        let gaps: Vec<(u64, u64)> = s
+            .gaps
+            .iter_recorded()
+            .map(|v| {
+                (
+                    s.gaps.lowest_equivalent(v.value_iterated_to()),
+                    v.count_at_value(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            gaps,
+            vec![(1, 1), (40_000, 1), (60_000, 1)],
+            "0 counts as 1 µs"
+        );
+        assert_eq!(s.longest_gap(), Some(s.gaps.max()));
         assert!(!s.answered(), "no text/event-stream content type");
         s.event_stream = true;
         assert!(s.answered());
         s.begin(Some(Stream::Sse));
         assert!(s.gaps.is_empty() && s.events == 0 && !s.answered());
+        assert_eq!(s.longest_gap(), None);
     }
 
     #[test]
@@ -161,7 +199,10 @@ mod tests {
         s.bytes(b"data: a\n\n", t0);
         s.chunk(t0);
         s.chunk(t0 + Duration::from_millis(5));
-        assert_eq!((s.events, s.gaps.clone()), (2, vec![5_000]));
+        assert_eq!(
+            (s.events, s.gaps.len(), s.longest_gap()),
+            (2, 1, Some(5_003))
+        );
         s.begin(None);
         s.bytes(b"data: a\n\n", t0);
         s.chunk(t0);
