@@ -23,8 +23,9 @@ pub struct StreamScan {
     /// When the first event arrived.
     pub first: Option<Instant>,
     last: Option<Instant>,
-    /// The gaps between consecutive events, µs.
-    pub gaps: Histogram<u64>,
+    /// The gaps between consecutive events, µs (made when the first streamed request begins, so
+    /// the many requests that do not stream hold none).
+    gaps: Option<Histogram<u64>>,
     /// Server-sent events: the current line's first bytes, and whether the current block
     /// holds a `data` field (other than `[DONE]`).
     line: [u8; LINE_START],
@@ -42,7 +43,7 @@ impl Default for StreamScan {
             events: 0,
             first: None,
             last: None,
-            gaps: crate::metrics::new_histogram(),
+            gaps: None,
             line: [0; LINE_START],
             line_len: 0,
             has_data: false,
@@ -59,8 +60,11 @@ impl StreamScan {
         self.events = 0;
         self.first = None;
         self.last = None;
-        if !self.gaps.is_empty() {
-            self.gaps.reset();
+        match &mut self.gaps {
+            Some(g) if !g.is_empty() => g.reset(),
+            Some(_) => {}
+            None if mode.is_some() => self.gaps = Some(crate::metrics::new_histogram()),
+            None => {}
         }
         self.line_len = 0;
         self.has_data = false;
@@ -118,7 +122,9 @@ impl StreamScan {
     fn event(&mut self, now: Instant) {
         if let Some(last) = self.last {
             let us = now.saturating_duration_since(last).as_micros() as u64;
-            crate::metrics::record(&mut self.gaps, us);
+            if let Some(g) = &mut self.gaps {
+                crate::metrics::record(g, us);
+            }
         } else {
             self.first = Some(now);
         }
@@ -136,9 +142,14 @@ impl StreamScan {
         }
     }
 
+    /// The gaps between consecutive events, µs, if any came.
+    pub fn gaps(&self) -> Option<&Histogram<u64>> {
+        self.gaps.as_ref().filter(|g| !g.is_empty())
+    }
+
     /// The largest gap, µs.
     pub fn longest_gap(&self) -> Option<u64> {
-        (!self.gaps.is_empty()).then(|| self.gaps.max())
+        self.gaps().map(Histogram::max)
     }
 }
 
@@ -159,7 +170,7 @@ mod tests {
                 s.bytes(piece, t0 + Duration::from_millis(i as u64));
             }
             assert_eq!(s.events, 3, "cut {cut}");
-            assert_eq!(s.gaps.len(), 2);
+            assert_eq!(s.gaps().map(Histogram::len), Some(2));
         }
         let mut s = StreamScan::default();
         s.begin(Some(Stream::Sse));
@@ -167,12 +178,12 @@ mod tests {
         s.bytes(b"data: b\n\n", t0 + Duration::from_millis(40));
         s.bytes(b"data: c\n\ndata: d\n\n", t0 + Duration::from_millis(100));
         assert_eq!((s.events, s.first), (4, Some(t0)));
-        let gaps: Vec<(u64, u64)> = s
-            .gaps
+        let h = s.gaps().expect("gaps");
+        let gaps: Vec<(u64, u64)> = h
             .iter_recorded()
             .map(|v| {
                 (
-                    s.gaps.lowest_equivalent(v.value_iterated_to()),
+                    h.lowest_equivalent(v.value_iterated_to()),
                     v.count_at_value(),
                 )
             })
@@ -182,12 +193,12 @@ mod tests {
             vec![(1, 1), (40_000, 1), (60_000, 1)],
             "0 counts as 1 µs"
         );
-        assert_eq!(s.longest_gap(), Some(s.gaps.max()));
+        assert_eq!(s.longest_gap(), Some(h.max()));
         assert!(!s.answered(), "no text/event-stream content type");
         s.event_stream = true;
         assert!(s.answered());
         s.begin(Some(Stream::Sse));
-        assert!(s.gaps.is_empty() && s.events == 0 && !s.answered());
+        assert!(s.gaps().is_none() && s.events == 0 && !s.answered());
         assert_eq!(s.longest_gap(), None);
     }
 
@@ -200,8 +211,8 @@ mod tests {
         s.chunk(t0);
         s.chunk(t0 + Duration::from_millis(5));
         assert_eq!(
-            (s.events, s.gaps.len(), s.longest_gap()),
-            (2, 1, Some(5_003))
+            (s.events, s.gaps().map(Histogram::len), s.longest_gap()),
+            (2, Some(1), Some(5_003))
         );
         s.begin(None);
         s.bytes(b"data: a\n\n", t0);

@@ -751,8 +751,8 @@ fn record_phases(
             Phase::FirstEvent,
             micros(first.saturating_duration_since(from)),
         );
-        if !trace.stream.gaps.is_empty() {
-            let _ = p.hist[Phase::EventGap as usize].add(&trace.stream.gaps);
+        if let Some(gaps) = trace.stream.gaps() {
+            let _ = p.hist[Phase::EventGap as usize].add(gaps);
         }
         out[Phase::EventGap as usize] = trace.stream.longest_gap();
     }
