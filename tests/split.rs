@@ -131,3 +131,60 @@ split_by = {{ header = "cache-control", values = ["no-cache", "no-store"] }}
         assert!(err.contains(why) && err.contains(":11:"), "{split}: {err}");
     }
 }
+
+#[test]
+fn a_report_gives_each_values_share_of_every_second() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = dir.path().join("cache.toml");
+    std::fs::write(
+        &s,
+        "name = \"cache\"\nduration = \"3s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\n\
+         rate = 100\n[[requests]]\nname = \"read\"\npath = \"/v1/cached\"\n\
+         query = { key = \"one\", ttl_ms = \"500\", miss_ms = \"0\" }\nsplit_by = { header = \"x-cache\" }\n",
+    )
+    .expect("write");
+    let db = dir.path().join("runs.db");
+    let lb = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .expect("loadbench");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    lb(&["run", s.to_str().expect("utf-8"), "-q"]);
+    let md = dir.path().join("r.md");
+    lb(&[
+        "report",
+        "1",
+        "--format",
+        "md",
+        "-o",
+        md.to_str().expect("utf-8"),
+    ]);
+    let text = std::fs::read_to_string(&md).expect("report");
+    assert!(text.contains("| share per second |"), "{text}");
+    // About two misses a second at 100/s: no second's hit share is under half, and some second's
+    // is under 100 % (a short last second may have had no miss).
+    let hit = text
+        .lines()
+        .find(|l| l.contains("| x-cache | HIT |"))
+        .expect("a HIT row");
+    let range = hit
+        .trim_end_matches(" |")
+        .rsplit("| ")
+        .next()
+        .expect("last cell");
+    let (lo, hi) = range.split_once('–').expect("lowest–highest");
+    let pct = |s: &str| s.trim_end_matches('%').parse::<f64>().expect("percent");
+    assert!(
+        pct(lo) > 50.0 && pct(lo) < 100.0 && pct(lo) <= pct(hi),
+        "{hit}"
+    );
+}

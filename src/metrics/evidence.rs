@@ -40,6 +40,9 @@ pub const SPLIT_COLUMNS: [&str; 7] = [
     "p95",
 ];
 
+/// A split request as `request @ target`, its header, and its parts (series index, value).
+pub type SplitGroup = (String, String, Vec<(usize, String)>);
+
 /// Column names of [`Summary::exemplar_rows`].
 pub const EXEMPLAR_COLUMNS: [&str; 9] = [
     "at",
@@ -106,29 +109,11 @@ impl Summary {
     /// One row per part of each split request (`split_by`): its responses, their share of the
     /// request's (a cache's hit ratio), and its latency.
     pub fn split_rows(&self) -> Vec<Vec<String>> {
-        // A split series' target reads `name [header: value]`.
-        let part = |t: &str| {
-            let (base, rest) = t.strip_suffix(']')?.rsplit_once(" [")?;
-            let (header, value) = rest.split_once(": ")?;
-            Some((base.to_string(), header.to_string(), value.to_string()))
-        };
-        let parts: Vec<_> = self
-            .endpoints
-            .iter()
-            .filter_map(|e| part(&e.target).map(|p| (e, p)))
-            .collect();
         let mut rows = Vec::new();
-        let mut done = std::collections::HashSet::new();
-        for (e, (base, header, _)) in &parts {
-            if !done.insert((e.request.clone(), base.clone())) {
-                continue;
-            }
-            let same: Vec<_> = parts
-                .iter()
-                .filter(|(o, (b, ..))| o.request == e.request && b == base)
-                .collect();
-            let all: u64 = same.iter().map(|(o, _)| o.count).sum();
-            for (o, (_, _, value)) in same {
+        for (name, header, parts) in self.split_groups() {
+            let all: u64 = parts.iter().map(|(i, _)| self.endpoints[*i].count).sum();
+            for (i, value) in parts {
+                let o = &self.endpoints[i];
                 let share = if all > 0 {
                     o.count as f64 / all as f64
                 } else {
@@ -141,9 +126,9 @@ impl Summary {
                     ("-".into(), "-".into())
                 };
                 rows.push(vec![
-                    format!("{} @ {base}", e.request),
+                    name.clone(),
                     header.clone(),
-                    value.clone(),
+                    value,
                     o.count.to_string(),
                     crate::format::percent(share),
                     p50,
@@ -152,6 +137,29 @@ impl Summary {
             }
         }
         rows
+    }
+
+    /// The split requests (`split_by`), in the order [`Summary::split_rows`] lists them: each
+    /// as `request @ target`, the header, and its parts (series index, value).
+    pub fn split_groups(&self) -> Vec<SplitGroup> {
+        // A split series' target reads `name [header: value]`.
+        let part = |t: &str| {
+            let (base, rest) = t.strip_suffix(']')?.rsplit_once(" [")?;
+            let (header, value) = rest.split_once(": ")?;
+            Some((base.to_string(), header.to_string(), value.to_string()))
+        };
+        let mut groups: Vec<SplitGroup> = Vec::new();
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let Some((base, header, value)) = part(&e.target) else {
+                continue;
+            };
+            let name = format!("{} @ {base}", e.request);
+            match groups.iter_mut().find(|g| g.0 == name && g.1 == header) {
+                Some(g) => g.2.push((i, value)),
+                None => groups.push((name, header, vec![(i, value)])),
+            }
+        }
+        groups
     }
 
     /// One row per series with phases: connections opened per second, then each phase's

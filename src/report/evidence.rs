@@ -101,3 +101,64 @@ pub fn sections(s: &Summary) -> Vec<Section> {
     })
     .collect()
 }
+
+/// A report's evidence sections: [`sections`], the split's table with each value's lowest and
+/// highest share of any measured second (a cache's hit ratio per second).
+pub fn report_sections(r: &super::Report) -> Vec<Section> {
+    let mut out = sections(&r.summary);
+    let Some(split) = out.iter_mut().find(|s| s.intro == SPLIT_INTRO) else {
+        return out;
+    };
+    let measured: std::collections::HashSet<u32> = r
+        .series
+        .ticks
+        .iter()
+        .filter(|t| !t.warmup)
+        .map(|t| t.index)
+        .collect();
+    let per_tick = |i: usize| -> std::collections::HashMap<u32, u64> {
+        r.series
+            .series
+            .get(i)
+            .map_or_else(Default::default, |points| {
+                points
+                    .iter()
+                    .filter(|p| measured.contains(&p.tick))
+                    .map(|p| (p.tick, p.requests))
+                    .collect()
+            })
+    };
+    let mut cells = Vec::new();
+    for (_, _, parts) in r.summary.split_groups() {
+        let counts: Vec<_> = parts.iter().map(|(i, _)| per_tick(*i)).collect();
+        let mut totals: std::collections::HashMap<u32, u64> = Default::default();
+        for c in &counts {
+            for (t, n) in c {
+                *totals.entry(*t).or_default() += n;
+            }
+        }
+        for c in &counts {
+            let shares = totals
+                .iter()
+                .filter(|(_, all)| **all > 0)
+                .map(|(t, all)| c.get(t).copied().unwrap_or(0) as f64 / *all as f64);
+            let (lo, hi) = shares.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+            cells.push(if lo.is_finite() {
+                format!(
+                    "{}–{}",
+                    crate::format::percent(lo),
+                    crate::format::percent(hi)
+                )
+            } else {
+                "-".into()
+            });
+        }
+    }
+    split.columns.push("share per second");
+    for (row, cell) in split.rows.iter_mut().zip(cells) {
+        row.push(cell);
+    }
+    out
+}

@@ -92,7 +92,7 @@ impl Exporter for Html {
             );
             table(&mut out, &crate::analysis::compare::BESIDE_COLUMNS, &rows);
         }
-        for sec in super::evidence::sections(&r.summary) {
+        for sec in super::evidence::report_sections(r) {
             let _ = writeln!(
                 out,
                 "<h2>{}</h2>\n<p>{}</p>",

@@ -272,7 +272,7 @@ impl Exporter for Markdown {
             );
             md_table(&mut out, &crate::analysis::compare::BESIDE_COLUMNS, &rows);
         }
-        for sec in super::evidence::sections(&r.summary) {
+        for sec in super::evidence::report_sections(r) {
             let _ = writeln!(out, "\n## {}\n\n{}\n", sec.title, sec.intro);
             md_table(&mut out, &sec.columns, &sec.rows);
         }
