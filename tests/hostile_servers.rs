@@ -115,6 +115,16 @@ fn interim_flood(mut s: TcpStream) {
 /// every request succeeds).
 type Case = (&'static str, fn(TcpStream), &'static [&'static str]);
 
+/// Two seconds of 20 requests a second against `url` (500 ms timeout and drain), the request
+/// with `extra` keys.
+fn against(url: &str, extra: &str) -> String {
+    format!(
+        "name = \"hostile\"\nduration = \"2s\"\ntimeout = \"500ms\"\ndrain = \"500ms\"\n\
+         [targets]\napi = \"{url}\"\n[load]\nmodel = \"open\"\nrate = 20\nmax_in_flight = 8\n\
+         [[requests]]\nname = \"get\"\npath = \"/\"\n{extra}"
+    )
+}
+
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -147,23 +157,7 @@ fn every_misbehaviour_ends_classified_on_time_in_bounded_memory() {
     for (what, serve, kinds) in cases {
         let url = server(serve);
         let started = Instant::now();
-        let (o, _) = run(scenario(&format!(
-            r#"
-name = "hostile"
-duration = "2s"
-timeout = "500ms"
-drain = "500ms"
-[targets]
-api = "{url}"
-[load]
-model = "open"
-rate = 20
-max_in_flight = 8
-[[requests]]
-name = "get"
-path = "/"
-"#
-        )));
+        let (o, _) = run(scenario(&against(&url, "")));
         let took = started.elapsed();
         let t = &o.summary.total;
         assert!(
@@ -217,24 +211,7 @@ fn a_stream_of_endless_events_times_out_in_bounded_memory() {
     let _g = serial();
     let url = server(endless_events);
     let before = rss_kb();
-    let (o, _) = run(scenario(&format!(
-        r#"
-name = "event flood"
-duration = "2s"
-timeout = "500ms"
-drain = "500ms"
-[targets]
-api = "{url}"
-[load]
-model = "open"
-rate = 20
-max_in_flight = 8
-[[requests]]
-name = "stream"
-path = "/"
-stream = "sse"
-"#
-    )));
+    let (o, _) = run(scenario(&against(&url, "stream = \"sse\"\n")));
     let t = &o.summary.total;
     assert!(t.errors > 0, "{t:?}");
     let timed_out = t.error_kinds.get("timeout").copied().unwrap_or(0)
