@@ -15,7 +15,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rand::RngExt;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+
+mod background;
+pub mod proxy;
+
+use background::Background;
 
 /// How the demo service behaves; every knob has a realistic default.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +60,7 @@ pub struct DemoServer {
     pub addr: SocketAddr,
     /// The CA certificate (PEM) that signed its certificate, when serving HTTPS.
     pub ca_pem: Option<String>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    runner: Background,
 }
 
 impl DemoServer {
@@ -72,12 +75,7 @@ impl DemoServer {
         } else {
             (None, None)
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.threads.max(1))
-            .thread_name("loadbench-demo")
-            .enable_all()
-            .build()?;
-        let (tx, rx) = oneshot::channel();
+        let threads = config.threads;
         let state = Arc::new(State {
             config,
             started: Instant::now(),
@@ -90,25 +88,15 @@ impl DemoServer {
             queued: AtomicU64::new(0),
             cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         });
-        let thread = std::thread::Builder::new()
-            .name("loadbench-demo".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = TcpListener::from_std(std_listener) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = accept_loop(listener, tls, state) => {}
-                        _ = rx => {}
-                    }
-                });
-                runtime.shutdown_timeout(Duration::from_millis(100));
-            })?;
+        let runner = Background::spawn("loadbench-demo", threads, move || async move {
+            if let Ok(listener) = TcpListener::from_std(std_listener) {
+                accept_loop(listener, tls, state).await;
+            }
+        })?;
         Ok(DemoServer {
             addr,
             ca_pem,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            runner,
         })
     }
 
@@ -124,22 +112,7 @@ impl DemoServer {
 
     /// Stops the service and waits for its thread.
     pub fn stop(mut self) {
-        self.shutdown_now();
-    }
-
-    fn shutdown_now(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        self.shutdown_now();
+        self.runner.stop();
     }
 }
 

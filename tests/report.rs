@@ -37,6 +37,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
     ];
     let info = RunInfo {
         shard: None,
+        proxies: Vec::new(),
         scenario: name.into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

@@ -757,6 +757,7 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
     let db = dir.path().join("slow.db");
     let info = RunInfo {
         shard: None,
+        proxies: Vec::new(),
         scenario: "slow disk".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

@@ -3,6 +3,7 @@
 
 pub mod capacity;
 pub mod compare;
+pub mod overhead;
 pub mod resample;
 pub mod stats;
 pub mod usl;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::parse::parse_dur;
+use crate::demo::proxy::DemoProxy;
 use crate::demo::{DemoConfig, DemoServer};
 use crate::exit::*;
 
@@ -36,6 +37,16 @@ pub(super) struct DemoArgs {
     /// Runtime threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Also run the demo forward proxy (CONNECT and absolute-form HTTP/1.1, to loopback only),
+    /// for a target's `proxy`.
+    #[arg(long)]
+    proxy: bool,
+    /// With --proxy: its port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 3128, requires = "proxy")]
+    proxy_port: u16,
+    /// With --proxy: delay added to each forwarded request (e.g. 2ms), a proxy layer's work.
+    #[arg(long, value_parser = parse_dur, requires = "proxy")]
+    proxy_delay: Option<Duration>,
 }
 
 pub(super) fn demo(args: DemoArgs) -> i32 {
@@ -65,6 +76,23 @@ pub(super) fn demo(args: DemoArgs) -> i32 {
         return EXIT_RUN_ERROR;
     }
     println!("demo service listening on {}", server.url());
+    let proxy = if args.proxy {
+        match DemoProxy::start(args.proxy_port, args.proxy_delay.unwrap_or_default()) {
+            Ok(p) => {
+                println!("demo proxy listening on {}", p.url());
+                Some(p)
+            }
+            Err(e) => {
+                eprintln!(
+                    "loadbench demo: cannot listen on 127.0.0.1:{} for the proxy: {e}",
+                    args.proxy_port
+                );
+                return EXIT_RUN_ERROR;
+            }
+        }
+    } else {
+        None
+    };
     let _ = std::io::stdout().flush();
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -75,6 +103,7 @@ pub(super) fn demo(args: DemoArgs) -> i32 {
     rt.block_on(async {
         let _ = tokio::signal::ctrl_c().await;
     });
+    drop(proxy);
     server.stop();
     EXIT_OK
 }

@@ -31,8 +31,12 @@ pub(super) fn execute(
         eprintln!("loadbench: not storing this run: {e}");
     }
     if !quiet {
+        let proxies = &launched.handle.info.proxies;
         for (name, url) in &launched.handle.target_urls {
-            eprintln!("target {name}: {url}");
+            match proxies.iter().find(|(n, _)| n == name) {
+                Some((_, proxy)) => eprintln!("target {name}: {url} via proxy {proxy}"),
+                None => eprintln!("target {name}: {url}"),
+            }
         }
     }
     spawn_ctrl_c(launched.stopper());

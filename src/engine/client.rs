@@ -27,7 +27,7 @@ use super::h1::H1Conn;
 use super::trace::Trace;
 use crate::metrics::ErrorKind;
 use crate::metrics::is_kept;
-use crate::scenario::{HttpVersion, Target};
+use crate::scenario::{HttpVersion, ProxyUrl, Target};
 
 /// Where one target's connections go and how they are set up; shared by all tasks of a run.
 pub struct Endpoint {
@@ -50,6 +50,13 @@ pub struct Endpoint {
     /// Cleartext HTTP/1.1 on the hand-written hot path (`h1`); `LOADBENCH_HYPER_H1=1` puts it
     /// back on hyper, for comparison.
     raw_h1: bool,
+    /// Through a forward proxy: the CONNECT request that opens a tunnel (https, HTTP/2), or
+    /// `None` with [`Endpoint::absolute`] set (cleartext HTTP/1.1 in absolute form).
+    tunnel: Option<Vec<u8>>,
+    /// Requests go to a forward proxy in absolute form (`GET http://host/path`).
+    pub absolute: bool,
+    /// `Proxy-Authorization` for absolute-form requests, from the proxy URL's credentials.
+    pub proxy_auth: Option<HeaderValue>,
 }
 
 /// A live connection, owned by exactly one task (no lock on the hot path).
@@ -260,20 +267,23 @@ impl Endpoint {
         base_path: &str,
         authority: String,
         extra_ca_pem: Option<&str>,
+        proxy: Option<&ProxyUrl>,
     ) -> Result<Endpoint, StartError> {
         use std::net::ToSocketAddrs;
-        let addrs: Vec<SocketAddr> = (host, port)
+        // Through a proxy, connections go to the proxy; the target's name is only what it is asked for.
+        let (dial_host, dial_port) = proxy.map_or((host, port), |p| (p.host.as_str(), p.port));
+        let addrs: Vec<SocketAddr> = (dial_host, dial_port)
             .to_socket_addrs()
             .map_err(|source| StartError::Resolve {
                 target: target.name.clone(),
-                host: host.to_string(),
+                host: dial_host.to_string(),
                 source,
             })?
             .collect();
         if addrs.is_empty() {
             return Err(StartError::NoAddress {
                 target: target.name.clone(),
-                host: host.to_string(),
+                host: dial_host.to_string(),
             });
         }
         let tls = if https {
@@ -293,6 +303,28 @@ impl Endpoint {
             target: target.name.clone(),
             authority: authority.clone(),
         })?;
+        let basic = proxy.and_then(|p| p.userinfo.as_ref()).map(|u| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(u.0.as_bytes())
+        });
+        // Cleartext HTTP/1.1 asks the proxy in absolute form, as browsers and curl do; anything
+        // the proxy must not read (TLS, HTTP/2's preface) goes through a CONNECT tunnel.
+        let absolute = proxy.is_some() && !https && target.http != HttpVersion::Http2;
+        let tunnel = (proxy.is_some() && !absolute)
+            .then(|| super::tunnel::connect_request(&authority, basic.as_deref()));
+        let proxy_auth = match basic.filter(|_| absolute) {
+            Some(b) => {
+                let mut v = HeaderValue::from_str(&format!("Basic {b}")).map_err(|_| {
+                    StartError::Host {
+                        target: target.name.clone(),
+                        authority: "the proxy's credentials".into(),
+                    }
+                })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
         Ok(Endpoint {
             addrs,
             next_addr: AtomicUsize::new(0),
@@ -304,6 +336,9 @@ impl Endpoint {
             tls,
             http: target.http,
             raw_h1: std::env::var_os("LOADBENCH_HYPER_H1").is_none_or(|v| v != "1"),
+            tunnel,
+            absolute,
+            proxy_auth,
         })
     }
 
@@ -325,11 +360,15 @@ impl Endpoint {
         Err(last)
     }
 
-    /// Opens a connection: TCP (no Nagle), then TLS with ALPN if https, then the HTTP handshake;
-    /// the connect and TLS times go to `trace`.
+    /// Opens a connection: TCP (no Nagle; through a proxy, its CONNECT tunnel too), then TLS with
+    /// ALPN if https, then the HTTP handshake; the connect and TLS times go to `trace`.
     pub async fn connect(&self, trace: &mut Trace) -> Result<Conn, ErrorKind> {
         let began = Instant::now();
-        let tcp = self.tcp().await?;
+        let mut tcp = self.tcp().await?;
+        if let Some(request) = &self.tunnel {
+            let _ = tcp.set_nodelay(true);
+            super::tunnel::open(&mut tcp, request).await?;
+        }
         let connected = Instant::now();
         trace.connect_us = Some(micros(connected - began));
         trace.ready = Some(connected);

@@ -10,6 +10,7 @@ mod occupancy;
 mod plan;
 mod stream;
 mod trace;
+mod tunnel;
 mod worker;
 
 pub use error::{Lost, StartError};
@@ -22,8 +23,9 @@ use std::time::{Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::DemoServer;
+use crate::demo::proxy::DemoProxy;
 use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
-use crate::scenario::{Arrivals, Load, Scenario, TargetKind};
+use crate::scenario::{Arrivals, Load, Proxy, ProxyUrl, Scenario, TargetKind};
 use plan::Plan;
 use worker::WorkerMsg;
 
@@ -124,11 +126,21 @@ impl RunHandle {
 /// Starts `scenario`: embedded demo services first, then the workers. Errors mean nothing was sent.
 pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, StartError> {
     let mut demos: Vec<DemoServer> = Vec::new();
-    let mut demo_urls = Vec::new();
-    let mut demo_cas = Vec::new();
-    for t in &scenario.targets {
+    let mut demo_urls: Vec<Option<String>> = Vec::new();
+    let mut demo_cas: Vec<Option<String>> = Vec::new();
+    for (i, t) in scenario.targets.iter().enumerate() {
         match &t.kind {
             TargetKind::Demo(cfg) => {
+                // Demo targets set up alike share one server: a target direct and the same
+                // through a proxy measure the same service.
+                let same = scenario.targets[..i]
+                    .iter()
+                    .position(|e| matches!(&e.kind, TargetKind::Demo(c) if c == cfg));
+                if let Some(j) = same {
+                    demo_urls.push(demo_urls[j].clone());
+                    demo_cas.push(demo_cas[j].clone());
+                    continue;
+                }
                 let server = DemoServer::start(cfg.clone()).map_err(|source| StartError::Demo {
                     target: t.name.clone(),
                     source,
@@ -143,6 +155,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
             }
         }
     }
+    let (demo_proxies, proxies) = start_proxies(&scenario)?;
     let target_urls = scenario
         .targets
         .iter()
@@ -161,9 +174,16 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
             (t.name.clone(), url)
         })
         .collect();
-    let plan = Arc::new(Plan::new(scenario, &demo_urls, &demo_cas)?);
+    let plan = Arc::new(Plan::new(scenario, &demo_urls, &demo_cas, &proxies)?);
     let keys = plan.keys.clone();
     let mut info = RunInfo::of(&plan.scenario);
+    info.proxies = plan
+        .scenario
+        .targets
+        .iter()
+        .zip(&proxies)
+        .filter_map(|(t, p)| Some((t.name.clone(), p.as_ref()?.url())))
+        .collect();
     info.shard = options.shard.clone();
     // A shard's own figures are its share: its users, its part of the schedule.
     if let Some(sh) = &info.shard {
@@ -213,6 +233,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
                 &plan, &shard_of, workers, wrx, &etx, &stop2, started_at, monitor,
             );
             drop(demos);
+            drop(demo_proxies);
         })
         .map_err(StartError::Thread)?;
     Ok(RunHandle {
@@ -223,6 +244,45 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
         info,
         stop,
     })
+}
+
+/// Starts the embedded demo proxies the targets ask for (one per delay) and gives each target
+/// its proxy's address.
+#[allow(clippy::type_complexity)]
+fn start_proxies(
+    scenario: &Scenario,
+) -> Result<(Vec<DemoProxy>, Vec<Option<ProxyUrl>>), StartError> {
+    let mut started: Vec<(std::time::Duration, DemoProxy)> = Vec::new();
+    let mut out = Vec::new();
+    for t in &scenario.targets {
+        let url = match &t.proxy {
+            None => None,
+            Some(Proxy::Url(u)) => Some(u.clone()),
+            Some(Proxy::Demo { delay }) => {
+                let addr = match started.iter().find(|(d, _)| d == delay) {
+                    Some((_, p)) => p.addr,
+                    None => {
+                        let p = DemoProxy::start(0, *delay).map_err(|source| {
+                            StartError::Demo {
+                                target: t.name.clone(),
+                                source,
+                            }
+                        })?;
+                        let addr = p.addr;
+                        started.push((*delay, p));
+                        addr
+                    }
+                };
+                Some(ProxyUrl {
+                    host: addr.ip().to_string(),
+                    port: addr.port(),
+                    userinfo: None,
+                })
+            }
+        };
+        out.push(url);
+    }
+    Ok((started.into_iter().map(|(_, p)| p).collect(), out))
 }
 
 /// Below this many requests a second per engine thread, another thread only splits a sparse

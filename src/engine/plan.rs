@@ -10,7 +10,7 @@ use super::StartError;
 use super::client::Endpoint;
 use crate::metrics::{ErrorKind, Key};
 use crate::scenario::template::Vars;
-use crate::scenario::{Check, Resolved, Scenario, TargetKind};
+use crate::scenario::{Check, ProxyUrl, Resolved, Scenario, TargetKind};
 
 /// Everything the workers share, read-only.
 pub(crate) struct Plan {
@@ -22,11 +22,13 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Builds the plan; `demo_urls[i]` and `demo_cas[i]` stand in for demo targets.
+    /// Builds the plan; `demo_urls[i]` and `demo_cas[i]` stand in for demo targets, `proxies[i]`
+    /// is target `i`'s forward proxy (the demo proxy's address filled in).
     pub fn new(
         scenario: Scenario,
         demo_urls: &[Option<String>],
         demo_cas: &[Option<String>],
+        proxies: &[Option<ProxyUrl>],
     ) -> Result<Plan, StartError> {
         let mut endpoints = Vec::new();
         for (i, t) in scenario.targets.iter().enumerate() {
@@ -53,6 +55,7 @@ impl Plan {
                 &base.base_path,
                 base.authority(),
                 ca,
+                proxies.get(i).and_then(Option::as_ref),
             )?);
         }
         let keys = Key::all(&scenario);
@@ -210,6 +213,9 @@ impl Prepared {
         if !headers_h1.contains_key(http::header::HOST) {
             headers_h1.insert(http::header::HOST, ep.host_header.clone());
         }
+        if let Some(auth) = &ep.proxy_auth {
+            headers_h1.insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+        }
         let is_static =
             r.path.as_static().is_some() && r.query.iter().all(|(_, v)| v.as_static().is_some());
         let mut p = Prepared {
@@ -310,10 +316,19 @@ impl Prepared {
         out.clear();
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');
-        let target = uri
-            .and_then(Uri::path_and_query)
-            .map_or("/", |pq| pq.as_str());
-        out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
+        match uri {
+            // Absolute form, to a forward proxy.
+            Some(u) if u.scheme().is_some() => {
+                use std::io::Write as _;
+                let _ = write!(out, "{u}");
+            }
+            _ => {
+                let target = uri
+                    .and_then(Uri::path_and_query)
+                    .map_or("/", |pq| pq.as_str());
+                out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
+            }
+        }
         out.extend_from_slice(b" HTTP/1.1\r\n");
         let headers = self
             .headers_h1
@@ -358,11 +373,16 @@ impl Prepared {
             path.push(if path.contains('?') { '&' } else { '?' });
             path.push_str(&q.finish());
         }
-        let h1: Uri = path.parse().map_err(|e| (path.clone(), e))?;
         let scheme = if ep.https { "https" } else { "http" };
         let h2: Uri = format!("{scheme}://{}{path}", ep.authority)
             .parse()
             .map_err(|e| (path.clone(), e))?;
+        // To a forward proxy, HTTP/1.1 names the whole URL (absolute form).
+        let h1: Uri = if ep.absolute {
+            h2.clone()
+        } else {
+            path.parse().map_err(|e| (path.clone(), e))?
+        };
         Ok((h1, h2))
     }
 

@@ -300,13 +300,16 @@ pub enum ErrorKind {
     /// A request asked to stream (`stream = "sse"` or `"chunked"`) got a successful answer that
     /// was not that stream (another content type, no chunks) or held no event.
     Stream,
+    /// A forward proxy refused to open a tunnel (CONNECT answered with anything but 2xx) or
+    /// answered it with something that is not HTTP.
+    Proxy,
     /// Anything not classified above.
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in counter order.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::ConnectRefused,
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -320,6 +323,7 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Render,
         ErrorKind::Stream,
+        ErrorKind::Proxy,
         ErrorKind::Other,
     ];
     /// How many kinds there are.
@@ -341,6 +345,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Render => "render",
             ErrorKind::Stream => "stream",
+            ErrorKind::Proxy => "proxy",
             ErrorKind::Other => "other",
         }
     }

@@ -277,6 +277,9 @@ pub struct RunInfo {
     /// Which shard of a split run this is (`run --shards`), so a merge can check it has them all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// Targets reached through a forward proxy, with the proxy's URL (credentials left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<(String, String)>,
 }
 
 /// One shard of a run split over several processes or machines (`run --shards N`).
@@ -348,6 +351,7 @@ impl RunInfo {
             },
             keys: Key::all(scenario),
             thresholds,
+            proxies: Vec::new(),
         }
     }
 }

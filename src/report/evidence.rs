@@ -102,13 +102,31 @@ pub fn sections(s: &Summary) -> Vec<Section> {
     .collect()
 }
 
-/// A report's evidence sections: [`sections`], the split's table with each value's lowest and
-/// highest share of any measured second (a cache's hit ratio per second).
+/// A report's evidence sections: the proxy overhead first when the run measured one, then
+/// [`sections`], the split's table with each value's lowest and highest share of any measured
+/// second (a cache's hit ratio per second).
 pub fn report_sections(r: &super::Report) -> Vec<Section> {
     let mut out = sections(&r.summary);
-    let Some(split) = out.iter_mut().find(|s| s.intro == SPLIT_INTRO) else {
-        return out;
-    };
+    if let Some(split) = out.iter_mut().find(|s| s.intro == SPLIT_INTRO) {
+        split_shares(r, split);
+    }
+    if !r.overhead.is_empty() {
+        use crate::analysis::overhead;
+        out.insert(
+            0,
+            Section {
+                title: "Proxy overhead",
+                intro: overhead::INTRO,
+                columns: overhead::COLUMNS.to_vec(),
+                rows: overhead::rows(&r.overhead),
+            },
+        );
+    }
+    out
+}
+
+/// Adds each split value's lowest and highest share of any measured second to its table.
+fn split_shares(r: &super::Report, split: &mut Section) {
     let measured: std::collections::HashSet<u32> = r
         .series
         .ticks
@@ -160,5 +178,4 @@ pub fn report_sections(r: &super::Report) -> Vec<Section> {
     for (row, cell) in split.rows.iter_mut().zip(cells) {
         row.push(cell);
     }
-    out
 }

@@ -88,6 +88,8 @@ struct Doc<'a> {
     comparisons: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     monitor: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy_overhead: Option<Value>,
     run: Value,
     scenario_text: &'a str,
     schema: &'static str,
@@ -106,7 +108,12 @@ impl Exporter for Json {
                 "started_at_ms": row.started_at_ms, "ended_at_ms": row.ended_at_ms,
                 "tags": row.tags, "notes": r.run.notes, "version": r.run.version, "host": r.run.host,
                 "annotations": r.run.annotations,
-                "targets": r.run.targets.iter().map(|(n, u)| json!({"name": n, "url": u})).collect::<Vec<_>>(),
+                "targets": r.run.targets.iter().map(|(n, u)| {
+                    match r.run.info.proxies.iter().find(|(p, _)| p == n) {
+                        Some((_, proxy)) => json!({"name": n, "url": u, "proxy": proxy}),
+                        None => json!({"name": n, "url": u}),
+                    }
+                }).collect::<Vec<_>>(),
             }),
             summary: json!(r.summary),
             comparisons: json!(
@@ -120,6 +127,8 @@ impl Exporter for Json {
             // The server side, point by point, for runs that had a [monitor].
             monitor: (!r.monitor.series.is_empty() || !r.monitor.failures.is_empty())
                 .then(|| json!(r.monitor)),
+            // What a proxy layer added, for runs with a target through a proxy.
+            proxy_overhead: (!r.overhead.is_empty()).then(|| json!(r.overhead)),
         };
         let mut text = serde_json::to_vec_pretty(&doc).unwrap_or_default();
         text.push(b'\n');

@@ -37,6 +37,8 @@ pub struct Report {
     pub comparisons: Vec<Baseline>,
     /// The server side sampled beside the run (`[monitor]`), point by point.
     pub monitor: crate::store::MonitorData,
+    /// What a proxy added to requests sent both direct and through it (none without a proxy).
+    pub overhead: Vec<crate::analysis::overhead::Overhead>,
 }
 
 /// Column names of [`Report::monitor_rows`].
@@ -334,7 +336,7 @@ impl Report {
         // Ramp levels need two offered rates at least: a steady run skips their per-second work.
         let mut offered = series.ticks.iter().filter(|t| !t.warmup);
         let first = offered.next().map(|t| t.target.round() as u64);
-        let open = run.info.model == crate::scenario::Model::Open
+        let ramp = run.info.model == crate::scenario::Model::Open
             && first.is_some_and(|f| offered.any(|t| t.target.round() as u64 != f));
         let mut all = crate::metrics::Buckets::default();
         let totals = store.totals_and_each_tick(id, &mut |t, series| {
@@ -345,13 +347,13 @@ impl Report {
                 for (_, highest, count) in s.latency.iter() {
                     heat.add(highest, count);
                 }
-                if open {
+                if ramp {
                     all.add(&s.latency);
                     requests += s.requests;
                     errors += s.errors;
                 }
             }
-            if open {
+            if ramp {
                 levels.push_buckets(t, requests, errors, &mut all);
             }
         })?;
@@ -362,6 +364,7 @@ impl Report {
                 Summary::build(&run.info, &totals, run.row.status, started)
             }
         };
+        let overhead = crate::analysis::overhead::proxy_overhead(store, &run)?;
         run.scenario_text = redact(&run.scenario_text);
         let monitor = store.monitor(id)?;
         Ok(Report {
@@ -375,6 +378,7 @@ impl Report {
             db: store.path().to_path_buf(),
             comparisons,
             monitor,
+            overhead,
         })
     }
 

@@ -5,6 +5,7 @@ mod error;
 pub mod export;
 pub mod import;
 pub mod profile;
+mod proxy;
 mod raw;
 pub mod template;
 mod validate;
@@ -16,6 +17,7 @@ use crate::demo::DemoConfig;
 use crate::thresholds::{Op, Threshold};
 pub use error::{Problem, ScenarioError};
 pub use profile::{Profile, Schedule, Stage};
+pub use proxy::{Proxy, ProxyUrl};
 pub use template::{Resolved, Template};
 
 /// Header names whose values are secrets: reports show them as `[redacted]`, and imported
@@ -168,6 +170,8 @@ pub struct Target {
     pub insecure: bool,
     /// HTTP/2: concurrent requests (streams) per connection, as oha's `-p` and h2load's `-m`.
     pub streams: usize,
+    /// A forward proxy its connections go through (a proxy layer measured against direct).
+    pub proxy: Option<Proxy>,
 }
 
 /// Where a target lives.

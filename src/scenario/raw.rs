@@ -127,6 +127,8 @@ pub(super) struct RawTarget {
     pub(super) insecure: bool,
     pub(super) http: Option<Spanned<String>>,
     pub(super) streams: Option<Spanned<i64>>,
+    pub(super) proxy: Option<Spanned<String>>,
+    pub(super) proxy_delay: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +141,8 @@ pub(super) struct RawTargetTable {
     pub(super) insecure: bool,
     pub(super) http: Option<Spanned<String>>,
     pub(super) streams: Option<Spanned<i64>>,
+    pub(super) proxy: Option<Spanned<String>>,
+    pub(super) proxy_delay: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,7 +162,7 @@ impl<'de> Deserialize<'de> for RawTarget {
         impl<'de> Visitor<'de> for V {
             type Value = RawTarget;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a base URL such as \"http://127.0.0.1:8080\", \"demo\", or a table with url, demo, ca_file, insecure, http, streams")
+                f.write_str("a base URL such as \"http://127.0.0.1:8080\", \"demo\", or a table with url, demo, ca_file, insecure, http, streams, proxy, proxy_delay")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTarget, E> {
                 Ok(RawTarget {
@@ -175,6 +179,8 @@ impl<'de> Deserialize<'de> for RawTarget {
                     insecure: t.insecure,
                     http: t.http,
                     streams: t.streams,
+                    proxy: t.proxy,
+                    proxy_delay: t.proxy_delay,
                 })
             }
         }

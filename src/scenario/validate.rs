@@ -327,6 +327,17 @@ impl Validator<'_> {
                     1
                 }
             };
+            let delay = t.proxy_delay.as_ref().map(|d| d.get_ref().0);
+            let proxy = match (&t.proxy, &t.proxy_delay) {
+                (Some(p), _) => proxy::parse(p.get_ref(), delay)
+                    .map_err(|e| self.err(p.span(), e))
+                    .ok(),
+                (None, Some(d)) => {
+                    self.err(d.span(), "proxy_delay needs proxy = \"demo\"");
+                    None
+                }
+                (None, None) => None,
+            };
             if let Some(kind) = kind {
                 out.push(Target {
                     name: n.clone(),
@@ -335,6 +346,7 @@ impl Validator<'_> {
                     ca_file,
                     insecure: t.insecure,
                     streams,
+                    proxy,
                 });
             }
         }

@@ -164,6 +164,7 @@ impl Store {
             max_vus: runs.iter().map(|r| r.info.max_vus).sum::<Option<u64>>(),
             keys: keys.clone(),
             thresholds: first.info.thresholds.clone(),
+            proxies: first.info.proxies.clone(),
         };
         let mut acc = Accumulator::new(keys.len());
         let mut ticks = Vec::new();

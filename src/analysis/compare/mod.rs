@@ -529,16 +529,17 @@ fn settle(judged: &mut [Vec<Judged>], machine: Machine) {
 }
 
 /// One run's series, ready to compare: `*` (all together) first, then `request@target`.
-struct Measured {
-    name: String,
+pub(crate) struct Measured {
+    pub(crate) name: String,
     /// Corrected latency, requests and errors in blocks.
-    blocks: Blocks,
+    pub(crate) blocks: Blocks,
     /// Service time in blocks (only when asked for).
     service: Blocks,
     figures: EndpointSummary,
 }
 
-fn measure(store: &Store, run: &StoredRun) -> crate::store::Result<Vec<Measured>> {
+/// Each series' latency blocks (the first for all together), over the same measured seconds.
+pub(crate) fn measure(store: &Store, run: &StoredRun) -> crate::store::Result<Vec<Measured>> {
     measure_with(store, run, false)
 }
 
