@@ -66,6 +66,7 @@ fn write(c: &mut Criterion) {
         .collect();
     let info = RunInfo {
         shard: None,
+        proxies: Vec::new(),
         scenario: "bench".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

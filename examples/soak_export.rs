@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scenario_path: None,
         info: RunInfo {
             shard: None,
+            proxies: Vec::new(),
             scenario: "soak".into(),
             model: loadbench::scenario::Model::Open,
             max_vus: None,

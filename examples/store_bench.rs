@@ -129,6 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let info = RunInfo {
         shard: None,
+        proxies: Vec::new(),
         scenario: "one hour".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

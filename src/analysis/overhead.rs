@@ -73,9 +73,11 @@ pub fn proxy_overhead(store: &Store, run: &StoredRun) -> crate::store::Result<Ve
             continue;
         };
         // The first target this request went to without a proxy.
-        let direct = run.info.keys.iter().find(|k| {
-            k.request == key.request && !proxies.iter().any(|(t, _)| *t == k.target)
-        });
+        let direct = run
+            .info
+            .keys
+            .iter()
+            .find(|k| k.request == key.request && !proxies.iter().any(|(t, _)| *t == k.target));
         let Some(direct) = direct else { continue };
         let (Some(d), Some(p)) = (
             blocks(&direct.request, &direct.target),

@@ -81,7 +81,12 @@ async fn serve(client: TcpStream, delay: Duration) {
     }
     // Absolute form: one upstream connection per client connection, its answers relayed as they come.
     let Some((authority, _)) = split_absolute(&first.target) else {
-        let _ = answer(&mut to_client, "400 Bad Request", "not an absolute http:// URL").await;
+        let _ = answer(
+            &mut to_client,
+            "400 Bad Request",
+            "not an absolute http:// URL",
+        )
+        .await;
         return;
     };
     let Some(upstream) = dial(&authority, &mut to_client).await else {
@@ -90,10 +95,7 @@ async fn serve(client: TcpStream, delay: Duration) {
     let (up_read, mut up_write) = upstream.into_split();
     let mut answers = tokio::spawn(relay(up_read, to_client, Duration::ZERO));
     let mut head = first;
-    loop {
-        let Some((this, path)) = split_absolute(&head.target) else {
-            break;
-        };
+    while let Some((this, path)) = split_absolute(&head.target) {
         if this != authority {
             // Another origin on the same connection: not worth a second upstream for a demo.
             break;
@@ -264,7 +266,8 @@ async fn read_head(
             buf.drain(..end + 4);
             let mut lines = text.split("\r\n");
             let mut line = lines.next().unwrap_or_default().split(' ');
-            let (Some(method), Some(target), Some(version)) = (line.next(), line.next(), line.next())
+            let (Some(method), Some(target), Some(version)) =
+                (line.next(), line.next(), line.next())
             else {
                 return Err(std::io::ErrorKind::InvalidData.into());
             };

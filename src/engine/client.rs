@@ -27,7 +27,7 @@ use super::h1::H1Conn;
 use super::trace::Trace;
 use crate::metrics::ErrorKind;
 use crate::metrics::is_kept;
-use crate::scenario::{HttpVersion, ProxyUrl, Target};
+use crate::scenario::{BaseUrl, HttpVersion, ProxyUrl, Target};
 
 /// Where one target's connections go and how they are set up; shared by all tasks of a run.
 pub struct Endpoint {
@@ -258,18 +258,18 @@ impl Sender {
 }
 
 impl Endpoint {
-    /// Prepares a target: resolves its address and builds its TLS configuration.
+    /// Prepares a target at `base`: resolves its address (or its proxy's) and builds its TLS
+    /// configuration.
     pub fn new(
         target: &Target,
-        host: &str,
-        port: u16,
-        https: bool,
-        base_path: &str,
-        authority: String,
+        base: &BaseUrl,
         extra_ca_pem: Option<&str>,
         proxy: Option<&ProxyUrl>,
     ) -> Result<Endpoint, StartError> {
         use std::net::ToSocketAddrs;
+        let (host, port, https, base_path) =
+            (base.host.as_str(), base.port, base.https, &base.base_path);
+        let authority = base.authority();
         // Through a proxy, connections go to the proxy; the target's name is only what it is asked for.
         let (dial_host, dial_port) = proxy.map_or((host, port), |p| (p.host.as_str(), p.port));
         let addrs: Vec<SocketAddr> = (dial_host, dial_port)
@@ -314,12 +314,11 @@ impl Endpoint {
             .then(|| super::tunnel::connect_request(&authority, basic.as_deref()));
         let proxy_auth = match basic.filter(|_| absolute) {
             Some(b) => {
-                let mut v = HeaderValue::from_str(&format!("Basic {b}")).map_err(|_| {
-                    StartError::Host {
+                let mut v =
+                    HeaderValue::from_str(&format!("Basic {b}")).map_err(|_| StartError::Host {
                         target: target.name.clone(),
                         authority: "the proxy's credentials".into(),
-                    }
-                })?;
+                    })?;
                 v.set_sensitive(true);
                 Some(v)
             }

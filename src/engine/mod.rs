@@ -262,11 +262,9 @@ fn start_proxies(
                 let addr = match started.iter().find(|(d, _)| d == delay) {
                     Some((_, p)) => p.addr,
                     None => {
-                        let p = DemoProxy::start(0, *delay).map_err(|source| {
-                            StartError::Demo {
-                                target: t.name.clone(),
-                                source,
-                            }
+                        let p = DemoProxy::start(0, *delay).map_err(|source| StartError::Demo {
+                            target: t.name.clone(),
+                            source,
                         })?;
                         let addr = p.addr;
                         started.push((*delay, p));

@@ -49,11 +49,7 @@ impl Plan {
             let ca = demo_cas.get(i).and_then(Option::as_deref);
             endpoints.push(Endpoint::new(
                 t,
-                &base.host,
-                base.port,
-                base.https,
-                &base.base_path,
-                base.authority(),
+                &base,
                 ca,
                 proxies.get(i).and_then(Option::as_ref),
             )?);

@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn statuses() {
-        assert_eq!(status(b"HTTP/1.1 200 Connection established\r\n\r\n"), Some(200));
+        assert_eq!(
+            status(b"HTTP/1.1 200 Connection established\r\n\r\n"),
+            Some(200)
+        );
         assert_eq!(status(b"HTTP/1.0 403 Forbidden\r\n\r\n"), Some(403));
         assert_eq!(status(b"SSH-2.0-OpenSSH\r\n\r\n"), None);
         let r = connect_request("127.0.0.1:443", Some("dTpw"));

@@ -75,7 +75,7 @@ pub fn import_file(
         scenario_path: None,
         info: crate::metrics::RunInfo {
             shard: None,
-        proxies: Vec::new(),
+            proxies: Vec::new(),
             scenario,
             model: crate::scenario::Model::Closed,
             max_vus: None,

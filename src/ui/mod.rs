@@ -201,12 +201,16 @@ pub enum Purpose {
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
-pub const SAMPLES: [(&str, &str); 8] = [
+pub const SAMPLES: [(&str, &str); 9] = [
     (
         "quickstart.toml",
         include_str!("../../scenarios/quickstart.toml"),
     ),
     ("api-mix.toml", include_str!("../../scenarios/api-mix.toml")),
+    (
+        "proxy-overhead.toml",
+        include_str!("../../scenarios/proxy-overhead.toml"),
+    ),
     (
         "find-the-knee.toml",
         include_str!("../../scenarios/find-the-knee.toml"),

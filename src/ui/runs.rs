@@ -68,6 +68,8 @@ pub struct OpenRun {
     pub open_levels: Vec<(f64, f64, f64, f64)>,
     /// The window's summary (phases, slowest and first failing requests), built once its totals arrive.
     pub window_summary: Option<crate::metrics::Summary>,
+    /// What a proxy added (requests sent direct and through it), read with the heatmaps.
+    pub overhead: Vec<crate::analysis::overhead::Overhead>,
     heat_pending: Option<super::Background<HeatRead>>,
     /// Each request's points, read after the run's own so a day-long run opens at once.
     points_pending: Option<super::Background<PointsRead>>,
@@ -81,6 +83,7 @@ type HeatRead = (
     Vec<super::heatmap::HeatmapData>,
     crate::store::MonitorData,
     Vec<(f64, f64, f64, f64)>,
+    Vec<crate::analysis::overhead::Overhead>,
 );
 
 impl OpenRun {
@@ -194,6 +197,7 @@ impl RunsState {
                     monitor: crate::store::MonitorData::default(),
                     open_levels: Vec::new(),
                     window_summary: None,
+                    overhead: Vec::new(),
                     heat_pending: None,
                     points_pending: None,
                     new_note: (0.0, String::new()),
@@ -204,6 +208,7 @@ impl RunsState {
                     s.series_points(id, keys).map_err(|e| e.to_string())
                 }));
                 let open_model = open.run.info.model == crate::scenario::Model::Open;
+                let run = open.run.clone();
                 open.heat_pending = Some(super::in_background(&db, None, move |s| {
                     let mut maps = vec![super::heatmap::HeatmapData::default(); keys + 1];
                     let mut levels = crate::analysis::usl::OpenLevels::default();
@@ -213,7 +218,14 @@ impl RunsState {
                             levels.push(&t);
                         }
                     });
-                    (maps, s.monitor(id).unwrap_or_default(), levels.finish())
+                    let overhead =
+                        crate::analysis::overhead::proxy_overhead(s, &run).unwrap_or_default();
+                    (
+                        maps,
+                        s.monitor(id).unwrap_or_default(),
+                        levels.finish(),
+                        overhead,
+                    )
                 }));
                 open.recompute(db);
                 self.open = Some(open);
@@ -235,8 +247,9 @@ impl RunsState {
             return false;
         };
         let mut arrived = false;
-        if let Some((maps, monitor, levels)) = super::take_ready(&mut open.heat_pending) {
+        if let Some((maps, monitor, levels, overhead)) = super::take_ready(&mut open.heat_pending) {
             arrived = true;
+            open.overhead = overhead;
             open.heat = Some(maps);
             open.monitor = monitor;
             open.open_levels = levels;
@@ -764,6 +777,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     msgs.push(Msg::ShowRequest(pick));
                 }
             }
+            super::evidence::overhead(ui, &o.overhead);
             if let (Some(summary), Some((label, _))) = (&o.window_summary, &o.window_totals) {
                 super::evidence::view(ui, summary, label);
             }

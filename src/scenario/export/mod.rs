@@ -189,6 +189,13 @@ fn load_notes(scenario: &Scenario, unmapped: &mut Vec<String>) {
             ));
         }
     }
+    for t in scenario.targets.iter().filter(|t| t.proxy.is_some()) {
+        unmapped.push(format!(
+            "proxy on target {}: the tool's requests go direct (set its own proxy setting, e.g. \
+             HTTPS_PROXY for k6)",
+            t.name
+        ));
+    }
     for r in scenario.requests.iter().filter(|r| r.stream.is_some()) {
         unmapped.push(format!(
             "stream on request {}: the tool reads the answer whole, without timing its events",
