@@ -16,8 +16,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rand::RngExt;
 use tokio::net::TcpListener;
 
-mod background;
+pub(crate) mod background;
 pub mod proxy;
+mod webhooks;
 
 use background::Background;
 
@@ -240,6 +241,11 @@ struct Knobs {
     key: Option<String>,
     ttl_ms: Option<f64>,
     miss_ms: Option<f64>,
+    /// Webhook trigger: wait before the callback, extra random wait, share lost, share sent twice.
+    deliver_ms: Option<f64>,
+    jitter_ms: Option<f64>,
+    loss: Option<f64>,
+    dup: Option<f64>,
 }
 
 impl Knobs {
@@ -258,6 +264,10 @@ impl Knobs {
                 "key" => k.key = Some(value.chars().take(64).collect()),
                 "ttl_ms" => k.ttl_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
                 "miss_ms" => k.miss_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "deliver_ms" => k.deliver_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "jitter_ms" => k.jitter_ms = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "loss" => k.loss = value.parse().ok().filter(|v: &f64| v.is_finite()),
+                "dup" => k.dup = value.parse().ok().filter(|v: &f64| v.is_finite()),
                 _ => {}
             }
         }
@@ -292,6 +302,7 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "GET /v1/cached":"a cache in front of a slow read: x-cache HIT or MISS; knobs key (k), ttl_ms (1000), miss_ms (20)",
 "POST /v1/chat/completions":"an LLM's completion, OpenAI-style: with {\"stream\":true} server-sent token events; knobs tokens (20), first_ms (200), gap_ms (20)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
+"POST /v1/webhooks/trigger":"a webhook sender: {\"callback_url\",\"id\"} answered 202, called back later; knobs deliver_ms (100), jitter_ms (0), loss (0), dup (0)",
 "POST /admin/stall?ms=N":"pause the whole service for N ms",
 "GET /admin/stats":"requests served, in flight now and at most, connections accepted",
 "GET /metrics":"the same and CPU seconds and requests queued behind a stall, as Prometheus text"}}"#;
@@ -520,6 +531,7 @@ async fn route(state: &State, method: &Method, path: &str, knobs: &Knobs, body: 
         }
         ("POST", "/v1/chat/completions") => completion(knobs, body),
         ("GET", "/v1/cached") => cached(state, knobs).await,
+        ("POST", "/v1/webhooks/trigger") => webhooks::trigger(knobs, body),
         ("POST", "/v1/webhooks") => {
             state.webhooks.fetch_add(1, Ordering::Relaxed);
             let mut r = full(Bytes::new());

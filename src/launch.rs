@@ -129,9 +129,10 @@ impl Launched {
         let mut halt = None;
         // The monitor's readings: summed for the summary, stored beside the ticks.
         let mut totals = crate::scrape::Totals::default();
+        let ledger = handle.webhooks.clone();
         let monitor_store = recorder
             .as_ref()
-            .filter(|_| sampler.is_some())
+            .filter(|_| sampler.is_some() || ledger.is_some())
             .and_then(|(r, db)| Store::open(db).ok().map(|s| (s, r.run_id)));
         let mut keep = |readings: Vec<crate::scrape::Reading>| {
             for r in readings {
@@ -154,6 +155,9 @@ impl Launched {
             if let Some(s) = &sampler {
                 keep(s.take());
             }
+            if let Some(l) = &ledger {
+                keep(vec![webhook_reading(l, tick.end)]);
+            }
             if let Some(h) = watch.see(tick) {
                 stopper.stop();
                 halt = Some(h);
@@ -161,8 +165,16 @@ impl Launched {
             on_tick(tick);
         });
         let mut outcome = outcome.ok_or(engine::Lost)?;
+        let sampled = sampler.is_some();
         if let Some(s) = sampler {
             keep(s.finish());
+        }
+        if let Some(l) = &ledger {
+            // What arrived in the grace period after the last second.
+            let end = outcome.totals.seconds + outcome.totals.warmup_seconds;
+            keep(vec![webhook_reading(l, end)]);
+        }
+        if sampled || !totals.is_empty() {
             outcome.summary.monitor = Some(totals.summary());
         }
         if let Some(h) = &halt {
@@ -186,6 +198,26 @@ impl Launched {
             stored,
             halt,
         })
+    }
+}
+
+/// A second's webhook deliveries as monitor series, so they are stored, charted and summed beside
+/// the server's.
+fn webhook_reading(l: &crate::metrics::Ledger, at_s: f64) -> crate::scrape::Reading {
+    let s = l.take_second();
+    let mut values = vec![
+        ("webhooks delivered/s".to_string(), s.delivered as f64),
+        ("webhooks duplicates/s".to_string(), s.duplicates as f64),
+        ("webhooks out of order/s".to_string(), s.out_of_order as f64),
+        ("webhooks unknown/s".to_string(), s.unknown as f64),
+    ];
+    if let Some(p99) = s.p99_ms {
+        values.push(("webhook latency p99 (ms)".to_string(), p99));
+    }
+    crate::scrape::Reading {
+        at_s,
+        values,
+        failed: Vec::new(),
     }
 }
 

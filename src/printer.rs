@@ -357,6 +357,10 @@ pub fn evidence(s: &Summary) -> String {
         out.push('\n');
         out.push_str(&table(&crate::metrics::STREAM_COLUMNS, &streams));
     }
+    if let Some(w) = &s.webhooks {
+        out.push('\n');
+        out.push_str(&table(&crate::metrics::WEBHOOK_COLUMNS, &w.rows()));
+    }
     let mut slowest = s.exemplar_rows(false);
     slowest.truncate(3);
     if !slowest.is_empty() {

@@ -23,6 +23,12 @@ pub enum Metric {
     Errors,
     /// A statistic of a streamed answer's timing (`first_event p95`, `event_gap p99`).
     Streaming { stat: Stat, what: Streaming },
+    /// Webhook deliveries lost (`webhook_lost < 0.1%`): lost ÷ triggered.
+    WebhookLost,
+    /// Webhook deliveries that came twice, ÷ triggered (`webhook_duplicates < 1%`).
+    WebhookDuplicates,
+    /// Trigger → delivery latency (`webhook_p99 < 2s`).
+    WebhookLatency(Stat),
 }
 
 /// What of a streamed answer a threshold measures.
@@ -99,7 +105,8 @@ pub struct Threshold {
 
 const HELP: &str = "expected `METRIC OP VALUE` such as \"p95 < 200ms\", \"error_rate < 0.1%\" or \"rate > 900/s\"; \
 METRIC is p50, p90, p95, p99, p99.9 (any pNN), min, mean, max (prefix service_ for service time), error_rate, rate, count or errors, \
-or for streamed answers `first_event STAT` or `event_gap STAT` (\"first_event p95 < 500ms\"); \
+or for streamed answers `first_event STAT` or `event_gap STAT` (\"first_event p95 < 500ms\"), \
+or for webhook deliveries webhook_lost, webhook_duplicates (shares) or webhook_STAT (\"webhook_p99 < 2s\"); \
 OP is <, <=, > or >=";
 
 impl FromStr for Threshold {
@@ -123,10 +130,10 @@ impl FromStr for Threshold {
         let metric =
             parse_metric(name).ok_or_else(|| format!("unknown metric \"{name}\": {HELP}"))?;
         let limit = match metric {
-            Metric::Latency { .. } | Metric::Streaming { .. } => format::parse_duration(value)
+            Metric::Latency { .. } | Metric::Streaming { .. } | Metric::WebhookLatency(_) => format::parse_duration(value)
                 .map(|d| d.as_secs_f64() * 1e6)
                 .map_err(|e| format!("latency limit of \"{t}\": {e}"))?,
-            Metric::ErrorRate => parse_fraction(value)
+            Metric::ErrorRate | Metric::WebhookLost | Metric::WebhookDuplicates => parse_fraction(value)
                 .ok_or_else(|| format!("error_rate limit \"{value}\": expected a percentage such as \"0.1%\" or a fraction such as \"0.001\""))?,
             Metric::Rate => parse_number(value.strip_suffix("/s").unwrap_or(value))
                 .ok_or_else(|| format!("rate limit \"{value}\": expected requests per second such as \"900/s\""))?,
@@ -174,6 +181,20 @@ fn parse_metric(name: &str) -> Option<Metric> {
         };
         return Some(Metric::Streaming { stat, what });
     }
+    match name {
+        "webhook_lost" => return Some(Metric::WebhookLost),
+        "webhook_duplicates" => return Some(Metric::WebhookDuplicates),
+        _ => {}
+    }
+    if let Some(stat) = name.strip_prefix("webhook_") {
+        return match parse_metric(stat)? {
+            Metric::Latency {
+                stat,
+                service: false,
+            } => Some(Metric::WebhookLatency(stat)),
+            _ => None,
+        };
+    }
     let (service, stat) = match name.strip_prefix("service_") {
         Some(rest) => (true, rest),
         None => (false, name),
@@ -208,8 +229,12 @@ impl Threshold {
     /// Formats a value of this threshold's metric for people.
     pub fn format_value(&self, v: f64) -> String {
         match self.metric {
-            Metric::Latency { .. } | Metric::Streaming { .. } => format::micros(v),
-            Metric::ErrorRate => format::percent(v),
+            Metric::Latency { .. } | Metric::Streaming { .. } | Metric::WebhookLatency(_) => {
+                format::micros(v)
+            }
+            Metric::ErrorRate | Metric::WebhookLost | Metric::WebhookDuplicates => {
+                format::percent(v)
+            }
             Metric::Rate => format::rate(v),
             Metric::Count | Metric::Errors => format!("{v:.0}"),
         }

@@ -9,6 +9,12 @@ pub enum StartError {
         target: String,
         source: std::io::Error,
     },
+    /// The webhook receiver would not listen.
+    #[error("[webhooks] cannot listen on {listen}: {source}")]
+    Webhooks {
+        listen: String,
+        source: std::io::Error,
+    },
     /// A demo target without its service (a plan built outside `engine::start`).
     #[error("target `{target}`: the demo service is not running")]
     DemoMissing { target: String },

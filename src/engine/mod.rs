@@ -11,6 +11,7 @@ mod plan;
 mod stream;
 mod trace;
 mod tunnel;
+mod webhook;
 mod worker;
 
 pub use error::{Lost, StartError};
@@ -75,6 +76,8 @@ pub struct RunHandle {
     pub started_at: SystemTime,
     /// What a summary of this run needs besides its ticks.
     pub info: RunInfo,
+    /// The run's webhook deliveries, read each second for their series.
+    pub webhooks: Option<Arc<crate::metrics::Ledger>>,
     stop: CancellationToken,
 }
 
@@ -174,7 +177,25 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
             (t.name.clone(), url)
         })
         .collect();
-    let plan = Arc::new(Plan::new(scenario, &demo_urls, &demo_cas, &proxies)?);
+    let receiver = match &scenario.webhooks {
+        Some(spec) => {
+            Some(
+                webhook::Receiver::start(spec).map_err(|source| StartError::Webhooks {
+                    listen: spec.listen.to_string(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let ledger = receiver.as_ref().map(|r| r.ledger.clone());
+    let plan = Arc::new(Plan::new(
+        scenario,
+        &demo_urls,
+        &demo_cas,
+        &proxies,
+        ledger.clone(),
+    )?);
     let keys = plan.keys.clone();
     let mut info = RunInfo::of(&plan.scenario);
     info.proxies = plan
@@ -232,6 +253,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
             aggregate(
                 &plan, &shard_of, workers, wrx, &etx, &stop2, started_at, monitor,
             );
+            drop(receiver);
             drop(demos);
             drop(demo_proxies);
         })
@@ -242,6 +264,7 @@ pub fn start(scenario: Scenario, options: RunOptions) -> Result<RunHandle, Start
         target_urls,
         started_at,
         info,
+        webhooks: ledger,
         stop,
     })
 }
@@ -391,6 +414,19 @@ fn aggregate(
     };
     let mut summary = Summary::build(info, &acc, status, started_at);
     summary.environment = monitor.finish();
+    if let Some(ledger) = &plan.webhooks {
+        // Callbacks still on their way count until the grace period ends (or all are in).
+        let began = Instant::now();
+        let grace = scenario
+            .webhooks
+            .as_ref()
+            .map_or(Default::default(), |w| w.grace);
+        while ledger.outstanding() > 0 && began.elapsed() < grace && !stop.is_cancelled() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let waited = began.elapsed().as_secs_f64();
+        summary.judge_webhooks(info, ledger.summary(waited), &|s| ledger.latency_us(s));
+    }
     let _ = tx.send(Event::Finished(Box::new(Outcome {
         status,
         summary,

@@ -9,7 +9,7 @@ use rand::rngs::SmallRng;
 use super::StartError;
 use super::client::Endpoint;
 use crate::metrics::{ErrorKind, Key};
-use crate::scenario::template::Vars;
+use crate::scenario::template::{Vars, WebhookIds};
 use crate::scenario::{Check, ProxyUrl, Resolved, Scenario, TargetKind};
 
 /// Everything the workers share, read-only.
@@ -19,6 +19,8 @@ pub(crate) struct Plan {
     pub endpoints: Vec<Endpoint>,
     pub prepared: Vec<Prepared>,
     cumulative: Vec<u64>,
+    /// The run's webhook ids and deliveries, when requests carry `${webhook.*}`.
+    pub webhooks: Option<std::sync::Arc<crate::metrics::Ledger>>,
 }
 
 impl Plan {
@@ -29,6 +31,7 @@ impl Plan {
         demo_urls: &[Option<String>],
         demo_cas: &[Option<String>],
         proxies: &[Option<ProxyUrl>],
+        webhooks: Option<std::sync::Arc<crate::metrics::Ledger>>,
     ) -> Result<Plan, StartError> {
         let mut endpoints = Vec::new();
         for (i, t) in scenario.targets.iter().enumerate() {
@@ -100,6 +103,7 @@ impl Plan {
             endpoints,
             prepared,
             cumulative,
+            webhooks,
         })
     }
 
@@ -149,10 +153,17 @@ pub(crate) enum Rendered {
         uri_h2: Uri,
         headers: Vec<(http::HeaderName, HeaderValue)>,
         body: Bytes,
+        /// It carries a webhook id: a success means a callback is due.
+        webhook: bool,
     },
 }
 
 impl Rendered {
+    /// Whether it carries a webhook id.
+    pub fn has_webhook(&self) -> bool {
+        matches!(self, Rendered::Dynamic { webhook: true, .. })
+    }
+
     pub fn body_len(&self) -> usize {
         match self {
             Rendered::Static(n) => *n,
@@ -236,13 +247,7 @@ impl Prepared {
         if is_static {
             let mut rng = <SmallRng as rand::SeedableRng>::seed_from_u64(0);
             let (h1, h2) = p
-                .uris(
-                    ep,
-                    &mut Vars {
-                        seq: 0,
-                        rng: &mut rng,
-                    },
-                )
+                .uris(ep, &mut Vars::new(0, &mut rng))
                 .map_err(|(path, source)| StartError::Path {
                     request: r.name.clone(),
                     path,
@@ -383,11 +388,18 @@ impl Prepared {
     }
 
     /// Renders this request's variables (nothing to do for a fixed request).
-    pub fn render(&self, seq: u64, rng: &mut SmallRng, ep: &Endpoint) -> Result<Rendered, ()> {
+    pub fn render(
+        &self,
+        seq: u64,
+        rng: &mut SmallRng,
+        ep: &Endpoint,
+        webhook: Option<&dyn WebhookIds>,
+    ) -> Result<Rendered, ()> {
         if self.uri_h1.is_some() && self.dyn_headers.is_empty() && self.dyn_body.is_none() {
             return Ok(Rendered::Static(self.body.as_ref().map_or(0, Bytes::len)));
         }
-        let mut vars = Vars { seq, rng };
+        let mut vars = Vars::new(seq, rng);
+        vars.webhook = webhook;
         let (uri_h1, uri_h2) = match (&self.uri_h1, &self.uri_h2) {
             (Some(a), Some(b)) => (a.clone(), b.clone()),
             _ => self.uris(ep, &mut vars).map_err(|_| ())?,
@@ -413,6 +425,7 @@ impl Prepared {
             uri_h2,
             headers,
             body,
+            webhook: vars.webhook_id.is_some(),
         })
     }
 

@@ -599,7 +599,9 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         return;
     }
     let endpoint = &plan.endpoints[prepared.target];
-    let rendered = prepared.render(seq, &mut w.rng.borrow_mut(), endpoint);
+    let ledger = plan.webhooks.as_deref();
+    let ids = ledger.map(|l| l as &dyn crate::scenario::template::WebhookIds);
+    let rendered = prepared.render(seq, &mut w.rng.borrow_mut(), endpoint, ids);
     let in_flight = InFlight::start(w, key, origin, sent_at);
     body.clear();
     trace.reset();
@@ -666,6 +668,13 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
                 .then_some(ErrorKind::Stream);
             let error = prepared.judge(status, body, latency_us).or(not_streamed);
             s.record_response(status, latency_us, service_us, error);
+            // Accepted: its callback is now expected.
+            if error.is_none()
+                && let (Some(l), Ok(r)) = (ledger, &rendered)
+                && r.has_webhook()
+            {
+                l.accept(seq);
+            }
             (Some(status), bytes, error)
         }
         Err(kind) => {

@@ -540,6 +540,8 @@ impl Stats {
             }),
             Metric::Count => Some(self.requests as f64),
             Metric::Errors => Some(self.errors as f64),
+            // Judged on the run's deliveries once they are in (`Summary::judge_webhooks`).
+            Metric::WebhookLost | Metric::WebhookDuplicates | Metric::WebhookLatency(_) => None,
         }
     }
 
@@ -560,12 +562,14 @@ pub mod heatmap;
 mod phases;
 mod summary;
 mod tick;
+mod webhooks;
 pub use buckets::Buckets;
 pub use evidence::*;
 pub use exemplar::*;
 pub use phases::*;
 pub use summary::*;
 pub use tick::*;
+pub use webhooks::{Ledger, WEBHOOK_COLUMNS, WebhookSecond, WebhookSummary};
 
 #[cfg(test)]
 mod tests;

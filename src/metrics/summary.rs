@@ -189,6 +189,9 @@ pub struct Summary {
     /// The server side sampled beside the run (`[monitor]`): each series' figures and failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<MonitorSummary>,
+    /// Webhook deliveries, for a run whose requests carried `${webhook.id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<WebhookSummary>,
     /// The run's slowest requests (up to 3 per series, at most 10), slowest first, with what
     /// explains them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -357,6 +360,31 @@ impl RunInfo {
 }
 
 impl Summary {
+    /// Puts the run's webhook deliveries in and judges the thresholds on them (which had no
+    /// data until the deliveries were in).
+    pub fn judge_webhooks(
+        &mut self,
+        info: &RunInfo,
+        webhooks: WebhookSummary,
+        latency_us: &dyn Fn(crate::thresholds::Stat) -> Option<f64>,
+    ) {
+        use crate::thresholds::Metric;
+        let scoped = crate::thresholds::Scoped::parse_all(&info.thresholds);
+        let share = |n: u64| (webhooks.triggered > 0).then(|| n as f64 / webhooks.triggered as f64);
+        for (s, r) in scoped.iter().zip(self.thresholds.iter_mut()) {
+            let Ok(t) = &s.threshold else { continue };
+            let actual = match t.metric {
+                Metric::WebhookLost => share(webhooks.lost),
+                Metric::WebhookDuplicates => share(webhooks.duplicates),
+                Metric::WebhookLatency(stat) => latency_us(stat),
+                _ => continue,
+            };
+            *r = t.verdict(&s.scope, actual);
+        }
+        self.thresholds_passed = self.thresholds.iter().all(|t| t.passed);
+        self.webhooks = Some(webhooks);
+    }
+
     /// The run list's verdict: none without thresholds, so a run of nothing but errors is not a "pass".
     pub fn verdict(&self) -> Option<bool> {
         (!self.thresholds.is_empty()).then_some(self.thresholds_passed)
@@ -403,6 +431,7 @@ impl Summary {
             environment: None,
             halted: None,
             monitor: None,
+            webhooks: None,
             slowest: run_exemplars(&acc.stats, false),
             first_failures: run_exemplars(&acc.stats, true),
         }

@@ -29,6 +29,12 @@ const SPLIT_INTRO: &str = "Requests split by a response header (split_by): each 
 responses, their share of the request's (for a cache, its hit ratio) and their latency; other \
 holds answers without a listed value, and requests that got no answer.";
 
+const WEBHOOKS_INTRO: &str = "Callbacks of the system under test: requests that carried a \
+webhook id and were accepted (triggered), the ids that came back (delivered), those still missing \
+when the grace period after the load ended (lost), ids that came back again (duplicates) or after \
+one triggered later had (out of order), callbacks without an id of this run (unknown), and the \
+time from the triggering request sent to its first delivery.";
+
 const SLOWEST_INTRO: &str = "The run's slowest requests (up to three per request), slowest \
 first: when each was due, what came back and where its time went.";
 
@@ -87,6 +93,12 @@ pub fn sections(s: &Summary) -> Vec<Section> {
             STREAMS_INTRO,
             STREAM_COLUMNS.to_vec(),
             s.stream_rows(),
+        ),
+        (
+            "Webhook delivery",
+            WEBHOOKS_INTRO,
+            crate::metrics::WEBHOOK_COLUMNS.to_vec(),
+            s.webhooks.as_ref().map(|w| w.rows()).unwrap_or_default(),
         ),
         ("Slowest requests", SLOWEST_INTRO, with("headers"), slowest),
         ("First failures", FAILURES_INTRO, with("body"), failures),

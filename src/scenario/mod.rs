@@ -9,6 +9,7 @@ mod proxy;
 mod raw;
 pub mod template;
 mod validate;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub use error::{Problem, ScenarioError};
 pub use profile::{Profile, Schedule, Stage};
 pub use proxy::{Proxy, ProxyUrl};
 pub use template::{Resolved, Template};
+pub use webhooks::WebhookSpec;
 
 /// Header names whose values are secrets: reports show them as `[redacted]`, and imported
 /// requests read them from the environment.
@@ -68,6 +70,8 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// The server side to sample each second beside the latency (`[monitor]`).
     pub monitor: Option<MonitorSpec>,
+    /// The callback receiver, when requests carry `${webhook.*}` (`[webhooks]`).
+    pub webhooks: Option<WebhookSpec>,
 }
 
 /// `[monitor]`: Prometheus endpoints and local processes sampled once a second during a run.

@@ -93,6 +93,7 @@ pub(super) struct Raw {
     pub(super) engine: RawEngine,
     pub(super) data: Option<Spanned<RawData>>,
     pub(super) monitor: Option<Spanned<RawMonitor>>,
+    pub(super) webhooks: Option<Spanned<super::webhooks::RawWebhooks>>,
 }
 
 #[derive(Deserialize)]

@@ -1,4 +1,4 @@
-//! Text with variables (`${env.NAME}`, `${seq}`, `${random(1,100)}`, `${uuid}`), rendered per request.
+//! Text with variables (`${env.NAME}`, `${seq}`, `${random(1,100)}`, `${uuid}`, `${webhook.id}`), rendered per request.
 
 use std::sync::Arc;
 
@@ -23,6 +23,10 @@ pub enum Part {
     Data(String),
     /// A column of the scenario's data file: the request's row's value, JSON-escaped if `json`.
     Column(Arc<DataSet>, usize, bool),
+    /// `${webhook.url}`: where the run's webhook receiver is called back (`[webhooks]`).
+    WebhookUrl,
+    /// `${webhook.id}`: an id unique to this request, which the callback is to carry back.
+    WebhookId,
 }
 
 /// Rows of a CSV file that requests take values from (`${data.COLUMN}`), e.g. user ids and
@@ -90,6 +94,30 @@ pub struct Vars<'a> {
     pub seq: u64,
     /// The worker's random source.
     pub rng: &'a mut SmallRng,
+    /// The run's webhook receiver, when it has one.
+    pub webhook: Option<&'a dyn WebhookIds>,
+    /// The webhook id this request carries, once rendered (every use in it is the same id).
+    pub webhook_id: Option<String>,
+}
+
+impl<'a> Vars<'a> {
+    /// Inputs for request `seq`, without webhooks.
+    pub fn new(seq: u64, rng: &'a mut SmallRng) -> Vars<'a> {
+        Vars {
+            seq,
+            rng,
+            webhook: None,
+            webhook_id: None,
+        }
+    }
+}
+
+/// Where `${webhook.url}` and `${webhook.id}` come from: the run's webhook ledger.
+pub trait WebhookIds: Sync {
+    /// The receiver's URL.
+    fn url(&self) -> &str;
+    /// Writes a fresh id for request `seq`, sent now.
+    fn issue(&self, seq: u64, out: &mut String);
 }
 
 impl Template {
@@ -244,8 +272,7 @@ fn ends_with_open_quote(s: &str) -> bool {
 }
 
 fn parse_var(inner: &str) -> Result<Part, String> {
-    const HELP: &str =
-        "expected ${env.NAME}, ${data.COLUMN}, ${seq}, ${random(LOW,HIGH)} or ${uuid}";
+    const HELP: &str = "expected ${env.NAME}, ${data.COLUMN}, ${seq}, ${random(LOW,HIGH)}, ${uuid}, ${webhook.url} or ${webhook.id}";
     if let Some(name) = inner.strip_prefix("data.") {
         return if name.is_empty() {
             Err("${data.}: name a column of the data file, as in ${data.user_id}".into())
@@ -270,6 +297,8 @@ fn parse_var(inner: &str) -> Result<Part, String> {
     match inner {
         "seq" => return Ok(Part::Seq),
         "uuid" => return Ok(Part::Uuid),
+        "webhook.url" => return Ok(Part::WebhookUrl),
+        "webhook.id" => return Ok(Part::WebhookId),
         _ => {}
     }
     if let Some(args) = inner
@@ -339,6 +368,21 @@ impl Resolved {
                         out.push_str(value);
                     }
                 }
+                Part::WebhookUrl => {
+                    if let Some(w) = vars.webhook {
+                        out.push_str(w.url());
+                    }
+                }
+                Part::WebhookId => {
+                    if vars.webhook_id.is_none()
+                        && let Some(w) = vars.webhook
+                    {
+                        let mut id = String::new();
+                        w.issue(vars.seq, &mut id);
+                        vars.webhook_id = Some(id);
+                    }
+                    out.push_str(vars.webhook_id.as_deref().unwrap_or_default());
+                }
                 Part::Env(..) | Part::Data(_) => {}
             }
         }
@@ -353,7 +397,7 @@ mod tests {
     fn render(r: &Resolved, seq: u64) -> String {
         let mut rng = SmallRng::seed_from_u64(7);
         let mut out = String::new();
-        r.render(&mut Vars { seq, rng: &mut rng }, &mut out);
+        r.render(&mut Vars::new(seq, &mut rng), &mut out);
         out
     }
 

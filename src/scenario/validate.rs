@@ -106,6 +106,10 @@ impl Validator<'_> {
             self.err(t.span(), "engine.threads must be between 1 and 256");
         }
         let monitor = raw.monitor.as_ref().map(|m| self.monitor(m, &targets));
+        let webhooks = webhooks::spec(raw.webhooks.as_ref().map(|w| w.get_ref()), &requests)
+            .map_err(|(span, e)| self.err(span, e))
+            .ok()
+            .flatten();
         Some(Scenario {
             name,
             description: raw.description,
@@ -122,6 +126,7 @@ impl Validator<'_> {
             threads,
             warnings: std::mem::take(&mut self.warnings),
             monitor,
+            webhooks,
         })
     }
 

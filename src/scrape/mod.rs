@@ -352,6 +352,11 @@ pub struct Totals {
 const MAX_SERIES: usize = 200;
 
 impl Totals {
+    /// Whether no reading was added.
+    pub fn is_empty(&self) -> bool {
+        self.readings == 0
+    }
+
     /// Adds one second's readings.
     pub fn add(&mut self, r: &Reading) {
         self.readings += 1;

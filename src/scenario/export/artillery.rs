@@ -85,7 +85,12 @@ fn condition(t: &Threshold) -> Option<String> {
         }
         Metric::Count => Some(format!("http.requests {op} {}", trim(t.limit))),
         Metric::Rate => Some(format!("http.request_rate {op} {}", trim(t.limit))),
-        Metric::ErrorRate | Metric::Errors | Metric::Streaming { .. } => None,
+        Metric::ErrorRate
+        | Metric::Errors
+        | Metric::Streaming { .. }
+        | Metric::WebhookLost
+        | Metric::WebhookDuplicates
+        | Metric::WebhookLatency(_) => None,
     }
 }
 

@@ -79,6 +79,12 @@ fn threshold(t: &Threshold) -> Result<(&'static str, String), String> {
                 t.text
             ));
         }
+        Metric::WebhookLost | Metric::WebhookDuplicates | Metric::WebhookLatency(_) => {
+            return Err(format!(
+                "threshold `{}`: k6 receives no webhook callbacks",
+                t.text
+            ));
+        }
     })
 }
 

@@ -98,7 +98,9 @@ fn pieces(r: &Resolved) -> Vec<Piece> {
             Part::Env(name, _) => out.push(Piece::Env(name.clone())),
             Part::Seq => out.push(Piece::Seq),
             Part::Random(a, b) => out.push(Piece::Random(*a, *b)),
-            Part::Uuid => out.push(Piece::Uuid),
+            // The tool has no receiver: the id is still unique per request, the URL as written.
+            Part::Uuid | Part::WebhookId => out.push(Piece::Uuid),
+            Part::WebhookUrl => out.push(Piece::Lit("${webhook.url}".into())),
             Part::Data(name) => out.push(Piece::Data(name.clone())),
             Part::Column(set, i, _) => out.push(Piece::Data(
                 set.columns.get(*i).cloned().unwrap_or_default(),
@@ -188,6 +190,13 @@ fn load_notes(scenario: &Scenario, unmapped: &mut Vec<String>) {
                 split.header, r.name
             ));
         }
+    }
+    if scenario.webhooks.is_some() {
+        unmapped.push(
+            "[webhooks]: the tool receives no callbacks (${webhook.url} is left as written, \
+             ${webhook.id} becomes a UUID)"
+                .into(),
+        );
     }
     for t in scenario.targets.iter().filter(|t| t.proxy.is_some()) {
         unmapped.push(format!(
