@@ -226,6 +226,14 @@ fn parse_metric(name: &str) -> Option<Metric> {
 }
 
 impl Threshold {
+    /// Whether it judges webhook deliveries (known only once the grace period is over).
+    pub fn is_webhook(&self) -> bool {
+        matches!(
+            self.metric,
+            Metric::WebhookLost | Metric::WebhookDuplicates | Metric::WebhookLatency(_)
+        )
+    }
+
     /// Formats a value of this threshold's metric for people.
     pub fn format_value(&self, v: f64) -> String {
         match self.metric {

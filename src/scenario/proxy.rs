@@ -39,6 +39,20 @@ impl ProxyUrl {
     }
 }
 
+/// A target's `proxy` and `proxy_delay` as written, checked; errors as (span, message).
+pub(super) fn of(
+    proxy: Option<&toml::Spanned<String>>,
+    delay: Option<&toml::Spanned<super::raw::Dur>>,
+) -> Result<Option<Proxy>, (std::ops::Range<usize>, String)> {
+    match (proxy, delay) {
+        (Some(p), d) => parse(p.get_ref(), d.map(|d| d.get_ref().0))
+            .map(Some)
+            .map_err(|e| (p.span(), e)),
+        (None, Some(d)) => Err((d.span(), "proxy_delay needs proxy = \"demo\"".into())),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Checks a `proxy` value and its `proxy_delay`; the error says what is wrong.
 pub(super) fn parse(text: &str, delay: Option<Duration>) -> Result<Proxy, String> {
     let text = text.trim();

@@ -207,14 +207,15 @@ impl Validator<'_> {
                         return None;
                     }
                 };
-                if after.is_some() && !abort {
-                    self.err(
-                        t.span(),
-                        format!(
-                            "threshold \"{text}\": `after` delays an abort; add abort = true \
-                             (or drop `after`)"
-                        ),
-                    );
+                let why = if after.is_some() && !abort {
+                    "`after` delays an abort; add abort = true (or drop `after`)"
+                } else if abort && th.is_webhook() {
+                    "webhook thresholds are judged after the grace period, so they cannot abort"
+                } else {
+                    ""
+                };
+                if !why.is_empty() {
+                    self.err(t.span(), format!("threshold \"{text}\": {why}"));
                     return None;
                 }
                 th.abort_after = abort.then(|| after.unwrap_or_default());
@@ -332,17 +333,10 @@ impl Validator<'_> {
                     1
                 }
             };
-            let delay = t.proxy_delay.as_ref().map(|d| d.get_ref().0);
-            let proxy = match (&t.proxy, &t.proxy_delay) {
-                (Some(p), _) => proxy::parse(p.get_ref(), delay)
-                    .map_err(|e| self.err(p.span(), e))
-                    .ok(),
-                (None, Some(d)) => {
-                    self.err(d.span(), "proxy_delay needs proxy = \"demo\"");
-                    None
-                }
-                (None, None) => None,
-            };
+            let proxy = proxy::of(t.proxy.as_ref(), t.proxy_delay.as_ref())
+                .map_err(|(span, e)| self.err(span, e))
+                .ok()
+                .flatten();
             if let Some(kind) = kind {
                 out.push(Target {
                     name: n.clone(),

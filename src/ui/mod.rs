@@ -201,7 +201,7 @@ pub enum Purpose {
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
-pub const SAMPLES: [(&str, &str); 9] = [
+pub const SAMPLES: [(&str, &str); 10] = [
     (
         "quickstart.toml",
         include_str!("../../scenarios/quickstart.toml"),
@@ -210,6 +210,10 @@ pub const SAMPLES: [(&str, &str); 9] = [
     (
         "proxy-overhead.toml",
         include_str!("../../scenarios/proxy-overhead.toml"),
+    ),
+    (
+        "webhook-delivery.toml",
+        include_str!("../../scenarios/webhook-delivery.toml"),
     ),
     (
         "find-the-knee.toml",

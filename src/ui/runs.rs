@@ -276,12 +276,17 @@ impl RunsState {
         match super::take_ready(&mut open.pending) {
             Some(Ok(r)) => {
                 let started = crate::format::system_time(open.run.row.started_at_ms);
-                open.window_summary = Some(crate::metrics::Summary::build(
+                let mut summary = crate::metrics::Summary::build(
                     &open.run.info,
                     &r.1,
                     open.run.row.status,
                     started,
-                ));
+                );
+                // Deliveries are the whole run's (their grace outlasts any window).
+                if open.window.is_none() {
+                    summary.webhooks = open.run.summary.as_ref().and_then(|s| s.webhooks.clone());
+                }
+                open.window_summary = Some(summary);
                 open.window_totals = Some(r);
                 true
             }
