@@ -130,9 +130,17 @@ impl Launched {
         // The monitor's readings: summed for the summary, stored beside the ticks.
         let mut totals = crate::scrape::Totals::default();
         let ledger = handle.webhooks.clone();
+        // A split request's share per value each second (a cache's hit ratio), kept as series too.
+        let splits = crate::metrics::split_groups(
+            handle
+                .keys
+                .iter()
+                .map(|k| (k.request.as_str(), k.target.as_str())),
+        );
+        let mut others: Vec<String> = Vec::new();
         let monitor_store = recorder
             .as_ref()
-            .filter(|_| sampler.is_some() || ledger.is_some())
+            .filter(|_| sampler.is_some() || ledger.is_some() || !splits.is_empty())
             .and_then(|(r, db)| Store::open(db).ok().map(|s| (s, r.run_id)));
         let mut keep = |readings: Vec<crate::scrape::Reading>| {
             for r in readings {
@@ -156,7 +164,23 @@ impl Launched {
                 keep(s.take());
             }
             if let Some(l) = &ledger {
-                keep(vec![webhook_reading(l, tick.end)]);
+                keep(vec![webhook_reading(l, tick.end, 1.0)]);
+            }
+            if !splits.is_empty() && !tick.warmup {
+                let mut values = crate::metrics::split_shares(&splits, &tick.stats);
+                // `other` is charted from its first answer on: a line of zeros says nothing.
+                for (name, v) in &values {
+                    if *v > 0.0 && name.ends_with(" other share %") && !others.contains(name) {
+                        others.push(name.clone());
+                    }
+                }
+                values
+                    .retain(|(name, _)| !name.ends_with(" other share %") || others.contains(name));
+                keep(vec![crate::scrape::Reading {
+                    at_s: tick.end,
+                    values,
+                    failed: Vec::new(),
+                }]);
             }
             if let Some(h) = watch.see(tick) {
                 stopper.stop();
@@ -170,9 +194,10 @@ impl Launched {
             keep(s.finish());
         }
         if let Some(l) = &ledger {
-            // What arrived in the grace period after the last second.
-            let end = outcome.totals.seconds + outcome.totals.warmup_seconds;
-            keep(vec![webhook_reading(l, end)]);
+            // What arrived in the grace period after the last second, at the period's end.
+            let grace = outcome.summary.webhooks.as_ref().map_or(0.0, |w| w.grace_s);
+            let end = outcome.totals.seconds + outcome.totals.warmup_seconds + grace;
+            keep(vec![webhook_reading(l, end, grace.max(1.0))]);
         }
         if sampled || !totals.is_empty() {
             outcome.summary.monitor = Some(totals.summary());
@@ -201,15 +226,16 @@ impl Launched {
     }
 }
 
-/// A second's webhook deliveries as monitor series, so they are stored, charted and summed beside
-/// the server's.
-fn webhook_reading(l: &crate::metrics::Ledger, at_s: f64) -> crate::scrape::Reading {
+/// The webhook deliveries of the last `seconds` as monitor series (rates per second), so they are
+/// stored, charted and summed beside the server's.
+fn webhook_reading(l: &crate::metrics::Ledger, at_s: f64, seconds: f64) -> crate::scrape::Reading {
     let s = l.take_second();
+    let rate = |n: u64| n as f64 / seconds;
     let mut values = vec![
-        ("webhooks delivered/s".to_string(), s.delivered as f64),
-        ("webhooks duplicates/s".to_string(), s.duplicates as f64),
-        ("webhooks out of order/s".to_string(), s.out_of_order as f64),
-        ("webhooks unknown/s".to_string(), s.unknown as f64),
+        ("webhooks delivered/s".to_string(), rate(s.delivered)),
+        ("webhooks duplicates/s".to_string(), rate(s.duplicates)),
+        ("webhooks out of order/s".to_string(), rate(s.out_of_order)),
+        ("webhooks unknown/s".to_string(), rate(s.unknown)),
     ];
     if let Some(p99) = s.p99_ms {
         values.push(("webhook latency p99 (ms)".to_string(), p99));

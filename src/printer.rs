@@ -380,7 +380,7 @@ pub fn monitor(m: &crate::metrics::MonitorSummary) -> String {
         out.push('\n');
         out.push_str(&table(
             &[
-                "server side (monitor)",
+                "beside the load (per second)",
                 "min",
                 "mean",
                 "max",

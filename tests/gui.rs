@@ -1651,7 +1651,7 @@ fn a_monitored_run_shows_the_server_side_beside_its_latency() {
         names.contains(&"demo_requests_total /s".to_string()),
         "{names:?}"
     );
-    h.get_by_label_contains("Server side: what [monitor] read");
+    h.get_by_label_contains("Beside the load, each second: what [monitor] read");
 }
 
 #[test]
@@ -1689,7 +1689,7 @@ fn a_live_run_draws_what_its_monitor_reads() {
             .get("127.0.0.1:1")
             .is_some_and(|n| *n >= 2)
     );
-    h.get_by_label_contains("Server side: what [monitor] reads");
+    h.get_by_label_contains("Beside the load, each second: what [monitor] reads");
     h.get_by_label_contains("127.0.0.1:1 could not be read");
     h.key_press(egui::Key::Escape);
     h.step();
@@ -1785,4 +1785,31 @@ fn a_streamed_runs_page_shows_its_first_event_and_gaps() {
         assert_eq!(h.get_all_by_label(column).count(), 2, "{column}");
     }
     h.get_by_label_contains("Streamed answers: ");
+}
+
+#[test]
+fn a_proxied_webhook_runs_page_shows_the_overhead_deliveries_and_their_seconds() {
+    let e = env();
+    let mut h = open_stored_run(
+        &e,
+        "proxied.toml",
+        "name = \"proxied\"\nduration = \"2s\"\n[webhooks]\ngrace = \"1s\"\n[targets]\n\
+         direct = \"demo\"\nproxied = { url = \"demo\", proxy = \"demo\", proxy_delay = \"2ms\" }\n\
+         [load]\nmodel = \"open\"\nrate = 20\n[[requests]]\nname = \"order\"\nmethod = \"POST\"\n\
+         path = \"/v1/webhooks/trigger\"\nquery = { deliver_ms = \"20\" }\n\
+         json = { callback_url = \"${webhook.url}\", id = \"${webhook.id}\" }\n",
+    );
+    step_until(&mut h, Duration::from_secs(20), |w| {
+        w.runs
+            .open
+            .as_ref()
+            .is_some_and(|o| o.window_totals.is_some() && !o.overhead.is_empty())
+    });
+    h.run();
+    // Both targets are rows; the overhead and the deliveries have their sections.
+    h.get_by_label_contains("Proxy overhead: whole run");
+    h.get_by_label_contains("Webhook delivery: ");
+    h.get_by_label("via proxy");
+    // Deliveries per second are charted beside the load.
+    h.get_by_label_contains("Beside the load, each second");
 }

@@ -91,7 +91,7 @@ json = { callback_url = "${webhook.url}", id = "${webhook.id}" }
             ("webhook_p99 < 2s".to_string(), true)
         ]
     );
-    // Per second, stored beside the run: deliveries each second add up to the delivered ids.
+    // Per second, stored beside the run: deliveries add up to the delivered ids.
     let out = Command::new(bin)
         .args(["report", "-f", "json", "latest", "--db"])
         .arg(&db)
@@ -106,13 +106,15 @@ json = { callback_url = "${webhook.url}", id = "${webhook.id}" }
         .iter()
         .find(|s| s["name"] == "webhooks delivered/s")
         .unwrap_or_else(|| panic!("a delivered series in {series:?}"));
-    let per_second: f64 = delivered["points"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| p[1].as_f64().unwrap_or(0.0))
-        .sum();
-    assert_eq!(per_second as u64, n("delivered"));
+    // Each point is a rate over the time since the one before (the last: the grace period).
+    let mut before = 0.0;
+    let mut sum = 0.0;
+    for p in delivered["points"].as_array().into_iter().flatten() {
+        let (at, rate) = (p[0].as_f64().unwrap_or(0.0), p[1].as_f64().unwrap_or(0.0));
+        sum += rate * (at - before);
+        before = at;
+    }
+    assert_eq!(sum.round() as u64, n("delivered"));
     assert_eq!(report["summary"]["webhooks"], json["webhooks"]);
 }
 

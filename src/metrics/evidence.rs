@@ -43,6 +43,49 @@ pub const SPLIT_COLUMNS: [&str; 7] = [
 /// A split request as `request @ target`, its header, and its parts (series index, value).
 pub type SplitGroup = (String, String, Vec<(usize, String)>);
 
+/// The split requests among series named (request, target), in series order: each as
+/// `request @ target`, the header, and its parts (series index, value).
+pub fn split_groups<'a>(series: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<SplitGroup> {
+    // A split series' target reads `name [header: value]`.
+    let part = |t: &str| {
+        let (base, rest) = t.strip_suffix(']')?.rsplit_once(" [")?;
+        let (header, value) = rest.split_once(": ")?;
+        Some((base.to_string(), header.to_string(), value.to_string()))
+    };
+    let mut groups: Vec<SplitGroup> = Vec::new();
+    for (i, (request, target)) in series.enumerate() {
+        let Some((base, header, value)) = part(target) else {
+            continue;
+        };
+        let name = format!("{request} @ {base}");
+        match groups.iter_mut().find(|g| g.0 == name && g.1 == header) {
+            Some(g) => g.2.push((i, value)),
+            None => groups.push((name, header, vec![(i, value)])),
+        }
+    }
+    groups
+}
+
+/// Each split value's share of its request's responses in one second, as named series
+/// (`read @ api x-cache HIT share %`); values of a request with no response that second are left out.
+pub fn split_shares(groups: &[SplitGroup], stats: &[Stats]) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for (name, header, parts) in groups {
+        let count = |i: usize| stats.get(i).map_or(0, |s| s.requests);
+        let all: u64 = parts.iter().map(|(i, _)| count(*i)).sum();
+        if all == 0 {
+            continue;
+        }
+        for (i, value) in parts {
+            out.push((
+                format!("{name} {header} {value} share %"),
+                count(*i) as f64 * 100.0 / all as f64,
+            ));
+        }
+    }
+    out
+}
+
 /// Column names of [`Summary::exemplar_rows`].
 pub const EXEMPLAR_COLUMNS: [&str; 9] = [
     "at",
@@ -141,23 +184,18 @@ impl Summary {
 
     /// The split requests (`split_by`), in the order [`Summary::split_rows`] lists them: each
     /// as `request @ target`, the header, and its parts (series index, value).
+    /// An `other` part that nothing went to is left out.
     pub fn split_groups(&self) -> Vec<SplitGroup> {
-        // A split series' target reads `name [header: value]`.
-        let part = |t: &str| {
-            let (base, rest) = t.strip_suffix(']')?.rsplit_once(" [")?;
-            let (header, value) = rest.split_once(": ")?;
-            Some((base.to_string(), header.to_string(), value.to_string()))
-        };
-        let mut groups: Vec<SplitGroup> = Vec::new();
-        for (i, e) in self.endpoints.iter().enumerate() {
-            let Some((base, header, value)) = part(&e.target) else {
-                continue;
-            };
-            let name = format!("{} @ {base}", e.request);
-            match groups.iter_mut().find(|g| g.0 == name && g.1 == header) {
-                Some(g) => g.2.push((i, value)),
-                None => groups.push((name, header, vec![(i, value)])),
-            }
+        let mut groups = split_groups(
+            self.endpoints
+                .iter()
+                .map(|e| (e.request.as_str(), e.target.as_str())),
+        );
+        for g in &mut groups {
+            g.2.retain(|(i, value)| {
+                value != crate::scenario::SPLIT_OTHER
+                    || self.endpoints.get(*i).is_some_and(|e| e.count > 0)
+            });
         }
         groups
     }

@@ -45,8 +45,9 @@ pub struct Report {
 pub const MONITOR_COLUMNS: [&str; 6] = ["series", "min", "mean", "max", "last", "seconds"];
 
 /// What the server-side section says before its table.
-pub const MONITOR_INTRO: &str = "What the scenario's [monitor] read each second beside the load: \
-gauges as read, counters as rates per second (/s), histograms as quantiles of what they observed.";
+pub const MONITOR_INTRO: &str = "What was read each second beside the load: the scenario's \
+[monitor] (gauges as read, counters as rates per second (/s), histograms as quantiles of what \
+they observed), webhook deliveries, and each split value's share of its request's responses.";
 
 /// What the side-by-side section says before its table.
 pub const BESIDE_INTRO: &str = "Where the time went and what the server did, in both runs: \

@@ -495,7 +495,10 @@ fn live_monitor(ui: &mut egui::Ui, s: &LiveState, h: f32) {
     if s.monitor.is_empty() && s.monitor_failed.is_empty() {
         return;
     }
-    ui.label("Server side: what [monitor] reads each second (counters as rates /s)");
+    ui.label(
+        "Beside the load, each second: what [monitor] reads (counters as rates /s), webhook \
+         deliveries, each split value's share",
+    );
     let shown: Vec<_> = s.monitor.iter().take(8).collect();
     for pair in shown.chunks(2) {
         ui.columns(2, |cols| {

@@ -844,7 +844,10 @@ fn server_side(ui: &mut egui::Ui, o: &OpenRun, h: f32) {
     if m.series.is_empty() && m.failures.is_empty() {
         return;
     }
-    ui.label("Server side: what [monitor] read each second (counters as rates /s)");
+    ui.label(
+        "Beside the load, each second: what [monitor] read (counters as rates /s), webhook \
+         deliveries, each split value's share",
+    );
     let shown: Vec<_> = m.series.iter().take(MONITOR_CHARTS).collect();
     for pair in shown.chunks(2) {
         ui.columns(2, |cols| {

@@ -104,6 +104,11 @@ pub fn request_table(
         })
         .body(|mut body| {
             for (i, (k, st)) in keys.iter().zip(totals).enumerate() {
+                // A split's `other` part that nothing went to is no row.
+                let other = format!(": {}]", crate::scenario::SPLIT_OTHER);
+                if st.requests == 0 && k.target.ends_with(&other) {
+                    continue;
+                }
                 body.row(18.0, |mut row| {
                     let q = |p: f64| {
                         if st.latency.is_empty() {
