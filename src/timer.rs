@@ -76,8 +76,12 @@ pub async fn sleep_until(deadline: Instant) {
 }
 
 /// Sleeps for `d` with microsecond precision.
+/// A wait too long for the clock to represent (a hostile `delay_ms`) waits for ever.
 pub async fn sleep(d: Duration) {
-    sleep_until(Instant::now() + d).await;
+    match Instant::now().checked_add(d) {
+        Some(deadline) => sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(target_os = "linux")]

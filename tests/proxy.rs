@@ -244,3 +244,45 @@ fn bad_proxies_are_refused_at_their_line() {
         assert!(e.contains(says) && e.contains(":4:"), "{target}: {e}");
     }
 }
+
+#[test]
+fn the_demo_proxy_forwards_to_loopback_only_and_drops_hostile_requests() {
+    let proxy = loadbench::demo::proxy::DemoProxy::start(0, std::time::Duration::ZERO)
+        .expect("proxy starts");
+    let ask = |text: &str| -> String {
+        let mut s = std::net::TcpStream::connect(proxy.addr).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        // A proxy that closes on a hostile request may reset before it is all written.
+        let _ = s.write_all(text.as_bytes());
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    // Load goes only to loopback, even through the demo's proxy.
+    let far = ask("CONNECT 192.0.2.1:443 HTTP/1.1\r\nhost: 192.0.2.1:443\r\n\r\n");
+    assert!(far.starts_with("HTTP/1.1 403"), "{far}");
+    let far = ask("GET http://192.0.2.1/ HTTP/1.1\r\nhost: 192.0.2.1\r\n\r\n");
+    assert!(far.starts_with("HTTP/1.1 403"), "{far}");
+    let closed = common::closed_port();
+    let shut = ask(&format!(
+        "CONNECT 127.0.0.1:{closed} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+    ));
+    assert!(shut.starts_with("HTTP/1.1 502"), "{shut}");
+    // Not a URL; a body it will not hold; a head that never ends: closed, and it keeps serving.
+    let bad = ask("GET /relative HTTP/1.1\r\n\r\n");
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    let demo = loadbench::demo::DemoServer::start(Default::default()).expect("demo");
+    let huge = ask(&format!(
+        "POST http://{}/v1/echo HTTP/1.1\r\ncontent-length: 99999999999\r\n\r\n",
+        demo.addr
+    ));
+    assert!(huge.is_empty(), "{huge}");
+    let endless = ask(&"x-filler: y\r\n".repeat(10_000));
+    assert!(endless.is_empty(), "{endless}");
+    let fine = ask(&format!(
+        "GET http://{0}/v1/echo HTTP/1.1\r\nhost: {0}\r\nconnection: close\r\n\r\n",
+        demo.addr
+    ));
+    assert!(fine.starts_with("HTTP/1.1 200"), "{fine}");
+}

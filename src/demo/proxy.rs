@@ -11,6 +11,8 @@ use super::background::Background;
 
 /// The most a request head may hold.
 const MAX_HEAD: usize = 64 * 1024;
+/// The most a forwarded request body may hold (it is read whole before it is sent on).
+const MAX_BODY: usize = 16 << 20;
 
 /// A running demo proxy; it stops when dropped.
 pub struct DemoProxy {
@@ -106,8 +108,8 @@ async fn serve(client: TcpStream, delay: Duration) {
         let length: usize = match head.header("content-length").map(str::trim) {
             None => 0,
             Some(n) => match n.parse() {
-                Ok(n) => n,
-                Err(_) => break,
+                Ok(n) if n <= MAX_BODY => n,
+                _ => break,
             },
         };
         while buf.len() < length {
