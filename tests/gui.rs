@@ -1813,3 +1813,25 @@ fn a_proxied_webhook_runs_page_shows_the_overhead_deliveries_and_their_seconds()
     // Deliveries per second are charted beside the load.
     h.get_by_label_contains("Beside the load, each second");
 }
+
+#[test]
+fn an_openapi_document_becomes_a_new_scenario_through_the_file_dialog() {
+    let e = env();
+    let doc = e.samples.parent().expect("dir").join("petstore.yaml");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/openapi/petstore.yaml"
+        ),
+        &doc,
+    )
+    .expect("copy");
+    let mut h = with_files(&e, vec![doc]);
+    h.run();
+    h.get_by_label("Import OpenAPI…").click();
+    h.run();
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.text.contains("name = \"showPetById\""), "{}", ed.text);
+    assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
+    h.get_by_label_contains("petId has no example");
+}

@@ -36,6 +36,47 @@ pub(super) enum ImportFrom {
         #[arg(long)]
         all: bool,
     },
+    /// An OpenAPI 3.0/3.1 document (JSON or YAML), from a file or an http(s) URL: a request per
+    /// operation, against its first server.
+    Openapi {
+        /// The document: a file, or a URL to fetch it from.
+        source: String,
+    },
+}
+
+/// The largest OpenAPI document read.
+const MAX_DOCUMENT: u64 = 20 << 20;
+
+/// An OpenAPI document's text, from a file or fetched over HTTP (reqwest: a general client).
+fn read_document(source: &str) -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .user_agent(concat!("loadbench/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let resp = client
+            .get(source)
+            .send()
+            .map_err(|e| format!("cannot fetch: {}", e.without_url()))?;
+        if !resp.status().is_success() {
+            return Err(format!("cannot fetch: HTTP {}", resp.status().as_u16()));
+        }
+        resp.take(MAX_DOCUMENT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot fetch: {e}"))?;
+    } else {
+        std::fs::File::open(source)
+            .and_then(|f| f.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read: {e}"))?;
+    }
+    if bytes.len() as u64 > MAX_DOCUMENT {
+        return Err(format!("over {} MiB: not read", MAX_DOCUMENT >> 20));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 /// `loadbench import`: a scenario from captured requests, checked before it is written.
@@ -64,6 +105,9 @@ pub(super) fn import(args: ImportArgs) -> i32 {
             };
             import::curl(&text)
         }
+        ImportFrom::Openapi { source } => read_document(source)
+            .and_then(|text| import::openapi(&text))
+            .map_err(|e| format!("{source}: {e}")),
         ImportFrom::Har { file, host, all } => match std::fs::read_to_string(file) {
             Ok(text) => import::har(&text, host.as_deref(), *all)
                 .map_err(|e| format!("{}: {e}", file.display())),

@@ -85,6 +85,8 @@ pub enum Msg {
     ImportCurl(String),
     /// Make a new unsaved scenario from a HAR recording (file dialog).
     ImportHar,
+    /// Asks for an OpenAPI document to import.
+    ImportOpenApi,
     /// Save the open scenario (asks where if it was never saved).
     Save,
     /// Save the open scenario elsewhere.
@@ -190,6 +192,8 @@ pub enum Purpose {
     Folder,
     /// A HAR recording to import.
     Har,
+    /// An OpenAPI document (JSON or YAML) to import.
+    OpenApi,
     /// Benchmark figures to import.
     Benchmark,
     /// A run export, or another tool's results, to store as a run.

@@ -245,6 +245,15 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
                 {
                     msgs.push(Msg::ImportHar);
                 }
+                if ui
+                    .button("Import OpenAPI…")
+                    .on_hover_text(
+                        "a request per operation of an OpenAPI 3 document (JSON or YAML)",
+                    )
+                    .clicked()
+                {
+                    msgs.push(Msg::ImportOpenApi);
+                }
             });
             // The paste box is this view's own state, like the form/TOML switch.
             let mut close = false;

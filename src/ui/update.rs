@@ -35,6 +35,7 @@ impl Workbench {
             | Msg::NewFromSample
             | Msg::ImportCurl(_)
             | Msg::ImportHar
+            | Msg::ImportOpenApi
             | Msg::Quit)
                 if self.dirty() =>
             {
@@ -69,6 +70,12 @@ impl Workbench {
             Msg::ImportHar => {
                 self.ask(Purpose::Har, "Import a HAR recording", PathKind::Open, None)
             }
+            Msg::ImportOpenApi => self.ask(
+                Purpose::OpenApi,
+                "Import an OpenAPI document",
+                PathKind::Open,
+                None,
+            ),
             Msg::OpenFolder => self.ask(
                 Purpose::Folder,
                 "Open a folder of scenarios",
@@ -450,6 +457,16 @@ impl Workbench {
                     .map_err(|e| format!("cannot read: {e}"))
                     .and_then(|text| crate::scenario::import::har(&text, None, false))
                     .map_err(|e| format!("{}: {e}", path.display()));
+                self.imported(result);
+            }
+            Purpose::OpenApi => {
+                // A document is megabytes at most; anything far larger is not one.
+                let result = match std::fs::metadata(&path) {
+                    Ok(m) if m.len() > 20 << 20 => Err("over 20 MiB: not read".to_string()),
+                    _ => std::fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}")),
+                }
+                .and_then(|text| crate::scenario::import::openapi(&text))
+                .map_err(|e| format!("{}: {e}", path.display()));
                 self.imported(result);
             }
             Purpose::Results => {

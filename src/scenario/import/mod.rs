@@ -11,10 +11,13 @@ use base64::Engine as _;
 
 mod curl;
 mod har;
+mod openapi;
+mod yaml;
 
 use super::SENSITIVE_HEADERS;
 pub use curl::{curl, shell_words};
 pub use har::har;
+pub use openapi::openapi;
 
 /// One request as it was captured, before it becomes scenario TOML.
 #[derive(Debug, Clone, PartialEq)]
