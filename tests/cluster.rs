@@ -151,7 +151,9 @@ fn three_shards_started_together_merge_into_exactly_the_single_process_run() {
             m["total"]["latency"][p].as_f64().expect("p"),
             one["total"]["latency"][p].as_f64().expect("p"),
         );
-        assert!((a - b).abs() < 1.5, "{p}: merged {a} ms, single {b} ms");
+        // 2.5 ms: a busy 2-core machine (a build beside the tests) moved a single run's p90 by
+        // 1.6 ms; a wrong merge moves it by far more.
+        assert!((a - b).abs() < 2.5, "{p}: merged {a} ms, single {b} ms");
         assert!((20.0..24.0).contains(&a), "{p}: {a} ms for a 20 ms delay");
     }
     // The merged run says how far apart the shards started, and it is not a shard itself.
