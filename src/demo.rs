@@ -16,6 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rand::RngExt;
 use tokio::net::TcpListener;
 
+mod auth;
 pub(crate) mod background;
 pub mod proxy;
 mod webhooks;
@@ -88,6 +89,7 @@ impl DemoServer {
             connections: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+            auth: auth::Auth::default(),
         });
         let runner = Background::spawn("loadbench-demo", threads, move || async move {
             if let Ok(listener) = TcpListener::from_std(std_listener) {
@@ -198,6 +200,8 @@ struct State {
     queued: AtomicU64,
     /// The cached endpoint's entries: when each key's cached answer expires.
     cache: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+    /// The authenticated API's tokens, sessions and items.
+    auth: auth::Auth,
 }
 
 impl State {
@@ -302,6 +306,8 @@ const INDEX: &str = r#"{"service":"loadbench demo","endpoints":{
 "GET /v1/cached":"a cache in front of a slow read: x-cache HIT or MISS; knobs key (k), ttl_ms (1000), miss_ms (20)",
 "POST /v1/chat/completions":"an LLM's completion, OpenAI-style: with {\"stream\":true} server-sent token events; knobs tokens (20), first_ms (200), gap_ms (20)",
 "POST /v1/webhooks":"webhook receiver","GET /v1/webhooks/count":"webhooks received",
+"POST /v1/auth/login":"{\"user\",\"password\":\"demo-password\"} gives a token for ttl_ms (60000), a session cookie and its x-csrf-token",
+"POST /v1/items":"with Authorization: Bearer TOKEN and the session's x-csrf-token: 201 {\"id\"}","GET|DELETE /v1/items/ID":"with the token; 401 once it expired",
 "POST /v1/webhooks/trigger":"a webhook sender: {\"callback_url\",\"id\"} answered 202, called back later; knobs deliver_ms (100), jitter_ms (0), loss (0), dup (0)",
 "POST /admin/stall?ms=N":"pause the whole service for N ms",
 "GET /admin/stats":"requests served, in flight now and at most, connections accepted",
@@ -454,6 +460,11 @@ async fn serve(state: &State, parts: &http::request::Parts, knobs: Knobs, body: 
             StatusCode::INTERNAL_SERVER_ERROR,
             serde_json::json!({"error": "injected error"}),
         )
+    } else if let Some(r) = state
+        .auth
+        .route(&parts.method, path, &parts.headers, &knobs, &body)
+    {
+        r
     } else {
         route(state, &parts.method, path, &knobs, &body).await
     };
