@@ -212,7 +212,8 @@ impl Sender {
         let status = resp.status().as_u16();
         let _ = write!(trace.head, "{:?} {}\r\n", resp.version(), resp.status());
         for (name, value) in resp.headers() {
-            if is_kept(name.as_str()) || trace.keep_header.as_ref() == Some(name) {
+            if trace.keep_all || is_kept(name.as_str()) || trace.keep_header.as_ref() == Some(name)
+            {
                 trace.head.extend_from_slice(name.as_str().as_bytes());
                 trace.head.extend_from_slice(b": ");
                 trace.head.extend_from_slice(value.as_bytes());

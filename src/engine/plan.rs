@@ -21,6 +21,15 @@ pub(crate) struct Plan {
     cumulative: Vec<u64>,
     /// The run's webhook ids and deliveries, when requests carry `${webhook.*}`.
     pub webhooks: Option<std::sync::Arc<crate::metrics::Ledger>>,
+    /// Each journey's steps, as indices into `prepared`.
+    pub journeys: Vec<Vec<usize>>,
+}
+
+/// What the mix picked: a request, or a journey to run step by step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Pick {
+    Request(usize),
+    Journey(usize),
 }
 
 impl Plan {
@@ -90,9 +99,26 @@ impl Plan {
                     p.split = Some((split.clone(), series));
                 }
                 prepared.push(p);
-                total += u64::from(r.weight) * per_target / r.targets.len().max(1) as u64;
+                // A journey's steps are picked by their journey, never by the mix.
+                if r.step.is_none() {
+                    total += u64::from(r.weight) * per_target / r.targets.len().max(1) as u64;
+                }
                 cumulative.push(total);
             }
+        }
+        let mut journeys = Vec::new();
+        for (ji, j) in scenario.journeys.iter().enumerate() {
+            let steps: Vec<usize> = j
+                .steps
+                .iter()
+                .filter_map(|ri| prepared.iter().position(|p| p.request == *ri))
+                .collect();
+            if !steps.is_empty() {
+                total += u64::from(j.weight) * per_target;
+            }
+            cumulative.push(total);
+            journeys.push(steps);
+            let _ = ji;
         }
         if total == 0 {
             return Err(StartError::NothingToSend);
@@ -104,23 +130,34 @@ impl Plan {
             prepared,
             cumulative,
             webhooks,
+            journeys,
         })
     }
 
-    /// Picks the next request of the mix by weight.
-    pub fn pick(&self, rng: &mut SmallRng) -> usize {
-        if self.cumulative.len() == 1 {
-            return 0;
+    /// Picks the next request (or journey) of the mix by weight.
+    pub fn pick(&self, rng: &mut SmallRng) -> Pick {
+        let i = if self.cumulative.len() == 1 {
+            0
+        } else {
+            let total = self.cumulative.last().copied().unwrap_or(1);
+            let r = rng.random_range(0..total);
+            self.cumulative.partition_point(|&c| c <= r)
+        };
+        match i.checked_sub(self.prepared.len()) {
+            Some(j) => Pick::Journey(j),
+            None => Pick::Request(i),
         }
-        let total = self.cumulative.last().copied().unwrap_or(1);
-        let r = rng.random_range(0..total);
-        self.cumulative.partition_point(|&c| c <= r)
     }
 }
 
 /// One (request, target) pair with everything static built once.
 pub(crate) struct Prepared {
     pub target: usize,
+    /// Its request's index in the scenario.
+    pub request: usize,
+    /// A journey step's rules (its answer's values for the next steps); rendered per request
+    /// even when fixed, since the iteration's cookies go with it.
+    pub step: Option<crate::scenario::journey::StepOf>,
     method: http::Method,
     uri_h1: Option<Uri>,
     uri_h2: Option<Uri>,
@@ -141,6 +178,53 @@ pub(crate) struct Prepared {
     status_checked: bool,
     /// A fixed request's HTTP/1.1 bytes, serialised once.
     wire_h1: Option<Vec<u8>>,
+}
+
+/// One journey iteration's state: the values its steps extracted and the cookies its answers set.
+#[derive(Debug, Default)]
+pub(crate) struct Iteration {
+    pub vars: std::collections::HashMap<String, String>,
+    cookies: Vec<(String, String)>,
+}
+
+impl Iteration {
+    /// The `Cookie` header of the cookies set so far.
+    fn cookie_header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// Takes what a step's answer holds: its cookies, and its rules' values (false when one
+    /// found nothing, which ends the iteration).
+    pub fn take(
+        &mut self,
+        step: &crate::scenario::journey::StepOf,
+        head: &[u8],
+        body: &[u8],
+    ) -> bool {
+        for (n, v) in crate::scenario::journey::set_cookies(head) {
+            let full = self.cookies.len() >= 64;
+            match self.cookies.iter_mut().find(|(k, _)| k == n) {
+                Some(c) => c.1 = v.to_string(),
+                None if !full => self.cookies.push((n.to_string(), v.to_string())),
+                None => {}
+            }
+        }
+        for e in &step.extract {
+            match e.find(head, body) {
+                Some(v) => {
+                    self.vars.insert(e.var.clone(), v);
+                }
+                None => return false,
+            }
+        }
+        true
+    }
 }
 
 /// The per-request parts of a request with variables.
@@ -227,6 +311,8 @@ impl Prepared {
             r.path.as_static().is_some() && r.query.iter().all(|(_, v)| v.as_static().is_some());
         let mut p = Prepared {
             target: ti,
+            request: ri,
+            step: r.step.clone(),
             method: r.method.clone(),
             uri_h1: None,
             uri_h2: None,
@@ -394,12 +480,18 @@ impl Prepared {
         rng: &mut SmallRng,
         ep: &Endpoint,
         webhook: Option<&dyn WebhookIds>,
+        journey: Option<&Iteration>,
     ) -> Result<Rendered, ()> {
-        if self.uri_h1.is_some() && self.dyn_headers.is_empty() && self.dyn_body.is_none() {
+        if journey.is_none()
+            && self.uri_h1.is_some()
+            && self.dyn_headers.is_empty()
+            && self.dyn_body.is_none()
+        {
             return Ok(Rendered::Static(self.body.as_ref().map_or(0, Bytes::len)));
         }
         let mut vars = Vars::new(seq, rng);
         vars.webhook = webhook;
+        vars.vars = journey.map(|j| &j.vars);
         let (uri_h1, uri_h2) = match (&self.uri_h1, &self.uri_h2) {
             (Some(a), Some(b)) => (a.clone(), b.clone()),
             _ => self.uris(ep, &mut vars).map_err(|_| ())?,
@@ -410,6 +502,16 @@ impl Prepared {
             text.clear();
             tpl.render(&mut vars, &mut text);
             headers.push((name.clone(), HeaderValue::from_str(&text).map_err(|_| ())?));
+        }
+        // The iteration's cookie jar, unless the step sets its own Cookie.
+        if let Some(jar) = journey.and_then(Iteration::cookie_header)
+            && !self.headers_h1.contains_key(http::header::COOKIE)
+            && !headers.iter().any(|(n, _)| n == http::header::COOKIE)
+        {
+            headers.push((
+                http::header::COOKIE,
+                HeaderValue::from_str(&jar).map_err(|_| ())?,
+            ));
         }
         let body = match (&self.body, &self.dyn_body) {
             (Some(b), _) => b.clone(),

@@ -22,6 +22,8 @@ pub struct Trace {
     pub stream: super::stream::StreamScan,
     /// A header the request's results are split by, kept in `head` even where only a few are.
     pub keep_header: Option<http::HeaderName>,
+    /// Keep every header in `head` (a journey step reads cookies and extracts values).
+    pub keep_all: bool,
 }
 
 impl Trace {

@@ -389,7 +389,7 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
         if let Some(intended) = slot {
             o.head.set(head + 1);
             o.tail.set(o.tail.get().max(head + 1));
-            one_request(&w, &mut task, Some(intended)).await;
+            one_pick(&w, &mut task, Some(intended)).await;
             continue;
         }
         if o.done.get() {
@@ -424,7 +424,7 @@ async fn vu_task(w: Rc<Worker>, vu: usize) {
             }
             continue;
         }
-        one_request(&w, &mut task, None).await;
+        one_pick(&w, &mut task, None).await;
         if let Some((lo, hi)) = think {
             let pause = if lo == hi {
                 *lo
@@ -551,10 +551,50 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Sends what the mix picks: one request, or a journey's steps in order (an iteration); `intended`
+/// is the open model's scheduled start of it.
+async fn one_pick(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
+    let picked = w.plan.pick(&mut w.rng.borrow_mut());
+    let j = match picked {
+        super::plan::Pick::Request(i) => {
+            one_request(w, task, intended, i, None).await;
+            return;
+        }
+        super::plan::Pick::Journey(j) => j,
+    };
+    let mut it = super::plan::Iteration::default();
+    let mut intended = intended;
+    let end = tokio::time::Instant::from_std(w.end);
+    for (k, &p) in w.plan.journeys[j].iter().enumerate() {
+        // After the measured window no step starts: the iteration ends where it is.
+        if k > 0 && (w.over.get() || w.stop.is_cancelled() || Instant::now() >= w.end) {
+            return;
+        }
+        // Each later step starts when the one before it ended: its own latency from then.
+        if !one_request(w, task, intended.take(), p, Some(&mut it)).await {
+            return;
+        }
+        let think = w.plan.prepared[p].step.as_ref().and_then(|s| s.think);
+        if let Some(pause) = think.filter(|t| !t.is_zero()) {
+            let until = (tokio::time::Instant::now() + pause).min(end);
+            tokio::select! {
+                _ = sleep_until(until) => {}
+                _ = w.stop.cancelled() => return,
+            }
+        }
+    }
+}
+
 /// Sends one request from the mix and records it; `intended` is the open model's scheduled start.
 /// Its timeout counts from the intended start: a request that waited out its whole timeout in the
 /// generator's queue is a timeout without being sent.
-async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
+async fn one_request(
+    w: &Worker,
+    task: &mut TaskState,
+    intended: Option<Instant>,
+    picked: usize,
+    journey: Option<&mut super::plan::Iteration>,
+) -> bool {
     let TaskState {
         slots,
         body,
@@ -562,7 +602,6 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
         trace,
     } = task;
     let plan = &w.plan;
-    let picked = plan.pick(&mut w.rng.borrow_mut());
     let prepared = &plan.prepared[picked];
     // A request split by a response header counts in its split's "other" series until an
     // answer says which (a timeout or an abort never does).
@@ -596,17 +635,25 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
                 ..Exemplar::default()
             };
         });
-        return;
+        return false;
     }
     let endpoint = &plan.endpoints[prepared.target];
     let ledger = plan.webhooks.as_deref();
     let ids = ledger.map(|l| l as &dyn crate::scenario::template::WebhookIds);
-    let rendered = prepared.render(seq, &mut w.rng.borrow_mut(), endpoint, ids);
+    let rendered = prepared.render(
+        seq,
+        &mut w.rng.borrow_mut(),
+        endpoint,
+        ids,
+        journey.as_deref(),
+    );
     let in_flight = InFlight::start(w, key, origin, sent_at);
     body.clear();
     trace.reset();
     trace.stream.begin(prepared.stream);
     trace.keep_header = prepared.split.as_ref().map(|(s, _)| s.header.clone());
+    // A journey step reads its answer's headers (cookies, extract rules): keep them all.
+    trace.keep_all = prepared.step.is_some();
     // Checks read up to their cap; otherwise the first bytes are kept for the exemplars.
     let body_cap = if prepared.needs_body {
         crate::metrics::MAX_CHECKED_BODY
@@ -666,7 +713,16 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
             // A successful answer that is not the stream asked for fails as such.
             let not_streamed = ((200..300).contains(&status) && !trace.stream.answered())
                 .then_some(ErrorKind::Stream);
-            let error = prepared.judge(status, body, latency_us).or(not_streamed);
+            let error = prepared
+                .judge(status, body, latency_us)
+                .or(not_streamed)
+                .or_else(|| {
+                    // A step whose rules find nothing ends its iteration, counted as `extract`.
+                    let (Some(it), Some(step)) = (journey, &prepared.step) else {
+                        return None;
+                    };
+                    (!it.take(step, &trace.head, body)).then_some(ErrorKind::Extract)
+                });
             s.record_response(status, latency_us, service_us, error);
             // Accepted: its callback is now expected.
             if error.is_none()
@@ -703,6 +759,7 @@ async fn one_request(w: &Worker, task: &mut TaskState, intended: Option<Instant>
             }
         });
     }
+    error.is_none()
 }
 
 /// The value of header `name` in a response head (`name: value` lines after the status line).

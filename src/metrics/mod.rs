@@ -300,6 +300,8 @@ pub enum ErrorKind {
     /// A request asked to stream (`stream = "sse"` or `"chunked"`) got a successful answer that
     /// was not that stream (another content type, no chunks) or held no event.
     Stream,
+    /// A journey step's `extract` rule found nothing in its successful answer (the iteration ends).
+    Extract,
     /// A forward proxy refused to open a tunnel (CONNECT answered with anything but 2xx) or
     /// answered it with something that is not HTTP.
     Proxy,
@@ -309,7 +311,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in counter order.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::ConnectRefused,
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -324,6 +326,7 @@ impl ErrorKind {
         ErrorKind::Render,
         ErrorKind::Stream,
         ErrorKind::Proxy,
+        ErrorKind::Extract,
         ErrorKind::Other,
     ];
     /// How many kinds there are.
@@ -346,6 +349,7 @@ impl ErrorKind {
             ErrorKind::Render => "render",
             ErrorKind::Stream => "stream",
             ErrorKind::Proxy => "proxy",
+            ErrorKind::Extract => "extract",
             ErrorKind::Other => "other",
         }
     }

@@ -4,6 +4,7 @@ pub mod credentials;
 mod error;
 pub mod export;
 pub mod import;
+pub mod journey;
 pub mod profile;
 mod proxy;
 mod raw;
@@ -72,6 +73,8 @@ pub struct Scenario {
     pub monitor: Option<MonitorSpec>,
     /// The callback receiver, when requests carry `${webhook.*}` (`[webhooks]`).
     pub webhooks: Option<WebhookSpec>,
+    /// Ordered steps run as one iteration; their steps are in `requests` too.
+    pub journeys: Vec<journey::Journey>,
 }
 
 /// `[monitor]`: Prometheus endpoints and local processes sampled once a second during a run.
@@ -334,6 +337,8 @@ pub struct Request {
     pub stream: Option<Stream>,
     /// Its series split by a response header's value (a cache's HIT and MISS).
     pub split: Option<Split>,
+    /// A journey step: its journey, what it extracts, its pause (`None` for the plain mix).
+    pub step: Option<journey::StepOf>,
 }
 
 /// A request's results split by the value of one response header: a series per listed value
@@ -392,6 +397,11 @@ impl Request {
         self.checks
             .iter()
             .any(|c| matches!(c, Check::BodyContains(_) | Check::Json { .. }))
+            || self.step.as_ref().is_some_and(|s| {
+                s.extract
+                    .iter()
+                    .any(|e| matches!(e.from, journey::From::Json(_) | journey::From::Regex(_)))
+            })
     }
 
     /// Whether a status check decides which codes are fine (else 4xx/5xx are errors).

@@ -85,7 +85,9 @@ pub(super) struct Raw {
     #[serde(default)]
     pub(super) retry_idempotent: bool,
     pub(super) targets: Spanned<BTreeMap<Spanned<String>, Spanned<RawTarget>>>,
-    pub(super) requests: Spanned<Vec<Spanned<RawRequest>>>,
+    pub(super) requests: Option<Spanned<Vec<Spanned<RawRequest>>>>,
+    #[serde(default)]
+    pub(super) journeys: Vec<Spanned<RawJourney>>,
     pub(super) load: Spanned<RawLoad>,
     #[serde(default)]
     pub(super) thresholds: Vec<Spanned<RawThreshold>>,
@@ -209,6 +211,32 @@ pub(super) struct RawRequest {
     pub(super) checks: Vec<Spanned<RawCheck>>,
     #[serde(default)]
     pub(super) thresholds: Vec<Spanned<RawThreshold>>,
+    /// Journey steps only: values taken from the answer.
+    #[serde(default)]
+    pub(super) extract: Vec<Spanned<RawExtract>>,
+    /// Journey steps only: the pause before the next step.
+    pub(super) think_time: Option<Spanned<Dur>>,
+}
+
+/// `extract = [{ var = "token", json = "$.token" }]` (or `header`, `regex`, `cookie`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExtract {
+    pub(super) var: Spanned<String>,
+    pub(super) json: Option<Spanned<String>>,
+    pub(super) header: Option<Spanned<String>>,
+    pub(super) regex: Option<Spanned<String>>,
+    pub(super) cookie: Option<Spanned<String>>,
+}
+
+/// `[[journeys]]`: steps run in order as one iteration.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawJourney {
+    pub(super) name: Spanned<String>,
+    pub(super) weight: Option<Spanned<i64>>,
+    pub(super) target: Option<Spanned<String>>,
+    pub(super) steps: Spanned<Vec<Spanned<RawRequest>>>,
 }
 
 /// `split_by = { header = "x-cache", values = ["HIT", "MISS"] }`.

@@ -27,6 +27,8 @@ pub enum Part {
     WebhookUrl,
     /// `${webhook.id}`: an id unique to this request, which the callback is to carry back.
     WebhookId,
+    /// `${vars.NAME}`: a value an earlier step of the journey extracted (JSON-escaped if set).
+    Var(String, bool),
 }
 
 /// Rows of a CSV file that requests take values from (`${data.COLUMN}`), e.g. user ids and
@@ -98,6 +100,8 @@ pub struct Vars<'a> {
     pub webhook: Option<&'a dyn WebhookIds>,
     /// The webhook id this request carries, once rendered (every use in it is the same id).
     pub webhook_id: Option<String>,
+    /// The journey iteration's extracted values.
+    pub vars: Option<&'a std::collections::HashMap<String, String>>,
 }
 
 impl<'a> Vars<'a> {
@@ -108,6 +112,7 @@ impl<'a> Vars<'a> {
             rng,
             webhook: None,
             webhook_id: None,
+            vars: None,
         }
     }
 }
@@ -252,6 +257,7 @@ impl Template {
                     };
                     Part::Lit(value)
                 }
+                Part::Var(name, _) => Part::Var(name.clone(), json),
                 other => other.clone(),
             };
             match (parts.last_mut(), part) {
@@ -299,6 +305,18 @@ fn parse_var(inner: &str) -> Result<Part, String> {
         "uuid" => return Ok(Part::Uuid),
         "webhook.url" => return Ok(Part::WebhookUrl),
         "webhook.id" => return Ok(Part::WebhookId),
+        _ if inner.starts_with("vars.") => {
+            let name = &inner[5..];
+            return if !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                Ok(Part::Var(name.to_string(), false))
+            } else {
+                Err(format!(
+                    "${{{inner}}}: name a value a journey step extracted, as in ${{vars.token}}"
+                ))
+            };
+        }
         _ => {}
     }
     if let Some(args) = inner
@@ -382,6 +400,18 @@ impl Resolved {
                         vars.webhook_id = Some(id);
                     }
                     out.push_str(vars.webhook_id.as_deref().unwrap_or_default());
+                }
+                Part::Var(name, json) => {
+                    let value = vars
+                        .vars
+                        .and_then(|m| m.get(name))
+                        .map_or("", String::as_str);
+                    if *json {
+                        let quoted = serde_json::Value::from(value).to_string();
+                        out.push_str(&quoted[1..quoted.len() - 1]);
+                    } else {
+                        out.push_str(value);
+                    }
                 }
                 Part::Env(..) | Part::Data(_) => {}
             }

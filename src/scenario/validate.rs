@@ -11,6 +11,9 @@ use super::error::problem_at;
 use super::raw::*;
 use super::*;
 
+mod journeys;
+mod requests;
+
 /// Validates scenario text; `path` names it in errors and anchors relative file paths.
 pub(super) fn validate(
     text: &str,
@@ -70,7 +73,14 @@ impl Validator<'_> {
         if let Some(d) = &raw.data {
             self.data = self.data_file(d).map(std::sync::Arc::new);
         }
-        let requests = self.requests(&raw.requests, &targets);
+        let mut names = std::collections::HashSet::new();
+        let mut requests = self.requests(
+            raw.requests.as_ref(),
+            &targets,
+            &mut names,
+            !raw.journeys.is_empty(),
+        );
+        let journeys = self.journeys(&raw.journeys, &targets, &mut names, &mut requests);
         let load = self.load(&raw.load, raw.duration.as_ref());
         let timeout = raw
             .timeout
@@ -127,6 +137,7 @@ impl Validator<'_> {
             warnings: std::mem::take(&mut self.warnings),
             monitor,
             webhooks,
+            journeys,
         })
     }
 
@@ -368,142 +379,6 @@ impl Validator<'_> {
             c.delay = delay.0;
         }
         c
-    }
-
-    fn requests(
-        &mut self,
-        raw: &Spanned<Vec<Spanned<RawRequest>>>,
-        targets: &[Target],
-    ) -> Vec<Request> {
-        if raw.get_ref().is_empty() {
-            self.err(raw.span(), "at least one [[requests]] entry is needed");
-        }
-        let mut out: Vec<Request> = Vec::new();
-        let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for r in raw.get_ref() {
-            let r = r.get_ref();
-            let name = r.name.get_ref().trim().to_string();
-            if name.is_empty() {
-                self.err(r.name.span(), "a request needs a non-empty name");
-            } else if !names.insert(name.clone()) {
-                self.err(
-                    r.name.span(),
-                    format!("request name \"{name}\" is used twice; names must be unique"),
-                );
-            }
-            let target_ids = match &r.target {
-                Some(t) => match targets.iter().position(|x| &x.name == t.get_ref()) {
-                    Some(i) => vec![i],
-                    None => {
-                        let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-                        self.err(
-                            t.span(),
-                            format!(
-                                "unknown target \"{}\": expected one of {}",
-                                t.get_ref(),
-                                known.join(", ")
-                            ),
-                        );
-                        vec![]
-                    }
-                },
-                None => (0..targets.len()).collect(),
-            };
-            let method = match &r.method {
-                None => http::Method::GET,
-                Some(m) => {
-                    match http::Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes()) {
-                        Ok(m) => m,
-                        Err(_) => {
-                            self.err(
-                                m.span(),
-                                format!("\"{}\" is not an HTTP method", m.get_ref()),
-                            );
-                            http::Method::GET
-                        }
-                    }
-                }
-            };
-            if !r.path.get_ref().starts_with('/') {
-                self.err(
-                    r.path.span(),
-                    format!("path \"{}\" must start with /", r.path.get_ref()),
-                );
-            }
-            let path = self.template(r.path.get_ref(), r.path.span(), false);
-            let query = r
-                .query
-                .iter()
-                .map(|(k, v)| (k.clone(), self.template(&v.get_ref().0, v.span(), false)))
-                .collect();
-            let mut headers = Vec::new();
-            for (k, v) in &r.headers {
-                match http::HeaderName::from_bytes(k.get_ref().as_bytes()) {
-                    Ok(h) => headers.push((h, self.template(v.get_ref(), v.span(), false))),
-                    Err(_) => self.err(
-                        k.span(),
-                        format!("\"{}\" is not a valid header name", k.get_ref()),
-                    ),
-                }
-            }
-            let body = match (&r.body, &r.json) {
-                (Some(_), Some(j)) => {
-                    self.err(j.span(), "use either `body` or `json`, not both");
-                    None
-                }
-                (Some(b), None) => Some(self.template(b.get_ref(), b.span(), false)),
-                (None, Some(j)) => {
-                    let json = toml_to_json(j.get_ref());
-                    if !headers.iter().any(|(h, _)| h == http::header::CONTENT_TYPE) {
-                        headers.push((
-                            http::header::CONTENT_TYPE,
-                            Resolved::fixed("application/json"),
-                        ));
-                    }
-                    Some(self.template_json(&json.to_string(), j.span()))
-                }
-                (None, None) => None,
-            };
-            let weight = match &r.weight {
-                None => 1,
-                Some(w) if (1..=1_000_000).contains(w.get_ref()) => *w.get_ref() as u32,
-                Some(w) => {
-                    self.err(w.span(), "weight must be a whole number from 1 to 1000000");
-                    1
-                }
-            };
-            let stream = r.stream.as_ref().and_then(|m| match m.get_ref().as_str() {
-                "sse" => Some(super::Stream::Sse),
-                "chunked" => Some(super::Stream::Chunked),
-                _ => {
-                    self.err(m.span(), "stream must be \"sse\" or \"chunked\"");
-                    None
-                }
-            });
-            if stream == Some(super::Stream::Sse)
-                && !headers.iter().any(|(h, _)| h == http::header::ACCEPT)
-            {
-                headers.push((http::header::ACCEPT, Resolved::fixed("text/event-stream")));
-            }
-            let split = r.split_by.as_ref().and_then(|sp| self.split(sp));
-            let checks = r.checks.iter().filter_map(|c| self.check(c)).collect();
-            let thresholds = self.thresholds(&r.thresholds);
-            out.push(Request {
-                name,
-                targets: target_ids,
-                method,
-                path,
-                query,
-                headers,
-                body,
-                weight,
-                checks,
-                thresholds,
-                stream,
-                split,
-            });
-        }
-        out
     }
 
     /// Reads `split_by`: a header name and the values that get a series of their own (default

@@ -101,6 +101,7 @@ fn pieces(r: &Resolved) -> Vec<Piece> {
             // The tool has no receiver: the id is still unique per request, the URL as written.
             Part::Uuid | Part::WebhookId => out.push(Piece::Uuid),
             Part::WebhookUrl => out.push(Piece::Lit("${webhook.url}".into())),
+            Part::Var(name, _) => out.push(Piece::Lit(format!("${{vars.{name}}}"))),
             Part::Data(name) => out.push(Piece::Data(name.clone())),
             Part::Column(set, i, _) => out.push(Piece::Data(
                 set.columns.get(*i).cloned().unwrap_or_default(),
