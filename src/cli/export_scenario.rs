@@ -37,6 +37,14 @@ pub(super) fn export_scenario(args: ExportScenarioArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
+    if scenario.requests.iter().all(|r| r.step.is_some()) {
+        eprintln!(
+            "loadbench: export-scenario: {} has only journeys; their steps' order, extract rules \
+             and cookies need the tool's own scripting, so there is nothing to write",
+            args.scenario.display()
+        );
+        return EXIT_INVALID;
+    }
     let out = export::export(&scenario, args.format);
     match &args.output {
         Some(path) => {

@@ -300,11 +300,11 @@ pub enum ErrorKind {
     /// A request asked to stream (`stream = "sse"` or `"chunked"`) got a successful answer that
     /// was not that stream (another content type, no chunks) or held no event.
     Stream,
-    /// A journey step's `extract` rule found nothing in its successful answer (the iteration ends).
-    Extract,
     /// A forward proxy refused to open a tunnel (CONNECT answered with anything but 2xx) or
     /// answered it with something that is not HTTP.
     Proxy,
+    /// A journey step's `extract` rule found nothing in its successful answer (the iteration ends).
+    Extract,
     /// Anything not classified above.
     Other,
 }

@@ -204,3 +204,11 @@ fn adding_stored_bytes_equals_decoding_then_adding_and_hostile_bytes_are_refused
     assert!(add_encoded(&far, &mut sparse).is_err());
     assert_eq!(recorded(&sparse), before);
 }
+
+#[test]
+fn error_kinds_are_listed_in_their_counter_order() {
+    // Counters are indexed by the kind's discriminant and named by its place in ALL.
+    for (i, k) in ErrorKind::ALL.iter().enumerate() {
+        assert_eq!(*k as usize, i, "{k:?}");
+    }
+}

@@ -205,7 +205,7 @@ pub enum Purpose {
 }
 
 /// The sample scenarios, built in so a first start anywhere has them.
-pub const SAMPLES: [(&str, &str); 10] = [
+pub const SAMPLES: [(&str, &str); 11] = [
     (
         "quickstart.toml",
         include_str!("../../scenarios/quickstart.toml"),
@@ -214,6 +214,10 @@ pub const SAMPLES: [(&str, &str); 10] = [
     (
         "proxy-overhead.toml",
         include_str!("../../scenarios/proxy-overhead.toml"),
+    ),
+    (
+        "journey-items.toml",
+        include_str!("../../scenarios/journey-items.toml"),
     ),
     (
         "webhook-delivery.toml",

@@ -50,6 +50,16 @@ pub fn marker_lookup(name: &str) -> Option<String> {
 /// Writes `scenario` for `tool`.
 pub fn export(scenario: &Scenario, tool: Tool) -> Exported {
     let mut unmapped = Vec::new();
+    // A journey's order and extracted values need the tool's own scripting: its steps stay out.
+    let mut plain = scenario.clone();
+    plain.requests.retain(|r| r.step.is_none());
+    for j in &scenario.journeys {
+        unmapped.push(format!(
+            "journey {}: left out (its steps' order, extract rules and cookies need the tool's own scripting)",
+            j.name
+        ));
+    }
+    let scenario = &plain;
     let body = match tool {
         Tool::K6 => k6::write(scenario, &mut unmapped),
         Tool::Artillery => artillery::write(scenario, &mut unmapped),

@@ -1,0 +1,212 @@
+//! Journeys against the demo's authenticated API: every extract kind feeding later steps, an
+//! expired token as classified 401s, a rule that finds nothing ending its iteration, and bad
+//! journeys refused at their line.
+
+mod common;
+
+use common::{run, scenario, serial};
+
+/// The items journey: log in, create, read back, delete; `login_query` tunes the login.
+fn items(load: &str, login_query: &str, create_extract: &str, think: &str) -> String {
+    format!(
+        r#"
+name = "items journey"
+duration = "2s"
+[targets]
+api = "demo"
+[load]
+{load}
+
+[[journeys]]
+name = "items"
+
+[[journeys.steps]]
+name = "login"
+method = "POST"
+path = "/v1/auth/login"
+query = {{ {login_query} }}
+json = {{ user = "ann", password = "demo-password" }}
+checks = [{{ status = 200 }}]
+extract = [
+  {{ var = "token", json = "$.token" }},
+  {{ var = "csrf", header = "x-csrf-token" }},
+  {{ var = "session", cookie = "session" }},
+]
+think_time = "{think}"
+
+[[journeys.steps]]
+name = "create"
+method = "POST"
+path = "/v1/items"
+headers = {{ authorization = "Bearer ${{vars.token}}", x-csrf-token = "${{vars.csrf}}" }}
+json = {{ name = "widget of ${{vars.session}}" }}
+checks = [{{ status = 201 }}]
+extract = [{{ var = "id", regex = '{create_extract}' }}]
+
+[[journeys.steps]]
+name = "read"
+path = "/v1/items/${{vars.id}}"
+headers = {{ authorization = "Bearer ${{vars.token}}" }}
+checks = [{{ status = 200 }}, {{ body_contains = "widget of " }}]
+
+[[journeys.steps]]
+name = "delete"
+method = "DELETE"
+path = "/v1/items/${{vars.id}}"
+headers = {{ authorization = "Bearer ${{vars.token}}" }}
+checks = [{{ status = 204 }}]
+"#
+    )
+}
+
+fn count(o: &loadbench::engine::Outcome, step: &str) -> (u64, u64) {
+    let e = o
+        .summary
+        .endpoints
+        .iter()
+        .find(|e| e.request == format!("items/{step}"))
+        .unwrap_or_else(|| panic!("items/{step} in {:?}", o.summary.endpoints));
+    (e.count, e.errors)
+}
+
+#[test]
+fn each_extract_kind_feeds_the_steps_after_it() {
+    let _g = serial();
+    // Open model: 20 iterations a second, each its four steps in order on one connection.
+    let (o, _) = run(scenario(&items(
+        "model = \"open\"\nrate = 20",
+        "",
+        r#""id":(\d+)"#,
+        "0s",
+    )));
+    assert_eq!(
+        o.summary.total.errors, 0,
+        "{:?}",
+        o.summary.total.error_kinds
+    );
+    let login = count(&o, "login");
+    assert!(login.0 >= 38, "{login:?}");
+    for step in ["create", "read", "delete"] {
+        // The token (JSON), the CSRF token (a header), the session (a cookie the jar sends back
+        // and the CSRF check needs), the id (a regex) all arrived: every step succeeded.
+        assert_eq!(count(&o, step), login, "{step}");
+    }
+    // Closed model: two users looping the journey.
+    let (o, _) = run(scenario(&items(
+        "model = \"closed\"\nvus = 2",
+        "",
+        r#""id":(\d+)"#,
+        "0s",
+    )));
+    assert_eq!(
+        o.summary.total.errors, 0,
+        "{:?}",
+        o.summary.total.error_kinds
+    );
+    let (logins, deletes) = (count(&o, "login").0, count(&o, "delete").0);
+    assert!(deletes >= 50, "{deletes}");
+    assert!(
+        logins - deletes <= 2,
+        "iterations end whole: {logins} logins, {deletes} deletes"
+    );
+}
+
+#[test]
+fn an_expired_token_is_a_401_and_a_rule_that_finds_nothing_ends_the_iteration() {
+    let _g = serial();
+    // The token lives 5 ms; the step after login waits 30 ms: every create is a 401.
+    let (o, _) = run(scenario(&items(
+        "model = \"open\"\nrate = 20",
+        "ttl_ms = \"5\"",
+        r#""id":(\d+)"#,
+        "30ms",
+    )));
+    let (logins, creates) = (count(&o, "login"), count(&o, "create"));
+    assert_eq!(logins.1, 0);
+    assert_eq!(creates.1, creates.0, "every create failed: {creates:?}");
+    let e = o
+        .summary
+        .endpoints
+        .iter()
+        .find(|e| e.request == "items/create")
+        .expect("create");
+    assert_eq!(
+        e.status_codes.get("401").copied(),
+        Some(creates.0),
+        "{:?}",
+        e.status_codes
+    );
+    // A failed step ends its iteration: nothing is read or deleted.
+    assert_eq!(count(&o, "read").0, 0);
+    assert_eq!(count(&o, "delete").0, 0);
+    // A rule that finds nothing in a good answer: `extract`, and the iteration ends there.
+    let (o, _) = run(scenario(&items(
+        "model = \"open\"\nrate = 20",
+        "",
+        "no such text",
+        "0s",
+    )));
+    let creates = count(&o, "create");
+    assert!(creates.0 >= 38);
+    assert_eq!(
+        o.summary.endpoints[1].error_kinds.get("extract").copied(),
+        Some(creates.0),
+        "{:?}",
+        o.summary.endpoints[1].error_kinds
+    );
+    assert_eq!(count(&o, "read").0, 0);
+}
+
+#[test]
+fn bad_journeys_are_refused_at_their_line() {
+    let base = |extra: &str| {
+        format!(
+            "name = \"j\"\nduration = \"1s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 1\n{extra}"
+        )
+    };
+    for (text, says, line) in [
+        (
+            base("[[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"a\"\npath = \"/${vars.token}\"\n"),
+            "${vars.token} is not extracted by an earlier step of journey j",
+            ":10:",
+        ),
+        (
+            base("[[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"a\"\npath = \"/\"\nextract = [{ var = \"t\", json = \"$..x\" }]\n"),
+            "an empty or wildcard name",
+            ":13:",
+        ),
+        (
+            base("[[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"a\"\npath = \"/\"\nextract = [{ var = \"t\", json = \"$.a\", header = \"x\" }]\n"),
+            "exactly one of json, header, regex or cookie",
+            ":13:",
+        ),
+        (
+            base("[[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"a\"\npath = \"/\"\nextract = [{ var = \"t\", regex = \"(\" }]\n"),
+            "regex:",
+            ":13:",
+        ),
+        (
+            base("[[requests]]\nname = \"r\"\npath = \"/\"\nextract = [{ var = \"t\", json = \"$.a\" }]\n"),
+            "extract belongs to a journey's steps",
+            ":12:",
+        ),
+        (
+            base("[[requests]]\nname = \"r\"\npath = \"/${vars.t}\"\n"),
+            "plain requests have none",
+            ":9:",
+        ),
+        (
+            "name = \"j\"\nduration = \"1s\"\n[targets]\na = \"demo\"\nb = \"demo\"\n[load]\nmodel = \"open\"\nrate = 1\n\
+             [[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"a\"\npath = \"/\"\n"
+                .to_string(),
+            "a journey needs target",
+            ":9:",
+        ),
+    ] {
+        let e = loadbench::scenario::Scenario::parse(&text, None, &|_| None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains(says) && e.contains(line), "{says} at {line}\n got: {e}");
+    }
+}
