@@ -450,6 +450,54 @@ fn think_time(ui: &mut egui::Ui, load: Option<&dyn toml_edit::TableLike>, msgs: 
     field(ui, "to", max, 80.0, msgs, move |v| Edit::ThinkTime(min2, v));
 }
 
+/// The scenario's journeys, each with its steps in order and what each extracts: shown here, edited
+/// on the TOML face.
+fn journeys(ui: &mut egui::Ui, doc: &toml_edit::DocumentMut) {
+    let Some(js) = doc.get("journeys").and_then(Item::as_array_of_tables) else {
+        return;
+    };
+    egui::CollapsingHeader::new("Journeys")
+        .default_open(true)
+        .show(ui, |ui| {
+            ui.weak("Steps run in order as one iteration; edit them on the TOML face (above).");
+            for j in js.iter() {
+                ui.strong(item_text(j.get("name")));
+                let steps = j.get("steps").and_then(Item::as_array_of_tables);
+                egui::Grid::new(("journey", item_text(j.get("name"))))
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (i, st) in steps.into_iter().flat_map(|a| a.iter()).enumerate() {
+                            ui.label(format!("{}.", i + 1));
+                            ui.label(item_text(st.get("name")));
+                            let method = match item_text(st.get("method")).to_uppercase() {
+                                m if m.is_empty() => "GET".to_string(),
+                                m => m,
+                            };
+                            ui.monospace(format!("{method} {}", item_text(st.get("path"))));
+                            let vars: Vec<String> = st
+                                .get("extract")
+                                .and_then(Item::as_array)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|e| {
+                                    e.as_inline_table()?
+                                        .get("var")?
+                                        .as_str()
+                                        .map(str::to_string)
+                                })
+                                .collect();
+                            ui.weak(if vars.is_empty() {
+                                String::new()
+                            } else {
+                                format!("extracts {}", vars.join(", "))
+                            });
+                            ui.end_row();
+                        }
+                    });
+            }
+        });
+}
+
 /// The form face: fields for everything, list editors for every list.
 pub(super) fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
     let Some(doc) = ed.doc.as_ref() else {
@@ -511,6 +559,7 @@ pub(super) fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                     msgs.push(Msg::Edit(Edit::AddRequest));
                 }
             });
+        journeys(ui, doc);
         egui::CollapsingHeader::new("Thresholds")
             .default_open(true)
             .show(ui, |ui| {
