@@ -39,7 +39,7 @@ fn main() {
     ] {
         let text = recording(n, one_path);
         let started = Instant::now();
-        let imported = har(&text, None, false).expect("imports");
+        let imported = har(&text, None, false, false).expect("imports");
         let import_s = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let scenario =

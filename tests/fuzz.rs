@@ -104,8 +104,9 @@ proptest! {
              "response": {"status": 200, "content": {"mimeType": "text/javascript"}}}
         ]}}).to_string()
     )) {
-        let _ = loadbench::scenario::import::har(&text, None, false);
-        let _ = loadbench::scenario::import::har(&text, Some("api.test"), true);
+        let _ = loadbench::scenario::import::har(&text, None, false, false);
+        let _ = loadbench::scenario::import::har(&text, None, false, true);
+        let _ = loadbench::scenario::import::har(&text, Some("api.test"), true, false);
     }
 
     #[test]

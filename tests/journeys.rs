@@ -210,3 +210,172 @@ fn bad_journeys_are_refused_at_their_line() {
         assert!(e.contains(says) && e.contains(line), "{says} at {line}\n got: {e}");
     }
 }
+
+/// One exchange with the demo over a fresh connection, recorded as a HAR entry.
+fn record(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Option<&str>,
+) -> (serde_json::Value, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let body_text = body.unwrap_or("");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if body.is_some() {
+        req.push_str(&format!(
+            "content-type: application/json\r\ncontent-length: {}\r\n",
+            body_text.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body_text);
+    s.write_all(req.as_bytes()).expect("write");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let (head, resp_body) = raw.split_once("\r\n\r\n").expect("a response");
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let resp_headers: Vec<serde_json::Value> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| serde_json::json!({"name": n.trim(), "value": v.trim()}))
+        .collect();
+    let mut req_headers: Vec<serde_json::Value> = headers
+        .iter()
+        .map(|(n, v)| serde_json::json!({"name": n, "value": v}))
+        .collect();
+    req_headers.push(serde_json::json!({"name": "Host", "value": addr.to_string()}));
+    let mut request = serde_json::json!({
+        "method": method, "url": format!("http://{addr}{path}"), "headers": req_headers,
+    });
+    if let Some(b) = body {
+        request["postData"] = serde_json::json!({"mimeType": "application/json", "text": b});
+    }
+    let entry = serde_json::json!({
+        "request": request,
+        "response": {"status": status, "headers": resp_headers,
+                     "content": {"mimeType": "application/json", "text": resp_body}},
+        "_resourceType": "fetch",
+    });
+    (entry, resp_body.to_string())
+}
+
+#[test]
+fn a_recorded_login_flow_imports_as_a_journey_that_finds_its_own_correlations() {
+    let _g = serial();
+    let demo = loadbench::demo::DemoServer::start(Default::default()).expect("demo");
+    let addr = demo.addr;
+    // A real session recorded: log in, create with the token, CSRF header and cookie, read, delete.
+    let (login, body) = record(
+        addr,
+        "POST",
+        "/v1/auth/login",
+        &[],
+        Some(r#"{"user":"ann","password":"demo-password"}"#),
+    );
+    let token = serde_json::from_str::<serde_json::Value>(&body).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let header = |name: &str| {
+        login["response"]["headers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| {
+                h["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|h| h["value"].as_str())
+            .expect("header")
+            .to_string()
+    };
+    let csrf = header("x-csrf-token");
+    let session = header("set-cookie")
+        .split(';')
+        .next()
+        .expect("cookie")
+        .to_string();
+    let auth = ("Authorization", format!("Bearer {token}"));
+    let (create, body) = record(
+        addr,
+        "POST",
+        "/v1/items",
+        &[
+            auth.clone(),
+            ("X-CSRF-Token", csrf.clone()),
+            ("Cookie", session.clone()),
+        ],
+        Some(r#"{"name":"recorded"}"#),
+    );
+    let id = serde_json::from_str::<serde_json::Value>(&body).expect("json")["id"].to_string();
+    let (read, _) = record(
+        addr,
+        "GET",
+        &format!("/v1/items/{id}"),
+        std::slice::from_ref(&auth),
+        None,
+    );
+    let (delete, _) = record(
+        addr,
+        "DELETE",
+        &format!("/v1/items/{id}"),
+        std::slice::from_ref(&auth),
+        None,
+    );
+    let har = serde_json::json!({"log": {"entries": [login, create, read, delete]}}).to_string();
+    let i = loadbench::scenario::import::har(&har, None, false, true).expect("imports");
+    // Every value the server issued is extracted where it appeared, never written as a literal.
+    for secret in [&token, &csrf, &session] {
+        assert!(!i.toml.contains(secret.as_str()), "{secret} in\n{}", i.toml);
+    }
+    assert!(
+        i.toml.contains(r#"authorization = "Bearer ${vars.token}""#),
+        "{}",
+        i.toml
+    );
+    assert!(
+        i.toml.contains(r#"x-csrf-token = "${vars.x_csrf_token}""#),
+        "{}",
+        i.toml
+    );
+    assert!(i.toml.contains("/v1/items/${vars.id}"), "{}", i.toml);
+    assert!(
+        i.toml.contains(r#"{ var = "token", json = "/token" }"#),
+        "{}",
+        i.toml
+    );
+    let said = i.notes.join("\n");
+    assert!(said.contains("cookie session set by step 1"), "{said}");
+    assert!(
+        said.contains("correlation: token from step 1's JSON /token, sent by steps 2, 3, 4"),
+        "{said}"
+    );
+    // The typed password is still a credential from the environment.
+    assert!(i.toml.contains("${env.PASSWORD}"), "{}", i.toml);
+    // It runs against the same demo with fresh tokens, ids and cookies: no step fails.
+    let text = i
+        .toml
+        .replace("duration = \"30s\"", "duration = \"2s\"")
+        .replace("warmup = \"5s\"", "warmup = \"0s\"");
+    let s = loadbench::scenario::Scenario::parse(&text, None, &|n| {
+        (n == "PASSWORD").then(|| "demo-password".to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let (o, _) = run(s);
+    assert_eq!(
+        o.summary.total.errors, 0,
+        "{:?}\n{text}",
+        o.summary.total.error_kinds
+    );
+    assert!(o.summary.total.count >= 40, "{}", o.summary.total.count);
+}

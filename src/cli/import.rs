@@ -35,6 +35,10 @@ pub(super) enum ImportFrom {
         /// Keep page assets too (scripts, styles, images, fonts), left out by default.
         #[arg(long)]
         all: bool,
+        /// Keep the recording's order as one journey: values the server issued (tokens, CSRF
+        /// headers, cookies) are extracted and sent back as variables, not replayed.
+        #[arg(long)]
+        journey: bool,
     },
     /// An OpenAPI 3.0/3.1 document (JSON or YAML), from a file or an http(s) URL: a request per
     /// operation, against its first server.
@@ -108,8 +112,13 @@ pub(super) fn import(args: ImportArgs) -> i32 {
         ImportFrom::Openapi { source } => read_document(source)
             .and_then(|text| import::openapi(&text))
             .map_err(|e| format!("{source}: {e}")),
-        ImportFrom::Har { file, host, all } => match std::fs::read_to_string(file) {
-            Ok(text) => import::har(&text, host.as_deref(), *all)
+        ImportFrom::Har {
+            file,
+            host,
+            all,
+            journey,
+        } => match std::fs::read_to_string(file) {
+            Ok(text) => import::har(&text, host.as_deref(), *all, *journey)
                 .map_err(|e| format!("{}: {e}", file.display())),
             Err(e) => Err(format!("{}: cannot read: {e}", file.display())),
         },

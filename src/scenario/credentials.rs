@@ -44,6 +44,10 @@ pub fn secret_name(name: &str) -> bool {
 /// or a long run of random-looking characters.
 pub fn secret_value(value: &str) -> bool {
     let v = value.trim();
+    // A value an import found issued by the server is an extracted variable, not a secret.
+    if v.contains(crate::scenario::import::VAR_MARK) {
+        return false;
+    }
     let lower = v.to_ascii_lowercase();
     if ["bearer ", "basic ", "digest ", "token ", "apikey "]
         .iter()
@@ -113,7 +117,11 @@ pub fn scrub_query(path: &str, found: &mut Found, literal: impl Fn(&str) -> Stri
             out.push('&');
         }
         match pair.split_once('=') {
-            Some((k, v)) if !v.is_empty() && (secret_name(k) || secret_value(v)) => {
+            Some((k, v))
+                if !v.is_empty()
+                    && !v.contains(crate::scenario::import::VAR_MARK)
+                    && (secret_name(k) || secret_value(v)) =>
+            {
                 out.push_str(&literal(k));
                 out.push('=');
                 out.push_str(&found.replace(env_name(k), format!("the query parameter {k}")));
@@ -168,7 +176,11 @@ pub fn scrub_body(body: &str, found: &mut Found, literal: impl Fn(&str) -> Strin
                 out.push('&');
             }
             match pair.split_once('=') {
-                Some((k, v)) if !v.is_empty() && (secret_name(k) || secret_value(v)) => {
+                Some((k, v))
+                    if !v.is_empty()
+                        && !v.contains(crate::scenario::import::VAR_MARK)
+                        && (secret_name(k) || secret_value(v)) =>
+                {
                     out.push_str(&literal(k));
                     out.push('=');
                     out.push_str(&found.replace(env_name(k), format!("the form field {k}")));
@@ -187,7 +199,9 @@ fn scrub_json(v: &mut serde_json::Value, found: &mut Found, replaced: &mut Vec<(
             for (k, item) in map.iter_mut() {
                 let credential = match item {
                     serde_json::Value::String(s) => {
-                        !s.is_empty() && (secret_name(k) || secret_value(s))
+                        !s.is_empty()
+                            && !s.contains(crate::scenario::import::VAR_MARK)
+                            && (secret_name(k) || secret_value(s))
                     }
                     serde_json::Value::Number(_) => secret_name(k),
                     _ => false,

@@ -455,7 +455,7 @@ impl Workbench {
             Purpose::Har => {
                 let result = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read: {e}"))
-                    .and_then(|text| crate::scenario::import::har(&text, None, false))
+                    .and_then(|text| crate::scenario::import::har(&text, None, false, false))
                     .map_err(|e| format!("{}: {e}", path.display()));
                 self.imported(result);
             }

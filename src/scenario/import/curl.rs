@@ -298,7 +298,7 @@ pub fn curl(command: &str) -> Result<Imported, String> {
         body,
         status: None,
     };
-    let mut imported = scenario("Imported from curl", &[(captured, 1)], &opts)?;
+    let mut imported = scenario("Imported from curl", &[(captured, 1)], &opts, None)?;
     imported.notes.splice(0..0, notes);
     Ok(imported)
 }

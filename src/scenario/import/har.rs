@@ -3,8 +3,15 @@
 use super::*;
 
 /// A HAR recording as a scenario: the requests to one origin (`host`, or the one most requests
-/// went to), identical requests merged into one with a weight of how often they were made.
-pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported, String> {
+/// went to), identical requests merged into one with a weight of how often they were made; or,
+/// with `journey`, the recording's order kept as one journey whose server-issued values (tokens,
+/// CSRF headers, cookies) are extracted where they appear and sent back as `${vars.NAME}`.
+pub fn har(
+    text: &str,
+    host: Option<&str>,
+    keep_assets: bool,
+    journey: bool,
+) -> Result<Imported, String> {
     let doc: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("HAR file is not JSON: {e}"))?;
     let entries = doc
@@ -12,6 +19,7 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
         .and_then(serde_json::Value::as_array)
         .ok_or("HAR file: no log.entries array (is this a HAR file?)")?;
     let mut captured = Vec::new();
+    let mut answers = Vec::new();
     let (mut not_http, mut assets) = (0usize, 0usize);
     for (i, e) in entries.iter().enumerate() {
         let at = |what: &str| format!("HAR entry {i} ({}): {what}", entry_url(e));
@@ -70,6 +78,7 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
             body,
             status,
         });
+        answers.push(answer(e));
     }
     if captured.is_empty() {
         return Err(if assets > 0 {
@@ -129,6 +138,29 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
             others.join(", ")
         ));
     }
+    if journey {
+        let (mut steps, mut said) = (Vec::new(), Vec::new());
+        for (c, a) in captured.into_iter().zip(answers) {
+            if origin(&c.url)? == chosen {
+                steps.push(c);
+                said.push(a);
+            }
+        }
+        if steps.len() > 1000 {
+            return Err(format!(
+                "HAR file: {} requests to {chosen}: a journey of over 1000 steps is not a user's \
+                 flow; import it without --journey",
+                steps.len()
+            ));
+        }
+        let (rules, found) = super::correlate::correlate(&mut steps, &said);
+        let weighted: Vec<(Captured, u32)> = steps.into_iter().map(|c| (c, 1)).collect();
+        let name = format!("Journey recorded in HAR ({})", host_of(&chosen));
+        let mut imported = scenario(&name, &weighted, &TargetOptions::default(), Some(&rules))?;
+        notes.extend(found);
+        imported.notes.splice(0..0, notes);
+        return Ok(imported);
+    }
     // Identical requests become one, weighted by how often the recording made it (found by a
     // hash of what makes them identical, so a recording of 100,000 entries stays linear).
     let mut merged: Vec<(Captured, u32)> = Vec::new();
@@ -148,7 +180,7 @@ pub fn har(text: &str, host: Option<&str>, keep_assets: bool) -> Result<Imported
         }
     }
     let name = format!("Imported from HAR ({})", host_of(&chosen));
-    let mut imported = scenario(&name, &merged, &TargetOptions::default())?;
+    let mut imported = scenario(&name, &merged, &TargetOptions::default(), None)?;
     imported.notes.splice(0..0, notes);
     Ok(imported)
 }
@@ -202,6 +234,35 @@ fn is_page_asset(e: &serde_json::Value) -> bool {
     ]
     .iter()
     .any(|ext| path.ends_with(ext))
+}
+
+/// What an entry's response held: its headers and (text, or base64-decoded) body.
+fn answer(e: &serde_json::Value) -> super::correlate::Answer {
+    let headers = e
+        .pointer("/response/headers")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            Some((
+                h.get("name")?.as_str()?.to_string(),
+                h.get("value")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let text = e
+        .pointer("/response/content/text")
+        .and_then(serde_json::Value::as_str);
+    let body = match e
+        .pointer("/response/content/encoding")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some("base64") => text
+            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+            .and_then(|b| String::from_utf8(b).ok()),
+        _ => text.map(str::to_string),
+    };
+    super::correlate::Answer { headers, body }
 }
 
 fn entry_url(e: &serde_json::Value) -> String {

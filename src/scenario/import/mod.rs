@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 
+mod correlate;
 mod curl;
 mod har;
 mod openapi;
 mod yaml;
 
 use super::SENSITIVE_HEADERS;
+pub use correlate::MARK as VAR_MARK;
 pub use curl::{curl, shell_words};
 pub use har::har;
 pub use openapi::openapi;
@@ -110,6 +112,7 @@ fn scenario(
     name: &str,
     requests: &[(Captured, u32)],
     opts: &TargetOptions,
+    journey: Option<&[Vec<correlate::Rule>]>,
 ) -> Result<Imported, String> {
     use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
     let first = &requests.first().ok_or("nothing to import")?.0;
@@ -193,9 +196,10 @@ fn scenario(
             if headers.contains_key(&lower) {
                 continue;
             }
-            let sensitive = SENSITIVE_HEADERS.contains(&lower.as_str())
+            let sensitive = (SENSITIVE_HEADERS.contains(&lower.as_str())
                 || super::credentials::secret_name(&lower)
-                || super::credentials::secret_value(v);
+                || super::credentials::secret_value(v))
+                && !v.contains(VAR_MARK);
             let v = if sensitive {
                 found.replace(env_name(&lower), format!("the {n} header"))
             } else {
@@ -216,9 +220,33 @@ fn scenario(
             checks.push(check);
             t["checks"] = value(checks);
         }
+        if let Some(rules) = journey
+            .and_then(|j| j.get(reqs.len()))
+            .filter(|r| !r.is_empty())
+        {
+            let mut list = Array::new();
+            for r in rules {
+                let mut e = InlineTable::new();
+                e.insert("var", r.var.as_str().into());
+                e.insert(r.kind, r.key.as_str().into());
+                list.push(e);
+            }
+            t["extract"] = value(list);
+        }
         reqs.push(t);
     }
-    doc["requests"] = Item::ArrayOfTables(reqs);
+    match journey {
+        // The recording's order kept: one journey, its steps as recorded.
+        Some(_) => {
+            let mut j = Table::new();
+            j["name"] = value("recorded");
+            j["steps"] = Item::ArrayOfTables(reqs);
+            let mut js = toml_edit::ArrayOfTables::new();
+            js.push(j);
+            doc["journeys"] = Item::ArrayOfTables(js);
+        }
+        None => doc["requests"] = Item::ArrayOfTables(reqs),
+    }
     if !dropped.is_empty() {
         notes.push(format!(
             "left out headers the client sets itself: {}",
@@ -236,8 +264,20 @@ fn scenario(
          # Check the rate, duration and thresholds before running it: they are starting points.\n\
          # Load goes to {base} only; credentials come from the environment.\n\n"
     );
+    let mut toml = format!("{header}{doc}");
+    // The values the server issued become the variables their steps extract.
+    let mut vars: Vec<&str> = journey
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|r| r.var.as_str())
+        .collect();
+    vars.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for v in vars {
+        toml = toml.replace(&format!("{VAR_MARK}{v}__"), &format!("${{vars.{v}}}"));
+    }
     Ok(Imported {
-        toml: format!("{header}{doc}"),
+        toml,
         secrets: found.vars,
         notes,
     })
@@ -356,7 +396,7 @@ mod tests {
             {"request": {"method": "GET", "url": "data:image/png;base64,AAAA", "headers": []}}
         ]}})
         .to_string();
-        let imp = har(&doc, None, false).expect("imports");
+        let imp = har(&doc, None, false, false).expect("imports");
         assert_eq!(valid(&imp.toml).requests.len(), 1, "{}", imp.toml);
         assert!(
             imp.notes.iter().any(|n| n.contains("2 page assets")),
@@ -368,7 +408,7 @@ mod tests {
             "{:?}",
             imp.notes
         );
-        let all = har(&doc, None, true).expect("imports");
+        let all = har(&doc, None, true, false).expect("imports");
         assert_eq!(valid(&all.toml).requests.len(), 3);
     }
 
@@ -394,7 +434,7 @@ mod tests {
             entry("POST", "http://127.0.0.1:8080/v1/items", 201),
             entry("GET", "https://cdn.example.com/app.js", 200),
         ]}});
-        let imp = har(&har_doc.to_string(), None, true).expect("imports");
+        let imp = har(&har_doc.to_string(), None, true, false).expect("imports");
         let s = valid(&imp.toml);
         assert_eq!(s.requests.len(), 2);
         assert_eq!(s.requests[0].weight, 2);
@@ -402,9 +442,10 @@ mod tests {
         assert!(!imp.toml.contains("session=abc") && imp.toml.contains("${env.COOKIE}"));
         assert!(!imp.toml.contains(":authority"));
         assert!(imp.notes[0].contains("cdn.example.com"), "{:?}", imp.notes);
-        let e = har(&har_doc.to_string(), Some("example.org"), true).expect_err("no such host");
+        let e =
+            har(&har_doc.to_string(), Some("example.org"), true, false).expect_err("no such host");
         assert!(e.contains("127.0.0.1:8080 (3)"), "{e}");
-        let e = har("{\"log\": {}}", None, false).expect_err("no entries");
+        let e = har("{\"log\": {}}", None, false, false).expect_err("no entries");
         assert!(e.contains("log.entries"), "{e}");
     }
 
@@ -438,7 +479,7 @@ mod tests {
                 Some(("application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=app&client_secret=SECRET-F1"))),
         ]}})
         .to_string();
-        let imp = har(&har_text, None, false).expect("imports");
+        let imp = har(&har_text, None, false, false).expect("imports");
         assert!(!imp.toml.contains("SECRET-"), "{}", imp.toml);
         for kept in [
             "page=2",
