@@ -1835,3 +1835,47 @@ fn an_openapi_document_becomes_a_new_scenario_through_the_file_dialog() {
     assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
     h.get_by_label_contains("petId has no example");
 }
+
+#[test]
+fn the_form_builds_a_journey_reorders_its_steps_and_adds_extract_rules() {
+    let e = env();
+    let mut h = harness_sized(
+        Workbench::new(
+            e.samples.clone(),
+            e.db.clone(),
+            Box::new(ScriptedDialogs::default()),
+        ),
+        1400.0,
+        3000.0,
+    );
+    h.run();
+    h.get_by_label("Journeys").click();
+    h.run();
+    h.get_by_label("Add journey").click();
+    h.run();
+    h.get_by_label("Add step").click();
+    h.run();
+    let t = text(&h);
+    assert!(t.contains("[[journeys]]\nname = \"journey-1\""), "{t}");
+    let first = t.find("name = \"step-1\"").expect("step 1");
+    let second = t.find("name = \"step-2\"").expect("step 2");
+    assert!(first < second, "{t}");
+    // The second step moves before the first.
+    h.get_by_label("2. step-2").click();
+    h.run();
+    click_first(&mut h, "Move up");
+    let t = text(&h);
+    assert!(
+        t.find("name = \"step-2\"") < t.find("name = \"step-1\""),
+        "{t}"
+    );
+    // An extract rule on the (now first) step, its source switched to a header.
+    click_first(&mut h, "Add extract");
+    assert!(
+        text(&h).contains(r#"extract = [{ var = "value1", json = "$.id" }]"#),
+        "{}",
+        text(&h)
+    );
+    let ed = h.state().scenarios.editor.as_ref().expect("editor");
+    assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
+}

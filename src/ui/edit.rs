@@ -63,9 +63,38 @@ pub enum Edit {
     RemoveCheck(usize, usize),
     /// Adds a request.
     AddRequest,
-    /// Removes a request.
+    /// Removes a request (or a journey's step).
     RemoveRequest(usize),
+    /// A journey's name.
+    JourneyName(usize, String),
+    /// Adds a journey with one step.
+    AddJourney,
+    /// Adds a step at the end of a journey.
+    AddStep(usize),
+    /// Moves a step (by its [`step_index`]) one place earlier (`true`) or later.
+    MoveStep(usize, bool),
+    /// Adds an extract rule to a step.
+    AddExtract(usize),
+    /// One part of a step's extract rule: `var`, or the value of its source (`json`, `header`,
+    /// `regex`, `cookie`).
+    Extract(usize, usize, &'static str, String),
+    /// Where an extract rule reads from: `json`, `header`, `regex` or `cookie`.
+    ExtractKind(usize, usize, &'static str),
+    /// Removes an extract rule.
+    RemoveExtract(usize, usize),
 }
+
+/// Requests at or above this index are journey steps (see [`step_index`]): the request
+/// editors work on both.
+pub const STEP: usize = 1 << 24;
+
+/// The request index of journey `j`'s step `k`.
+pub fn step_index(j: usize, k: usize) -> usize {
+    STEP + j * 4096 + k
+}
+
+/// The kinds of source an extract rule can have, in the order the form offers them.
+pub const EXTRACT_KINDS: [&str; 4] = ["json", "header", "regex", "cookie"];
 
 /// Where a list of thresholds lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +221,40 @@ fn set_or_remove(t: &mut dyn TableLike, key: &str, v: Option<toml_edit::Value>) 
 fn requests(doc: &mut DocumentMut) -> Option<&mut toml_edit::ArrayOfTables> {
     doc.get_mut("requests")
         .and_then(Item::as_array_of_tables_mut)
+}
+
+fn journeys(doc: &mut DocumentMut) -> Option<&mut toml_edit::ArrayOfTables> {
+    doc.get_mut("journeys")
+        .and_then(Item::as_array_of_tables_mut)
+}
+
+fn steps(doc: &mut DocumentMut, j: usize) -> Option<&mut toml_edit::ArrayOfTables> {
+    journeys(doc)?
+        .get_mut(j)?
+        .get_mut("steps")
+        .and_then(Item::as_array_of_tables_mut)
+}
+
+/// A request's table: a plain request's, or a journey step's (an index from [`step_index`]).
+fn req(doc: &mut DocumentMut, i: usize) -> Option<&mut Table> {
+    match i.checked_sub(STEP) {
+        Some(s) => steps(doc, s / 4096)?.get_mut(s % 4096),
+        None => requests(doc)?.get_mut(i),
+    }
+}
+
+/// A step's extract rules, made if missing.
+fn extracts(doc: &mut DocumentMut, i: usize) -> Option<&mut toml_edit::Array> {
+    array(req(doc, i)?, "extract")
+}
+
+/// A new step (or request) table.
+fn new_request(name: String) -> Table {
+    let mut t = Table::new();
+    t["name"] = value(name);
+    t["method"] = value("GET");
+    t["path"] = value("/");
+    t
 }
 
 impl Edit {
@@ -321,13 +384,13 @@ impl Edit {
                 }
             }
             Edit::Request(i, key, v) => {
-                if let Some(r) = requests(doc).and_then(|a| a.get_mut(i)) {
+                if let Some(r) = req(doc, i) {
                     let v = text_or_none(&v);
                     set_or_remove(r, key, v);
                 }
             }
             Edit::Weight(i, v) => {
-                if let Some(r) = requests(doc).and_then(|a| a.get_mut(i)) {
+                if let Some(r) = req(doc, i) {
                     let v = (!v.trim().is_empty()).then(|| number(&v));
                     set_or_remove(r, "weight", v);
                 }
@@ -363,14 +426,14 @@ impl Edit {
                 if let Some(q) = inline_map(doc, i, "query") {
                     q.remove(&k);
                     if q.is_empty()
-                        && let Some(r) = requests(doc).and_then(|a| a.get_mut(i))
+                        && let Some(r) = req(doc, i)
                     {
                         r.remove("query");
                     }
                 }
             }
             Edit::BodyKind(i, kind) => {
-                if let Some(r) = requests(doc).and_then(|a| a.get_mut(i)) {
+                if let Some(r) = req(doc, i) {
                     match kind {
                         BodyKind::None => {
                             r.remove("body");
@@ -392,7 +455,7 @@ impl Edit {
                 let v = serde_json::from_str(&text)
                     .ok()
                     .and_then(|j| from_json(&j).ok());
-                if let (Some(v), Some(r)) = (v, requests(doc).and_then(|a| a.get_mut(i))) {
+                if let (Some(v), Some(r)) = (v, req(doc, i)) {
                     r.remove("body");
                     set_or_remove(r, "json", Some(v));
                 }
@@ -428,10 +491,7 @@ impl Edit {
             }
             Edit::AddRequest => {
                 let n = requests(doc).map_or(0, |a| a.len());
-                let mut t = Table::new();
-                t["name"] = value(format!("request-{}", n + 1));
-                t["method"] = value("GET");
-                t["path"] = value("/");
+                let t = new_request(format!("request-{}", n + 1));
                 match requests(doc) {
                     Some(a) => a.push(t),
                     None => {
@@ -441,11 +501,116 @@ impl Edit {
                     }
                 }
             }
-            Edit::RemoveRequest(i) => {
-                if let Some(a) = requests(doc)
-                    && i < a.len()
+            Edit::RemoveRequest(i) => match i.checked_sub(STEP) {
+                Some(s) => {
+                    if let Some(a) = steps(doc, s / 4096)
+                        && s % 4096 < a.len()
+                        && a.len() > 1
+                    {
+                        a.remove(s % 4096);
+                    }
+                }
+                None => {
+                    if let Some(a) = requests(doc)
+                        && i < a.len()
+                    {
+                        a.remove(i);
+                    }
+                }
+            },
+            Edit::JourneyName(j, v) => {
+                if let Some(t) = journeys(doc).and_then(|a| a.get_mut(j)) {
+                    set_or_remove(t, "name", text_or_none(&v));
+                }
+            }
+            Edit::AddJourney => {
+                let n = journeys(doc).map_or(0, |a| a.len());
+                let mut j = Table::new();
+                j["name"] = value(format!("journey-{}", n + 1));
+                let mut st = toml_edit::ArrayOfTables::new();
+                st.push(new_request("step-1".into()));
+                j["steps"] = Item::ArrayOfTables(st);
+                match journeys(doc) {
+                    Some(a) => a.push(j),
+                    None => {
+                        let mut a = toml_edit::ArrayOfTables::new();
+                        a.push(j);
+                        doc["journeys"] = Item::ArrayOfTables(a);
+                    }
+                }
+            }
+            Edit::AddStep(j) => {
+                if let Some(a) = steps(doc, j) {
+                    let n = a.len();
+                    a.push(new_request(format!("step-{}", n + 1)));
+                }
+            }
+            Edit::MoveStep(i, up) => {
+                if let Some(s) = i.checked_sub(STEP)
+                    && let Some(a) = steps(doc, s / 4096)
                 {
-                    a.remove(i);
+                    let k = s % 4096;
+                    let other = if up { k.checked_sub(1) } else { Some(k + 1) };
+                    if let Some(o) = other.filter(|o| *o < a.len() && k < a.len()) {
+                        // ArrayOfTables has no swap: rebuild it in the new order. Tables print in
+                        // the order of their place in the file, so the two trade places too.
+                        let mut tables: Vec<Table> = a.iter().cloned().collect();
+                        let (pk, po) = (tables[k].position(), tables[o].position());
+                        let (nk, no) = match (pk, po) {
+                            (Some(_), Some(_)) => (po, pk),
+                            _ => (pk.or(po), pk.or(po)),
+                        };
+                        tables[k].set_position(nk);
+                        tables[o].set_position(no);
+                        tables.swap(k, o);
+                        a.clear();
+                        for t in tables {
+                            a.push(t);
+                        }
+                    }
+                }
+            }
+            Edit::AddExtract(i) => {
+                if let Some(a) = extracts(doc, i) {
+                    let mut e = toml_edit::InlineTable::new();
+                    e.insert("var", format!("value{}", a.len() + 1).into());
+                    e.insert("json", "$.id".into());
+                    a.push(e);
+                }
+            }
+            Edit::Extract(i, n, key, v) => {
+                if let Some(e) = extracts(doc, i)
+                    .and_then(|a| a.get_mut(n))
+                    .and_then(toml_edit::Value::as_inline_table_mut)
+                {
+                    e.insert(key, v.into());
+                }
+            }
+            Edit::ExtractKind(i, n, kind) => {
+                if let Some(e) = extracts(doc, i)
+                    .and_then(|a| a.get_mut(n))
+                    .and_then(toml_edit::Value::as_inline_table_mut)
+                {
+                    let old = EXTRACT_KINDS
+                        .iter()
+                        .find_map(|k| e.remove(k))
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    e.insert(kind, old.into());
+                }
+            }
+            Edit::RemoveExtract(i, n) => {
+                if let Some(a) = extracts(doc, i)
+                    && n < a.len()
+                {
+                    a.remove(n);
+                }
+                if let Some(r) = req(doc, i)
+                    && r.get("extract")
+                        .and_then(Item::as_array)
+                        .is_some_and(|a| a.is_empty())
+                {
+                    r.remove("extract");
                 }
             }
         }
@@ -456,14 +621,14 @@ impl Edit {
 fn thresholds(doc: &mut DocumentMut, scope: Scope) -> Option<&mut toml_edit::Array> {
     let t: &mut dyn TableLike = match scope {
         Scope::Scenario => doc.as_table_mut(),
-        Scope::Request(i) => requests(doc)?.get_mut(i)?,
+        Scope::Request(i) => req(doc, i)?,
     };
     array(t, "thresholds")
 }
 
 /// A request's check list, made if missing.
 fn checks(doc: &mut DocumentMut, i: usize) -> Option<&mut toml_edit::Array> {
-    array(requests(doc)?.get_mut(i)?, "checks")
+    array(req(doc, i)?, "checks")
 }
 
 fn array<'a>(t: &'a mut dyn TableLike, key: &str) -> Option<&'a mut toml_edit::Array> {
@@ -477,9 +642,7 @@ fn array<'a>(t: &'a mut dyn TableLike, key: &str) -> Option<&'a mut toml_edit::A
 fn drop_empty(doc: &mut DocumentMut, scope: Scope, key: &str) {
     let t: Option<&mut dyn TableLike> = match scope {
         Scope::Scenario => Some(doc.as_table_mut()),
-        Scope::Request(i) => requests(doc)
-            .and_then(|a| a.get_mut(i))
-            .map(|r| r as &mut dyn TableLike),
+        Scope::Request(i) => req(doc, i).map(|r| r as &mut dyn TableLike),
     };
     if let Some(t) = t
         && t.get(key)
@@ -654,7 +817,7 @@ fn inline_map<'a>(
     i: usize,
     key: &str,
 ) -> Option<&'a mut toml_edit::InlineTable> {
-    let r = requests(doc)?.get_mut(i)?;
+    let r = req(doc, i)?;
     if r.get(key).is_none() {
         r[key] = value(toml_edit::InlineTable::new());
     }

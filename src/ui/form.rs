@@ -450,50 +450,76 @@ fn think_time(ui: &mut egui::Ui, load: Option<&dyn toml_edit::TableLike>, msgs: 
     field(ui, "to", max, 80.0, msgs, move |v| Edit::ThinkTime(min2, v));
 }
 
-/// The scenario's journeys, each with its steps in order and what each extracts: shown here, edited
-/// on the TOML face.
-fn journeys(ui: &mut egui::Ui, doc: &toml_edit::DocumentMut) {
-    let Some(js) = doc.get("journeys").and_then(Item::as_array_of_tables) else {
-        return;
-    };
+/// The scenario's journeys: each one's name and its steps in order, every step a request (the
+/// same editor as the mix's) with its pause and its extract rules; steps move up and down.
+fn journeys(ui: &mut egui::Ui, doc: &toml_edit::DocumentMut, msgs: &mut Vec<Msg>) {
+    use super::edit::{EXTRACT_KINDS, step_index};
+    let js = doc.get("journeys").and_then(Item::as_array_of_tables);
     egui::CollapsingHeader::new("Journeys")
-        .default_open(true)
+        .default_open(js.is_some())
         .show(ui, |ui| {
-            ui.weak("Steps run in order as one iteration; edit them on the TOML face (above).");
-            for j in js.iter() {
-                ui.strong(item_text(j.get("name")));
-                let steps = j.get("steps").and_then(Item::as_array_of_tables);
-                egui::Grid::new(("journey", item_text(j.get("name"))))
-                    .striped(true)
-                    .show(ui, |ui| {
-                        for (i, st) in steps.into_iter().flat_map(|a| a.iter()).enumerate() {
-                            ui.label(format!("{}.", i + 1));
-                            ui.label(item_text(st.get("name")));
-                            let method = match item_text(st.get("method")).to_uppercase() {
-                                m if m.is_empty() => "GET".to_string(),
-                                m => m,
-                            };
-                            ui.monospace(format!("{method} {}", item_text(st.get("path"))));
-                            let vars: Vec<String> = st
-                                .get("extract")
-                                .and_then(Item::as_array)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|e| {
-                                    e.as_inline_table()?
-                                        .get("var")?
-                                        .as_str()
-                                        .map(str::to_string)
-                                })
-                                .collect();
-                            ui.weak(if vars.is_empty() {
-                                String::new()
-                            } else {
-                                format!("extracts {}", vars.join(", "))
+            ui.weak("Steps run in order as one iteration; values a step extracts are ${vars.NAME} after it.");
+            for (j, jt) in js.into_iter().flat_map(|a| a.iter()).enumerate() {
+                field(ui, "Journey", item_text(jt.get("name")), 240.0, msgs, move |v| {
+                    Edit::JourneyName(j, v)
+                });
+                let steps = jt.get("steps").and_then(Item::as_array_of_tables);
+                let n = steps.map_or(0, |a| a.len());
+                for (k, st) in steps.into_iter().flat_map(|a| a.iter()).enumerate() {
+                    let i = step_index(j, k);
+                    let title = format!("{}. {}", k + 1, item_text(st.get("name")));
+                    egui::CollapsingHeader::new(title)
+                        .id_salt(("step", j, k))
+                        .default_open(false)
+                        .show(ui, |ui| {
+                            ui.horizontal(|ui| {
+                                if ui.add_enabled(k > 0, egui::Button::new("Move up").small()).clicked() {
+                                    msgs.push(Msg::Edit(Edit::MoveStep(i, true)));
+                                }
+                                if ui.add_enabled(k + 1 < n, egui::Button::new("Move down").small()).clicked() {
+                                    msgs.push(Msg::Edit(Edit::MoveStep(i, false)));
+                                }
+                                field(ui, "Think time", item_text(st.get("think_time")), 80.0, msgs, move |v| {
+                                    Edit::Request(i, "think_time", v)
+                                });
                             });
-                            ui.end_row();
-                        }
-                    });
+                            ui.label(RichText::new("Extract").strong());
+                            let rules = st.get("extract").and_then(Item::as_array);
+                            egui::Grid::new(("extract", j, k)).show(ui, |ui| {
+                                for (e, rule) in rules.into_iter().flatten().enumerate() {
+                                    let Some(t) = rule.as_inline_table() else { continue };
+                                    let text = |key: &str| t.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                                    field(ui, "var", text("var"), 100.0, msgs, move |v| Edit::Extract(i, e, "var", v));
+                                    let kind = EXTRACT_KINDS.iter().copied().find(|k| t.contains_key(k)).unwrap_or("json");
+                                    egui::ComboBox::new(("extract_kind", j, k, e), "source")
+                                        .selected_text(kind)
+                                        .show_ui(ui, |ui| {
+                                            for choice in EXTRACT_KINDS {
+                                                if ui.selectable_label(choice == kind, choice).clicked() && choice != kind {
+                                                    msgs.push(Msg::Edit(Edit::ExtractKind(i, e, choice)));
+                                                }
+                                            }
+                                        });
+                                    field(ui, "from", text(kind), 200.0, msgs, move |v| Edit::Extract(i, e, kind, v));
+                                    if ui.small_button("remove").clicked() {
+                                        msgs.push(Msg::Edit(Edit::RemoveExtract(i, e)));
+                                    }
+                                    ui.end_row();
+                                }
+                            });
+                            if ui.small_button("Add extract").clicked() {
+                                msgs.push(Msg::Edit(Edit::AddExtract(i)));
+                            }
+                            request(ui, i, st, msgs);
+                        });
+                }
+                if ui.button("Add step").clicked() {
+                    msgs.push(Msg::Edit(Edit::AddStep(j)));
+                }
+                ui.separator();
+            }
+            if ui.button("Add journey").clicked() {
+                msgs.push(Msg::Edit(Edit::AddJourney));
             }
         });
 }
@@ -559,7 +585,7 @@ pub(super) fn form_face(ui: &mut egui::Ui, ed: &Editor, msgs: &mut Vec<Msg>) {
                     msgs.push(Msg::Edit(Edit::AddRequest));
                 }
             });
-        journeys(ui, doc);
+        journeys(ui, doc, msgs);
         egui::CollapsingHeader::new("Thresholds")
             .default_open(true)
             .show(ui, |ui| {
