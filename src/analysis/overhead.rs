@@ -1,8 +1,8 @@
 //! A proxy layer's cost: one request sent direct and through a proxy in the same run, interleaved,
 //! its latency quantiles subtracted, with intervals from the same seconds redrawn for both.
 
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::resample::{Blocks, MIN_BLOCKS, Stat};
@@ -115,10 +115,7 @@ fn added(direct: &Blocks, proxied: &Blocks, q: f64, seed: u64) -> Option<Added> 
             let mut times = vec![0u32; n];
             let mut diffs = Vec::with_capacity(RESAMPLES);
             for _ in 0..RESAMPLES {
-                times.iter_mut().for_each(|t| *t = 0);
-                for _ in 0..n {
-                    times[((u64::from(rng.next_u32()) * n as u64) >> 32) as usize] += 1;
-                }
+                super::resample::redraw(&mut rng, &mut times);
                 if let (Some(a), Some(b)) = (direct.stat(stat, &times), proxied.stat(stat, &times))
                 {
                     diffs.push(b - a);

@@ -28,6 +28,16 @@ pub enum Stat {
     ErrorRate,
 }
 
+/// Draws as many blocks as there are, with replacement: `times[b]` is how often block `b` came.
+pub fn redraw(rng: &mut SmallRng, times: &mut [u32]) {
+    let n = times.len() as u64;
+    times.iter_mut().for_each(|t| *t = 0);
+    for _ in 0..n {
+        // An index from 32 random bits by multiply-and-shift (no rejection loop).
+        times[((u64::from(rng.next_u32()) * n) >> 32) as usize] += 1;
+    }
+}
+
 /// One series of one run, in blocks of consecutive seconds, ready to be redrawn.
 #[derive(Debug, Clone, Default)]
 pub struct Blocks {
@@ -227,11 +237,7 @@ impl Blocks {
         let mut times = vec![0u32; n];
         let mut values = Vec::with_capacity(RESAMPLES);
         for _ in 0..RESAMPLES {
-            times.iter_mut().for_each(|t| *t = 0);
-            for _ in 0..n {
-                // An index from 32 random bits by multiply-and-shift (no rejection loop).
-                times[((u64::from(rng.next_u32()) * n as u64) >> 32) as usize] += 1;
-            }
+            redraw(&mut rng, &mut times);
             let Some(v) = self.stat(stat, &times) else {
                 continue;
             };

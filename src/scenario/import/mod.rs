@@ -114,21 +114,10 @@ fn scenario(
     opts: &TargetOptions,
     journey: Option<&[Vec<correlate::Rule>]>,
 ) -> Result<Imported, String> {
-    use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
+    use toml_edit::{Array, InlineTable, Item, Table, Value, value};
     let first = &requests.first().ok_or("nothing to import")?.0;
     let base = origin(&first.url)?;
-    let mut doc = DocumentMut::new();
-    doc["name"] = value(name);
-    doc["description"] = value(format!("Requests captured against {base}."));
-    doc["duration"] = value("30s");
-    doc["warmup"] = value("5s");
-    doc["timeout"] = value("10s");
-    let mut thresholds = Array::new();
-    thresholds.push("p95 < 500ms");
-    thresholds.push("error_rate < 1%");
-    doc["thresholds"] = value(thresholds);
-    let mut targets = Table::new();
-    if opts.insecure || opts.http2 {
+    let target = if opts.insecure || opts.http2 {
         let mut t = InlineTable::new();
         t.insert("url", base.as_str().into());
         if opts.insecure {
@@ -137,17 +126,11 @@ fn scenario(
         if opts.http2 {
             t.insert("http", "2".into());
         }
-        targets["api"] = value(t);
+        value(t)
     } else {
-        targets["api"] = value(base.as_str());
-    }
-    doc["targets"] = Item::Table(targets);
-    let mut load = Table::new();
-    load["model"] = value("open");
-    load["rate"] = value(10);
-    load["max_in_flight"] = value(100);
-    doc["load"] = Item::Table(load);
-
+        value(base.as_str())
+    };
+    let mut doc = starting_doc(name, &format!("Requests captured against {base}."), target);
     let mut found = super::credentials::Found::default();
     let mut notes = Vec::new();
     let mut dropped: Vec<String> = Vec::new();
@@ -281,6 +264,31 @@ fn scenario(
         secrets: found.vars,
         notes,
     })
+}
+
+/// An imported scenario's top: its name, description, the starting-point duration, timeout,
+/// thresholds and open-model load, and its one target `api`.
+fn starting_doc(name: &str, description: &str, target: toml_edit::Item) -> toml_edit::DocumentMut {
+    use toml_edit::{Array, DocumentMut, Item, Table, value};
+    let mut doc = DocumentMut::new();
+    doc["name"] = value(name);
+    doc["description"] = value(description);
+    doc["duration"] = value("30s");
+    doc["warmup"] = value("5s");
+    doc["timeout"] = value("10s");
+    let mut thresholds = Array::new();
+    thresholds.push("p95 < 500ms");
+    thresholds.push("error_rate < 1%");
+    doc["thresholds"] = value(thresholds);
+    let mut targets = Table::new();
+    targets["api"] = target;
+    doc["targets"] = Item::Table(targets);
+    let mut load = Table::new();
+    load["model"] = value("open");
+    load["rate"] = value(10);
+    load["max_in_flight"] = value(100);
+    doc["load"] = Item::Table(load);
+    doc
 }
 
 /// A header HTTP can carry: a valid name, and a value without control characters.

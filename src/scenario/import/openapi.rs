@@ -537,27 +537,12 @@ fn write(
     found: Found,
     mut notes: Vec<String>,
 ) -> Result<Imported, String> {
-    use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value as T, value};
-    let mut d = DocumentMut::new();
-    d["name"] = value(name);
-    d["description"] = value(format!(
-        "Every operation of the OpenAPI document {name}, against {base}."
-    ));
-    d["duration"] = value("30s");
-    d["warmup"] = value("5s");
-    d["timeout"] = value("10s");
-    let mut thresholds = Array::new();
-    thresholds.push("p95 < 500ms");
-    thresholds.push("error_rate < 1%");
-    d["thresholds"] = value(thresholds);
-    let mut targets = Table::new();
-    targets["api"] = value(base);
-    d["targets"] = Item::Table(targets);
-    let mut load = Table::new();
-    load["model"] = value("open");
-    load["rate"] = value(10);
-    load["max_in_flight"] = value(100);
-    d["load"] = Item::Table(load);
+    use toml_edit::{Array, InlineTable, Item, Table, Value as T, value};
+    let mut d = super::starting_doc(
+        name,
+        &format!("Every operation of the OpenAPI document {name}, against {base}."),
+        value(base),
+    );
     let mut names = std::collections::HashSet::new();
     let mut reqs = toml_edit::ArrayOfTables::new();
     let mut deletes = 0;
