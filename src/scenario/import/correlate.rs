@@ -201,8 +201,13 @@ fn replace_segment(url: &str, value: &str, mark: &str) -> String {
     format!("{}{}{}", &url[..at], new.join("/"), &url[at + path.len()..])
 }
 
+/// Where a URL's path starts: values are looked for after the scheme and host, which stay literal.
+fn path_start(url: &str) -> usize {
+    segments(url).0
+}
+
 fn sends(c: &Captured, value: &str) -> bool {
-    c.url.contains(value)
+    c.url[path_start(&c.url)..].contains(value)
         || c.headers
             .iter()
             .any(|(n, v)| !n.eq_ignore_ascii_case("cookie") && v.contains(value))
@@ -210,7 +215,8 @@ fn sends(c: &Captured, value: &str) -> bool {
 }
 
 fn replace_in(c: &mut Captured, value: &str, mark: &str) {
-    c.url = c.url.replace(value, mark);
+    let at = path_start(&c.url);
+    c.url = format!("{}{}", &c.url[..at], c.url[at..].replace(value, mark));
     for (n, v) in &mut c.headers {
         if !n.eq_ignore_ascii_case("cookie") {
             *v = v.replace(value, mark);
@@ -277,4 +283,49 @@ fn name_for(key: &str, names: &mut Vec<String>) -> String {
     }
     names.push(name.clone());
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(url: &str, headers: Vec<(&str, &str)>) -> Captured {
+        Captured {
+            method: "GET".into(),
+            url: url.into(),
+            headers: headers
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+            body: None,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn the_host_and_links_stay_literal() {
+        // The login answer names the host (as a field) and a link; neither is state.
+        let mut steps = vec![
+            get("http://api.test:8080/login", vec![]),
+            get(
+                "http://api.test:8080/items/7?t=abcdef123456",
+                vec![("x-token", "abcdef123456")],
+            ),
+        ];
+        let answers = vec![
+            Answer {
+                headers: vec![],
+                body: Some(r#"{"host":"api.test:8080","next":"http://api.test:8080/items/7","token":"abcdef123456","id":7}"#.into()),
+            },
+            Answer::default(),
+        ];
+        let (rules, _) = correlate(&mut steps, &answers);
+        assert_eq!(
+            steps[1].url,
+            format!("http://api.test:8080/items/{MARK}id__?t={MARK}token__")
+        );
+        assert_eq!(steps[1].headers[0].1, format!("{MARK}token__"));
+        let vars: Vec<&str> = rules[0].iter().map(|r| r.var.as_str()).collect();
+        assert_eq!(vars, ["token", "id"]);
+    }
 }
