@@ -118,24 +118,16 @@ impl Auth {
                     None => error(StatusCode::NOT_FOUND, "no such item"),
                 },
                 ("DELETE", Ok(id)) => match inner.items.remove(&id) {
-                    Some(_) => super::full(Bytes::new()).tap_status(StatusCode::NO_CONTENT),
+                    Some(_) => {
+                        let mut r = super::full(Bytes::new());
+                        *r.status_mut() = StatusCode::NO_CONTENT;
+                        r
+                    }
                     None => error(StatusCode::NOT_FOUND, "no such item"),
                 },
                 _ => error(StatusCode::METHOD_NOT_ALLOWED, "GET, DELETE or POST"),
             },
         })
-    }
-}
-
-/// Sets a response's status.
-trait TapStatus {
-    fn tap_status(self, s: StatusCode) -> Self;
-}
-
-impl TapStatus for Resp {
-    fn tap_status(mut self, s: StatusCode) -> Resp {
-        *self.status_mut() = s;
-        self
     }
 }
 

@@ -372,7 +372,9 @@ impl Endpoint {
         let connected = Instant::now();
         trace.connect_us = Some(micros(connected - began));
         trace.ready = Some(connected);
-        let _ = tcp.set_nodelay(true);
+        if self.tunnel.is_none() {
+            let _ = tcp.set_nodelay(true);
+        }
         match &self.tls {
             None if self.http != HttpVersion::Http2 && self.raw_h1 => Ok(Conn {
                 sender: Sender::Raw(H1Conn::new(tcp)),

@@ -107,7 +107,7 @@ impl Plan {
             }
         }
         let mut journeys = Vec::new();
-        for (ji, j) in scenario.journeys.iter().enumerate() {
+        for j in &scenario.journeys {
             let steps: Vec<usize> = j
                 .steps
                 .iter()
@@ -118,7 +118,6 @@ impl Plan {
             }
             cumulative.push(total);
             journeys.push(steps);
-            let _ = ji;
         }
         if total == 0 {
             return Err(StartError::NothingToSend);

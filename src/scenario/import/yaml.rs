@@ -100,10 +100,7 @@ impl MarkedEventReceiver for Builder {
                 Some((v, size)) => self.place(v, size, 0, at),
                 None => self.fail("an alias to no anchor".into(), at),
             },
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _)
-                if self.stack.len() >= MAX_DEPTH =>
-            {
-                let _ = anchor;
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 self.fail(format!("nested deeper than {MAX_DEPTH} levels"), at);
             }
             Event::SequenceStart(anchor, _) => {
