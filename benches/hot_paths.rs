@@ -33,6 +33,7 @@ fn tick(index: u32, series: usize, samples: u64) -> Tick {
         in_flight: 10,
         not_started: 0,
         stats,
+        journeys: Vec::new(),
     }
 }
 
@@ -67,6 +68,7 @@ fn write(c: &mut Criterion) {
     let info = RunInfo {
         shard: None,
         proxies: Vec::new(),
+        journeys: Vec::new(),
         scenario: "bench".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,

@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         info: RunInfo {
             shard: None,
             proxies: Vec::new(),
+            journeys: Vec::new(),
             scenario: "soak".into(),
             model: loadbench::scenario::Model::Open,
             max_vus: None,
@@ -97,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             in_flight: 40,
             not_started: 0,
             series,
+            journeys: vec![],
             exemplars: vec![],
         };
         if i > 1 {

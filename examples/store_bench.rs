@@ -130,6 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let info = RunInfo {
         shard: None,
         proxies: Vec::new(),
+        journeys: Vec::new(),
         scenario: "one hour".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,
@@ -180,6 +181,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             in_flight: 40,
             not_started: 0,
             stats,
+            journeys: Vec::new(),
         };
         acc.add(&tick);
         rec.tick(Arc::new(tick));

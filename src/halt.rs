@@ -54,6 +54,7 @@ impl Halt {
 /// Looks at each tick of a run and says when it should stop.
 pub struct Watch {
     keys: Vec<Key>,
+    journeys: Vec<String>,
     aborters: Vec<(Scoped, Duration)>,
     measured: Accumulator,
     elapsed: f64,
@@ -90,7 +91,15 @@ impl Watch {
                     .filter_map(|t| scoped(format!("request:{}", r.name), t)),
             );
         }
+        for j in &scenario.journeys {
+            aborters.extend(
+                j.thresholds
+                    .iter()
+                    .filter_map(|t| scoped(format!("journey:{}", j.name), t)),
+            );
+        }
         Watch {
+            journeys: scenario.journeys.iter().map(|j| j.name.clone()).collect(),
             measured: Accumulator::new(keys.len()),
             keys,
             aborters,
@@ -154,6 +163,7 @@ impl Watch {
                 std::slice::from_ref(t),
                 &self.keys,
                 &self.measured.stats,
+                (&self.journeys, &self.measured.journeys),
                 self.measured.seconds,
             )
             .remove(0);

@@ -241,6 +241,14 @@ pub fn summary(s: &Summary) -> String {
         rows.push(row);
     }
     out.push_str(&table(&header, &rows));
+    let journeys = s.journey_rows();
+    if !journeys.is_empty() {
+        // Whole iterations, apart: an iteration is not one more request in the rows above.
+        out.push('\n');
+        let mut header = crate::metrics::JOURNEY_COLUMNS;
+        header[0] = "journeys (whole iterations)";
+        out.push_str(&table(&header, &journeys));
+    }
     if s.total.errors > 0 {
         // Failures are in the figures above at the time they failed; these leave them out.
         out.push('\n');

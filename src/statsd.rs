@@ -173,6 +173,7 @@ mod tests {
             in_flight: 3,
             not_started: 0,
             stats: vec![st],
+            journeys: Vec::new(),
         };
         let lines = s.lines(&t);
         assert!(

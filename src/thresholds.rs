@@ -286,7 +286,8 @@ pub struct ThresholdResult {
 /// A threshold with the scope it applies to, as stored with a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdSpec {
-    /// `total`, or `request:NAME` for one request across its targets.
+    /// `total`, `request:NAME` for one request across its targets, or `journey:NAME` for one
+    /// journey's whole iterations.
     pub scope: String,
     /// The expression, e.g. `p95 < 200ms`.
     pub expression: String,
@@ -319,6 +320,11 @@ impl Scoped {
     /// The request it is scoped to, if any.
     pub fn request(&self) -> Option<&str> {
         self.scope.strip_prefix("request:")
+    }
+
+    /// The journey it is scoped to, if any (judged on whole iterations).
+    pub fn journey(&self) -> Option<&str> {
+        self.scope.strip_prefix("journey:")
     }
 
     /// Its verdict on a measured value; an invalid expression always fails, saying why.

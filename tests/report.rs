@@ -38,6 +38,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
     let info = RunInfo {
         shard: None,
         proxies: Vec::new(),
+        journeys: Vec::new(),
         scenario: name.into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,
@@ -140,6 +141,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
             in_flight: 7,
             not_started: 0,
             stats: vec![a, b],
+            journeys: Vec::new(),
         };
         acc.add(&tick);
         ticks.push(tick);
@@ -203,6 +205,7 @@ fn fixture_with(name: &str, factor: f64, uuid: &str) -> RunExport {
                         phases: s.phases.encode().map(|p| b64.encode(p)),
                     })
                     .collect(),
+                journeys: Vec::new(),
                 exemplars: t
                     .stats
                     .iter()

@@ -758,6 +758,7 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
     let info = RunInfo {
         shard: None,
         proxies: Vec::new(),
+        journeys: Vec::new(),
         scenario: "slow disk".into(),
         model: loadbench::scenario::Model::Open,
         max_vus: None,
@@ -797,6 +798,7 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
             in_flight: 1,
             not_started: 0,
             stats: vec![s],
+            journeys: Vec::new(),
         };
         acc.add(&t);
         recorder.tick(Arc::new(t));

@@ -371,6 +371,7 @@ mod tests {
                 in_flight: 0,
                 not_started: 0,
                 stats: vec![s],
+                journeys: Vec::new(),
             }
         };
         let ticks: Vec<Tick> = (1..=3)

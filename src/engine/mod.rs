@@ -455,12 +455,15 @@ impl TickMaker<'_> {
         acc: &mut Accumulator,
     ) {
         let scenario = &self.plan.scenario;
-        let mut stats = vec![Stats::default(); self.plan.keys.len()];
+        let keys = self.plan.keys.len();
+        let mut stats = vec![Stats::default(); keys + self.plan.journeys.len()];
         for p in parts {
             for (a, s) in stats.iter_mut().zip(&p.stats) {
                 a.merge(s);
             }
         }
+        // The workers keep the journeys' iterations after the series.
+        let journeys = stats.split_off(keys);
         let in_flight = occupancy::peak_of_sum(parts.iter().map(|p| &p.in_flight));
         let end = end.max(self.last_end);
         let seconds = end - self.last_end;
@@ -500,6 +503,7 @@ impl TickMaker<'_> {
             in_flight,
             not_started,
             stats,
+            journeys,
         };
         self.last_end = end;
         self.last_index = index;

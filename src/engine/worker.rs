@@ -125,7 +125,11 @@ pub(crate) fn run(
     let w = Rc::new(Worker {
         id,
         workers,
-        stats: RefCell::new(vec![Stats::default(); plan.keys.len()]),
+        // The journeys' whole iterations follow the series (the tick maker takes them apart).
+        stats: RefCell::new(vec![
+            Stats::default();
+            plan.keys.len() + plan.journeys.len()
+        ]),
         rng: RefCell::new(SmallRng::seed_from_u64(rand::random::<u64>() ^ id as u64)),
         occupancy: RefCell::new(Occupancy::default()),
         pools: plan.endpoints.iter().map(|_| H2Pool::default()).collect(),
@@ -552,7 +556,9 @@ impl Drop for InFlight<'_> {
 }
 
 /// Sends what the mix picks: one request, or a journey's steps in order (an iteration); `intended`
-/// is the open model's scheduled start of it.
+/// is the open model's scheduled start of it. A journey's iteration is recorded whole (from its
+/// intended start to its last step's end) when it ends, done or failed; one the run's end cut
+/// short is not.
 async fn one_pick(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
     let picked = w.plan.pick(&mut w.rng.borrow_mut());
     let j = match picked {
@@ -563,16 +569,34 @@ async fn one_pick(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
         super::plan::Pick::Journey(j) => j,
     };
     let mut it = super::plan::Iteration::default();
+    let origin = intended.unwrap_or_else(Instant::now);
     let mut intended = intended;
+    let mut service_us = 0u64;
     let end = tokio::time::Instant::from_std(w.end);
-    for (k, &p) in w.plan.journeys[j].iter().enumerate() {
+    let steps = &w.plan.journeys[j];
+    for (k, &p) in steps.iter().enumerate() {
         // After the measured window no step starts: the iteration ends where it is.
         if k > 0 && (w.over.get() || w.stop.is_cancelled() || Instant::now() >= w.end) {
             return;
         }
         // Each later step starts when the one before it ended: its own latency from then.
-        if !one_request(w, task, intended.take(), p, Some(&mut it)).await {
-            return;
+        let step = one_request(w, task, intended.take(), p, Some(&mut it)).await;
+        service_us += step.service_us;
+        if step.error.is_some() || k + 1 == steps.len() {
+            let latency_us = micros(step.done.saturating_duration_since(origin));
+            let mut stats = w.stats.borrow_mut();
+            let s = &mut stats[w.plan.keys.len() + j];
+            match step.status {
+                Some(status) => s.record_response(status, latency_us, service_us, step.error),
+                None => s.record_failure(
+                    step.error.unwrap_or(ErrorKind::Aborted),
+                    latency_us,
+                    Some(service_us),
+                ),
+            }
+            if step.error.is_some() {
+                return;
+            }
         }
         let think = w.plan.prepared[p].step.as_ref().and_then(|s| s.think);
         if let Some(pause) = think.filter(|t| !t.is_zero()) {
@@ -585,6 +609,18 @@ async fn one_pick(w: &Worker, task: &mut TaskState, intended: Option<Instant>) {
     }
 }
 
+/// How one request ended, for the journey it may be a step of.
+struct Ended {
+    /// The response's status, if one came.
+    status: Option<u16>,
+    /// Why it failed, if it did.
+    error: Option<ErrorKind>,
+    /// Its service time (from the actual send).
+    service_us: u64,
+    /// When it ended.
+    done: Instant,
+}
+
 /// Sends one request from the mix and records it; `intended` is the open model's scheduled start.
 /// Its timeout counts from the intended start: a request that waited out its whole timeout in the
 /// generator's queue is a timeout without being sent.
@@ -594,7 +630,7 @@ async fn one_request(
     intended: Option<Instant>,
     picked: usize,
     journey: Option<&mut super::plan::Iteration>,
-) -> bool {
+) -> Ended {
     let TaskState {
         slots,
         body,
@@ -635,7 +671,12 @@ async fn one_request(
                 ..Exemplar::default()
             };
         });
-        return false;
+        return Ended {
+            status: None,
+            error: Some(ErrorKind::Timeout),
+            service_us: 0,
+            done: sent_at,
+        };
     }
     let endpoint = &plan.endpoints[prepared.target];
     let ledger = plan.webhooks.as_deref();
@@ -759,7 +800,12 @@ async fn one_request(
             }
         });
     }
-    error.is_none()
+    Ended {
+        status,
+        error,
+        service_us,
+        done,
+    }
 }
 
 /// The value of header `name` in a response head (`name: value` lines after the status line).

@@ -185,6 +185,7 @@ pub(super) fn read(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<Found
             in_flight: 0,
             not_started: 0,
             stats,
+            journeys: Vec::new(),
         })?;
         previous_end = end;
     }

@@ -76,6 +76,7 @@ pub fn import_file(
         info: crate::metrics::RunInfo {
             shard: None,
             proxies: Vec::new(),
+            journeys: Vec::new(),
             scenario,
             model: crate::scenario::Model::Closed,
             max_vus: None,

@@ -137,6 +137,7 @@ impl Ticker {
                 in_flight: 0,
                 not_started: 0,
                 stats: Vec::new(),
+                journeys: Vec::new(),
             });
         }
         let i = (n - self.first) as usize;

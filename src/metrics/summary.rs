@@ -3,21 +3,31 @@
 use super::*;
 
 /// Judges thresholds parsed once on per-series figures measured over `seconds`: `total` ones on
-/// every series together, `request:NAME` ones on that request across its targets. The run's
-/// summary, the live screen's badges and the capacity steps all judge through here.
+/// every series together, `request:NAME` ones on that request across its targets, `journey:NAME`
+/// ones on that journey's whole iterations. The run's summary, the live screen's badges and the
+/// capacity steps all judge through here.
 pub fn judge(
     thresholds: &[crate::thresholds::Scoped],
     keys: &[Key],
     stats: &[Stats],
+    journeys: (&[String], &[Stats]),
     seconds: f64,
 ) -> Vec<crate::thresholds::ThresholdResult> {
     thresholds
         .iter()
         .map(|t| {
             let mut merged = Stats::default();
-            for (k, s) in keys.iter().zip(stats) {
-                if t.request().is_none_or(|r| r == k.request) {
-                    merged.merge(s);
+            if let Some(name) = t.journey() {
+                for (n, s) in journeys.0.iter().zip(journeys.1) {
+                    if n == name {
+                        merged.merge(s);
+                    }
+                }
+            } else {
+                for (k, s) in keys.iter().zip(stats) {
+                    if t.request().is_none_or(|r| r == k.request) {
+                        merged.merge(s);
+                    }
                 }
             }
             t.verdict(|th| merged.figure(th.metric, seconds))
@@ -145,6 +155,9 @@ impl EndpointSummary {
     }
 }
 
+/// The target column of a journey's row: a journey has steps, each with its own target.
+pub const JOURNEY_TARGET: &str = "(journey)";
+
 /// The version of the JSON summary document; bumped on any incompatible change.
 pub const SUMMARY_SCHEMA: &str = "loadbench.summary/1";
 
@@ -175,6 +188,11 @@ pub struct Summary {
     pub endpoints: Vec<EndpointSummary>,
     /// Everything together.
     pub total: EndpointSummary,
+    /// One entry per journey: its whole iterations, from the first step's intended start to the
+    /// last step's end (think time included; service time is the steps' own, summed). `count`
+    /// is iterations; `errors` are iterations a step or an extract rule ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journeys: Vec<EndpointSummary>,
     /// Threshold verdicts, in scenario order.
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
     /// Whether every threshold held (true when there are none).
@@ -283,6 +301,9 @@ pub struct RunInfo {
     /// Targets reached through a forward proxy, with the proxy's URL (credentials left out).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxies: Vec<(String, String)>,
+    /// The journeys, in the order of each tick's journey figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journeys: Vec<String>,
 }
 
 /// One shard of a run split over several processes or machines (`run --shards N`).
@@ -344,6 +365,14 @@ impl RunInfo {
                 });
             }
         }
+        for j in &scenario.journeys {
+            for t in &j.thresholds {
+                thresholds.push(crate::thresholds::ThresholdSpec {
+                    scope: format!("journey:{}", j.name),
+                    expression: t.text.clone(),
+                });
+            }
+        }
         RunInfo {
             shard: None,
             scenario: scenario.name.clone(),
@@ -355,6 +384,7 @@ impl RunInfo {
             keys: Key::all(scenario),
             thresholds,
             proxies: Vec::new(),
+            journeys: scenario.journeys.iter().map(|j| j.name.clone()).collect(),
         }
     }
 }
@@ -404,8 +434,20 @@ impl Summary {
             .map(|(k, s)| EndpointSummary::from_stats(&k.request, &k.target, s, acc.seconds))
             .collect();
         let total = EndpointSummary::from_stats("*", "*", &acc.total(), acc.seconds);
+        let journeys = info
+            .journeys
+            .iter()
+            .zip(&acc.journeys)
+            .map(|(name, s)| EndpointSummary::from_stats(name, JOURNEY_TARGET, s, acc.seconds))
+            .collect();
         let scoped = crate::thresholds::Scoped::parse_all(&info.thresholds);
-        let thresholds = judge(&scoped, &info.keys, &acc.stats, acc.seconds);
+        let thresholds = judge(
+            &scoped,
+            &info.keys,
+            &acc.stats,
+            (&info.journeys, &acc.journeys),
+            acc.seconds,
+        );
         let open = info.model == crate::scenario::Model::Open;
         Summary {
             schema: SUMMARY_SCHEMA.to_string(),
@@ -428,6 +470,7 @@ impl Summary {
             thresholds,
             endpoints,
             total,
+            journeys,
             environment: None,
             halted: None,
             monitor: None,

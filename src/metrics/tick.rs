@@ -33,6 +33,19 @@ impl Key {
         pairs.chain(rest).collect()
     }
 
+    /// The row a journey's whole iterations show as beside the series (tables, charts).
+    pub fn journey(name: &str) -> Key {
+        Key {
+            request: name.to_string(),
+            target: super::JOURNEY_TARGET.to_string(),
+        }
+    }
+
+    /// Whether this row is a journey's whole iterations rather than a request's series.
+    pub fn is_journey(&self) -> bool {
+        self.target == super::JOURNEY_TARGET
+    }
+
     /// The target name a series shows: the target's, and for a split request which part of the
     /// split (`api [x-cache: HIT]`).
     pub fn target_label(
@@ -68,6 +81,9 @@ pub struct Tick {
     pub not_started: u64,
     /// Per series, indexed like the run's keys.
     pub stats: Vec<Stats>,
+    /// Per journey, indexed like the run's journeys: each whole iteration's duration, kept
+    /// apart from `stats` so an iteration is never counted as one more request in the totals.
+    pub journeys: Vec<Stats>,
 }
 
 impl Tick {
@@ -85,6 +101,7 @@ impl Tick {
         for (a, b) in self.stats.iter_mut().zip(&later.stats) {
             a.merge(b);
         }
+        merge_all(&mut self.journeys, &later.journeys);
     }
 
     /// All series of this tick merged.
@@ -168,9 +185,15 @@ impl TickSummary {
         TickSummary::with(tick, &tick.total())
     }
 
-    /// One series of a tick (the gauges stay the whole tick's), for charts of one request.
+    /// One series of a tick (the gauges stay the whole tick's), for charts of one request;
+    /// the indices after the series are the journeys'.
     pub fn of_series(tick: &Tick, series: usize) -> TickSummary {
-        match tick.stats.get(series) {
+        let journey = series.checked_sub(tick.stats.len());
+        match tick
+            .stats
+            .get(series)
+            .or_else(|| tick.journeys.get(journey?))
+        {
             Some(st) => TickSummary::with(tick, st),
             None => TickSummary::with(tick, &Stats::default()),
         }
@@ -207,6 +230,8 @@ impl TickSummary {
 pub struct Accumulator {
     /// Run totals per series.
     pub stats: Vec<Stats>,
+    /// Run totals per journey (whole iterations), indexed like the run's journeys.
+    pub journeys: Vec<Stats>,
     /// Measured seconds (warm-up excluded).
     pub seconds: f64,
     /// Seconds of warm-up seen.
@@ -224,6 +249,7 @@ impl Accumulator {
     pub fn new(keys: usize) -> Accumulator {
         Accumulator {
             stats: vec![Stats::default(); keys],
+            journeys: Vec::new(),
             seconds: 0.0,
             warmup_seconds: 0.0,
             not_started: 0,
@@ -245,6 +271,7 @@ impl Accumulator {
         for (acc, s) in self.stats.iter_mut().zip(&tick.stats) {
             acc.merge(s);
         }
+        merge_all(&mut self.journeys, &tick.journeys);
     }
 
     /// All series merged.
@@ -254,5 +281,16 @@ impl Accumulator {
             t.merge(s);
         }
         t
+    }
+}
+
+/// Adds `more` into `into` item by item, growing `into` to hold them all (a reader that does
+/// not know how many journeys a run has learns it from its ticks).
+pub fn merge_all(into: &mut Vec<Stats>, more: &[Stats]) {
+    if into.len() < more.len() {
+        into.resize_with(more.len(), Stats::default);
+    }
+    for (a, b) in into.iter_mut().zip(more) {
+        a.merge(b);
     }
 }

@@ -77,6 +77,12 @@ pub fn sections(s: &Summary) -> Vec<Section> {
         .collect();
     [
         (
+            "Journeys",
+            crate::metrics::JOURNEYS_INTRO,
+            crate::metrics::JOURNEY_COLUMNS.to_vec(),
+            s.journey_rows(),
+        ),
+        (
             "Where the time goes",
             PHASES_INTRO,
             PHASE_COLUMNS.to_vec(),

@@ -12,6 +12,8 @@ pub struct Journey {
     pub weight: u32,
     /// Its steps, as indices into the scenario's requests, in order.
     pub steps: Vec<usize>,
+    /// Rules on its whole iterations (scope `journey:NAME`).
+    pub thresholds: Vec<crate::thresholds::Threshold>,
 }
 
 /// Where a step finds a value for the steps after it.

@@ -237,6 +237,9 @@ pub(super) struct RawJourney {
     pub(super) weight: Option<Spanned<i64>>,
     pub(super) target: Option<Spanned<String>>,
     pub(super) steps: Spanned<Vec<Spanned<RawRequest>>>,
+    /// Rules on whole iterations (`journey:NAME`).
+    #[serde(default)]
+    pub(super) thresholds: Vec<Spanned<RawThreshold>>,
 }
 
 /// `split_by = { header = "x-cache", values = ["HIT", "MISS"] }`.

@@ -106,7 +106,8 @@ impl Store {
         if self.cancelled() {
             return Err(StoreError::Cancelled);
         }
-        let keys = self.run(id)?.info.keys.len();
+        let info = self.run(id)?.info;
+        let keys = info.keys.len();
         let mut acc = Accumulator::new(keys);
         let e = self.err();
         // The gauges, tick by tick; warm-up ticks left out of the totals are remembered.
@@ -203,6 +204,8 @@ impl Store {
             }
             s.exemplars.merge(&one);
         }
+        let window = (from_tick, to_tick);
+        self.add_journeys(id, info.journeys.len(), window, &left_out, &mut acc)?;
         Ok(acc)
     }
 

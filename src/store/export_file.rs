@@ -72,14 +72,14 @@ impl Store {
         if let Some(id) = self.run_by_uuid(&doc.uuid)? {
             return Ok((id, true));
         }
-        let keys = doc.info.keys.len();
+        let shape = (doc.info.keys.len(), doc.info.journeys.len());
         let id = self
             .import_stream(&doc, |sink| {
                 f.seek(SeekFrom::Start(0))
                     .map_err(|e| format!("cannot read it again: {e}"))?;
                 let mut n = 0usize;
                 let mut each = |t: TickExport| -> std::result::Result<(), String> {
-                    let tick = rebuild_tick(&t, n, keys)?;
+                    let tick = rebuild_tick(&t, n, shape)?;
                     n += 1;
                     sink(tick)
                 };

@@ -156,6 +156,23 @@ impl Store {
                     .collect()
             })
             .collect();
+        // Journeys by name, the same way.
+        let mut journeys: Vec<String> = Vec::new();
+        let journey_maps: Vec<Vec<usize>> = runs
+            .iter()
+            .map(|r| {
+                r.info
+                    .journeys
+                    .iter()
+                    .map(|n| {
+                        journeys.iter().position(|m| m == n).unwrap_or_else(|| {
+                            journeys.push(n.clone());
+                            journeys.len() - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         let info = RunInfo {
             shard: None,
             scenario: first.info.scenario.clone(),
@@ -165,6 +182,7 @@ impl Store {
             keys: keys.clone(),
             thresholds: first.info.thresholds.clone(),
             proxies: first.info.proxies.clone(),
+            journeys: journeys.clone(),
         };
         let mut acc = Accumulator::new(keys.len());
         let mut ticks = Vec::new();
@@ -174,9 +192,9 @@ impl Store {
             let mut window: BTreeMap<u32, Tick> = BTreeMap::new();
             // Ticks are numbered without gaps: a chunk that ends short is a shard's last.
             let mut more = false;
-            for (run, map) in runs.iter().zip(&maps) {
-                let chunk =
-                    self.load_ticks(run.row.id, run.info.keys.len(), from, to, Histograms::Both)?;
+            for ((run, map), journey_map) in runs.iter().zip(&maps).zip(&journey_maps) {
+                let shape = (run.info.keys.len(), run.info.journeys.len());
+                let chunk = self.load_ticks(run.row.id, shape, from, to, Histograms::Both)?;
                 more |= chunk.last().is_some_and(|t| t.index == to);
                 for t in chunk {
                     let m = window.entry(t.index).or_insert_with(|| Tick {
@@ -188,6 +206,7 @@ impl Store {
                         in_flight: 0,
                         not_started: 0,
                         stats: vec![Stats::default(); keys.len()],
+                        journeys: vec![Stats::default(); journeys.len()],
                     });
                     m.end = m.end.max(t.end);
                     m.seconds = m.seconds.max(t.seconds);
@@ -198,6 +217,12 @@ impl Store {
                     m.not_started += t.not_started;
                     for (k, s) in t.stats.iter().enumerate() {
                         if let Some(into) = map.get(k).and_then(|&i| m.stats.get_mut(i)) {
+                            into.merge(s);
+                        }
+                    }
+                    for (j, s) in t.journeys.iter().enumerate() {
+                        let to = journey_map.get(j).and_then(|&i| m.journeys.get_mut(i));
+                        if let Some(into) = to {
                             into.merge(s);
                         }
                     }

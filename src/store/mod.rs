@@ -5,6 +5,7 @@ mod annotations;
 mod benchmarks;
 mod exemplars;
 mod export_file;
+mod journeys;
 mod merge;
 mod monitor;
 mod query;

@@ -128,6 +128,7 @@ pub(super) fn gauge_tick(r: &rusqlite::Row<'_>, stats: Vec<Stats>) -> rusqlite::
         in_flight: r.get::<_, i64>(5)? as u64,
         not_started: r.get::<_, i64>(6)? as u64,
         stats,
+        journeys: Vec::new(),
     })
 }
 
@@ -436,15 +437,17 @@ impl Store {
 
     /// A run's ticks exactly as the engine emitted them, histograms included (optionally a window).
     pub fn ticks_between(&self, id: i64, from_tick: u32, to_tick: u32) -> Result<Vec<Tick>> {
-        let keys = self.run(id)?.info.keys.len();
-        self.load_ticks(id, keys, from_tick, to_tick, Histograms::Both)
+        let info = self.run(id)?.info;
+        let shape = (info.keys.len(), info.journeys.len());
+        self.load_ticks(id, shape, from_tick, to_tick, Histograms::Both)
     }
 
-    /// Ticks of run `id`, which has `keys` series (read once by the caller, not per chunk).
+    /// Ticks of run `id`, which has `keys` series and `journeys` journeys (read once by the
+    /// caller, not per chunk).
     pub(super) fn load_ticks(
         &self,
         id: i64,
-        keys: usize,
+        (keys, journeys): (usize, usize),
         from_tick: u32,
         to_tick: u32,
         histograms: Histograms,
@@ -511,6 +514,7 @@ impl Store {
         if histograms == Histograms::Both {
             self.attach_exemplars(id, keys, &mut ticks)?;
         }
+        self.attach_journeys(id, journeys, from_tick, to_tick, &mut ticks)?;
         Ok(ticks)
     }
 
@@ -532,14 +536,15 @@ impl Store {
         // Ticks decoded at a time: what a whole-run walk holds. 15 s of 5 wide series (both
         // histograms up to 1 s) is ~25 MB; a query per 15 s costs nothing next to the decoding.
         const CHUNK: u32 = 15;
-        let keys = self.run(id)?.info.keys.len();
+        let info = self.run(id)?.info;
+        let shape = (info.keys.len(), info.journeys.len());
         let mut from = from_tick;
         loop {
             if self.cancelled() {
                 return Err(StoreError::Cancelled);
             }
             let to = from.saturating_add(CHUNK - 1).min(to_tick);
-            let ticks = self.load_ticks(id, keys, from, to, histograms)?;
+            let ticks = self.load_ticks(id, shape, from, to, histograms)?;
             // A run's ticks are numbered without gaps, so a chunk that ends short is the last.
             let more = ticks.last().is_some_and(|t| t.index == to) && to < to_tick;
             ticks.into_iter().for_each(&mut f);

@@ -382,5 +382,6 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
         ])?;
     }
     super::exemplars::insert(conn, id, t)?;
+    super::journeys::insert(conn, id, t)?;
     Ok(measured)
 }

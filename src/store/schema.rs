@@ -174,4 +174,23 @@ CREATE TABLE exemplars (
 );
 CREATE INDEX exemplars_run ON exemplars (run_id, tick, series);
 "#,
+    // 8: journeys' whole iterations per tick, apart from tick_series so that no total, chart or
+    // comparison of requests counts an iteration as one more request.
+    r#"
+CREATE TABLE tick_journeys (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    tick INTEGER NOT NULL,
+    journey INTEGER NOT NULL,
+    iterations INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    p50_us INTEGER, p90_us INTEGER, p95_us INTEGER, p99_us INTEGER, max_us INTEGER,
+    s_p50_us INTEGER, s_p90_us INTEGER, s_p95_us INTEGER, s_p99_us INTEGER, s_max_us INTEGER,
+    status TEXT,
+    error_kinds TEXT,
+    latency BLOB NOT NULL,
+    service BLOB NOT NULL,
+    failed BLOB,
+    PRIMARY KEY (run_id, tick, journey)
+) WITHOUT ROWID;
+"#,
 ];

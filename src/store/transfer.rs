@@ -100,6 +100,9 @@ pub struct TickExport {
     pub not_started: u64,
     /// Non-empty series.
     pub series: Vec<SeriesExport>,
+    /// Journeys with an iteration that ended this tick (`series` indexes `info.journeys`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journeys: Vec<SeriesExport>,
     /// The tick's slowest and first failing requests (absent in exports made before them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exemplars: Vec<crate::metrics::ExemplarRecord>,
@@ -149,6 +152,13 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// A tick as the export format holds it (empty series left out, histograms encoded).
 pub(super) fn tick_export(t: &Tick) -> TickExport {
+    let non_empty = |list: &[Stats]| -> Vec<SeriesExport> {
+        list.iter()
+            .enumerate()
+            .filter(|(_, s)| s.requests > 0 || s.errors > 0)
+            .map(|(i, s)| series_export(i, s))
+            .collect()
+    };
     TickExport {
         index: t.index,
         end: t.end,
@@ -157,28 +167,8 @@ pub(super) fn tick_export(t: &Tick) -> TickExport {
         target: t.target,
         in_flight: t.in_flight,
         not_started: t.not_started,
-        series: t
-            .stats
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.requests > 0 || s.errors > 0)
-            .map(|(i, s)| SeriesExport {
-                series: i,
-                requests: s.requests,
-                errors: s.errors,
-                bytes_in: s.bytes_in,
-                bytes_out: s.bytes_out,
-                late: s.late,
-                status: s.status_counts().collect(),
-                error_kinds: s.error_counts().collect(),
-                latency: B64.encode(encode_histogram(&s.latency)),
-                service: B64.encode(encode_histogram(&s.service)),
-                failed: (!s.failed.is_empty()).then(|| B64.encode(encode_histogram(&s.failed))),
-                retries: s.retries,
-                new_conns: s.phases.new_conns,
-                phases: s.phases.encode().map(|b| B64.encode(b)),
-            })
-            .collect(),
+        series: non_empty(&t.stats),
+        journeys: non_empty(&t.journeys),
         exemplars: t
             .stats
             .iter()
@@ -190,6 +180,26 @@ pub(super) fn tick_export(t: &Tick) -> TickExport {
             })
             .map(|(i, e, failed)| crate::metrics::ExemplarRecord::of(e, t.index, i, failed))
             .collect(),
+    }
+}
+
+/// One series (or journey) of a tick, histograms encoded.
+fn series_export(i: usize, s: &Stats) -> SeriesExport {
+    SeriesExport {
+        series: i,
+        requests: s.requests,
+        errors: s.errors,
+        bytes_in: s.bytes_in,
+        bytes_out: s.bytes_out,
+        late: s.late,
+        status: s.status_counts().collect(),
+        error_kinds: s.error_counts().collect(),
+        latency: B64.encode(encode_histogram(&s.latency)),
+        service: B64.encode(encode_histogram(&s.service)),
+        failed: (!s.failed.is_empty()).then(|| B64.encode(encode_histogram(&s.failed))),
+        retries: s.retries,
+        new_conns: s.phases.new_conns,
+        phases: s.phases.encode().map(|b| B64.encode(b)),
     }
 }
 
@@ -258,10 +268,10 @@ impl Store {
     /// rebuilt from the ticks rather than taken on trust, and ticks are decoded and written one at
     /// a time inside a savepoint, so memory stays bounded and a bad file stores nothing.
     pub fn import_run(&self, doc: &RunExport) -> Result<i64> {
-        let keys = doc.info.keys.len();
+        let shape = (doc.info.keys.len(), doc.info.journeys.len());
         self.import_stream(doc, |sink| {
             for (n, t) in doc.ticks.iter().enumerate() {
-                sink(rebuild_tick(t, n, keys)?)?;
+                sink(rebuild_tick(t, n, shape)?)?;
             }
             Ok(Streamed {
                 keys: doc.info.keys.clone(),
@@ -449,6 +459,9 @@ impl Store {
     }
 }
 
+/// The most journeys a run read from a file may have (a scenario has a handful).
+const MAX_JOURNEYS: usize = 1000;
+
 /// The latest moment a stored time may name (9999-12-31, the end of RFC 3339).
 const LAST_MS: i64 = 253_402_300_799_999;
 
@@ -473,14 +486,27 @@ fn check_header(doc: &RunExport) -> std::result::Result<(), String> {
     if let Some(s) = &doc.info.shard {
         s.check()?;
     }
+    let names = &doc.info.journeys;
+    if names.len() > MAX_JOURNEYS
+        || names.iter().any(|n| n.is_empty() || n.len() > 200)
+        || names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n))
+    {
+        return Err(format!(
+            "info.journeys must be at most {MAX_JOURNEYS} distinct names of 1 to 200 bytes"
+        ));
+    }
     Ok(())
 }
 
-/// One exported tick checked and rebuilt (histograms decoded); `n` is its position (0-based).
+/// One exported tick checked and rebuilt (histograms decoded); `n` is its position (0-based),
+/// `keys` and `journeys` how many series and journeys the run has.
 pub(super) fn rebuild_tick(
     t: &TickExport,
     n: usize,
-    keys: usize,
+    (keys, journeys): (usize, usize),
 ) -> std::result::Result<Tick, String> {
     let here = format!("tick {}", t.index);
     if t.index as usize != n + 1 {
@@ -496,78 +522,13 @@ pub(super) fn rebuild_tick(
             t.end, t.seconds, t.target
         ));
     }
-    let mut stats = vec![Stats::default(); keys];
-    let mut seen = vec![false; keys];
-    for s in &t.series {
-        let where_ = format!("{here} series {}", s.series);
-        if s.series >= keys || std::mem::replace(&mut seen[s.series], true) {
-            return Err(format!(
-                "{where_}: the run has {keys} series, each once a tick"
-            ));
-        }
-        let hist = |what: &str, text: &str| {
-            let bytes = B64
-                .decode(text)
-                .map_err(|e| format!("{where_}: {what} is not base64: {e}"))?;
-            decode_histogram(&bytes).map_err(|e| format!("{where_}: {what}: {e}"))
-        };
-        let slot = &mut stats[s.series];
-        slot.latency = hist("latency", &s.latency)?;
-        slot.service = hist("service", &s.service)?;
-        if let Some(f) = &s.failed {
-            slot.failed = hist("failed", f)?;
-        }
-        if let Some(p) = &s.phases {
-            let bytes = B64
-                .decode(p)
-                .map_err(|e| format!("{where_}: phases is not base64: {e}"))?;
-            slot.phases
-                .decode_into(&bytes)
-                .map_err(|e| format!("{where_}: phases: {e}"))?;
-        }
-        slot.phases.new_conns = s.new_conns;
-        let counted = |what: &str, n: u64, most: u64| {
-            if n > most {
-                Err(format!(
-                    "{where_}: {n} {what}, more than the {most} requests it had"
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        counted("errors", s.errors, s.requests)?;
-        counted("latency samples", slot.latency.len(), s.requests)?;
-        counted("service samples", slot.service.len(), s.requests)?;
-        counted("failed samples", slot.failed.len(), slot.latency.len())?;
-        counted(
-            "statuses",
-            s.status.values().fold(0u64, |a, b| a.saturating_add(*b)),
-            s.requests,
-        )?;
-        counted(
-            "classified errors",
-            s.error_kinds
-                .values()
-                .fold(0u64, |a, b| a.saturating_add(*b)),
-            s.errors,
-        )?;
-        if let Some(code) = s
-            .status
-            .keys()
-            .find(|c| c.parse::<u16>().map_or(true, |c| !(100..=999).contains(&c)))
-        {
-            return Err(format!("{where_}: `{code}` is not an HTTP status code"));
-        }
-        slot.requests = s.requests;
-        slot.errors = s.errors;
-        slot.bytes_in = s.bytes_in;
-        slot.bytes_out = s.bytes_out;
-        slot.late = s.late;
-        slot.retries = s.retries;
-        let status = encode_counts(s.status.iter().map(|(k, n)| (k.clone(), *n)));
-        let kinds = encode_counts(s.error_kinds.iter().map(|(k, n)| (k.clone(), *n)));
-        slot.set_counts_from_text(status.as_deref(), kinds.as_deref());
-    }
+    let mut stats = rebuild_list(&t.series, keys, &format!("{here} series"), "series")?;
+    let journeys = rebuild_list(
+        &t.journeys,
+        journeys,
+        &format!("{here} journey"),
+        "journeys",
+    )?;
     for r in &t.exemplars {
         let where_ = format!("{here} exemplar");
         r.check(keys).map_err(|e| format!("{where_}: {e}"))?;
@@ -596,5 +557,96 @@ pub(super) fn rebuild_tick(
         in_flight: t.in_flight,
         not_started: t.not_started,
         stats,
+        journeys,
     })
+}
+
+/// A tick's series (or journeys) checked and decoded, into a list of `len`; `what` names the
+/// list in errors.
+fn rebuild_list(
+    list: &[SeriesExport],
+    len: usize,
+    here: &str,
+    what: &str,
+) -> std::result::Result<Vec<Stats>, String> {
+    let mut stats = vec![Stats::default(); len];
+    let mut seen = vec![false; len];
+    for s in list {
+        let where_ = format!("{here} {}", s.series);
+        if s.series >= len || std::mem::replace(&mut seen[s.series], true) {
+            return Err(format!(
+                "{where_}: the run has {len} {what}, each once a tick"
+            ));
+        }
+        stats[s.series] = rebuild_series(s, &where_)?;
+    }
+    Ok(stats)
+}
+
+/// One series of a tick checked and decoded.
+fn rebuild_series(s: &SeriesExport, where_: &str) -> std::result::Result<Stats, String> {
+    let mut stats = Stats::default();
+    let hist = |what: &str, text: &str| {
+        let bytes = B64
+            .decode(text)
+            .map_err(|e| format!("{where_}: {what} is not base64: {e}"))?;
+        decode_histogram(&bytes).map_err(|e| format!("{where_}: {what}: {e}"))
+    };
+    let slot = &mut stats;
+    slot.latency = hist("latency", &s.latency)?;
+    slot.service = hist("service", &s.service)?;
+    if let Some(f) = &s.failed {
+        slot.failed = hist("failed", f)?;
+    }
+    if let Some(p) = &s.phases {
+        let bytes = B64
+            .decode(p)
+            .map_err(|e| format!("{where_}: phases is not base64: {e}"))?;
+        slot.phases
+            .decode_into(&bytes)
+            .map_err(|e| format!("{where_}: phases: {e}"))?;
+    }
+    slot.phases.new_conns = s.new_conns;
+    let counted = |what: &str, n: u64, most: u64| {
+        if n > most {
+            Err(format!(
+                "{where_}: {n} {what}, more than the {most} requests it had"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    counted("errors", s.errors, s.requests)?;
+    counted("latency samples", slot.latency.len(), s.requests)?;
+    counted("service samples", slot.service.len(), s.requests)?;
+    counted("failed samples", slot.failed.len(), slot.latency.len())?;
+    counted(
+        "statuses",
+        s.status.values().fold(0u64, |a, b| a.saturating_add(*b)),
+        s.requests,
+    )?;
+    counted(
+        "classified errors",
+        s.error_kinds
+            .values()
+            .fold(0u64, |a, b| a.saturating_add(*b)),
+        s.errors,
+    )?;
+    if let Some(code) = s
+        .status
+        .keys()
+        .find(|c| c.parse::<u16>().map_or(true, |c| !(100..=999).contains(&c)))
+    {
+        return Err(format!("{where_}: `{code}` is not an HTTP status code"));
+    }
+    slot.requests = s.requests;
+    slot.errors = s.errors;
+    slot.bytes_in = s.bytes_in;
+    slot.bytes_out = s.bytes_out;
+    slot.late = s.late;
+    slot.retries = s.retries;
+    let status = encode_counts(s.status.iter().map(|(k, n)| (k.clone(), *n)));
+    let kinds = encode_counts(s.error_kinds.iter().map(|(k, n)| (k.clone(), *n)));
+    slot.set_counts_from_text(status.as_deref(), kinds.as_deref());
+    Ok(stats)
 }

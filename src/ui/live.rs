@@ -48,9 +48,14 @@ pub struct LiveState {
     pub heat: Vec<super::heatmap::HeatmapData>,
     /// Show service time beside corrected latency.
     pub show_service: bool,
-    /// The series of the run.
+    /// The series of the run, then a row per journey (its whole iterations).
     pub keys: Vec<Key>,
-    /// Per-series totals so far (warm-up excluded): constant size however long the run.
+    /// How many of `keys` are series (the rest are journeys).
+    pub series: usize,
+    /// The journeys' names, for thresholds scoped to one.
+    pub journeys: Vec<String>,
+    /// Per-series totals so far (warm-up excluded), then the journeys': constant size however
+    /// long the run.
     pub totals: Vec<Stats>,
     /// Measured seconds so far.
     pub seconds: f64,
@@ -148,16 +153,21 @@ impl LiveState {
         let total_s = scenario.duration().as_secs_f64();
         let open = matches!(scenario.load, crate::scenario::Load::Open { .. });
         let info = crate::metrics::RunInfo::of(&scenario);
+        let series = info.keys.len();
+        let mut keys = info.keys;
+        keys.extend(info.journeys.iter().map(|j| Key::journey(j)));
         let (tx, rx) = channel();
         let stopper = Stopper::new();
         *self = LiveState {
             show_service: self.show_service,
             capacity: self.capacity.take(),
             chart: ChartData::new(open),
-            per_series: vec![ChartData::new(open); info.keys.len()],
-            heat: vec![super::heatmap::HeatmapData::default(); info.keys.len() + 1],
-            totals: vec![Stats::default(); info.keys.len()],
-            keys: info.keys,
+            per_series: vec![ChartData::new(open); keys.len()],
+            heat: vec![super::heatmap::HeatmapData::default(); series + 1],
+            totals: vec![Stats::default(); keys.len()],
+            keys,
+            series,
+            journeys: info.journeys,
             thresholds: Scoped::parse_all(&info.thresholds),
             scenario_name: name.clone(),
             total_s,
@@ -293,7 +303,11 @@ impl LiveState {
         super::heatmap::push_tick(&mut self.heat, t);
         if !t.warmup {
             self.seconds += t.seconds;
-            for (acc, st) in self.totals.iter_mut().zip(&t.stats) {
+            for (acc, st) in self
+                .totals
+                .iter_mut()
+                .zip(t.stats.iter().chain(&t.journeys))
+            {
                 acc.merge(st);
             }
         }
@@ -301,8 +315,14 @@ impl LiveState {
             self.last = Some(s);
         }
         // Judged as the summary will judge them, from the thresholds parsed at the start.
-        self.badges =
-            crate::metrics::judge(&self.thresholds, &self.keys, &self.totals, self.seconds);
+        let n = self.series.min(self.keys.len()).min(self.totals.len());
+        self.badges = crate::metrics::judge(
+            &self.thresholds,
+            &self.keys[..n],
+            &self.totals[..n],
+            (&self.journeys, &self.totals[n..]),
+            self.seconds,
+        );
     }
 }
 

@@ -67,7 +67,10 @@ pub fn request_table(
     }
     let mut clicked = None;
     ui.separator();
-    let single_target = keys.iter().all(|k| k.target == keys[0].target);
+    // Journeys' rows (whole iterations) have steps on their own targets: they do not count.
+    let mut requests = keys.iter().filter(|k| !k.is_journey());
+    let first = requests.next().map(|k| k.target.clone());
+    let single_target = requests.all(|k| Some(&k.target) == first.as_ref());
     use crate::metrics::Phase;
     // Streamed answers add their time to first event and their gaps between events.
     let streams = totals
@@ -121,7 +124,9 @@ pub fn request_table(
                         h if h.is_empty() => "-".to_string(),
                         h => format::micros(h.value_at_quantile(p) as f64),
                     };
-                    let name = if single_target {
+                    let name = if k.is_journey() {
+                        format!("{} (whole journey)", k.request)
+                    } else if single_target {
                         k.request.clone()
                     } else {
                         format!("{} @ {}", k.request, k.target)

@@ -84,10 +84,12 @@ impl Validator<'_> {
                 steps.push(requests.len());
                 requests.push(req);
             }
+            let thresholds = self.thresholds(&j.thresholds);
             out.push(Journey {
                 name,
                 weight,
                 steps,
+                thresholds,
             });
         }
         out
