@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run, scenario, serial};
+use common::{recorded_run, run, scenario, serial};
 
 /// The items journey: log in, create, read back, delete; `login_query` tunes the login.
 fn items(load: &str, login_query: &str, create_extract: &str, think: &str) -> String {
@@ -60,13 +60,7 @@ checks = [{{ status = 204 }}]
 }
 
 fn count(o: &loadbench::engine::Outcome, step: &str) -> (u64, u64) {
-    let e = o
-        .summary
-        .endpoints
-        .iter()
-        .find(|e| e.request == format!("items/{step}"))
-        .unwrap_or_else(|| panic!("items/{step} in {:?}", o.summary.endpoints));
-    (e.count, e.errors)
+    count_in(&o.summary, step)
 }
 
 #[test]
@@ -157,6 +151,136 @@ fn an_expired_token_is_a_401_and_a_rule_that_finds_nothing_ends_the_iteration() 
     assert_eq!(count(&o, "read").0, 0);
 }
 
+/// The items journey with its own thresholds on whole iterations.
+fn items_judged(think: &str, login_query: &str, thresholds: &str) -> String {
+    items(
+        "model = \"open\"\nrate = 20",
+        login_query,
+        r#""id":(\d+)"#,
+        think,
+    )
+    .replace(
+        "name = \"items\"\n",
+        &format!("name = \"items\"\nthresholds = [{thresholds}]\n"),
+    )
+}
+
+#[test]
+fn a_journeys_whole_iterations_are_a_series_of_their_own_stored_exported_and_compared() {
+    let _g = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    // 30 ms of think time after the login: each iteration lasts at least that.
+    let text = items_judged("30ms", "", r#""p50 < 10s", "error_rate < 1%""#);
+    let (id, summary) = recorded_run(&db, &text, |_, _| {});
+    let j = &summary.journeys;
+    assert_eq!(j.len(), 1, "{j:?}");
+    let (journey, deletes) = (&j[0], count_in(&summary, "delete"));
+    assert_eq!((journey.request.as_str(), journey.errors), ("items", 0));
+    // An iteration is recorded when its last step ends: one per delete, none cut short.
+    assert!(journey.count >= 30, "{journey:?}");
+    assert_eq!(journey.count, deletes.0);
+    // From the first step's intended start to the last step's end, think time included; the
+    // steps' service time leaves it out.
+    let p50 = journey.latency.p50_ms;
+    assert!((30.0..55.0).contains(&p50), "iteration p50 {p50} ms");
+    assert!(journey.service_time.p50_ms < 25.0, "{journey:?}");
+    // An iteration is not one more request: the total is the steps'.
+    let steps: u64 = summary.endpoints.iter().map(|e| e.count).sum();
+    assert_eq!(summary.total.count, steps);
+    // Its thresholds are judged on whole iterations.
+    let judged: Vec<_> = summary
+        .thresholds
+        .iter()
+        .filter(|t| t.scope == "journey:items")
+        .collect();
+    assert_eq!(judged.len(), 2, "{:?}", summary.thresholds);
+    assert!(judged.iter().all(|t| t.passed), "{judged:?}");
+    assert_eq!(judged[0].actual, Some(journey.latency.p50_ms * 1000.0));
+
+    // Stored: the totals, the ticks and the chart points give the same iterations back.
+    let store = loadbench::store::Store::open(&db).expect("open");
+    let run = store.run(id).expect("run");
+    assert_eq!(run.info.journeys, vec!["items".to_string()]);
+    let acc = store.totals(id).expect("totals");
+    let rebuilt = loadbench::metrics::Summary::build(
+        &run.info,
+        &acc,
+        summary.status,
+        std::time::SystemTime::now(),
+    );
+    assert_eq!(rebuilt.journeys[0].count, journey.count);
+    assert_eq!(rebuilt.journeys[0].latency, journey.latency);
+    assert_eq!(
+        rebuilt.total.count, summary.total.count,
+        "totals leave it out"
+    );
+    let per_tick: u64 = store
+        .ticks(id)
+        .expect("ticks")
+        .iter()
+        .map(|t| t.journeys.iter().map(|s| s.requests).sum::<u64>())
+        .sum();
+    let points = store.journey_points(id, 1).expect("points");
+    let charted: u64 = points[0].iter().map(|p| p.requests).sum();
+    // Warm-up-free run: every tick's iterations are the summary's.
+    assert_eq!((per_tick, charted), (journey.count, journey.count));
+
+    // Exported and imported (as a run of its own): the journey travels with it.
+    let mut doc = store.export_run(id).expect("export");
+    doc.uuid = format!("{}-copy", doc.uuid);
+    let copy = store.import_run(&doc).expect("import");
+    let imported = store.run(copy).expect("copy").summary.expect("summary");
+    assert_eq!(imported.journeys[0].count, journey.count);
+    assert_eq!(imported.journeys[0].latency, journey.latency);
+
+    // Compared: the journey is a row of its own, matched by name.
+    let c = loadbench::analysis::compare::compare_runs(&store, id, copy).expect("compare");
+    let names: Vec<&str> = c.requests.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"items@(journey)"), "{names:?}");
+}
+
+#[test]
+fn failed_iterations_count_as_failed_journeys_by_their_steps_error() {
+    let _g = serial();
+    // The token expires before the create: every iteration ends there, as that step's 401.
+    let (o, _) = run(scenario(&items_judged(
+        "30ms",
+        "ttl_ms = \"5\"",
+        r#""error_rate < 1%""#,
+    )));
+    let creates = count_in(&o.summary, "create");
+    let journey = &o.summary.journeys[0];
+    assert_eq!((journey.count, journey.errors), (creates.0, creates.0));
+    let create = o
+        .summary
+        .endpoints
+        .iter()
+        .find(|e| e.request == "items/create")
+        .expect("create");
+    assert_eq!(journey.error_kinds, create.error_kinds);
+    assert_eq!(journey.status_codes, create.status_codes);
+    // Failed iterations count at the time they ended: after the login and its think time.
+    assert!(journey.latency.p50_ms >= 30.0, "{journey:?}");
+    let verdict = o
+        .summary
+        .thresholds
+        .iter()
+        .find(|t| t.scope == "journey:items")
+        .expect("judged");
+    assert!(!verdict.passed, "{verdict:?}");
+    assert!(!o.summary.thresholds_passed);
+}
+
+fn count_in(s: &loadbench::metrics::Summary, step: &str) -> (u64, u64) {
+    let e = s
+        .endpoints
+        .iter()
+        .find(|e| e.request == format!("items/{step}"))
+        .unwrap_or_else(|| panic!("items/{step} in {:?}", s.endpoints));
+    (e.count, e.errors)
+}
+
 #[test]
 fn bad_journeys_are_refused_at_their_line() {
     let base = |extra: &str| {
@@ -189,6 +313,11 @@ fn bad_journeys_are_refused_at_their_line() {
             base("[[requests]]\nname = \"r\"\npath = \"/\"\nextract = [{ var = \"t\", json = \"$.a\" }]\n"),
             "extract belongs to a journey's steps",
             ":12:",
+        ),
+        (
+            base("[[journeys]]\nname = \"j\"\nthresholds = [\"p95 <\"]\n[[journeys.steps]]\nname = \"a\"\npath = \"/\"\n"),
+            "bad threshold",
+            ":10:",
         ),
         (
             base("[[requests]]\nname = \"r\"\npath = \"/${vars.t}\"\n"),

@@ -8,8 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{scenario, serial};
-use loadbench::engine::{self, RunOptions};
+use common::{recorded_run, serial};
 use loadbench::metrics::{Accumulator, Summary};
 use loadbench::store::{NewRun, Recorder, RunFilter, Store, StoreError};
 
@@ -32,37 +31,6 @@ name = "flaky"
 path = "/v1/flaky"
 thresholds = ["p95 < 500ms"]
 "#;
-
-/// Runs a scenario with a recorder; returns the run id and the live summary.
-fn recorded_run(db: &std::path::Path, text: &str, on_tick: impl Fn(&Store, i64)) -> (i64, Summary) {
-    let s = scenario(text);
-    let scenario_text = s.text.clone();
-    let handle = engine::start(s, RunOptions::default()).expect("engine starts");
-    let recorder = Recorder::start(
-        db,
-        NewRun {
-            name: "stored".into(),
-            scenario_text,
-            scenario_path: None,
-            info: handle.info.clone(),
-            targets: handle.target_urls.clone(),
-            started_at: handle.started_at,
-        },
-    )
-    .expect("recorder starts");
-    let id = recorder.run_id;
-    let reader = Store::open(db).expect("a second connection opens while writing");
-    let outcome = handle
-        .wait(|t| {
-            recorder.tick(t.clone());
-            on_tick(&reader, id);
-        })
-        .expect("finishes");
-    recorder
-        .finish(outcome.status, &outcome.summary)
-        .expect("stored");
-    (id, outcome.summary)
-}
 
 #[test]
 fn a_stored_run_reads_back_figure_for_figure() {

@@ -217,13 +217,18 @@ pub fn of_ticks<'a>(keys: usize, ticks: impl IntoIterator<Item = &'a Tick>) -> V
     maps
 }
 
-/// Adds a tick to a run's heatmaps (all together, then per series).
+/// Adds a tick to a run's heatmaps (all together, then per series, then per journey for as
+/// many maps as there are).
 pub fn push_tick(maps: &mut [HeatmapData], t: &Tick) {
     let start = t.end - t.seconds;
     if let Some(all) = maps.first_mut() {
         all.push(start, &t.total().latency);
     }
-    for (m, st) in maps.iter_mut().skip(1).zip(&t.stats) {
+    for (m, st) in maps
+        .iter_mut()
+        .skip(1)
+        .zip(t.stats.iter().chain(&t.journeys))
+    {
         m.push(start, &st.latency);
     }
 }

@@ -347,6 +347,13 @@ impl ShardInfo {
 }
 
 impl RunInfo {
+    /// A table's rows: the series, then a row per journey (its whole iterations), in the order
+    /// [`Accumulator::rows`] gives their figures.
+    pub fn rows(&self) -> Vec<Key> {
+        let journeys = self.journeys.iter().map(|j| Key::journey(j));
+        self.keys.iter().cloned().chain(journeys).collect()
+    }
+
     /// The run info of a scenario.
     pub fn of(scenario: &crate::scenario::Scenario) -> RunInfo {
         let mut thresholds: Vec<crate::thresholds::ThresholdSpec> = scenario

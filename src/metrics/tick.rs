@@ -274,6 +274,17 @@ impl Accumulator {
         merge_all(&mut self.journeys, &tick.journeys);
     }
 
+    /// The figures of a table's rows ([`super::RunInfo::rows`]): the series, then the journeys.
+    pub fn rows(&self) -> Vec<&Stats> {
+        self.stats.iter().chain(&self.journeys).collect()
+    }
+
+    /// The figures of row `i` of [`Accumulator::rows`].
+    pub fn row(&self, i: usize) -> Option<&Stats> {
+        let journey = i.checked_sub(self.stats.len());
+        self.stats.get(i).or_else(|| self.journeys.get(journey?))
+    }
+
     /// All series merged.
     pub fn total(&self) -> Stats {
         let mut t = Stats::default();

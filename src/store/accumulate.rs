@@ -10,7 +10,7 @@ use crate::metrics::{Accumulator, Buckets, Exemplar, Exemplars, Tick, add_encode
 /// One series of one second as a walk over the stored bytes reads it.
 #[derive(Debug, Default)]
 pub struct SeriesBuckets {
-    /// Its index among the run's keys.
+    /// Its index among the run's keys (a journey's: the number of keys plus its own).
     pub series: usize,
     pub requests: u64,
     pub errors: u64,
@@ -242,17 +242,34 @@ impl Store {
             gauges.push(super::query::gauge_tick(r, Vec::new()).map_err(&e)?);
         }
         let mut by_tick = ByTick::new(gauges);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT s.tick, s.series, s.requests, s.errors, h.latency,
-                        CASE WHEN ?2 THEN h.service END
-                 FROM tick_series s JOIN tick_histograms h
-                   ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
-                 WHERE s.run_id = ?1 ORDER BY s.tick, s.series",
-            )
+        let info = self.run(id)?.info;
+        let (keys, journeys) = (info.keys.len() as i64, info.journeys.len() as i64);
+        // A run with journeys hands them on after its series (index keys + journey); one
+        // without reads its series in their stored order, with no sort.
+        let sql = if journeys == 0 {
+            "SELECT s.tick, s.series, s.requests, s.errors, h.latency,
+                    CASE WHEN ?2 THEN h.service END
+             FROM tick_series s JOIN tick_histograms h
+               ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
+             WHERE s.run_id = ?1 AND ?3 >= 0 AND ?4 >= 0 ORDER BY s.tick, s.series"
+        } else {
+            "SELECT tick, series, requests, errors, latency, service FROM (
+                SELECT s.tick AS tick, s.series AS series, s.requests AS requests,
+                       s.errors AS errors, h.latency AS latency,
+                       CASE WHEN ?2 THEN h.service END AS service
+                FROM tick_series s JOIN tick_histograms h
+                  ON h.run_id = s.run_id AND h.tick = s.tick AND h.series = s.series
+                WHERE s.run_id = ?1 AND s.series < ?3
+                UNION ALL
+                SELECT tick, ?3 + journey, iterations, errors, latency,
+                       CASE WHEN ?2 THEN service END
+                FROM tick_journeys WHERE run_id = ?1 AND journey >= 0 AND journey < ?4)
+             ORDER BY tick, series"
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(&e)?;
+        let mut rows = stmt
+            .query(params![id, service, keys, journeys])
             .map_err(&e)?;
-        let mut rows = stmt.query(params![id, service]).map_err(&e)?;
         let mut read = 0u32;
         while let Some(r) = rows.next().map_err(&e)? {
             self.stop_if_cancelled(&mut read)?;

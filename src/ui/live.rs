@@ -163,7 +163,7 @@ impl LiveState {
             capacity: self.capacity.take(),
             chart: ChartData::new(open),
             per_series: vec![ChartData::new(open); keys.len()],
-            heat: vec![super::heatmap::HeatmapData::default(); series + 1],
+            heat: vec![super::heatmap::HeatmapData::default(); keys.len() + 1],
             totals: vec![Stats::default(); keys.len()],
             keys,
             series,
@@ -501,7 +501,8 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             super::heatmap::chart(ui, map, &format!("live_heatmap_{which}"), h);
         }
         live_monitor(ui, s, h);
-        if let Some(shown) = request_table(ui, &s.keys, &s.totals, s.seconds, s.shown) {
+        let totals: Vec<&Stats> = s.totals.iter().collect();
+        if let Some(shown) = request_table(ui, &s.keys, &totals, s.seconds, s.shown) {
             msgs.push(Msg::ShowRequest(shown));
         }
     });

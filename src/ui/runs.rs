@@ -114,8 +114,9 @@ impl OpenRun {
     /// Shows one request alone in every chart (or, `None`, all of them).
     pub fn show_request(&mut self, shown: Option<usize>) {
         let open = self.run.info.model == crate::scenario::Model::Open;
+        let rows = self.run.info.keys.len() + self.run.info.journeys.len();
         self.shown = shown
-            .filter(|i| *i < self.run.info.keys.len())
+            .filter(|i| *i < rows)
             .map(|i| (i, ChartData::from_ticks(open, &self.series.ticks_of(i))));
         self.set_marks();
     }
@@ -168,7 +169,7 @@ impl RunsState {
         let loaded = store.run(id).and_then(|run| {
             let series = crate::store::RunSeries {
                 ticks: store.tick_summaries(id)?,
-                series: vec![Vec::new(); run.info.keys.len()],
+                series: vec![Vec::new(); run.info.rows().len()],
             };
             Ok((run, series))
         });
@@ -203,14 +204,18 @@ impl RunsState {
                     new_note: (0.0, String::new()),
                 };
                 open.set_marks();
-                let keys = open.run.info.keys.len();
+                let (keys, journeys) = (open.run.info.keys.len(), open.run.info.journeys.len());
+                // The journeys' points follow the series', as their rows follow in the table.
                 open.points_pending = Some(super::in_background(&db, None, move |s| {
-                    s.series_points(id, keys).map_err(|e| e.to_string())
+                    let mut points = s.series_points(id, keys).map_err(|e| e.to_string())?;
+                    points.extend(s.journey_points(id, journeys).map_err(|e| e.to_string())?);
+                    Ok(points)
                 }));
                 let open_model = open.run.info.model == crate::scenario::Model::Open;
                 let run = open.run.clone();
                 open.heat_pending = Some(super::in_background(&db, None, move |s| {
-                    let mut maps = vec![super::heatmap::HeatmapData::default(); keys + 1];
+                    let mut maps =
+                        vec![super::heatmap::HeatmapData::default(); keys + journeys + 1];
                     let mut levels = crate::analysis::usl::OpenLevels::default();
                     let _ = s.each_tick(id, 0, u32::MAX, crate::store::Histograms::Latency, |t| {
                         super::heatmap::push_tick(&mut maps, &t);
@@ -756,7 +761,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
             let (spectrum_id, histogram_id) = (o.chart_id("spectrum"), o.chart_id("histogram"));
             if let Some((_, acc)) = &o.window_totals {
                 let total = match &o.shown {
-                    Some((i, _)) => acc.stats.get(*i).cloned().unwrap_or_default(),
+                    Some((i, _)) => acc.row(*i).cloned().unwrap_or_default(),
                     None => acc.total(),
                 };
                 ui.columns(2, |cols| {
@@ -774,8 +779,8 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 let shown = o.shown.as_ref().map(|(i, _)| *i);
                 if let Some(pick) = super::widgets::request_table(
                     ui,
-                    &o.run.info.keys,
-                    &acc.stats,
+                    &o.run.info.rows(),
+                    &acc.rows(),
                     acc.seconds,
                     shown,
                 ) {

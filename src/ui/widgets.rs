@@ -57,7 +57,7 @@ pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult], measuring: bool) {
 pub fn request_table(
     ui: &mut egui::Ui,
     keys: &[Key],
-    totals: &[Stats],
+    totals: &[&Stats],
     seconds: f64,
     shown: Option<usize>,
 ) -> Option<Option<usize>> {

@@ -151,3 +151,39 @@ impl TlsDemo {
         format!("https://localhost:{}", self.demo.addr.port())
     }
 }
+
+/// Runs a scenario with a recorder; returns the run id and the live summary.
+pub fn recorded_run(
+    db: &std::path::Path,
+    text: &str,
+    on_tick: impl Fn(&loadbench::store::Store, i64),
+) -> (i64, loadbench::metrics::Summary) {
+    let s = scenario(text);
+    let scenario_text = s.text.clone();
+    let handle = engine::start(s, RunOptions::default()).expect("engine starts");
+    let recorder = loadbench::store::Recorder::start(
+        db,
+        loadbench::store::NewRun {
+            name: "stored".into(),
+            scenario_text,
+            scenario_path: None,
+            info: handle.info.clone(),
+            targets: handle.target_urls.clone(),
+            started_at: handle.started_at,
+        },
+    )
+    .expect("recorder starts");
+    let id = recorder.run_id;
+    let reader =
+        loadbench::store::Store::open(db).expect("a second connection opens while writing");
+    let outcome = handle
+        .wait(|t| {
+            recorder.tick(t.clone());
+            on_tick(&reader, id);
+        })
+        .expect("finishes");
+    recorder
+        .finish(outcome.status, &outcome.summary)
+        .expect("stored");
+    (id, outcome.summary)
+}

@@ -559,14 +559,15 @@ fn measure_with(
         )
     };
     let mut total = builders();
-    let mut each: Vec<(BlockBuilder, BlockBuilder)> =
-        run.info.keys.iter().map(|_| builders()).collect();
+    // The series, then the journeys (their whole iterations, left out of the total).
+    let rows = run.info.rows();
+    let mut each: Vec<(BlockBuilder, BlockBuilder)> = rows.iter().map(|_| builders()).collect();
+    let keys = run.info.keys.len();
     store.each_tick_buckets(run.row.id, service, &mut |t, series| {
         if t.warmup || t.seconds <= 0.0 {
             return;
         }
         let (mut requests, mut errors) = (0, 0);
-        let keys = each.len();
         for (i, b) in each.iter_mut().enumerate() {
             // Series that did not answer this second still count it, empty.
             let s = series.iter().find(|s| s.series == i);
@@ -579,8 +580,10 @@ fn measure_with(
                     s.inspect(|s| s.service.record_into(h));
                 });
             }
-            requests += r;
-            errors += e;
+            if i < keys {
+                requests += r;
+                errors += e;
+            }
         }
         let known = || series.iter().filter(|s| s.series < keys);
         total.0.second(requests, errors, t.seconds, |h| {
@@ -598,10 +601,14 @@ fn measure_with(
         service: total.1.finish(),
         figures: summary.total.clone(),
     }];
-    for (k, b) in run.info.keys.iter().zip(each) {
+    for (k, b) in rows.iter().zip(each) {
         let name = format!("{}@{}", k.request, k.target);
-        let Some(figures) = summary
-            .endpoints
+        let listed = if k.is_journey() {
+            &summary.journeys
+        } else {
+            &summary.endpoints
+        };
+        let Some(figures) = listed
             .iter()
             .find(|e| e.request == k.request && e.target == k.target)
         else {
