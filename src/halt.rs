@@ -40,8 +40,7 @@ impl Halt {
             Halt::Threshold { result, at_s } => format!(
                 "stopped at {at_s:.0} s by an abort threshold: {}{} (actual {})",
                 result
-                    .scope
-                    .strip_prefix("request:")
+                    .scope_name()
                     .map(|r| format!("{r}: "))
                     .unwrap_or_default(),
                 result.expression,

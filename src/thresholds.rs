@@ -283,6 +283,21 @@ pub struct ThresholdResult {
     pub passed: bool,
 }
 
+impl ThresholdResult {
+    /// What it was judged on, for people: a request's name, `NAME (journey)`, or nothing for
+    /// the whole run.
+    pub fn scope_name(&self) -> Option<String> {
+        match (
+            self.scope.strip_prefix("request:"),
+            self.scope.strip_prefix("journey:"),
+        ) {
+            (Some(r), _) => Some(r.to_string()),
+            (_, Some(j)) => Some(format!("{j} (journey)")),
+            _ => None,
+        }
+    }
+}
+
 /// A threshold with the scope it applies to, as stored with a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdSpec {

@@ -274,10 +274,7 @@ impl Step {
                     .is_ok_and(|th| th.metric != crate::thresholds::Metric::Rate)
             })
             .map(|t| {
-                let scope = t
-                    .scope
-                    .strip_prefix("request:")
-                    .map_or(String::new(), |r| format!("{r}: "));
+                let scope = t.scope_name().map_or(String::new(), |r| format!("{r}: "));
                 format!("{scope}{} ({})", t.expression, t.actual_text)
             })
             .collect();

@@ -17,10 +17,7 @@ pub fn line(
         .iter()
         .filter(|t| !t.passed)
         .map(|t| {
-            let scope = t
-                .scope
-                .strip_prefix("request:")
-                .map_or(String::new(), |r| format!(" of {r}"));
+            let scope = t.scope_name().map_or(String::new(), |r| format!(" of {r}"));
             format!("{}{scope} (actual {})", t.expression, t.actual_text)
         })
         .collect();

@@ -464,7 +464,11 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
     {
         Some((c, k)) => (
             c,
-            format!("Showing only {} (click it in the table for all)", k.request),
+            format!(
+                "Showing only {}{} (click it in the table for all)",
+                k.request,
+                if k.is_journey() { " (journey)" } else { "" }
+            ),
         ),
         None => (&s.chart, String::new()),
     };

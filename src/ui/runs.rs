@@ -646,7 +646,10 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 msgs.push(Msg::ResetView);
             }
             if let Some((i, _)) = &o.shown {
-                let name = o.run.info.keys.get(*i).map_or("", |k| k.request.as_str());
+                let name = o.run.info.rows().get(*i).map_or(String::new(), |k| {
+                    let journey = if k.is_journey() { " (journey)" } else { "" };
+                    format!("{}{journey}", k.request)
+                });
                 ui.strong(format!(
                     "Showing only {name} (click it in the table below for every request)"
                 ));

@@ -23,11 +23,7 @@ pub fn badges(ui: &mut egui::Ui, results: &[ThresholdResult], measuring: bool) {
             } else {
                 (Color32::from_rgb(170, 40, 40), "FAIL")
             };
-            let scope = r
-                .scope
-                .strip_prefix("request:")
-                .map(|n| format!("{n}: "))
-                .unwrap_or_default();
+            let scope = r.scope_name().map(|n| format!("{n}: ")).unwrap_or_default();
             egui::Frame::new()
                 .fill(fill)
                 .corner_radius(4.0)
@@ -125,7 +121,7 @@ pub fn request_table(
                         h => format::micros(h.value_at_quantile(p) as f64),
                     };
                     let name = if k.is_journey() {
-                        format!("{} (whole journey)", k.request)
+                        format!("{} (journey)", k.request)
                     } else if single_target {
                         k.request.clone()
                     } else {
