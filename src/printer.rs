@@ -169,9 +169,19 @@ pub fn summary(s: &Summary) -> String {
     };
     match (s.target_rate, s.max_vus) {
         (Some(t), _) => {
+            // The schedule picks a journey's iteration once, however many requests it sends.
+            let iterations: f64 = s.journeys.iter().map(|j| j.rate).sum();
+            let journeys = if s.journeys.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (a journey iteration counts once: {} iterations ended)",
+                    format::rate(iterations)
+                )
+            };
             let _ = writeln!(
                 out,
-                "rate {} achieved of {} scheduled{succeeded}",
+                "rate {} achieved of {} scheduled{journeys}{succeeded}",
                 format::rate(s.total.rate),
                 format::rate(t)
             );

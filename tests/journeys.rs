@@ -226,6 +226,24 @@ fn a_journeys_whole_iterations_are_a_series_of_their_own_stored_exported_and_com
     // Warm-up-free run: every tick's iterations are the summary's.
     assert_eq!((per_tick, charted), (journey.count, journey.count));
 
+    // Reported: a table in Markdown, a row per second in CSV.
+    let report = loadbench::report::Report::load(&store, id).expect("report");
+    let md_path = dir.path().join("r.md");
+    let csv_path = dir.path().join("r.csv");
+    use loadbench::report::{Format, write};
+    write(&report, Format::Markdown, &md_path, false).expect("md");
+    write(&report, Format::Csv, &csv_path, false).expect("csv");
+    let md = std::fs::read_to_string(&md_path).expect("md");
+    let row = format!("| items | {} | ", journey.count);
+    assert!(md.contains("## Journeys") && md.contains(&row), "{md}");
+    let csv = std::fs::read_to_string(&csv_path).expect("csv");
+    let csv_iterations: u64 = csv
+        .lines()
+        .filter(|l| l.contains(",items,(journey),"))
+        .filter_map(|l| l.split(',').nth(6)?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(csv_iterations, journey.count, "{csv}");
+
     // Exported and imported (as a run of its own): the journey travels with it.
     let mut doc = store.export_run(id).expect("export");
     doc.uuid = format!("{}-copy", doc.uuid);

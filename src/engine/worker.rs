@@ -735,7 +735,7 @@ async fn one_request(
     let service_us = micros(done.saturating_duration_since(sent_at));
     let key = match &prepared.split {
         Some((split, series)) => {
-            let value = header_value(&trace.head, &split.header);
+            let value = trace.header(&split.header);
             series.get(split.which(value)).copied().unwrap_or(key)
         }
         None => key,
@@ -747,7 +747,7 @@ async fn one_request(
     if let Ok(r) = &rendered {
         s.bytes_out += r.body_len() as u64;
     }
-    let phases = record_phases(&mut s.phases, trace, sent_at, done);
+    let phases = trace.record_phases(&mut s.phases, sent_at, done);
     let (status, bytes, error) = match result {
         Ok((status, bytes)) => {
             s.bytes_in += bytes;
@@ -806,70 +806,6 @@ async fn one_request(
         service_us,
         done,
     }
-}
-
-/// The value of header `name` in a response head (`name: value` lines after the status line).
-fn header_value<'h>(head: &'h [u8], name: &http::HeaderName) -> Option<&'h [u8]> {
-    head.split(|&b| b == b'\n').skip(1).find_map(|line| {
-        let colon = line.iter().position(|&b| b == b':')?;
-        line[..colon]
-            .trim_ascii()
-            .eq_ignore_ascii_case(name.as_str().as_bytes())
-            .then(|| line[colon + 1..].trim_ascii())
-    })
-}
-
-/// Records the phases `trace` saw of a request sent at `sent_at` that ended at `done`, and
-/// returns them (µs, indexed like [`Phase::ALL`]).
-fn record_phases(
-    p: &mut crate::metrics::Phases,
-    trace: &Trace,
-    sent_at: Instant,
-    done: Instant,
-) -> [Option<u64>; crate::metrics::Phase::COUNT] {
-    use crate::metrics::Phase;
-    let mut out = [None; Phase::COUNT];
-    let mut put = |phase: Phase, us: u64| {
-        p.record(phase, us);
-        out[phase as usize] = Some(us);
-    };
-    if let Some(us) = trace.connect_us {
-        put(Phase::Connect, us);
-    }
-    if let Some(us) = trace.tls_us {
-        put(Phase::Tls, us);
-    }
-    let ready = trace.ready.unwrap_or(sent_at);
-    if let Some(written) = trace.written {
-        put(
-            Phase::Write,
-            micros(written.saturating_duration_since(ready)),
-        );
-    }
-    if let Some(first) = trace.first_byte {
-        let from = trace.written.unwrap_or(ready);
-        put(
-            Phase::FirstByte,
-            micros(first.saturating_duration_since(from)),
-        );
-        put(
-            Phase::Transfer,
-            micros(done.saturating_duration_since(first)),
-        );
-    }
-    if let Some(first) = trace.stream.first {
-        let from = trace.written.unwrap_or(ready);
-        put(
-            Phase::FirstEvent,
-            micros(first.saturating_duration_since(from)),
-        );
-        if let Some(gaps) = trace.stream.gaps() {
-            let _ = p.hist[Phase::EventGap as usize].add(gaps);
-        }
-        out[Phase::EventGap as usize] = trace.stream.longest_gap();
-    }
-    p.new_conns += u64::from(trace.connect_us.is_some());
-    out
 }
 
 #[cfg(test)]

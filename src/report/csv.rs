@@ -1,4 +1,4 @@
-//! CSV: the tick series, one row per tick per request name and target.
+//! CSV: the tick series, one row per tick per request name and target (and per journey).
 
 use std::fmt::Write;
 
@@ -38,7 +38,8 @@ impl Exporter for Csv {
         }
         let zero = crate::store::SeriesPoint::default();
         for t in &r.ticks {
-            for (i, key) in r.run.info.keys.iter().enumerate() {
+            // The series, then each journey's whole iterations (target `(journey)`).
+            for (i, key) in r.run.info.rows().iter().enumerate() {
                 let p = points.get(&(t.index, i)).copied().unwrap_or(&zero);
                 let rate = if t.seconds > 0.0 {
                     p.requests as f64 / t.seconds

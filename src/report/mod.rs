@@ -328,7 +328,10 @@ impl Report {
             });
         }
         let mut run = store.run(id)?;
-        let series = store.series(id, run.info.keys.len())?;
+        let mut series = store.series(id, run.info.keys.len())?;
+        // The journeys' points follow the series' (rows as `RunInfo::rows` gives them).
+        let journeys = run.info.journeys.len();
+        series.series.extend(store.journey_points(id, journeys)?);
         // The totals, and each tick's latency for the heatmap and the ramp's levels, in one pass
         // over the stored bytes.
         // 150 columns at most: a day-long run's report stays a readable size.

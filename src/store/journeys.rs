@@ -16,10 +16,7 @@ const COLUMNS: &str = "tick, journey, iterations, errors, p50_us, p90_us, p95_us
 /// iteration is a row, not a gap in its chart).
 pub(super) fn insert(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rusqlite::Result<()> {
     for (journey, s) in t.journeys.iter().enumerate() {
-        let q = |h: &hdrhistogram::Histogram<u64>, p: f64| {
-            (!h.is_empty()).then(|| h.value_at_quantile(p) as i64)
-        };
-        let max = |h: &hdrhistogram::Histogram<u64>| (!h.is_empty()).then(|| h.max() as i64);
+        let f = super::recorder::five_and_five(s);
         conn.prepare_cached(
             "INSERT INTO tick_journeys (run_id, tick, journey, iterations, errors,
                 p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us,
@@ -32,16 +29,16 @@ pub(super) fn insert(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rusqlite
             journey as i64,
             s.requests as i64,
             s.errors as i64,
-            q(&s.latency, 0.5),
-            q(&s.latency, 0.9),
-            q(&s.latency, 0.95),
-            q(&s.latency, 0.99),
-            max(&s.latency),
-            q(&s.service, 0.5),
-            q(&s.service, 0.9),
-            q(&s.service, 0.95),
-            q(&s.service, 0.99),
-            max(&s.service),
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7],
+            f[8],
+            f[9],
             s.status_text(),
             s.error_kinds_text(),
             encode_histogram(&s.latency),

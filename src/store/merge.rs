@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::transfer::{EXPORT_SCHEMA, RunExport, tick_export};
 use super::{Histograms, Result, Store, StoreError, StoredRun};
-use crate::metrics::{Accumulator, Key, RunInfo, Stats, Summary, Tick};
+use crate::metrics::{Accumulator, RunInfo, Stats, Summary, Tick};
 
 /// Shards of one `run --shards` wait for one `--start-at`: further apart than this, they did not.
 pub const SHARD_SPREAD_MS: i64 = 1_000;
@@ -139,40 +139,10 @@ impl Store {
                 r.row.id
             )));
         }
-        // Series by request and target, in first-seen order; each shard's index maps into them.
-        let mut keys: Vec<Key> = Vec::new();
-        let maps: Vec<Vec<usize>> = runs
-            .iter()
-            .map(|r| {
-                r.info
-                    .keys
-                    .iter()
-                    .map(|k| {
-                        keys.iter().position(|m| m == k).unwrap_or_else(|| {
-                            keys.push(k.clone());
-                            keys.len() - 1
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
-        // Journeys by name, the same way.
-        let mut journeys: Vec<String> = Vec::new();
-        let journey_maps: Vec<Vec<usize>> = runs
-            .iter()
-            .map(|r| {
-                r.info
-                    .journeys
-                    .iter()
-                    .map(|n| {
-                        journeys.iter().position(|m| m == n).unwrap_or_else(|| {
-                            journeys.push(n.clone());
-                            journeys.len() - 1
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
+        // Series by request and target, and journeys by name, in first-seen order; each
+        // shard's indices map into them.
+        let (keys, maps) = union(runs.iter().map(|r| &r.info.keys[..]));
+        let (journeys, journey_maps) = union(runs.iter().map(|r| &r.info.journeys[..]));
         let info = RunInfo {
             shard: None,
             scenario: first.info.scenario.clone(),
@@ -313,4 +283,24 @@ impl Store {
         };
         self.import_run(&doc)
     }
+}
+
+/// The items of several lists once each, in first-seen order, and where each list's items went.
+fn union<'a, T: PartialEq + Clone + 'a>(
+    lists: impl Iterator<Item = &'a [T]>,
+) -> (Vec<T>, Vec<Vec<usize>>) {
+    let mut all: Vec<T> = Vec::new();
+    let maps = lists
+        .map(|list| {
+            list.iter()
+                .map(|x| {
+                    all.iter().position(|m| m == x).unwrap_or_else(|| {
+                        all.push(x.clone());
+                        all.len() - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    (all, maps)
 }

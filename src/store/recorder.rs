@@ -292,6 +292,22 @@ impl Store {
     }
 }
 
+/// A series' latency and then service time at p50, p90, p95, p99 and max, µs, as the per-tick
+/// columns hold them (`NULL` for an empty histogram).
+pub(super) fn five_and_five(s: &crate::metrics::Stats) -> [Option<i64>; 10] {
+    let mut out = [None; 10];
+    for (h, at) in [(&s.latency, 0), (&s.service, 5)] {
+        if h.is_empty() {
+            continue;
+        }
+        for (i, q) in [0.5, 0.9, 0.95, 0.99].into_iter().enumerate() {
+            out[at + i] = Some(h.value_at_quantile(q) as i64);
+        }
+        out[at + 4] = Some(h.max() as i64);
+    }
+    out
+}
+
 /// Inserts one tick: its gauges, and for each series its figures (zeros included, so a second
 /// without a response is a row, not a gap) and, when it had requests, its histograms.
 /// Returns the requests it holds.
@@ -330,10 +346,7 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
     let mut measured = 0u64;
     for (series, s) in t.stats.iter().enumerate() {
         measured += s.requests;
-        let q = |h: &hdrhistogram::Histogram<u64>, p: f64| {
-            (!h.is_empty()).then(|| h.value_at_quantile(p) as i64)
-        };
-        let max = |h: &hdrhistogram::Histogram<u64>| (!h.is_empty()).then(|| h.max() as i64);
+        let [l50, l90, l95, l99, lmax, s50, s90, s95, s99, smax] = five_and_five(s);
         conn.prepare_cached(
             "INSERT INTO tick_series (run_id, tick, series, requests, errors, bytes_in, bytes_out, late,
                 p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us,
@@ -349,16 +362,16 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
             s.bytes_in as i64,
             s.bytes_out as i64,
             s.late as i64,
-            q(&s.latency, 0.5),
-            q(&s.latency, 0.9),
-            q(&s.latency, 0.95),
-            q(&s.latency, 0.99),
-            max(&s.latency),
-            q(&s.service, 0.5),
-            q(&s.service, 0.9),
-            q(&s.service, 0.95),
-            q(&s.service, 0.99),
-            max(&s.service),
+            l50,
+            l90,
+            l95,
+            l99,
+            lmax,
+            s50,
+            s90,
+            s95,
+            s99,
+            smax,
             s.status_text(),
             s.error_kinds_text(),
             s.retries as i64,

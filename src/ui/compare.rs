@@ -318,12 +318,24 @@ pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)], bases: 
         .map(|e| (e.request.clone(), e.target.clone()))
         .collect();
     names.push(("*".into(), "*".into()));
+    // Journeys' whole iterations after the total, as they are never part of it.
+    let journey = crate::metrics::JOURNEY_TARGET;
+    names.extend(
+        base.journeys
+            .iter()
+            .map(|j| (j.request.clone(), journey.into())),
+    );
     let find =
         |s: &Summary, (r, t): &(String, String)| -> Option<crate::metrics::EndpointSummary> {
+            let listed = if t == journey {
+                &s.journeys
+            } else {
+                &s.endpoints
+            };
             if r == "*" {
                 Some(s.total.clone())
             } else {
-                s.endpoints
+                listed
                     .iter()
                     .find(|e| &e.request == r && &e.target == t)
                     .cloned()

@@ -405,7 +405,12 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
     }
     if let Some(last) = &s.last {
         ui.horizontal_wrapped(|ui| {
-            let what = if s.chart.open { "target" } else { "VUs" };
+            // The schedule picks a journey's iteration once, however many requests it sends.
+            let what = match (s.chart.open, s.journeys.is_empty()) {
+                (true, true) => "target",
+                (true, false) => "target (a journey iteration counts once)",
+                (false, _) => "VUs",
+            };
             let target = if s.chart.open {
                 format::rate(last.target)
             } else {
