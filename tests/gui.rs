@@ -1876,6 +1876,28 @@ fn the_form_builds_a_journey_reorders_its_steps_and_adds_extract_rules() {
         "{}",
         text(&h)
     );
+    // A threshold on the journey's whole iterations: its add row comes after its open step's
+    // and before the scenario's.
+    let rows = h
+        .query_all_by_role_and_label(egui::accesskit::Role::TextInput, "Add threshold")
+        .count();
+    assert!(rows >= 3, "{rows} add rows");
+    fn nth_add<'a>(h: &'a Harness<'static, Workbench>, n: usize) -> egui_kittest::Node<'a> {
+        h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, "Add threshold")
+            .nth(n)
+            .expect("the journey's add row")
+    }
+    nth_add(&h, rows - 2).focus();
+    h.run();
+    nth_add(&h, rows - 2).type_text("p95 < 2s");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(
+        text(&h).contains("name = \"journey-1\"\nthresholds = [\"p95 < 2s\"]"),
+        "{}",
+        text(&h)
+    );
     let ed = h.state().scenarios.editor.as_ref().expect("editor");
     assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
 }

@@ -103,6 +103,8 @@ pub enum Scope {
     Scenario,
     /// One request's thresholds.
     Request(usize),
+    /// One journey's thresholds (its whole iterations).
+    Journey(usize),
 }
 
 /// A change to one threshold row.
@@ -622,6 +624,7 @@ fn thresholds(doc: &mut DocumentMut, scope: Scope) -> Option<&mut toml_edit::Arr
     let t: &mut dyn TableLike = match scope {
         Scope::Scenario => doc.as_table_mut(),
         Scope::Request(i) => req(doc, i)?,
+        Scope::Journey(j) => journeys(doc)?.get_mut(j)?,
     };
     array(t, "thresholds")
 }
@@ -643,6 +646,9 @@ fn drop_empty(doc: &mut DocumentMut, scope: Scope, key: &str) {
     let t: Option<&mut dyn TableLike> = match scope {
         Scope::Scenario => Some(doc.as_table_mut()),
         Scope::Request(i) => req(doc, i).map(|r| r as &mut dyn TableLike),
+        Scope::Journey(j) => journeys(doc)
+            .and_then(|a| a.get_mut(j))
+            .map(|t| t as &mut dyn TableLike),
     };
     if let Some(t) = t
         && t.get(key)

@@ -165,6 +165,7 @@ fn threshold_list(ui: &mut egui::Ui, list: Option<&Item>, scope: Scope, msgs: &m
     let prefix = match scope {
         Scope::Scenario => "Threshold",
         Scope::Request(_) => "Request threshold",
+        Scope::Journey(_) => "Journey threshold",
     };
     egui::Grid::new(("thresholds", scope_salt(scope)))
         .num_columns(5)
@@ -226,10 +227,11 @@ fn threshold_add(ui: &mut egui::Ui, scope: Scope, msgs: &mut Vec<Msg>) {
     });
 }
 
-fn scope_salt(scope: Scope) -> usize {
+fn scope_salt(scope: Scope) -> (u8, usize) {
     match scope {
-        Scope::Scenario => usize::MAX,
-        Scope::Request(i) => i,
+        Scope::Scenario => (0, 0),
+        Scope::Request(i) => (1, i),
+        Scope::Journey(j) => (2, j),
     }
 }
 
@@ -516,6 +518,8 @@ fn journeys(ui: &mut egui::Ui, doc: &toml_edit::DocumentMut, msgs: &mut Vec<Msg>
                 if ui.button("Add step").clicked() {
                     msgs.push(Msg::Edit(Edit::AddStep(j)));
                 }
+                ui.label(RichText::new("This journey's thresholds (its whole iterations)").strong());
+                threshold_list(ui, jt.get("thresholds"), Scope::Journey(j), msgs);
                 ui.separator();
             }
             if ui.button("Add journey").clicked() {
