@@ -18,10 +18,11 @@ pub const JOURNEY_COLUMNS: [&str; 10] = [
 
 /// What the journeys' table says before it.
 pub const JOURNEYS_INTRO: &str = "Each journey's whole iterations (a k6 group, a JMeter \
-transaction): from the first step's intended start to the last step's end, think time included; \
-an iteration a failed step or an empty extract ended counts as failed at the time it ended, by \
-that step's error; the steps' service time is their own time summed (no think time, no wait in \
-the generator). Iterations the end of the run cut short are not counted.";
+transaction): from the first step's intended start to the last step's end, think time included. \
+An iteration ended early by a failed step, or by an extract rule that found nothing, counts as \
+failed when it ended, under that step's error. The steps' service time is their own time summed \
+(no think time, no wait in the generator). Iterations cut short by the end of the run are not \
+counted.";
 
 impl Summary {
     /// One row per journey: iterations, their rate, how many failed and why, and their duration.
