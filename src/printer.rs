@@ -175,7 +175,7 @@ pub fn summary(s: &Summary) -> String {
                 String::new()
             } else {
                 format!(
-                    " (a journey iteration counts once: {} iterations ended)",
+                    " (a journey iteration counts once: iterations ended at {})",
                     format::rate(iterations)
                 )
             };
