@@ -25,6 +25,8 @@ pub struct Exposition {
     keys: Vec<Key>,
     /// Requests and errors so far per series (counters only grow).
     totals: Vec<(u64, u64)>,
+    /// The journeys, with their iterations and failed ones so far.
+    journeys: Vec<(String, (u64, u64))>,
     /// Where it listens.
     pub addr: SocketAddr,
 }
@@ -60,8 +62,16 @@ impl Exposition {
             scenario: scenario.to_string(),
             keys: keys.to_vec(),
             totals: vec![(0, 0); keys.len()],
+            journeys: Vec::new(),
             addr: bound,
         })
+    }
+
+    /// Serves the journeys' whole iterations too, as `loadbench_journey_*` labelled
+    /// `journey="NAME"` (apart from the requests', so no sum over them counts an iteration).
+    pub fn with_journeys(mut self, names: &[String]) -> Exposition {
+        self.journeys = names.iter().map(|n| (n.clone(), (0, 0))).collect();
+        self
     }
 
     /// Takes a new second into the page.
@@ -131,7 +141,47 @@ impl Exposition {
             ));
             errors.push_str(&format!("loadbench_errors_total{{{series}}} {}\n", total.1));
         }
-        out + &rate + &latency + &requests + &errors
+        out + &rate + &latency + &requests + &errors + &self.render_journeys(t, &scenario, phase)
+    }
+
+    /// The journeys' part of the page: iterations per second, their duration's quantiles, and
+    /// iterations and failed ones so far.
+    fn render_journeys(&mut self, t: &Tick, scenario: &str, phase: &str) -> String {
+        if self.journeys.is_empty() {
+            return String::new();
+        }
+        let mut rate = String::from(
+            "# HELP loadbench_journey_rate Successful journey iterations per second in the last second.\n# TYPE loadbench_journey_rate gauge\n",
+        );
+        let mut duration = String::from(
+            "# HELP loadbench_journey_duration_seconds Whole-iteration duration quantiles of the last second.\n# TYPE loadbench_journey_duration_seconds gauge\n",
+        );
+        let mut counters = String::from(
+            "# HELP loadbench_journey_iterations_total Journey iterations ended since the run began.\n# TYPE loadbench_journey_iterations_total counter\n# HELP loadbench_journey_errors_total Journey iterations that failed since the run began.\n# TYPE loadbench_journey_errors_total counter\n",
+        );
+        for ((name, total), st) in self.journeys.iter_mut().zip(&t.journeys) {
+            total.0 += st.requests;
+            total.1 += st.errors;
+            let series = format!("scenario=\"{scenario}\",journey=\"{}\"", label(name));
+            let labels = format!("{series},phase=\"{phase}\"");
+            let ok = st.requests.saturating_sub(st.errors) as f64;
+            let per_s = if t.seconds > 0.0 { ok / t.seconds } else { 0.0 };
+            rate.push_str(&format!("loadbench_journey_rate{{{labels}}} {per_s}\n"));
+            if !st.latency.is_empty() {
+                let q = quantiles(&st.latency);
+                for (name, us) in [("0.5", q[0]), ("0.95", q[2]), ("0.99", q[3])] {
+                    duration.push_str(&format!(
+                        "loadbench_journey_duration_seconds{{{labels},quantile=\"{name}\"}} {}\n",
+                        us as f64 / 1e6
+                    ));
+                }
+            }
+            counters.push_str(&format!(
+                "loadbench_journey_iterations_total{{{series}}} {}\nloadbench_journey_errors_total{{{series}}} {}\n",
+                total.0, total.1
+            ));
+        }
+        rate + &duration + &counters
     }
 }
 
@@ -157,5 +207,49 @@ fn serve(listener: &TcpListener, page: &Mutex<String>, stop: &AtomicBool) {
             }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journeys_are_served_under_their_own_names() {
+        let keys = vec![Key {
+            request: "items/login".into(),
+            target: "api".into(),
+        }];
+        let mut x = Exposition::listen("127.0.0.1:0", "s", &keys)
+            .expect("listens")
+            .with_journeys(&["items".to_string()]);
+        let mut it = crate::metrics::Stats::default();
+        it.record_response(200, 80_000, 1_000, None);
+        it.record_failure(crate::metrics::ErrorKind::Extract, 40_000, Some(900));
+        let t = Tick {
+            index: 1,
+            end: 1.0,
+            seconds: 1.0,
+            warmup: false,
+            target: 2.0,
+            in_flight: 1,
+            not_started: 0,
+            stats: vec![crate::metrics::Stats::default()],
+            journeys: vec![it],
+        };
+        x.render(&t);
+        let page = x.render(&t);
+        for want in [
+            "loadbench_journey_rate{scenario=\"s\",journey=\"items\",phase=\"measured\"} 1\n",
+            "loadbench_journey_iterations_total{scenario=\"s\",journey=\"items\"} 4\n",
+            "loadbench_journey_errors_total{scenario=\"s\",journey=\"items\"} 2\n",
+            "loadbench_journey_duration_seconds{scenario=\"s\",journey=\"items\",phase=\"measured\",quantile=\"0.99\"} 0.08",
+        ] {
+            assert!(page.contains(want), "{want} in\n{page}");
+        }
+        // Iterations are not requests: the requests' counter did not move.
+        assert!(page.contains(
+            "loadbench_requests_total{scenario=\"s\",request=\"items/login\",target=\"api\"} 0\n"
+        ));
     }
 }

@@ -14,6 +14,8 @@ pub struct Statsd {
     to: SocketAddr,
     scenario: String,
     keys: Vec<Key>,
+    /// The journeys, whose whole iterations go out under their own names.
+    journeys: Vec<String>,
     /// Datagrams sent.
     pub sent: u64,
     /// Datagrams the socket refused (full buffer, no route), and the first reason.
@@ -56,13 +58,22 @@ impl Statsd {
             to,
             scenario: tag(scenario),
             keys: keys.to_vec(),
+            journeys: Vec::new(),
             sent: 0,
             failed: (0, None),
         })
     }
 
+    /// Sends the journeys' whole iterations too, as `loadbench.journey.*` tagged `journey:NAME`
+    /// (apart from the requests' metrics, so no sum over them counts an iteration).
+    pub fn with_journeys(mut self, names: &[String]) -> Statsd {
+        self.journeys = names.to_vec();
+        self
+    }
+
     /// The lines for one tick: per series and for all together, the successful responses per
-    /// second, p50/p95/p99 (ms), errors by kind (counts), and requests in flight.
+    /// second, p50/p95/p99 (ms), errors by kind (counts), and requests in flight; per journey
+    /// the same of its iterations.
     pub fn lines(&self, t: &Tick) -> Vec<String> {
         let phase = if t.warmup { "warmup" } else { "measured" };
         let base = format!("scenario:{},phase:{phase}", self.scenario);
@@ -85,8 +96,26 @@ impl Statsd {
             .chain(std::iter::once((
                 format!("{base},request:all,target:all"),
                 &total,
-            )));
-        for (tags, st) in series {
+            )))
+            .map(|(tags, st)| ("loadbench", tags, st));
+        let journeys = self.journeys.iter().zip(&t.journeys).map(|(j, st)| {
+            (
+                "loadbench.journey",
+                format!("{base},journey:{}", tag(j)),
+                st,
+            )
+        });
+        for (prefix, tags, st) in series.chain(journeys) {
+            let count = if prefix == "loadbench" {
+                "requests"
+            } else {
+                "iterations"
+            };
+            let latency = if prefix == "loadbench" {
+                "latency"
+            } else {
+                "duration"
+            };
             let per_s = |n: u64| {
                 if t.seconds > 0.0 {
                     n as f64 / t.seconds
@@ -95,24 +124,21 @@ impl Statsd {
                 }
             };
             out.push(format!(
-                "loadbench.rate:{:.3}|g|#{tags}",
+                "{prefix}.rate:{:.3}|g|#{tags}",
                 per_s(st.requests.saturating_sub(st.errors))
             ));
-            out.push(format!("loadbench.requests:{}|c|#{tags}", st.requests));
+            out.push(format!("{prefix}.{count}:{}|c|#{tags}", st.requests));
             if !st.latency.is_empty() {
                 let q = quantiles(&st.latency);
                 for (name, us) in [("p50", q[0]), ("p95", q[2]), ("p99", q[3])] {
                     out.push(format!(
-                        "loadbench.latency.{name}:{:.3}|g|#{tags}",
+                        "{prefix}.{latency}.{name}:{:.3}|g|#{tags}",
                         us as f64 / 1000.0
                     ));
                 }
             }
             for (kind, n) in st.error_counts() {
-                out.push(format!(
-                    "loadbench.errors:{n}|c|#{tags},kind:{}",
-                    tag(&kind)
-                ));
+                out.push(format!("{prefix}.errors:{n}|c|#{tags},kind:{}", tag(&kind)));
             }
         }
         out
@@ -194,6 +220,30 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines.iter().any(|l| l.ends_with("request:all,target:all")));
+        // A journey's iterations: their own names, so no sum over requests counts them.
+        let s = s.with_journeys(&["check out".to_string()]);
+        let mut it = crate::metrics::Stats::default();
+        it.record_response(200, 80_000, 1_000, None);
+        it.record_failure(crate::metrics::ErrorKind::Extract, 40_000, Some(900));
+        let t = Tick {
+            journeys: vec![it],
+            ..t
+        };
+        let lines = s.lines(&t);
+        let tags = "#scenario:checkout__1,phase:measured,journey:check_out";
+        for want in [
+            format!("loadbench.journey.rate:1.000|g|{tags}"),
+            format!("loadbench.journey.iterations:2|c|{tags}"),
+            format!("loadbench.journey.errors:1|c|{tags},kind:extract"),
+        ] {
+            assert!(lines.contains(&want), "{want} in {lines:?}");
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("loadbench.journey.duration.p99:80.") && l.ends_with(tags)),
+            "{lines:?}"
+        );
         assert!(Statsd::new("no-such-host.invalid:8125", "x", &[]).is_err());
         assert!(
             Statsd::new("127.0.0.1", "x", &[]).is_err(),

@@ -676,10 +676,11 @@ body = "Capacity planning starts with a curve: throughput against latency."
         o.summary.total.rate
     };
     let (light, heavy) = (rate(1), rate(100));
-    // `rounds` multiplies the work: the service saturates a hundred times sooner, well inside
-    // the find-the-knee sample's 50 → 1,500/s ramp.
+    // `rounds` multiplies the work: the service saturates far sooner, well inside the
+    // find-the-knee sample's 50 → 1,500/s ramp. Not a hundred times in a test build: there the
+    // generator's own cost per request bounds the light rate (18.8× once on a slow CI host).
     assert!(
-        light > 20.0 * heavy,
+        light > 10.0 * heavy,
         "rounds=1: {light}/s, rounds=100: {heavy}/s"
     );
     assert!(

@@ -304,6 +304,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
     let fail_fast = !args.no_fail_fast;
     let every = args.progress_interval.as_secs_f64().max(1.0);
     let mut next_line_at = every;
+    let journeys: Vec<String> = scenario.journeys.iter().map(|j| j.name.clone()).collect();
     let mut statsd = match &args.statsd {
         Some(addr) => {
             match crate::statsd::Statsd::new(
@@ -311,7 +312,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
                 &scenario.name,
                 &crate::metrics::Key::all(&scenario),
             ) {
-                Ok(s) => Some(s),
+                Ok(s) => Some(s.with_journeys(&journeys)),
                 Err(e) => {
                     eprintln!("loadbench: {e}");
                     return EXIT_INVALID;
@@ -328,7 +329,7 @@ pub(super) fn run(args: RunArgs, db: &std::path::Path) -> i32 {
         ) {
             Ok(x) => {
                 eprintln!("metrics: http://{}/metrics", x.addr);
-                Some(x)
+                Some(x.with_journeys(&journeys))
             }
             Err(e) => {
                 eprintln!("loadbench: {e}");

@@ -66,6 +66,8 @@ pub struct OpenRun {
     /// An open-model ramp's levels (offered rate, concurrency, responses/s, p95 ms), read with
     /// the heatmaps: the knee and the scalability law's fit.
     pub open_levels: Vec<(f64, f64, f64, f64)>,
+    /// A closed-model run's levels (users, responses/s, p95 ms), found once when it opens.
+    pub closed_levels: Vec<(f64, f64, f64)>,
     /// The window's summary (phases, slowest and first failing requests), built once its totals arrive.
     pub window_summary: Option<crate::metrics::Summary>,
     /// What a proxy added (requests sent direct and through it), read with the heatmaps.
@@ -197,6 +199,7 @@ impl RunsState {
                     heat: None,
                     monitor: crate::store::MonitorData::default(),
                     open_levels: Vec::new(),
+                    closed_levels: Vec::new(),
                     window_summary: None,
                     overhead: Vec::new(),
                     heat_pending: None,
@@ -204,6 +207,9 @@ impl RunsState {
                     new_note: (0.0, String::new()),
                 };
                 open.set_marks();
+                if open.run.info.model == crate::scenario::Model::Closed {
+                    open.closed_levels = crate::analysis::usl::levels(&open.series.ticks);
+                }
                 let (keys, journeys) = (open.run.info.keys.len(), open.run.info.journeys.len());
                 // The journeys' points follow the series', as their rows follow in the table.
                 open.points_pending = Some(super::in_background(&db, None, move |s| {
@@ -740,14 +746,12 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 charts::knee(ui, &points, fit, "concurrency", &o.chart_id("open_knee"));
             }
             // A closed-model run that stepped its virtual users: where throughput stopped growing.
-            if o.run.info.model == crate::scenario::Model::Closed {
-                let levels = crate::analysis::usl::levels(&o.series.ticks);
-                if levels.len() >= 2 {
-                    ui.label("Scalability: one point per number of virtual users");
-                    let points: Vec<(f64, f64)> = levels.iter().map(|l| (l.0, l.1)).collect();
-                    let fit = crate::analysis::usl::fit(&points);
-                    charts::knee(ui, &levels, fit, "virtual users", &o.chart_id("knee"));
-                }
+            let levels = &o.closed_levels;
+            if levels.len() >= 2 {
+                ui.label("Scalability: one point per number of virtual users");
+                let points: Vec<(f64, f64)> = levels.iter().map(|l| (l.0, l.1)).collect();
+                let fit = crate::analysis::usl::fit(&points);
+                charts::knee(ui, levels, fit, "virtual users", &o.chart_id("knee"));
             }
             ui.horizontal(|ui| {
                 match &o.window_totals {
