@@ -252,6 +252,25 @@ fn a_journeys_whole_iterations_are_a_series_of_their_own_stored_exported_and_com
     assert_eq!(imported.journeys[0].count, journey.count);
     assert_eq!(imported.journeys[0].latency, journey.latency);
 
+    // A file whose ticks name a journey its run does not have, or with too many, is refused at
+    // the place, and stores nothing.
+    let runs = || {
+        store
+            .list_runs(&loadbench::store::RunFilter::default())
+            .expect("list")
+            .len()
+    };
+    let before = runs();
+    let mut bad = store.export_run(id).expect("export");
+    bad.uuid = format!("{}-bad", bad.uuid);
+    bad.info.journeys.clear();
+    let e = store.import_run(&bad).expect_err("refused").to_string();
+    assert!(e.contains("journey 0: the run has 0 journeys"), "{e}");
+    bad.info.journeys = (0..1001).map(|i| format!("j{i}")).collect();
+    let e = store.import_run(&bad).expect_err("refused").to_string();
+    assert!(e.contains("at most 1000 distinct names"), "{e}");
+    assert_eq!(runs(), before);
+
     // Compared: the journey is a row of its own, matched by name.
     let c = loadbench::analysis::compare::compare_runs(&store, id, copy).expect("compare");
     let names: Vec<&str> = c.requests.iter().map(|(n, _)| n.as_str()).collect();
