@@ -123,8 +123,10 @@ checks = [{{ status = 200 }}]
         o.summary.total.error_kinds
     );
     assert!(o.summary.total.count >= 90);
+    // Each request picks a target at random: 100 picks give each ~50 (sd 5); 25 is 5 sd
+    // below, still proof that both went through the tunnel.
     for e in &o.summary.endpoints {
-        assert!(e.count >= 40, "{} {}", e.target, e.count);
+        assert!(e.count >= 25, "{} {}", e.target, e.count);
     }
 }
 

@@ -68,6 +68,8 @@ pub struct OpenRun {
     pub open_levels: Vec<(f64, f64, f64, f64)>,
     /// A closed-model run's levels (users, responses/s, p95 ms), found once when it opens.
     pub closed_levels: Vec<(f64, f64, f64)>,
+    /// The table's rows (series, then journeys), made once rather than every frame.
+    pub rows: Vec<crate::metrics::Key>,
     /// The window's summary (phases, slowest and first failing requests), built once its totals arrive.
     pub window_summary: Option<crate::metrics::Summary>,
     /// What a proxy added (requests sent direct and through it), read with the heatmaps.
@@ -200,6 +202,7 @@ impl RunsState {
                     monitor: crate::store::MonitorData::default(),
                     open_levels: Vec::new(),
                     closed_levels: Vec::new(),
+                    rows: Vec::new(),
                     window_summary: None,
                     overhead: Vec::new(),
                     heat_pending: None,
@@ -207,6 +210,7 @@ impl RunsState {
                     new_note: (0.0, String::new()),
                 };
                 open.set_marks();
+                open.rows = open.run.info.rows();
                 if open.run.info.model == crate::scenario::Model::Closed {
                     open.closed_levels = crate::analysis::usl::levels(&open.series.ticks);
                 }
@@ -652,7 +656,7 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                 msgs.push(Msg::ResetView);
             }
             if let Some((i, _)) = &o.shown {
-                let name = o.run.info.rows().get(*i).map_or(String::new(), |k| {
+                let name = o.rows.get(*i).map_or(String::new(), |k| {
                     let journey = if k.is_journey() { " (journey)" } else { "" };
                     format!("{}{journey}", k.request)
                 });
@@ -784,13 +788,9 @@ fn opened(ui: &mut egui::Ui, o: &mut OpenRun, msgs: &mut Vec<Msg>) {
                     charts::histogram_chart(&mut cols[1], &total.latency, &histogram_id, 200.0);
                 });
                 let shown = o.shown.as_ref().map(|(i, _)| *i);
-                if let Some(pick) = super::widgets::request_table(
-                    ui,
-                    &o.run.info.rows(),
-                    &acc.rows(),
-                    acc.seconds,
-                    shown,
-                ) {
+                if let Some(pick) =
+                    super::widgets::request_table(ui, &o.rows, &acc.rows(), acc.seconds, shown)
+                {
                     msgs.push(Msg::ShowRequest(pick));
                 }
             }
