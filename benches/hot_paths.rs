@@ -28,6 +28,7 @@ fn tick(index: u32, series: usize, samples: u64) -> Tick {
         index,
         end: f64::from(index),
         seconds: 1.0,
+        drain: 0.0,
         warmup: false,
         target: 1000.0,
         in_flight: 10,

@@ -93,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             index: i,
             end: f64::from(i),
             seconds: 1.0,
+            drain: 0.0,
             warmup: false,
             target: 2000.0,
             in_flight: 40,

@@ -123,8 +123,7 @@ impl Exposition {
             // Gauges say which phase their second was in; counters run across both, so a
             // phase label would split one counter in two.
             let labels = format!("{series},phase=\"{phase}\"");
-            let ok = st.requests.saturating_sub(st.errors) as f64;
-            let per_s = if t.seconds > 0.0 { ok / t.seconds } else { 0.0 };
+            let per_s = t.per_second(st.requests.saturating_sub(st.errors));
             rate.push_str(&format!("loadbench_rate{{{labels}}} {per_s}\n"));
             if !st.latency.is_empty() {
                 let q = quantiles(&st.latency);
@@ -164,8 +163,7 @@ impl Exposition {
             total.1 += st.errors;
             let series = format!("scenario=\"{scenario}\",journey=\"{}\"", label(name));
             let labels = format!("{series},phase=\"{phase}\"");
-            let ok = st.requests.saturating_sub(st.errors) as f64;
-            let per_s = if t.seconds > 0.0 { ok / t.seconds } else { 0.0 };
+            let per_s = t.per_second(st.requests.saturating_sub(st.errors));
             rate.push_str(&format!("loadbench_journey_rate{{{labels}}} {per_s}\n"));
             if !st.latency.is_empty() {
                 let q = quantiles(&st.latency);
@@ -230,6 +228,7 @@ mod tests {
             index: 1,
             end: 1.0,
             seconds: 1.0,
+            drain: 0.0,
             warmup: false,
             target: 2.0,
             in_flight: 1,

@@ -29,11 +29,7 @@ impl Progress {
             self.so_far.merge(&t);
         }
         let shown = if tick.warmup { &t } else { &self.so_far };
-        let rate = if tick.seconds > 0.0 {
-            t.requests as f64 / tick.seconds
-        } else {
-            0.0
-        };
+        let rate = tick.per_second(t.requests);
         let q = |p: f64| {
             if shown.latency.is_empty() {
                 "-".to_string()

@@ -116,16 +116,9 @@ impl Statsd {
             } else {
                 "duration"
             };
-            let per_s = |n: u64| {
-                if t.seconds > 0.0 {
-                    n as f64 / t.seconds
-                } else {
-                    0.0
-                }
-            };
             out.push(format!(
                 "{prefix}.rate:{:.3}|g|#{tags}",
-                per_s(st.requests.saturating_sub(st.errors))
+                t.per_second(st.requests.saturating_sub(st.errors))
             ));
             out.push(format!("{prefix}.{count}:{}|c|#{tags}", st.requests));
             if !st.latency.is_empty() {
@@ -194,6 +187,7 @@ mod tests {
             index: 1,
             end: 1.0,
             seconds: 1.0,
+            drain: 0.0,
             warmup: false,
             target: 10.0,
             in_flight: 3,

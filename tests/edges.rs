@@ -77,6 +77,103 @@ path = "/v1/echo"
 }
 
 #[test]
+fn the_last_seconds_rate_spreads_its_drained_responses_over_the_drain() {
+    let _g = serial();
+    let demo = demo();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("runs.db");
+    // 50/s for 3 s of 2 s responses: none arrives in the first two seconds, and all 150 in the
+    // last second and the 2 s drain after it. Over one second they would chart as 150/s, three
+    // times the schedule, where they arrived at 50/s.
+    let (id, summary) = common::recorded_run(
+        &db,
+        &format!(
+            r#"
+name = "slow to the end"
+duration = "3s"
+[targets]
+api = "{}"
+[load]
+model = "open"
+rate = 50
+[[requests]]
+name = "slow"
+path = "/v1/echo?delay_ms=2000"
+"#,
+            demo.url()
+        ),
+        |_, _| {},
+    );
+    assert_eq!((summary.total.count, summary.total.errors), (150, 0));
+    assert_eq!(summary.duration_s, 3.0, "the window is the schedule");
+    assert!(
+        (summary.total.rate - 50.0).abs() < 1e-9,
+        "{}",
+        summary.total.rate
+    );
+    let store = loadbench::store::Store::open(&db).expect("store");
+    let ticks = store.tick_summaries(id).expect("ticks");
+    let last = ticks.last().expect("ticks");
+    assert_eq!((last.index, last.seconds, last.requests), (3, 1.0, 150));
+    assert!(
+        (1.9..2.6).contains(&last.drain),
+        "the drain took the responses' 2 s: {}",
+        last.drain
+    );
+    assert!((40.0..=52.0).contains(&last.rate()), "{}", last.rate());
+    for t in &ticks[..2] {
+        assert_eq!(t.drain, 0.0, "only the last tick drains");
+    }
+    // The chart's last point, the JSON report's tick and the CSV row say the same.
+    #[cfg(feature = "gui")]
+    {
+        let chart = loadbench::ui::charts::ChartData::from_ticks(true, &ticks);
+        assert_eq!(chart.rate.last().copied(), Some(last.rate()));
+    }
+    let report = loadbench::report::Report::load(&store, id).expect("report");
+    let json_path = dir.path().join("r.json");
+    let csv_path = dir.path().join("r.csv");
+    use loadbench::report::{Format, write};
+    write(&report, Format::Json, &json_path, false).expect("json");
+    write(&report, Format::Csv, &csv_path, false).expect("csv");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("parses");
+    let json_last = doc["ticks"]
+        .as_array()
+        .and_then(|t| t.last())
+        .expect("ticks");
+    assert_eq!(json_last["drain_s"].as_f64(), Some(last.drain));
+    assert_eq!(json_last["rate"].as_f64(), Some(last.rate()));
+    assert!(
+        doc["ticks"][0].get("drain_s").is_none(),
+        "{}",
+        doc["ticks"][0]
+    );
+    let csv = std::fs::read_to_string(&csv_path).expect("csv");
+    let row = csv.lines().find(|l| l.starts_with("3,")).expect("last row");
+    let csv_rate: f64 = row
+        .split(',')
+        .nth(8)
+        .and_then(|v| v.parse().ok())
+        .expect("rate");
+    assert!((csv_rate - last.rate()).abs() < 0.06, "{row}");
+    // An export carries the drain, and its copy charts the same.
+    let mut doc = store.export_run(id).expect("export");
+    doc.uuid = format!("{}-copy", doc.uuid);
+    let copy = store.import_run(&doc).expect("import");
+    let copied = store.tick_summaries(copy).expect("ticks");
+    assert_eq!(copied.last().map(|t| t.drain), Some(last.drain));
+    // A drain that is not a finite figure in range is refused at its tick.
+    let mut bad = store.export_run(id).expect("export");
+    bad.uuid = format!("{}-bad", bad.uuid);
+    if let Some(t) = bad.ticks.last_mut() {
+        t.drain = -1.0;
+    }
+    let e = store.import_run(&bad).expect_err("refused").to_string();
+    assert!(e.contains("tick 3") && e.contains("drain -1"), "{e}");
+}
+
+#[test]
 fn responses_slower_than_the_drain_are_aborted_at_their_wait_so_far() {
     let _g = serial();
     let demo = demo();

@@ -761,6 +761,7 @@ fn a_disk_that_falls_behind_gets_coarser_seconds_not_unbounded_memory_or_lost_re
             index: i,
             end: f64::from(i),
             seconds: 1.0,
+            drain: 0.0,
             warmup: false,
             target: 10.0,
             in_flight: 1,

@@ -366,6 +366,7 @@ mod tests {
                 index: i,
                 end: f64::from(i),
                 seconds: 1.0,
+                drain: 0.0,
                 warmup: false,
                 target: rate,
                 in_flight: 0,

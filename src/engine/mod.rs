@@ -395,7 +395,8 @@ fn aggregate(
         ticks.emit(i, f64::from(i), &parts, 0, &mut acc);
     }
     // Every worker reports the same window (the schedule, or up to Stop); requests that finished
-    // in the drain after it belong to its last tick without lengthening it.
+    // in the drain after it belong to its last tick without lengthening it (its `drain` says how
+    // long they took, for its per-second rates).
     let end = finals.iter().map(|f| f.end).fold(ticks.last_end, f64::max);
     let not_started = finals.iter().map(|f| f.not_started).sum();
     let index = finals
@@ -498,6 +499,7 @@ impl TickMaker<'_> {
             index,
             end,
             seconds,
+            drain: parts.iter().map(|p| p.drained).fold(0.0, f64::max),
             warmup: index <= self.warmup_ticks,
             target,
             in_flight,

@@ -35,6 +35,8 @@ pub(crate) struct WorkerMsg {
     /// Final message, open model: this worker's requests due before the window's end that never
     /// started (the in-flight cap held them back until Stop or the end of the drain).
     pub not_started: u64,
+    /// Final message: seconds from the window's end until this worker's drain ended.
+    pub drained: f64,
 }
 
 struct Worker {
@@ -96,6 +98,7 @@ impl Worker {
                 stats,
                 in_flight,
                 not_started: 0,
+                drained: 0.0,
             });
         }
     }
@@ -117,7 +120,7 @@ pub(crate) fn run(
         .enable_all()
         .build()
     else {
-        let _ = tx.send(final_msg(1, 0.0, Vec::new(), [0; BUCKETS], 0));
+        let _ = tx.send(final_msg(1, 0.0, Vec::new(), [0; BUCKETS], (0, 0.0)));
         return;
     };
     let local = tokio::task::LocalSet::new();
@@ -184,6 +187,7 @@ pub(crate) fn run(
     });
     // Dropping the tasks drops the requests still in flight: each records itself as aborted.
     drop(local);
+    let drained = window_end.elapsed().as_secs_f64();
     let window_end_s = window_end.saturating_duration_since(w.start).as_secs_f64();
     let not_started = match (&open, &w.plan.scenario.load) {
         (Some(o), Load::Open { rate, .. }) => {
@@ -200,7 +204,7 @@ pub(crate) fn run(
         window_end_s,
         stats,
         in_flight,
-        not_started,
+        (not_started, drained),
     ));
 }
 
@@ -215,7 +219,7 @@ fn final_msg(
     end: f64,
     stats: Vec<Stats>,
     in_flight: [u32; BUCKETS],
-    not_started: u64,
+    (not_started, drained): (u64, f64),
 ) -> WorkerMsg {
     WorkerMsg {
         index,
@@ -224,6 +228,7 @@ fn final_msg(
         stats,
         in_flight,
         not_started,
+        drained,
     }
 }
 

@@ -180,6 +180,7 @@ pub(super) fn read(input: Box<dyn BufRead>, sink: &mut Sink<'_>) -> Result<Found
             index: n as u32 + 1,
             end,
             seconds: end - previous_end,
+            drain: 0.0,
             warmup: false,
             target: vusers / (end - previous_end),
             in_flight: 0,

@@ -132,6 +132,7 @@ impl Ticker {
                 index,
                 end: f64::from(index),
                 seconds: 1.0,
+                drain: 0.0,
                 warmup: false,
                 target: 0.0,
                 in_flight: 0,

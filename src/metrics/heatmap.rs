@@ -27,6 +27,9 @@ pub struct HeatmapData {
     cols: Vec<[u64; ROWS]>,
     /// Most columns kept (0: [`MAX_COLS`]).
     cap: usize,
+    /// The last tick's drain (s): its responses arrived over its second and this, so the last
+    /// column is drawn that much thinner (a run's slow end is not a bright stripe).
+    drain: f64,
 }
 
 /// The row a latency (µs) falls in.
@@ -75,8 +78,8 @@ impl HeatmapData {
     }
 
     /// Adds one tick's latency histogram (a column per tick until there are too many).
-    pub fn push(&mut self, start: f64, h: &Histogram<u64>) {
-        self.begin_tick(start);
+    pub fn push(&mut self, (start, drain): (f64, f64), h: &Histogram<u64>) {
+        self.begin_tick(start, drain);
         for v in h.iter_recorded() {
             self.add(v.value_iterated_to(), v.count_at_value());
         }
@@ -90,8 +93,10 @@ impl HeatmapData {
         }
     }
 
-    /// Starts the next tick, whose counts [`HeatmapData::add`] then adds.
-    pub fn begin_tick(&mut self, start: f64) {
+    /// Starts the next tick, whose counts [`HeatmapData::add`] then adds; `drain` is how long
+    /// after it its last responses arrived (0 but for a run's last tick).
+    pub fn begin_tick(&mut self, start: f64, drain: f64) {
+        self.drain = drain;
         if self.ticks_per_col == 0 {
             self.ticks_per_col = 1;
         }
@@ -144,6 +149,34 @@ impl HeatmapData {
     /// Seconds each column spans.
     pub fn column_seconds(&self) -> f64 {
         self.ticks_per_col.max(1) as f64
+    }
+
+    /// The last tick's drain, s ([`HeatmapData::begin_tick`]).
+    pub fn drain(&self) -> f64 {
+        self.drain
+    }
+
+    /// What a count in each column is multiplied by to draw it as responses per second of the
+    /// column: 1, but for the last column's share of its time plus the drain after it.
+    pub fn weights(&self) -> impl Iterator<Item = f64> + '_ {
+        let last = self.cols.len().saturating_sub(1);
+        let filled = self.filling as f64;
+        (0..self.cols.len()).map(move |i| {
+            if i == last && self.drain > 0.0 && filled > 0.0 {
+                filled / (filled + self.drain)
+            } else {
+                1.0
+            }
+        })
+    }
+
+    /// The most any cell is drawn as ([`HeatmapData::weights`] applied), over rows `lo..=hi`.
+    pub fn weighted_max(&self, lo: usize, hi: usize) -> f64 {
+        self.cols
+            .iter()
+            .zip(self.weights())
+            .flat_map(|(c, w)| c[lo..=hi].iter().map(move |&n| n as f64 * w))
+            .fold(0.0, f64::max)
     }
 
     /// Every response counted.
@@ -220,7 +253,7 @@ pub fn of_ticks<'a>(keys: usize, ticks: impl IntoIterator<Item = &'a Tick>) -> V
 /// Adds a tick to a run's heatmaps (all together, then per series, then per journey for as
 /// many maps as there are).
 pub fn push_tick(maps: &mut [HeatmapData], t: &Tick) {
-    let start = t.end - t.seconds;
+    let start = (t.end - t.seconds, t.drain);
     if let Some(all) = maps.first_mut() {
         all.push(start, &t.total().latency);
     }
@@ -260,7 +293,7 @@ mod tests {
         h.record_n(80_000, 2).expect("record"); // 80 ms
         let mut d = HeatmapData::default();
         for i in 0..(MAX_COLS + 10) {
-            d.push(i as f64, &h);
+            d.push((i as f64, 0.0), &h);
         }
         assert!(d.cols.len() <= MAX_COLS, "{} columns", d.cols.len());
         assert_eq!(d.ticks_per_col, 2);
@@ -271,5 +304,24 @@ mod tests {
         let (n, _, a, b) = d.at(0.5, 2.05).expect("a tile");
         assert_eq!(n, 10, "two ticks of 5 at 100 µs");
         assert!(a <= 100.0 && 100.0 < b, "{a}–{b}");
+    }
+
+    #[test]
+    fn the_last_column_is_drawn_per_second_of_its_drain_too() {
+        let mut h = Histogram::<u64>::new(3).expect("histogram");
+        h.record_n(2_000_000, 50).expect("record");
+        let mut d = HeatmapData::default();
+        d.push((0.0, 0.0), &h);
+        // 150 responses in the last second, 100 of them after it over a 2 s drain: 50/s.
+        h.record_n(2_000_000, 100).expect("record");
+        d.push((1.0, 2.0), &h);
+        let w: Vec<f64> = d.weights().collect();
+        assert_eq!(w, vec![1.0, 1.0 / 3.0]);
+        let row = row_of(2_000_000);
+        assert_eq!(d.weighted_max(row, row), 50.0);
+        assert_eq!(d.cols[1][row], 150, "the counts stay exact");
+        // A drain is the run's last tick's only: a later tick clears it.
+        d.push((2.0, 0.0), &h);
+        assert!(d.weights().all(|w| w == 1.0));
     }
 }

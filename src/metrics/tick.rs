@@ -71,6 +71,10 @@ pub struct Tick {
     pub end: f64,
     /// Length of this tick in seconds.
     pub seconds: f64,
+    /// The last tick only: how long after its end the requests still in flight took to finish
+    /// (the drain). Its responses arrived over `seconds + drain`, which a per-second rate
+    /// divides by; the window (and the run's rate) stays `seconds`.
+    pub drain: f64,
     /// Whether this tick is part of the warm-up, excluded from results.
     pub warmup: bool,
     /// Open model: the scheduled rate (req/s) over this tick; closed model: the virtual users at its end.
@@ -95,6 +99,7 @@ impl Tick {
             self.target = (self.target * self.seconds + later.target * later.seconds) / seconds;
         }
         self.seconds = seconds;
+        self.drain = later.drain;
         self.end = later.end;
         self.in_flight = self.in_flight.max(later.in_flight);
         self.not_started += later.not_started;
@@ -102,6 +107,11 @@ impl Tick {
             a.merge(b);
         }
         merge_all(&mut self.journeys, &later.journeys);
+    }
+
+    /// `n` per second over the time this tick's responses arrived in (its drain included).
+    pub fn per_second(&self, n: u64) -> f64 {
+        per_second(n, self.seconds + self.drain)
     }
 
     /// All series of this tick merged.
@@ -123,6 +133,8 @@ pub struct TickSummary {
     pub end: f64,
     /// Its length in seconds.
     pub seconds: f64,
+    /// The last tick only: the drain after it ([`Tick::drain`]).
+    pub drain: f64,
     /// Part of the warm-up.
     pub warmup: bool,
     /// Scheduled rate (open) or virtual users (closed).
@@ -139,6 +151,15 @@ pub struct TickSummary {
     pub service_us: [u64; 5],
     /// Errors by kind.
     pub error_kinds: Vec<(String, u64)>,
+}
+
+/// `n` over `seconds`, 0 for no time at all.
+fn per_second(n: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        n as f64 / seconds
+    } else {
+        0.0
+    }
 }
 
 /// A histogram's counts in `bins` bins evenly spaced in log10(ms) from its min to its max, as
@@ -204,6 +225,7 @@ impl TickSummary {
             index: tick.index,
             end: tick.end,
             seconds: tick.seconds,
+            drain: tick.drain,
             warmup: tick.warmup,
             target: tick.target,
             in_flight: tick.in_flight,
@@ -217,11 +239,12 @@ impl TickSummary {
 
     /// Completed requests per second over this tick.
     pub fn rate(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.requests as f64 / self.seconds
-        } else {
-            0.0
-        }
+        per_second(self.requests, self.seconds + self.drain)
+    }
+
+    /// `n` per second over the time this tick's responses arrived in (its drain included).
+    pub fn per_second(&self, n: u64) -> f64 {
+        per_second(n, self.seconds + self.drain)
     }
 }
 

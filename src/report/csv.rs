@@ -41,11 +41,7 @@ impl Exporter for Csv {
             // The series, then each journey's whole iterations (target `(journey)`).
             for (i, key) in r.run.info.rows().iter().enumerate() {
                 let p = points.get(&(t.index, i)).copied().unwrap_or(&zero);
-                let rate = if t.seconds > 0.0 {
-                    p.requests as f64 / t.seconds
-                } else {
-                    0.0
-                };
+                let rate = t.per_second(p.requests);
                 let n = p.requests;
                 let _ = writeln!(
                     out,

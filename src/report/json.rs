@@ -40,6 +40,9 @@ fn lat(us: &[u64; 5]) -> Lat {
 /// tree of JSON values took ~800 MB.
 #[derive(Serialize)]
 struct TickOut<'a> {
+    /// The last tick: how long its drain took (its `rate` divides by `seconds` + this).
+    #[serde(skip_serializing_if = "no_drain")]
+    drain_s: f64,
     end_s: f64,
     error_kinds: BTreeMap<&'a str, u64>,
     errors: u64,
@@ -54,6 +57,11 @@ struct TickOut<'a> {
     warmup: bool,
 }
 
+/// Leaves `drain_s` out of every tick without one (all but the last).
+fn no_drain(v: &f64) -> bool {
+    *v == 0.0
+}
+
 /// The ticks, serialised one at a time.
 struct Ticks<'a>(&'a [TickSummary]);
 
@@ -61,6 +69,7 @@ impl Serialize for Ticks<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.0.iter().map(|t| {
             TickOut {
+                drain_s: t.drain,
                 end_s: t.end,
                 error_kinds: t
                     .error_kinds

@@ -344,7 +344,7 @@ impl Report {
             && first.is_some_and(|f| offered.any(|t| t.target.round() as u64 != f));
         let mut all = crate::metrics::Buckets::default();
         let totals = store.totals_and_each_tick(id, &mut |t, series| {
-            heat.begin_tick(t.end - t.seconds);
+            heat.begin_tick(t.end - t.seconds, t.drain);
             all.clear();
             let (mut requests, mut errors) = (0, 0);
             for s in series {
@@ -534,26 +534,14 @@ impl Report {
         let open = self.run.info.model == crate::scenario::Model::Open;
         let mut rate_series = vec![svg::Series {
             name: "succeeded",
-            points: pts(&|k| {
-                if k.seconds > 0.0 {
-                    k.requests.saturating_sub(k.errors) as f64 / k.seconds
-                } else {
-                    0.0
-                }
-            }),
+            points: pts(&|k| k.per_second(k.requests.saturating_sub(k.errors))),
             dashed: false,
         }];
         // Failures drawn apart, so a service refusing everything does not look like throughput.
         if ticks.iter().any(|k| k.errors > 0) {
             rate_series.push(svg::Series {
                 name: "failed",
-                points: pts(&|k| {
-                    if k.seconds > 0.0 {
-                        k.errors as f64 / k.seconds
-                    } else {
-                        0.0
-                    }
-                }),
+                points: pts(&|k| k.per_second(k.errors)),
                 dashed: false,
             });
         }
@@ -611,11 +599,7 @@ impl Report {
                             .iter()
                             .find(|(name, _)| name == kind)
                             .map_or(0, |(_, n)| *n);
-                        if k.seconds > 0.0 {
-                            n as f64 / k.seconds
-                        } else {
-                            0.0
-                        }
+                        k.per_second(n)
                     }),
                     dashed: false,
                 })

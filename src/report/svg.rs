@@ -354,28 +354,31 @@ pub fn heatmap_chart(d: &crate::metrics::heatmap::HeatmapData) -> String {
     let rows = hi - lo + 1;
     let t0 = d.start();
     let span = d.column_seconds() * cols.len() as f64;
-    let max = cols
-        .iter()
-        .flat_map(|c| c[lo..=hi].iter())
-        .copied()
-        .max()
-        .unwrap_or(1) as f64;
+    let max = d.weighted_max(lo, hi).max(1.0);
+    let weights: Vec<f64> = d.weights().collect();
     let cw = pw / cols.len().max(1) as f64;
     let rh = ph / rows as f64;
     let _ = write!(
         s,
         r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="#101018"/>"##
     );
-    for (i, c) in cols.iter().enumerate() {
+    for (i, (c, w)) in cols.iter().zip(&weights).enumerate() {
+        // The last column's responses include those that arrived in the drain after it.
+        let drained = if i + 1 == cols.len() && d.drain() > 0.0 {
+            format!(" and the {} s drain after it", format::plain(d.drain()))
+        } else {
+            String::new()
+        };
         for (r, &n) in c.iter().enumerate().take(hi + 1).skip(lo) {
-            let Some([red, green, blue]) = crate::metrics::heatmap::colour(n as f64, max) else {
+            let Some([red, green, blue]) = crate::metrics::heatmap::colour(n as f64 * w, max)
+            else {
                 continue;
             };
             let from = t0 + d.column_seconds() * i as f64;
             let low = 10f64.powf(LOW_LOG_US + r as f64 / PER_DECADE);
             let _ = write!(
                 s,
-                r#"<rect x="{:.1}" y="{:.1}" width="{:.2}" height="{:.2}" fill="rgb({red},{green},{blue})"><title>{n} response(s) from {} in {}–{} s</title></rect>"#,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.2}" height="{:.2}" fill="rgb({red},{green},{blue})"><title>{n} response(s) from {} in {}–{} s{drained}</title></rect>"#,
                 LEFT + cw * i as f64,
                 TOP + ph - rh * (r - lo + 1) as f64,
                 cw + 0.3,
@@ -540,8 +543,8 @@ mod tests {
         crate::metrics::record(&mut h, 2_000);
         crate::metrics::record(&mut h, 80_000);
         let mut map = crate::metrics::heatmap::HeatmapData::bounded(150);
-        map.push(0.0, &h);
-        map.push(1.0, &crate::metrics::new_histogram());
+        map.push((0.0, 0.0), &h);
+        map.push((1.0, 0.0), &crate::metrics::new_histogram());
         let svg = heatmap_chart(&map);
         roxmltree::Document::parse(&svg).expect("well-formed");
         assert_eq!(svg.matches("1 response(s) from").count(), 2, "{svg}");

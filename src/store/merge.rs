@@ -171,6 +171,7 @@ impl Store {
                         index: t.index,
                         end: t.end,
                         seconds: t.seconds,
+                        drain: 0.0,
                         warmup: t.warmup,
                         target: 0.0,
                         in_flight: 0,
@@ -180,6 +181,7 @@ impl Store {
                     });
                     m.end = m.end.max(t.end);
                     m.seconds = m.seconds.max(t.seconds);
+                    m.drain = m.drain.max(t.drain);
                     m.warmup &= t.warmup;
                     // Each shard's tick names its share of the rate (or users): they add up.
                     m.target += t.target;

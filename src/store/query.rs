@@ -106,7 +106,7 @@ pub struct SeriesPoint {
 
 /// A window of a run's ticks: their gauges (columns as [`gauge_tick`] reads them).
 pub(super) const TICK_ROWS: &str =
-    "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started
+    "SELECT tick, t_end, seconds, warmup, target, in_flight, not_started, drain
      FROM ticks WHERE run_id = ?1 AND tick BETWEEN ?2 AND ?3 ORDER BY tick";
 
 /// A window of a run's series rows with their histograms.
@@ -127,6 +127,7 @@ pub(super) fn gauge_tick(r: &rusqlite::Row<'_>, stats: Vec<Stats>) -> rusqlite::
         target: r.get(4)?,
         in_flight: r.get::<_, i64>(5)? as u64,
         not_started: r.get::<_, i64>(6)? as u64,
+        drain: r.get(7)?,
         stats,
         journeys: Vec::new(),
     })
@@ -374,7 +375,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT tick, t_end, seconds, warmup, target, in_flight, requests, errors,
-                        p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds
+                        p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds,
+                        drain
                  FROM ticks WHERE run_id = ?1 ORDER BY tick",
             )
             .map_err(&e)?;
@@ -385,6 +387,7 @@ impl Store {
                 index: r.get(0).map_err(&e)?,
                 end: r.get(1).map_err(&e)?,
                 seconds: r.get(2).map_err(&e)?,
+                drain: r.get(19).map_err(&e)?,
                 warmup: r.get(3).map_err(&e)?,
                 target: r.get(4).map_err(&e)?,
                 in_flight: r.get::<_, i64>(5).map_err(&e)? as u64,

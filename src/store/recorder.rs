@@ -317,8 +317,8 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
     let (l, sv) = (total.latency_us, total.service_us);
     conn.prepare_cached(
         "INSERT INTO ticks (run_id, tick, t_end, seconds, warmup, target, in_flight, not_started, requests, errors,
-             p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+             p50_us, p90_us, p95_us, p99_us, max_us, s_p50_us, s_p90_us, s_p95_us, s_p99_us, s_max_us, error_kinds, drain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         id,
@@ -342,6 +342,7 @@ pub(super) fn insert_tick(conn: &rusqlite::Connection, id: i64, t: &Tick) -> rus
         opt(sv[3]),
         opt(sv[4]),
         encode_counts(total.error_kinds.iter().cloned()),
+        t.drain,
     ])?;
     let mut measured = 0u64;
     for (series, s) in t.stats.iter().enumerate() {

@@ -193,4 +193,9 @@ CREATE TABLE tick_journeys (
     PRIMARY KEY (run_id, tick, journey)
 ) WITHOUT ROWID;
 "#,
+    // 9: how long the last tick's drain took, so its per-second rate divides by the time its
+    // responses really arrived over (0 for runs stored before, as they were charted).
+    r#"
+ALTER TABLE ticks ADD COLUMN drain REAL NOT NULL DEFAULT 0;
+"#,
 ];

@@ -90,6 +90,9 @@ pub struct TickExport {
     pub end: f64,
     /// Its length in seconds.
     pub seconds: f64,
+    /// The last tick: how long its drain took (absent in exports made before it, and when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub drain: f64,
     /// Part of the warm-up.
     pub warmup: bool,
     /// Scheduled rate or VUs.
@@ -148,6 +151,11 @@ pub struct SeriesExport {
     pub phases: Option<String>,
 }
 
+/// Leaves a tick's drain out of an export when there was none (every tick but the last).
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// A tick as the export format holds it (empty series left out, histograms encoded).
@@ -163,6 +171,7 @@ pub(super) fn tick_export(t: &Tick) -> TickExport {
         index: t.index,
         end: t.end,
         seconds: t.seconds,
+        drain: t.drain,
         warmup: t.warmup,
         target: t.target,
         in_flight: t.in_flight,
@@ -516,10 +525,14 @@ pub(super) fn rebuild_tick(
         ));
     }
     let sane = |v: f64, max: f64| v.is_finite() && (0.0..=max).contains(&v);
-    if !sane(t.end, 1e9) || !sane(t.seconds, 86_400.0) || !sane(t.target, 1e12) {
+    if !sane(t.end, 1e9)
+        || !sane(t.seconds, 86_400.0)
+        || !sane(t.drain, 86_400.0)
+        || !sane(t.target, 1e12)
+    {
         return Err(format!(
-            "{here}: end {}, seconds {} or target {} is not a finite, non-negative figure in range",
-            t.end, t.seconds, t.target
+            "{here}: end {}, seconds {}, drain {} or target {} is not a finite, non-negative figure in range",
+            t.end, t.seconds, t.drain, t.target
         ));
     }
     let mut stats = rebuild_list(&t.series, keys, &format!("{here} series"), "series")?;
@@ -552,6 +565,7 @@ pub(super) fn rebuild_tick(
         index: t.index,
         end: t.end,
         seconds: t.seconds,
+        drain: t.drain,
         warmup: t.warmup,
         target: t.target,
         in_flight: t.in_flight,

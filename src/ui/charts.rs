@@ -70,24 +70,14 @@ impl ChartData {
             self.warmup_end = Some(s.end);
         }
         self.t.push(s.end);
-        self.rate.push(if s.seconds > 0.0 {
-            s.requests.saturating_sub(s.errors) as f64 / s.seconds
-        } else {
-            0.0
-        });
+        self.rate
+            .push(s.per_second(s.requests.saturating_sub(s.errors)));
         self.target.push(s.target);
         for (i, q) in [0usize, 2, 3].into_iter().enumerate() {
             self.latency[i].push(ms(s.latency_us[q]));
             self.service[i].push(ms(s.service_us[q]));
         }
         self.in_flight.push(s.in_flight as f64);
-        let per_s = |c: u64| {
-            if s.seconds > 0.0 {
-                c as f64 / s.seconds
-            } else {
-                0.0
-            }
-        };
         for (kind, _) in &s.error_kinds {
             self.errors
                 .entry(kind.clone())
@@ -99,7 +89,7 @@ impl ChartData {
                 .iter()
                 .find(|(k, _)| k == kind)
                 .map_or(0, |(_, c)| *c);
-            v.push(per_s(c));
+            v.push(s.per_second(c));
         }
     }
 
@@ -246,7 +236,9 @@ fn warmup_span(p: &mut egui_plot::PlotUi<'_>, d: &ChartData) {
     if let Some(end) = d.warmup_end {
         p.span(
             Span::new("warm-up", 0.0..=end)
-                .fill(Color32::from_rgba_unmultiplied(160, 160, 160, 28)),
+                .fill(Color32::from_rgba_unmultiplied(160, 160, 160, 28))
+                // At the foot: the legend covers the top left, down to the middle.
+                .label_align(egui::Align2::CENTER_BOTTOM),
         );
     }
 }

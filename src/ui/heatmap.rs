@@ -113,14 +113,16 @@ fn texture(
         return t;
     }
     let cols = d.columns();
-    let max = cols
-        .iter()
-        .flat_map(|c| c[lo..=hi].iter())
-        .fold(0u64, |a, &b| a.max(b)) as f64;
+    let max = d.weighted_max(lo, hi);
+    let weights: Vec<f64> = d.weights().collect();
     let rows = hi - lo + 1;
     let mut pixels = Vec::with_capacity(rows * cols.len());
     for r in (lo..=hi).rev() {
-        pixels.extend(cols.iter().map(|c| colour(c[r] as f64, max)));
+        pixels.extend(
+            cols.iter()
+                .zip(&weights)
+                .map(|(c, w)| colour(c[r] as f64 * w, max)),
+        );
     }
     let image = egui::ColorImage::new([cols.len(), rows], pixels);
     let t = ctx.load_texture(
