@@ -34,6 +34,18 @@ fn field(
     msgs: &mut Vec<Msg>,
     edit: impl FnOnce(String) -> Edit,
 ) {
+    hinted_field(ui, (label, ""), current, width, msgs, edit);
+}
+
+/// A [`field`] that says in grey what leaving it empty means (a request's target: every target).
+fn hinted_field(
+    ui: &mut egui::Ui,
+    (label, hint): (&str, &str),
+    current: String,
+    width: f32,
+    msgs: &mut Vec<Msg>,
+    edit: impl FnOnce(String) -> Edit,
+) {
     let l = ui.label(label);
     let id = ui.make_persistent_id(("field", label));
     // A fixed size: in a grid, a text field's desired width gives way to the column's width
@@ -41,7 +53,7 @@ fn field(
     let changed = drafted(ui, id, &current, |ui, text| {
         ui.add_sized(
             [width, ui.spacing().interact_size.y],
-            egui::TextEdit::singleline(text).id(id),
+            egui::TextEdit::singleline(text).id(id).hint_text(hint),
         )
         .labelled_by(l.id)
     });
@@ -603,13 +615,14 @@ fn request(ui: &mut egui::Ui, i: usize, r: &toml_edit::Table, msgs: &mut Vec<Msg
     egui::Grid::new(("request_fields", i))
         .num_columns(2)
         .show(ui, |ui| {
-            for (key, label) in [
-                ("name", "Request name"),
-                ("method", "Method"),
-                ("path", "Path"),
-                ("target", "Target"),
+            for (key, label, hint) in [
+                ("name", "Request name", ""),
+                ("method", "Method", "GET"),
+                ("path", "Path", ""),
+                ("target", "Target", "every target"),
             ] {
-                field(ui, label, item_text(r.get(key)), 280.0, msgs, move |v| {
+                let now = item_text(r.get(key));
+                hinted_field(ui, (label, hint), now, 280.0, msgs, move |v| {
                     Edit::Request(i, key, v)
                 });
                 ui.end_row();

@@ -403,19 +403,46 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             ui.colored_label(ui.visuals().warn_fg_color, format!("{n} requests {what}"));
         }
     }
-    if let Some(last) = &s.last {
+    // The schedule picks a journey's iteration once, however many requests it sends.
+    let what = match (s.chart.open, s.journeys.is_empty()) {
+        (true, true) => "target",
+        (true, false) => "target (a journey iteration counts once)",
+        (false, _) => "VUs",
+    };
+    if let Some(sum) = &s.summary {
+        // Once the run ended, the headline is the whole run (the figures the badges judged),
+        // not its last second.
+        let t = &sum.total;
+        let ms = |v: f64| {
+            if t.latency.samples == 0 {
+                "-".to_string()
+            } else {
+                format::micros(v * 1000.0)
+            }
+        };
         ui.horizontal_wrapped(|ui| {
-            // The schedule picks a journey's iteration once, however many requests it sends.
-            let what = match (s.chart.open, s.journeys.is_empty()) {
-                (true, true) => "target",
-                (true, false) => "target (a journey iteration counts once)",
-                (false, _) => "VUs",
-            };
+            ui.label(RichText::new("whole run").italics());
+            ui.label(RichText::new(format!("rate {}", format::rate(t.rate))).strong());
+            if let Some(target) = sum.target_rate {
+                ui.label(format!("{what} {}", format::rate(target)));
+            }
+            ui.label(format!("p50 {}", ms(t.latency.p50_ms)));
+            ui.label(format!("p95 {}", ms(t.latency.p95_ms)));
+            ui.label(format!("p99 {}", ms(t.latency.p99_ms)));
+            ui.label(format!(
+                "errors {} ({})",
+                format::count(t.errors),
+                format::percent(t.error_rate)
+            ));
+        });
+    } else if let Some(last) = &s.last {
+        ui.horizontal_wrapped(|ui| {
             let target = if s.chart.open {
                 format::rate(last.target)
             } else {
                 format!("{:.0}", last.target)
             };
+            ui.label(RichText::new("last second").italics());
             ui.label(RichText::new(format!("rate {}", format::rate(last.rate()))).strong());
             ui.label(format!("{what} {target}"));
             // A second without a response has no latency: "-", not "0 µs".
@@ -429,7 +456,10 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             ui.label(format!("p50 {}", lat(last.latency_us[0])));
             ui.label(format!("p95 {}", lat(last.latency_us[2])));
             ui.label(format!("p99 {}", lat(last.latency_us[3])));
-            ui.label(format!("errors {}/s", format::count(last.errors)));
+            ui.label(format!(
+                "errors {}",
+                format::rate(last.per_second(last.errors))
+            ));
             ui.label(format!("in flight {}", last.in_flight));
             if last.warmup {
                 ui.label(RichText::new("warm-up").italics());

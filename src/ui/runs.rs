@@ -412,7 +412,8 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         if std::mem::take(&mut s.focus_filter) {
             filter.request_focus();
         }
-        egui::ComboBox::from_label("status")
+        // Its choices name themselves ("any status", "failed"): no label after it.
+        egui::ComboBox::from_id_salt("runs_status")
             .selected_text(s.status.map_or("any status", RunStatus::as_str))
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut s.status, None, "any status");
