@@ -534,9 +534,12 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             });
             charts::in_flight_chart(&mut cols[1], chart, "live_inflight", h);
         });
-        ui.label("Latency heatmap: responses per second and latency band (log), brighter for more");
+        // Before a run there is no grid to draw: no title over nothing.
         let which = s.shown.map_or(0, |i| i + 1);
         if let Some(map) = s.heat.get(which) {
+            ui.label(
+                "Latency heatmap: responses per second and latency band (log), brighter for more",
+            );
             super::heatmap::chart(ui, map, &format!("live_heatmap_{which}"), h);
         }
         live_monitor(ui, s, h);

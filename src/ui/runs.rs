@@ -412,7 +412,8 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
         if std::mem::take(&mut s.focus_filter) {
             filter.request_focus();
         }
-        // Its choices name themselves ("any status", "failed"): no label after it.
+        // Its choices name themselves ("any status", "failed"): no label after it on screen,
+        // "status" to a screen reader.
         egui::ComboBox::from_id_salt("runs_status")
             .selected_text(s.status.map_or("any status", RunStatus::as_str))
             .show_ui(ui, |ui| {
@@ -420,7 +421,9 @@ pub fn view(ui: &mut egui::Ui, s: &mut RunsState, msgs: &mut Vec<Msg>) {
                 for st in RunStatus::ALL {
                     ui.selectable_value(&mut s.status, Some(st), st.as_str());
                 }
-            });
+            })
+            .response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "status"));
         if ui.button("Refresh").clicked() {
             msgs.push(Msg::RefreshRuns);
         }
