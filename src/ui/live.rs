@@ -69,6 +69,9 @@ pub struct LiveState {
     pub total_s: f64,
     /// The last tick's totals.
     pub last: Option<TickSummary>,
+    /// The journeys' iterations per second in that tick (the schedule's unit when it picks
+    /// journeys, where `last`'s rate counts their requests).
+    pub last_iterations: f64,
     /// The finished run: its status, and its id in the store.
     pub finished: Option<(crate::metrics::RunStatus, Result<i64, String>)>,
     /// The finished run's summary.
@@ -312,6 +315,7 @@ impl LiveState {
             }
         }
         if s.seconds >= super::charts::SLIVER {
+            self.last_iterations = t.per_second(t.journeys.iter().map(|j| j.requests).sum());
             self.last = Some(s);
         }
         // Judged as the summary will judge them, from the thresholds parsed at the start.
@@ -323,6 +327,18 @@ impl LiveState {
             (&self.journeys, &self.totals[n..]),
             self.seconds,
         );
+    }
+}
+
+/// The schedule beside the achieved rate: the open model's target, or its journeys' iterations
+/// of it (the schedule picks an iteration once, however many requests it sends); the closed
+/// model's users.
+fn schedule(open: bool, target: String, iterations: Option<f64>) -> String {
+    match (open, iterations) {
+        (true, None) => format!("target {target}"),
+        (true, Some(i)) => format!("iterations {} of {target} scheduled", format::rate(i)),
+        (false, None) => format!("VUs {target}"),
+        (false, Some(i)) => format!("VUs {target}, iterations {}", format::rate(i)),
     }
 }
 
@@ -403,12 +419,6 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             ui.colored_label(ui.visuals().warn_fg_color, format!("{n} requests {what}"));
         }
     }
-    // The schedule picks a journey's iteration once, however many requests it sends.
-    let what = match (s.chart.open, s.journeys.is_empty()) {
-        (true, true) => "target",
-        (true, false) => "target (a journey iteration counts once)",
-        (false, _) => "VUs",
-    };
     if let Some(sum) = &s.summary {
         // Once the run ended, the headline is the whole run (the figures the badges judged),
         // not its last second.
@@ -423,8 +433,12 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("whole run").italics());
             ui.label(RichText::new(format!("rate {}", format::rate(t.rate))).strong());
+            let iterations =
+                (!sum.journeys.is_empty()).then(|| sum.journeys.iter().map(|j| j.rate).sum());
             if let Some(target) = sum.target_rate {
-                ui.label(format!("{what} {}", format::rate(target)));
+                ui.label(schedule(true, format::rate(target), iterations));
+            } else if let Some(i) = iterations {
+                ui.label(format!("iterations {}", format::rate(i)));
             }
             ui.label(format!("p50 {}", ms(t.latency.p50_ms)));
             ui.label(format!("p95 {}", ms(t.latency.p95_ms)));
@@ -444,7 +458,8 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
             };
             ui.label(RichText::new("last second").italics());
             ui.label(RichText::new(format!("rate {}", format::rate(last.rate()))).strong());
-            ui.label(format!("{what} {target}"));
+            let iterations = (!s.journeys.is_empty()).then_some(s.last_iterations);
+            ui.label(schedule(s.chart.open, target, iterations));
             // A second without a response has no latency: "-", not "0 µs".
             let lat = |us: u64| {
                 if us == 0 {
@@ -680,5 +695,19 @@ mod tests {
         assert_eq!(passes_after(super::repaint_once), 1);
         // What it guards against: egui's plain request draws a second frame.
         assert_eq!(passes_after(egui::Context::request_repaint), 2);
+    }
+
+    #[test]
+    fn the_schedule_reads_in_the_unit_it_picks() {
+        assert_eq!(super::schedule(true, "200/s".into(), None), "target 200/s");
+        assert_eq!(
+            super::schedule(true, "25/s".into(), Some(4.5)),
+            "iterations 4.5/s of 25/s scheduled"
+        );
+        assert_eq!(super::schedule(false, "10".into(), None), "VUs 10");
+        assert_eq!(
+            super::schedule(false, "10".into(), Some(40.0)),
+            "VUs 10, iterations 40/s"
+        );
     }
 }
