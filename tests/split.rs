@@ -37,9 +37,10 @@ split_by = { header = "x-cache" }
     assert_eq!(o.summary.total.errors, 0);
     assert_eq!(other.count, 0, "every answer said HIT or MISS");
     // 3 s / (500 ms fresh + the 30 ms miss + up to 10 ms to the next read) ≈ 5.7 refills, and
-    // the reads that arrive during a 30 ms refill miss too (≈ 3 each at 100/s).
+    // the reads that arrive during a refill miss too: ≈ 3 each at 100/s, up to 5 when a busy
+    // machine stretches a refill to 50 ms (CI saw 26 misses, over the 24 allowed before).
     let refills: f64 = 3000.0 / 540.0;
-    let (lo, hi) = (refills.floor() as u64, (refills * 4.0).ceil() as u64 + 1);
+    let (lo, hi) = (refills.floor() as u64, (refills * 6.0).ceil() as u64 + 1);
     assert!(
         (lo..=hi).contains(&miss.count),
         "{} misses, expected {lo}..={hi}",
