@@ -493,7 +493,11 @@ query = {{ delay_ms = 100 }}
             demo.url()
         )));
         assert_eq!(o.summary.total.errors, 0, "{:?}", o.summary.total);
-        assert_eq!(o.summary.total.count, 400);
+        assert_eq!(
+            o.summary.total.count, 400,
+            "not started: {}",
+            o.summary.not_started
+        );
         let s = stats(&demo);
         (
             // Less the connection that asked for the stats.
@@ -604,4 +608,56 @@ fn the_demo_exposes_its_own_figures_as_prometheus_text() {
     );
     assert!(sample(&after, "process_cpu_seconds_total") > 0.0);
     assert!(sample(&after, "demo_requests_in_flight_max") >= 3.0);
+}
+
+#[test]
+fn requests_due_inside_the_window_are_sent_when_the_engine_wakes_late() {
+    let _g = serial();
+    let demo = demo();
+    // Busy threads (three per core) make the engine's timers fire late, the window's end among
+    // them. A request due just before the end whose connection was free then is sent late (its
+    // wait counted in its latency), not reported as stopped by the in-flight cap. Before the fix
+    // 3 runs in 12 lost 1 to 5 of their 1,000 requests as "not started" here (8 runs all passing
+    // by chance: about 1 in 10).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let hogs: Vec<_> = (0..3 * cores)
+        .map(|_| {
+            let busy = busy.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while busy.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            })
+        })
+        .collect();
+    let mut lost = Vec::new();
+    for _ in 0..8 {
+        let (o, _) = run(scenario(&format!(
+            r#"
+name = "late wake"
+duration = "1s"
+[targets]
+api = {{ url = "{}" }}
+[load]
+model = "open"
+rate = 1000
+[[requests]]
+name = "echo"
+path = "/v1/echo"
+query = {{ delay_ms = 20 }}
+"#,
+            demo.url()
+        )));
+        lost.push((o.summary.total.count, o.summary.not_started));
+    }
+    busy.store(false, Ordering::Relaxed);
+    hogs.into_iter()
+        .for_each(|h| h.join().expect("busy thread"));
+    assert!(
+        lost.iter()
+            .all(|&(count, not_started)| count == 1000 && not_started == 0),
+        "(sent, not started) per run: {lost:?}"
+    );
 }

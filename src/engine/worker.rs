@@ -379,18 +379,30 @@ async fn dispatcher(w: Rc<Worker>, o: Rc<Open>, mut slots: Slots) {
 }
 
 /// One connection of the open model: takes due slots while there are any, else waits to be woken.
-/// Once the window is over it takes none: slots still queued behind the in-flight cap then count
-/// as not started.
+/// Once the window is over it takes only a slot that came due while it was free (its wake-up ran
+/// late on a busy machine): slots queued behind the in-flight cap then count as not started.
 async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
     let mut task = TaskState::new(&w);
+    // Since when this connection has had nothing to do; a new one stands for capacity that was
+    // free all along (the dispatcher opens one only below the cap).
+    let mut free_since = Some(w.start);
     loop {
-        if w.over.get() || w.stop.is_cancelled() {
+        if w.stop.is_cancelled() {
+            return;
+        }
+        let over = w.over.get();
+        if over && free_since.is_none() {
             return;
         }
         let head = o.head.get();
         let released = head < o.tail.get();
         let slot = o.take.borrow_mut().time_of(head).and_then(|at| {
             let intended = w.start + Duration::from_secs_f64(at);
+            if over {
+                // Due inside the window while this connection stood free: late, not dropped.
+                let was_free = free_since.is_some_and(|since| since <= intended);
+                return (released && intended < w.end && was_free).then_some(intended);
+            }
             // A slot not yet released is taken if it is already due: the dispatcher leaves the
             // timing to the connections while they are all busy.
             (released || (intended < w.end && intended <= Instant::now())).then_some(intended)
@@ -398,6 +410,7 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
         if let Some(intended) = slot {
             o.head.set(head + 1);
             o.tail.set(o.tail.get().max(head + 1));
+            free_since = None;
             one_pick(&w, &mut task, Some(intended)).await;
             continue;
         }
@@ -405,6 +418,7 @@ async fn conn_task(w: Rc<Worker>, o: Rc<Open>) {
             return;
         }
         // No wait on Stop here: on Stop the dispatcher ends, and its end wakes every idle task.
+        free_since.get_or_insert_with(Instant::now);
         o.idle.set(o.idle.get() + 1);
         o.went_idle.notify_one();
         o.wake.notified().await;
