@@ -153,6 +153,12 @@ pub struct TickSummary {
     pub error_kinds: Vec<(String, u64)>,
 }
 
+/// Leaves a tick's drain out of what is written (exports, JSON reports) when it had none: every
+/// tick but the last.
+pub(crate) fn no_drain(drain: &f64) -> bool {
+    *drain == 0.0
+}
+
 /// `n` over `seconds`, 0 for no time at all.
 fn per_second(n: u64, seconds: f64) -> f64 {
     if seconds > 0.0 {

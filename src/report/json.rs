@@ -41,7 +41,7 @@ fn lat(us: &[u64; 5]) -> Lat {
 #[derive(Serialize)]
 struct TickOut<'a> {
     /// The last tick: how long its drain took (its `rate` divides by `seconds` + this).
-    #[serde(skip_serializing_if = "no_drain")]
+    #[serde(skip_serializing_if = "crate::metrics::no_drain")]
     drain_s: f64,
     end_s: f64,
     error_kinds: BTreeMap<&'a str, u64>,
@@ -55,11 +55,6 @@ struct TickOut<'a> {
     target: f64,
     tick: u32,
     warmup: bool,
-}
-
-/// Leaves `drain_s` out of every tick without one (all but the last).
-fn no_drain(v: &f64) -> bool {
-    *v == 0.0
 }
 
 /// The ticks, serialised one at a time.

@@ -91,7 +91,7 @@ pub struct TickExport {
     /// Its length in seconds.
     pub seconds: f64,
     /// The last tick: how long its drain took (absent in exports made before it, and when 0).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::metrics::no_drain")]
     pub drain: f64,
     /// Part of the warm-up.
     pub warmup: bool,
@@ -149,11 +149,6 @@ pub struct SeriesExport {
     /// absent when none was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<String>,
-}
-
-/// Leaves a tick's drain out of an export when there was none (every tick but the last).
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
