@@ -1849,6 +1849,9 @@ fn the_form_builds_a_journey_reorders_its_steps_and_adds_extract_rules() {
         3000.0,
     );
     h.run();
+    // The open model's rate counts arrivals: requests until a journey joins them.
+    let labelled = |h: &Harness<'static, Workbench>, l: &str| h.query_all_by_label(l).count() > 0;
+    assert!(labelled(&h, "Rate (requests/s)"));
     h.get_by_label("Journeys").click();
     h.run();
     h.get_by_label("Add journey").click();
@@ -1857,6 +1860,8 @@ fn the_form_builds_a_journey_reorders_its_steps_and_adds_extract_rules() {
     h.run();
     let t = text(&h);
     assert!(t.contains("[[journeys]]\nname = \"journey-1\""), "{t}");
+    assert!(labelled(&h, "Rate (arrivals/s)"));
+    assert!(!labelled(&h, "Rate (requests/s)"));
     let first = t.find("name = \"step-1\"").expect("step 1");
     let second = t.find("name = \"step-2\"").expect("step 2");
     assert!(first < second, "{t}");

@@ -545,3 +545,28 @@ fn a_recorded_login_flow_imports_as_a_journey_that_finds_its_own_correlations() 
     );
     assert!(o.summary.total.count >= 40, "{}", o.summary.total.count);
 }
+
+#[test]
+fn a_valid_scenario_says_its_requests_and_journeys_apart() {
+    let text = items("model = \"open\"\nrate = 5", "", r#""id":(\d+)"#, "0s");
+    assert_eq!(scenario(&text).mix(), "1 journey of 4 steps, 1 target");
+    let mixed = format!("{text}\n[[requests]]\nname = \"health\"\npath = \"/v1/echo\"\n");
+    assert_eq!(
+        scenario(&mixed).mix(),
+        "1 request, 1 journey of 4 steps, 1 target"
+    );
+    // The CLI's `validate` says the same.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("j.toml");
+    std::fs::write(&path, &text).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .expect("validate runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("open model, 1 journey of 4 steps, 1 target, 2s"),
+        "{said}"
+    );
+}

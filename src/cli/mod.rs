@@ -116,12 +116,11 @@ pub fn main() -> i32 {
             Ok(s) => {
                 say_warnings(&s);
                 println!(
-                    "{}: ok — \"{}\", {} model, {} request(s), {} target(s), {}{}",
+                    "{}: ok — \"{}\", {} model, {}, {}{}",
                     scenario.display(),
                     s.name,
                     s.load.model_name(),
-                    s.requests.len(),
-                    s.targets.len(),
+                    s.mix(),
                     crate::format::span(s.duration()),
                     if s.warmup.is_zero() {
                         String::new()

@@ -519,6 +519,27 @@ impl Scenario {
         self.load.profile().total()
     }
 
+    /// What one line about a valid scenario says of its mix (`validate`, the editor): plain
+    /// requests and journeys apart, since a journey's steps are requests too.
+    pub fn mix(&self) -> String {
+        let steps: usize = self.journeys.iter().map(|j| j.steps.len()).sum();
+        let plain = self.requests.len().saturating_sub(steps);
+        let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+        let mut parts = Vec::new();
+        if plain > 0 || self.journeys.is_empty() {
+            parts.push(plural(plain, "request"));
+        }
+        if !self.journeys.is_empty() {
+            parts.push(format!(
+                "{} of {}",
+                plural(self.journeys.len(), "journey"),
+                plural(steps, "step")
+            ));
+        }
+        parts.push(plural(self.targets.len(), "target"));
+        parts.join(", ")
+    }
+
     /// Reads and validates a scenario file, resolving `${env.*}` from the process environment.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         Scenario::load_with(path, &|name| std::env::var(name).ok())

@@ -469,7 +469,10 @@ fn think_time(ui: &mut egui::Ui, load: Option<&dyn toml_edit::TableLike>, msgs: 
 fn journeys(ui: &mut egui::Ui, doc: &toml_edit::DocumentMut, msgs: &mut Vec<Msg>) {
     use super::edit::{EXTRACT_KINDS, step_index};
     let js = doc.get("journeys").and_then(Item::as_array_of_tables);
+    // Remembered apart for scenarios with and without journeys: one without (opened first)
+    // must not leave the header closed on one that has them.
     egui::CollapsingHeader::new("Journeys")
+        .id_salt(("journeys", js.is_some()))
         .default_open(js.is_some())
         .show(ui, |ui| {
             ui.weak("Steps run in order as one iteration; values a step extracts are ${vars.NAME} after it.");
@@ -670,6 +673,22 @@ fn request(ui: &mut egui::Ui, i: usize, r: &toml_edit::Table, msgs: &mut Vec<Msg
     ui.separator();
 }
 
+/// What the open model's rate counts: each arrival is a request of the mix or a journey's whole
+/// iteration, so a journeys-only scenario's rate is iterations per second and a mixed one's
+/// arrivals (requests and iterations together) per second.
+fn arrival_unit(doc: &toml_edit::DocumentMut) -> &'static str {
+    let has = |k: &str| {
+        doc.get(k)
+            .and_then(Item::as_array_of_tables)
+            .is_some_and(|a| !a.is_empty())
+    };
+    match (has("requests"), has("journeys")) {
+        (_, false) => "requests/s",
+        (false, true) => "iterations/s",
+        (true, true) => "arrivals/s",
+    }
+}
+
 /// The load model, its level or stages, and a preview of the profile.
 fn load_section(ui: &mut egui::Ui, ed: &Editor, doc: &toml_edit::DocumentMut, msgs: &mut Vec<Msg>) {
     let load = doc.get("load").and_then(Item::as_table_like);
@@ -678,6 +697,7 @@ fn load_section(ui: &mut egui::Ui, ed: &Editor, doc: &toml_edit::DocumentMut, ms
         .default_open(true)
         .show(ui, |ui| {
             let model = get("model");
+            let unit = arrival_unit(doc);
             ui.horizontal(|ui| {
                 ui.label("Model");
                 for m in ["open", "closed"] {
@@ -709,11 +729,11 @@ fn load_section(ui: &mut egui::Ui, ed: &Editor, doc: &toml_edit::DocumentMut, ms
                 .show(ui, |ui| {
                     if stages.is_empty() {
                         let (key, label) = if model == "closed" {
-                            ("vus", "Virtual users")
+                            ("vus", "Virtual users".to_string())
                         } else {
-                            ("rate", "Rate (req/s)")
+                            ("rate", format!("Rate ({unit})"))
                         };
-                        field(ui, label, get(key), 120.0, msgs, move |v| {
+                        field(ui, &label, get(key), 120.0, msgs, move |v| {
                             Edit::LoadNumber(key, v)
                         });
                         ui.end_row();
@@ -722,9 +742,11 @@ fn load_section(ui: &mut egui::Ui, ed: &Editor, doc: &toml_edit::DocumentMut, ms
                         ui.label("Think time");
                         ui.horizontal(|ui| think_time(ui, load, msgs));
                     } else {
-                        field(
+                        let default =
+                            format!("{} (default)", crate::scenario::DEFAULT_MAX_IN_FLIGHT);
+                        hinted_field(
                             ui,
-                            "Max in flight",
+                            ("Max in flight", &default),
                             get("max_in_flight"),
                             120.0,
                             msgs,
@@ -762,7 +784,7 @@ fn load_section(ui: &mut egui::Ui, ed: &Editor, doc: &toml_edit::DocumentMut, ms
             }
             if let Ok(sc) = &ed.check {
                 let unit = if sc.load.model_name() == "open" {
-                    "requests/s"
+                    unit
                 } else {
                     "virtual users"
                 };

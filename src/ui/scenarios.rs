@@ -408,10 +408,9 @@ pub fn view(ui: &mut egui::Ui, s: &mut ScenariosState, msgs: &mut Vec<Msg>) {
             .show(ui, |ui| match &ed.check {
                 Ok(sc) => {
                     ui.label(format!(
-                        "valid: {} model, {} request(s), {} target(s), {}",
+                        "valid: {} model, {}, {}",
                         sc.load.model_name(),
-                        sc.requests.len(),
-                        sc.targets.len(),
+                        sc.mix(),
                         crate::format::span(sc.duration())
                     ));
                 }
