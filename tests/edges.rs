@@ -127,7 +127,8 @@ path = "/v1/echo?delay_ms=2000"
     // The chart's last point, the JSON report's tick and the CSV row say the same.
     #[cfg(feature = "gui")]
     {
-        let chart = loadbench::ui::charts::ChartData::from_ticks(true, &ticks);
+        let mut chart = loadbench::ui::charts::ChartData::new(true);
+        ticks.iter().for_each(|t| chart.push(t));
         assert_eq!(chart.rate.last().copied(), Some(last.rate()));
     }
     let report = loadbench::report::Report::load(&store, id).expect("report");

@@ -555,6 +555,12 @@ fn a_valid_scenario_says_its_requests_and_journeys_apart() {
         scenario(&mixed).mix(),
         "1 request, 1 journey of 4 steps, 1 target"
     );
+    // What the open model's schedule counts, as the charts' target line is named.
+    let arrivals = |text: &str| loadbench::metrics::RunInfo::of(&scenario(text)).arrivals();
+    assert_eq!(arrivals(&text), "iterations");
+    assert_eq!(arrivals(&mixed), "arrivals");
+    let plain = "name = \"p\"\nduration = \"1s\"\n[targets]\napi = \"demo\"\n[load]\nmodel = \"open\"\nrate = 1\n[[requests]]\nname = \"items/x\"\npath = \"/\"\n";
+    assert_eq!(arrivals(plain), "requests");
     // The CLI's `validate` says the same.
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("j.toml");

@@ -354,6 +354,23 @@ impl RunInfo {
         self.keys.iter().cloned().chain(journeys).collect()
     }
 
+    /// What the open model's schedule counted: requests, journey iterations (a journeys-only
+    /// mix), or arrivals of either (a mix of both), so a chart's target is not read as requests.
+    pub fn arrivals(&self) -> &'static str {
+        let step = |k: &Key| {
+            self.journeys.iter().any(|j| {
+                k.request
+                    .strip_prefix(j.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            })
+        };
+        match (self.journeys.is_empty(), self.keys.iter().all(step)) {
+            (true, _) => "requests",
+            (false, true) => "iterations",
+            (false, false) => "arrivals",
+        }
+    }
+
     /// The run info of a scenario.
     pub fn of(scenario: &crate::scenario::Scenario) -> RunInfo {
         let mut thresholds: Vec<crate::thresholds::ThresholdSpec> = scenario

@@ -34,6 +34,9 @@ pub struct ChartData {
     pub errors: BTreeMap<String, Vec<f64>>,
     /// Whether the target is a rate (open model) or virtual users (closed).
     pub open: bool,
+    /// The open model's target line in the legend: what its schedule counts, when that is not
+    /// requests (journey iterations, or arrivals of requests and iterations).
+    pub target_name: String,
     /// The end of the warm-up (s), shaded on time charts: its seconds are in no figure.
     pub warmup_end: Option<f64>,
     /// The run's annotations (time, text), marked on every time chart.
@@ -49,9 +52,19 @@ impl ChartData {
         }
     }
 
-    /// Series from stored tick totals.
-    pub fn from_ticks(open: bool, ticks: &[TickSummary]) -> ChartData {
-        let mut d = ChartData::new(open);
+    /// Names the target line for what the run's schedule counted ([`crate::metrics::RunInfo::arrivals`]).
+    pub fn counting(mut self, arrivals: &str) -> ChartData {
+        self.target_name = match arrivals {
+            "requests" => String::new(),
+            other => format!("target ({other}/s)"),
+        };
+        self
+    }
+
+    /// Series of a stored run (or one of its series) from its ticks.
+    pub fn of_run(info: &crate::metrics::RunInfo, ticks: &[TickSummary]) -> ChartData {
+        let open = info.model == crate::scenario::Model::Open;
+        let mut d = ChartData::new(open).counting(info.arrivals());
         for t in ticks {
             d.push(t);
         }
@@ -243,6 +256,15 @@ fn warmup_span(p: &mut egui_plot::PlotUi<'_>, d: &ChartData) {
     }
 }
 
+/// The target line's name in the legend.
+fn target_name(d: &ChartData) -> &str {
+    if d.target_name.is_empty() {
+        "target"
+    } else {
+        &d.target_name
+    }
+}
+
 /// Successful responses per second vs the target rate (a service refusing everything draws 0/s,
 /// not a perfect line at the target).
 pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
@@ -254,7 +276,7 @@ pub fn rate_chart(ui: &mut egui::Ui, d: &ChartData, id: &str, height: f32) {
             p.line(d.line(v, "succeeded", &d.rate));
             if d.open {
                 p.line(
-                    d.line(v, "target", &d.target)
+                    d.line(v, target_name(d), &d.target)
                         .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
@@ -616,15 +638,15 @@ mod tests {
             requests: 100,
             ..TickSummary::default()
         };
-        let d = ChartData::from_ticks(
-            true,
-            &[
-                tick(1, 1.0, 1.0, true),
-                tick(2, 2.0, 1.0, true),
-                tick(3, 3.0, 1.0, false),
-                tick(4, 3.004, 0.004, false),
-            ],
-        );
+        let mut d = ChartData::new(true);
+        for t in [
+            tick(1, 1.0, 1.0, true),
+            tick(2, 2.0, 1.0, true),
+            tick(3, 3.0, 1.0, false),
+            tick(4, 3.004, 0.004, false),
+        ] {
+            d.push(&t);
+        }
         assert_eq!(d.warmup_end, Some(2.0));
         assert_eq!(
             d.t,

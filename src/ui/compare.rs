@@ -64,10 +64,9 @@ impl CompareState {
                 .and_then(|r| store.series(*id, r.info.keys.len()).map(|s| (r, s)));
             match loaded {
                 Ok((run, series)) => {
-                    let open = run.info.model == crate::scenario::Model::Open;
                     self.charts.push((
                         format!("#{id} {}", run.row.name),
-                        ChartData::from_ticks(open, &series.ticks),
+                        ChartData::of_run(&run.info, &series.ticks),
                     ));
                     if let Some(sum) = run.summary {
                         self.runs.push((*id, run.row.name, sum));

@@ -157,6 +157,7 @@ impl LiveState {
         let open = matches!(scenario.load, crate::scenario::Load::Open { .. });
         let info = crate::metrics::RunInfo::of(&scenario);
         let series = info.keys.len();
+        let arrivals = info.arrivals();
         let mut keys = info.keys;
         keys.extend(info.journeys.iter().map(|j| Key::journey(j)));
         let (tx, rx) = channel();
@@ -164,8 +165,8 @@ impl LiveState {
         *self = LiveState {
             show_service: self.show_service,
             capacity: self.capacity.take(),
-            chart: ChartData::new(open),
-            per_series: vec![ChartData::new(open); keys.len()],
+            chart: ChartData::new(open).counting(arrivals),
+            per_series: vec![ChartData::new(open).counting(arrivals); keys.len()],
             heat: vec![super::heatmap::HeatmapData::default(); keys.len() + 1],
             totals: vec![Stats::default(); keys.len()],
             keys,

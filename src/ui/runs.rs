@@ -117,11 +117,13 @@ impl OpenRun {
 
     /// Shows one request alone in every chart (or, `None`, all of them).
     pub fn show_request(&mut self, shown: Option<usize>) {
-        let open = self.run.info.model == crate::scenario::Model::Open;
         let rows = self.run.info.keys.len() + self.run.info.journeys.len();
-        self.shown = shown
-            .filter(|i| *i < rows)
-            .map(|i| (i, ChartData::from_ticks(open, &self.series.ticks_of(i))));
+        self.shown = shown.filter(|i| *i < rows).map(|i| {
+            (
+                i,
+                ChartData::of_run(&self.run.info, &self.series.ticks_of(i)),
+            )
+        });
         self.set_marks();
     }
 
@@ -179,10 +181,7 @@ impl RunsState {
         });
         match loaded {
             Ok((run, series)) => {
-                let chart = ChartData::from_ticks(
-                    run.info.model == crate::scenario::Model::Open,
-                    &series.ticks,
-                );
+                let chart = ChartData::of_run(&run.info, &series.ticks);
                 let notes = run.notes.clone();
                 let mut open = OpenRun {
                     run,
