@@ -1906,3 +1906,26 @@ fn the_form_builds_a_journey_reorders_its_steps_and_adds_extract_rules() {
     let ed = h.state().scenarios.editor.as_ref().expect("editor");
     assert!(ed.check.is_ok(), "{:?}", ed.check.as_ref().err());
 }
+
+#[test]
+fn the_runs_sort_header_says_its_direction_and_flips_it() {
+    let _g = common::serial();
+    let e = env();
+    store_quickstart_runs(&e.db, 2);
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    // Newest first at the start; the direction is drawn (no font has an arrow) and named.
+    h.get_by_label("date (UTC), descending").click();
+    h.run();
+    h.get_by_label("date (UTC), ascending");
+    h.get_by_label("rate").click();
+    h.run();
+    h.get_by_label("rate, descending");
+    assert!(h.query_by_label("date (UTC), ascending").is_none());
+}

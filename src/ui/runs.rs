@@ -4,8 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use egui::RichText;
-
 use super::Msg;
 use super::charts::{self, ChartData};
 use crate::format;
@@ -384,15 +382,8 @@ impl OpenRun {
 }
 
 fn header_button(ui: &mut egui::Ui, s: &RunsState, by: SortBy, label: &str, msgs: &mut Vec<Msg>) {
-    let arrow = if s.sort.0 == by {
-        if s.sort.1 { " v" } else { " ^" }
-    } else {
-        ""
-    };
-    if ui
-        .button(RichText::new(format!("{label}{arrow}")).strong())
-        .clicked()
-    {
+    let sorted = (s.sort.0 == by).then_some(s.sort.1);
+    if super::widgets::sort_header(ui, label, sorted).clicked() {
         msgs.push(Msg::SortRuns(by));
     }
 }

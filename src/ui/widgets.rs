@@ -1,4 +1,5 @@
-//! Widgets more than one screen draws: threshold badges, the per-request table, verdicts.
+//! Widgets more than one screen draws: threshold badges, the per-request table, verdicts, sorting
+//! column headers.
 
 use egui::{Color32, RichText};
 
@@ -263,4 +264,46 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
             ui.weak(note);
         }
     }
+}
+
+/// A column header that sorts (`Some(descending)` when the table is sorted by it): the direction
+/// is a painted triangle, since the bundled fonts have no arrow glyphs (they drew a box); screen
+/// readers hear it in the button's name.
+pub fn sort_header(ui: &mut egui::Ui, label: &str, sorted: Option<bool>) -> egui::Response {
+    // Room for the triangle after the label.
+    let text = if sorted.is_some() {
+        format!("{label}    ")
+    } else {
+        label.to_string()
+    };
+    let r = ui.button(RichText::new(text).strong());
+    let Some(descending) = sorted else {
+        return r;
+    };
+    let c = egui::pos2(
+        r.rect.right() - ui.spacing().button_padding.x - 4.0,
+        r.rect.center().y,
+    );
+    let (w, h) = (4.0, 2.5);
+    let (tip, base) = if descending { (h, -h) } else { (-h, h) };
+    let points = vec![
+        c + egui::vec2(-w, base),
+        c + egui::vec2(w, base),
+        c + egui::vec2(0.0, tip),
+    ];
+    let colour = ui.style().interact(&r).text_color();
+    ui.painter().add(egui::Shape::convex_polygon(
+        points,
+        colour,
+        egui::Stroke::NONE,
+    ));
+    let order = if descending {
+        "descending"
+    } else {
+        "ascending"
+    };
+    r.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{label}, {order}"))
+    });
+    r
 }
