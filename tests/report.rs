@@ -577,5 +577,16 @@ fn a_comparison_report_shows_verdicts_an_overlay_and_junit_cases() {
     // An unchanged run: no regression anywhere.
     let r = Report::load_compared(&store, same, &[base]).expect("load");
     assert!(!r.comparisons[0].comparison.regressed);
-    assert!(render(&r, Format::Markdown).contains("no significant regression"));
+    let md = render(&r, Format::Markdown);
+    // The verdict on its own line; what qualifies it (one baseline run: drift assumed) below it,
+    // one note a line, not a parenthesis after the verdict.
+    assert!(
+        md.contains("Against baseline #1 (Checkout API): **no significant regression**.\n\n- one baseline run: run-to-run drift is taken to be"),
+        "{md}"
+    );
+    let html = render(&r, Format::Html);
+    assert!(
+        html.contains("no significant regression</p>\n<ul class=\"notes\">\n<li>one baseline run"),
+        "{html}"
+    );
 }

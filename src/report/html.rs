@@ -13,7 +13,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1200px;marg
 figure svg{width:100%;height:auto}\
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}.pass{color:#1e7a3c;font-weight:bold}.fail{color:#b52a2a;font-weight:bold}\
-pre{background:#f6f6f6;padding:1em;overflow:auto}figure{margin:1em 0}@media print{figure{break-inside:avoid}}";
+.notes{color:#555;font-size:14px;margin-top:-0.5em}pre{background:#f6f6f6;padding:1em;overflow:auto}figure{margin:1em 0}@media print{figure{break-inside:avoid}}";
 
 fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     out.push_str("<table><thead><tr>");
@@ -55,18 +55,21 @@ impl Exporter for Html {
         );
         let _ = writeln!(out, "<p>{}</p>", escape(&t.about.replace("**", "")));
         let compared = r.comparison_rows();
-        for (title, verdict, _) in &compared {
-            let class = if verdict.starts_with("REGRESSED") {
-                "fail"
-            } else {
-                "pass"
-            };
+        for c in &compared {
+            let class = if c.regressed { "fail" } else { "pass" };
             let _ = writeln!(
                 out,
                 "<p class=\"{class}\">{}: {}</p>",
-                escape(title),
-                escape(verdict)
+                escape(&c.title),
+                escape(&c.verdict)
             );
+            if !c.notes.is_empty() {
+                out.push_str("<ul class=\"notes\">\n");
+                for n in &c.notes {
+                    let _ = writeln!(out, "<li>{}</li>", escape(n));
+                }
+                out.push_str("</ul>\n");
+            }
         }
         if !t.thresholds.is_empty() {
             out.push_str("<h2>Thresholds</h2>\n");
@@ -79,9 +82,9 @@ impl Exporter for Html {
             escape(&r.latency_origin())
         );
         table(&mut out, &RESULT_COLUMNS, &t.results);
-        for (title, _, rows) in &compared {
-            let _ = writeln!(out, "<h2>{}</h2>", escape(title));
-            table(&mut out, &COMPARE_COLUMNS, rows);
+        for c in &compared {
+            let _ = writeln!(out, "<h2>{}</h2>", escape(&c.title));
+            table(&mut out, &COMPARE_COLUMNS, &c.rows);
         }
         for (name, rows) in r.beside_rows() {
             let _ = writeln!(

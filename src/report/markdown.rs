@@ -248,8 +248,14 @@ impl Exporter for Markdown {
         let _ = writeln!(out, "**{}**\n", t.verdict);
         let _ = writeln!(out, "{}\n", t.about);
         let compared = r.comparison_rows();
-        for (title, verdict, _) in &compared {
-            let _ = writeln!(out, "{title}: **{verdict}**.\n");
+        for c in &compared {
+            let _ = writeln!(out, "{}: **{}**.\n", c.title, c.verdict);
+            for n in &c.notes {
+                let _ = writeln!(out, "- {}", md_cell(n));
+            }
+            if !c.notes.is_empty() {
+                out.push('\n');
+            }
         }
         if !t.thresholds.is_empty() {
             out.push_str("## Thresholds\n\n");
@@ -259,9 +265,9 @@ impl Exporter for Markdown {
         }
         let _ = write!(out, "## Results\n\n{}\n\n", r.latency_origin());
         md_table(&mut out, &RESULT_COLUMNS, &t.results);
-        for (title, _, rows) in &compared {
-            let _ = writeln!(out, "\n## {title}\n");
-            md_table(&mut out, &COMPARE_COLUMNS, rows);
+        for c in &compared {
+            let _ = writeln!(out, "\n## {}\n", c.title);
+            md_table(&mut out, &COMPARE_COLUMNS, &c.rows);
         }
         for (name, rows) in r.beside_rows() {
             let _ = writeln!(

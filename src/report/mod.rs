@@ -656,9 +656,9 @@ impl Report {
             .collect()
     }
 
-    /// The comparison tables: per baseline, (title, verdict line, rows of request, metric,
-    /// baseline, candidate, change, interval, verdict).
-    pub fn comparison_rows(&self) -> Vec<(String, String, Vec<Vec<String>>)> {
+    /// The comparison tables: per baseline, its title, verdict, the notes that qualify it and
+    /// rows of request, metric, baseline, candidate, change, interval, verdict.
+    pub fn comparison_rows(&self) -> Vec<Compared> {
         use crate::analysis::compare::Verdict;
         self.comparisons
             .iter()
@@ -688,29 +688,42 @@ impl Report {
                         ]);
                     }
                 }
-                let mut verdict = if !regressions.is_empty() {
+                let verdict = if !regressions.is_empty() {
                     format!("REGRESSED: {}", regressions.join(", "))
                 } else if c.inconclusive {
                     format!("inconclusive: {}", c.why_inconclusive())
                 } else {
                     "no significant regression".to_string()
                 };
-                let notes: Vec<String> = c.notes.iter().cloned().chain(c.short_of_data()).collect();
-                if !notes.is_empty() {
-                    verdict = format!("{verdict} ({})", notes.join("; "));
-                }
-                (
-                    if c.baselines.len() > 1 {
+                Compared {
+                    title: if c.baselines.len() > 1 {
                         format!("Against {}", c.against())
                     } else {
                         format!("Against baseline #{} ({})", c.baseline, b.name)
                     },
+                    regressed: !regressions.is_empty(),
                     verdict,
+                    notes: c.notes.iter().cloned().chain(c.short_of_data()).collect(),
                     rows,
-                )
+                }
             })
             .collect()
     }
+}
+
+/// One comparison as a report prints it: a verdict line, the notes a reader needs to trust it
+/// (each its own line, not one parenthesis), then its table.
+pub struct Compared {
+    /// `Against baseline #1 (Checkout API)`.
+    pub title: String,
+    /// Whether any metric regressed (the verdict is then `REGRESSED: …`).
+    pub regressed: bool,
+    /// `REGRESSED: …`, `inconclusive: …` or `no significant regression`.
+    pub verdict: String,
+    /// How the baseline was measured, what was not judged and why, what more data would settle.
+    pub notes: Vec<String>,
+    /// Request, metric, baseline, candidate, change, interval, verdict.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// The scenario text with every value of an authorization-like header replaced by `[redacted]`
