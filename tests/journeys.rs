@@ -236,6 +236,9 @@ fn a_journeys_whole_iterations_are_a_series_of_their_own_stored_exported_and_com
     let md = std::fs::read_to_string(&md_path).expect("md");
     let row = format!("| items | {} | ", journey.count);
     assert!(md.contains("## Journeys") && md.contains(&row), "{md}");
+    // The opening line says what the schedule counted beside the requests it sent.
+    let about = format!("; {} iterations of journey items at ", journey.count);
+    assert!(md.contains(&about), "{md}");
     let csv = std::fs::read_to_string(&csv_path).expect("csv");
     let csv_iterations: u64 = csv
         .lines()

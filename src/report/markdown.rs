@@ -53,7 +53,7 @@ impl Tables {
         );
         let row = &r.run.row;
         let about = format!(
-            "Scenario **{}**, {}, run #{} ({}), started {} UTC, {} measured{}; {} requests at {}.",
+            "Scenario **{}**, {}, run #{} ({}), started {} UTC, {} measured{}; {} requests at {}{}.",
             s.scenario,
             match r.measured_by() {
                 Some(tool) => format!("measured by {tool}"),
@@ -73,6 +73,16 @@ impl Tables {
             },
             s.total.count,
             format::rate(s.total.rate),
+            // A journey's iterations are what its open-model schedule counted.
+            s.journeys
+                .iter()
+                .map(|j| format!(
+                    "; {} iterations of journey {} at {}",
+                    j.count,
+                    j.request,
+                    format::rate(j.rate)
+                ))
+                .collect::<String>(),
         );
         // What the edges of the run did, said wherever it happened: never a silent figure.
         let mut edges = Vec::new();
