@@ -496,11 +496,12 @@ fn two_ticked_runs_compare_on_their_own_screen_with_a_chosen_baseline_and_export
         !b.compare.spectra.is_empty()
     });
     h.step();
-    // Verdicts first, with both figures beside the change.
+    // Verdicts first, headed by the verdict the reports give, with both figures beside the change.
     h.get_by_label("#2 against baseline #1");
     assert_eq!(h.state().compare.charts.len(), 2);
     assert_eq!(h.state().compare.verdicts.len(), 1);
     let v = &h.state().compare.verdicts[0];
+    h.get_by_label(&v.verdict_line());
     assert!(v.requests.iter().any(|(n, _)| n == "*"));
     let m = v.requests[0].1[0].clone();
     assert!(

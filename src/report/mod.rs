@@ -659,12 +659,10 @@ impl Report {
     /// The comparison tables: per baseline, its title, verdict, the notes that qualify it and
     /// rows of request, metric, baseline, candidate, change, interval, verdict.
     pub fn comparison_rows(&self) -> Vec<Compared> {
-        use crate::analysis::compare::Verdict;
         self.comparisons
             .iter()
             .map(|b| {
                 let c = &b.comparison;
-                let mut regressions = Vec::new();
                 let mut rows = Vec::new();
                 for (name, changes) in &c.requests {
                     let who = if name == "*" {
@@ -674,9 +672,6 @@ impl Report {
                     };
                     for m in changes {
                         let value = |v: f64| m.format_value(v);
-                        if m.verdict == Verdict::Regressed {
-                            regressions.push(format!("{who} {}", m.metric));
-                        }
                         rows.push(vec![
                             who.clone(),
                             m.metric.clone(),
@@ -688,21 +683,14 @@ impl Report {
                         ]);
                     }
                 }
-                let verdict = if !regressions.is_empty() {
-                    format!("REGRESSED: {}", regressions.join(", "))
-                } else if c.inconclusive {
-                    format!("inconclusive: {}", c.why_inconclusive())
-                } else {
-                    "no significant regression".to_string()
-                };
                 Compared {
                     title: if c.baselines.len() > 1 {
                         format!("Against {}", c.against())
                     } else {
                         format!("Against baseline #{} ({})", c.baseline, b.name)
                     },
-                    regressed: !regressions.is_empty(),
-                    verdict,
+                    regressed: !c.regressions().is_empty(),
+                    verdict: c.verdict_line(),
                     notes: c.notes.iter().cloned().chain(c.short_of_data()).collect(),
                     rows,
                 }

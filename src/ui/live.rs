@@ -492,17 +492,15 @@ pub fn view(ui: &mut egui::Ui, s: &mut LiveState, can_run: Option<&str>, msgs: &
         ui.colored_label(super::theme::warn(ui), format!("Warning: {why}"));
     }
     if let Some(c) = &s.against_baseline {
+        let head = RichText::new(format!(
+            "Against baseline #{}: {}",
+            c.baseline,
+            c.verdict_line()
+        ));
         egui::CollapsingHeader::new(if c.regressed {
-            RichText::new(format!(
-                "Against baseline #{}: significant regression",
-                c.baseline
-            ))
-            .color(super::theme::error(ui))
+            head.color(super::theme::error(ui))
         } else {
-            RichText::new(format!(
-                "Against baseline #{}: no significant regression",
-                c.baseline
-            ))
+            head
         })
         .default_open(c.regressed)
         .show(ui, |ui| {

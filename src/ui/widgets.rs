@@ -223,6 +223,15 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
             )),
             None => ui.strong(format!("#{} against baseline #{}", c.candidate, c.baseline)),
         };
+        // The verdict first, as the reports give it; the table is the evidence.
+        let colour = if !c.regressions().is_empty() {
+            super::theme::bad(ui)
+        } else if c.inconclusive {
+            super::theme::warn(ui)
+        } else {
+            super::theme::good(ui)
+        };
+        ui.colored_label(colour, RichText::new(c.verdict_line()).strong());
         egui::Grid::new(("verdicts", c.candidate))
             .striped(true)
             .show(ui, |ui| {

@@ -175,6 +175,31 @@ impl Comparison {
             metrics.join(", ")
         ))
     }
+    /// The metrics that regressed, as `items/login@api p95` (`all` for every request together).
+    pub fn regressions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, changes) in &self.requests {
+            let who = if name == "*" { "all" } else { name.as_str() };
+            for m in changes.iter().filter(|m| m.verdict == Verdict::Regressed) {
+                out.push(format!("{who} {}", m.metric));
+            }
+        }
+        out
+    }
+
+    /// The comparison's verdict in a few words, as reports and the window head it: what
+    /// regressed, or why nothing could be judged, or that nothing moved.
+    pub fn verdict_line(&self) -> String {
+        let regressions = self.regressions();
+        if !regressions.is_empty() {
+            format!("REGRESSED: {}", regressions.join(", "))
+        } else if self.inconclusive {
+            format!("inconclusive: {}", self.why_inconclusive())
+        } else {
+            "no significant regression".to_string()
+        }
+    }
+
     /// Why a comparison was left inconclusive, in a few words for its one line.
     pub fn why_inconclusive(&self) -> &'static str {
         if self.notes.iter().any(|n| n.starts_with(TOO_UNCERTAIN)) {
