@@ -84,6 +84,20 @@ fn store_quickstart_runs(db: &std::path::Path, n: usize) {
     }
 }
 
+/// The window on its Runs screen over `n` stored quick-start runs.
+fn on_runs_screen(e: &Env, n: usize) -> Harness<'static, Workbench> {
+    store_quickstart_runs(&e.db, n);
+    let mut h = harness(Workbench::new(
+        e.samples.clone(),
+        e.db.clone(),
+        Box::new(ScriptedDialogs::default()),
+    ));
+    h.run();
+    h.get_by_label("Runs").click();
+    h.run();
+    h
+}
+
 /// Steps the UI until `done` holds, in real time (the engine runs on its own threads).
 fn step_until(h: &mut Harness<'_, Workbench>, within: Duration, done: impl Fn(&Workbench) -> bool) {
     let deadline = Instant::now() + within;
@@ -699,15 +713,7 @@ fn a_capacity_search_runs_its_steps_on_the_live_screen() {
 fn a_zoom_on_one_run_is_not_carried_to_the_next_and_reset_view_undoes_it() {
     let _g = common::serial();
     let e = env();
-    store_quickstart_runs(&e.db, 2);
-    let mut h = harness(Workbench::new(
-        e.samples.clone(),
-        e.db.clone(),
-        Box::new(ScriptedDialogs::default()),
-    ));
-    h.run();
-    h.get_by_label("Runs").click();
-    h.run();
+    let mut h = on_runs_screen(&e, 2);
     // Newest first by default.
     assert!(
         h.get_by_label("#2").rect().top() < h.get_by_label("#1").rect().top(),
@@ -1912,15 +1918,7 @@ fn the_form_builds_a_journey_reorders_its_steps_and_adds_extract_rules() {
 fn the_runs_sort_header_says_its_direction_and_flips_it() {
     let _g = common::serial();
     let e = env();
-    store_quickstart_runs(&e.db, 2);
-    let mut h = harness(Workbench::new(
-        e.samples.clone(),
-        e.db.clone(),
-        Box::new(ScriptedDialogs::default()),
-    ));
-    h.run();
-    h.get_by_label("Runs").click();
-    h.run();
+    let mut h = on_runs_screen(&e, 2);
     // Newest first at the start; the direction is drawn (no font has an arrow) and named.
     h.get_by_label("date (UTC), descending").click();
     h.run();
