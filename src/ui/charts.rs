@@ -52,7 +52,8 @@ impl ChartData {
         }
     }
 
-    /// Names the target line for what the run's schedule counted ([`crate::metrics::RunInfo::arrivals`]).
+    /// Names the target line for what the run's schedule counted
+    /// ([`crate::metrics::RunInfo::arrivals`]).
     pub fn counting(mut self, arrivals: &str) -> ChartData {
         self.target_name = match arrivals {
             "requests" => String::new(),
