@@ -150,9 +150,9 @@ fn editing_a_form_field_changes_the_toml() {
     // And the rate field edits [load].
     h.get_by_label("Form").click();
     h.run();
-    h.get_by_label("Rate (req/s)").focus();
+    h.get_by_label("Rate (requests/s)").focus();
     h.run();
-    h.get_by_label("Rate (req/s)").type_text("5");
+    h.get_by_label("Rate (requests/s)").type_text("5");
     h.run();
     let ed = h.state().scenarios.editor.as_ref().expect("editor");
     assert!(ed.text.contains("rate = 2005"), "{}", ed.text);
