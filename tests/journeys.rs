@@ -278,6 +278,23 @@ fn a_journeys_whole_iterations_are_a_series_of_their_own_stored_exported_and_com
     let c = loadbench::analysis::compare::compare_runs(&store, id, copy).expect("compare");
     let names: Vec<&str> = c.requests.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"items@(journey)"), "{names:?}");
+    // People read it as the results tables name it; the identifier above stays for JSON.
+    assert_eq!(
+        loadbench::analysis::compare::shown("items@(journey)"),
+        "items (journey)"
+    );
+    assert_eq!(loadbench::analysis::compare::shown("*"), "all");
+    assert_eq!(
+        loadbench::analysis::compare::shown("items/login@api"),
+        "items/login@api"
+    );
+    let report = loadbench::report::Report::load_compared(&store, copy, &[id]).expect("load");
+    let rows = report.comparison_rows();
+    assert!(
+        rows[0].rows.iter().any(|r| r[0] == "items (journey)"),
+        "{:?}",
+        rows[0].rows
+    );
 }
 
 #[test]

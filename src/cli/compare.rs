@@ -92,11 +92,7 @@ pub(super) fn comparison_text(c: &crate::analysis::compare::Comparison) -> Strin
         for m in changes {
             let value = |v: f64| m.format_value(v);
             rows.push(vec![
-                if name == "*" {
-                    "all".to_string()
-                } else {
-                    name.clone()
-                },
+                crate::analysis::compare::shown(name),
                 m.metric.clone(),
                 value(m.baseline),
                 value(m.candidate),

@@ -665,11 +665,7 @@ impl Report {
                 let c = &b.comparison;
                 let mut rows = Vec::new();
                 for (name, changes) in &c.requests {
-                    let who = if name == "*" {
-                        "all".to_string()
-                    } else {
-                        name.clone()
-                    };
+                    let who = crate::analysis::compare::shown(name);
                     for m in changes {
                         let value = |v: f64| m.format_value(v);
                         rows.push(vec![

@@ -367,11 +367,12 @@ pub fn compare_table(ui: &mut egui::Ui, runs: &[(i64, String, Summary)], bases: 
                                 )
                             }
                         };
-                        ui.label(if key.0 == "*" {
-                            "all".to_string()
+                        let row = if key.0 == "*" {
+                            "*".to_string()
                         } else {
                             format!("{}@{}", key.0, key.1)
-                        });
+                        };
+                        ui.label(crate::analysis::compare::shown(&row));
                         ui.label(format!(
                             "#{id} {name}{}",
                             if bases.contains(id) {

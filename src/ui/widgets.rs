@@ -249,7 +249,7 @@ pub fn verdict_table(ui: &mut egui::Ui, comparisons: &[crate::analysis::compare:
                 ui.end_row();
                 for (name, changes) in &c.requests {
                     for m in changes {
-                        ui.label(if name == "*" { "all" } else { name.as_str() });
+                        ui.label(crate::analysis::compare::shown(name));
                         ui.label(&m.metric);
                         // The figures themselves beside the change: +28.8 % says little alone.
                         ui.label(m.format_value(m.baseline));

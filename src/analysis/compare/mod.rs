@@ -155,106 +155,6 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
-impl Comparison {
-    /// The metrics that could not be judged and what would let them be, so a short run says
-    /// "run longer" instead of passing quietly.
-    pub fn short_of_data(&self) -> Option<String> {
-        let mut metrics: Vec<&str> = Vec::new();
-        for m in self.requests.iter().flat_map(|(_, ch)| ch) {
-            if m.verdict == Verdict::NotEnoughData && !metrics.contains(&m.metric.as_str()) {
-                metrics.push(&m.metric);
-            }
-        }
-        if metrics.is_empty() {
-            return None;
-        }
-        Some(format!(
-            "not enough data for {}: each side needs {MIN_BLOCKS} measured seconds and 10 \
-             responses beyond each percentile (p50: 20, p95: 200, p99: 1,000 responses in the \
-             run); run longer or at a higher rate",
-            metrics.join(", ")
-        ))
-    }
-    /// The metrics that regressed, as `items/login@api p95` (`all` for every request together).
-    pub fn regressions(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (name, changes) in &self.requests {
-            let who = if name == "*" { "all" } else { name.as_str() };
-            for m in changes.iter().filter(|m| m.verdict == Verdict::Regressed) {
-                out.push(format!("{who} {}", m.metric));
-            }
-        }
-        out
-    }
-
-    /// The comparison's verdict in a few words, as reports and the window head it: what
-    /// regressed, or why nothing could be judged, or that nothing moved.
-    pub fn verdict_line(&self) -> String {
-        let regressions = self.regressions();
-        if !regressions.is_empty() {
-            format!("REGRESSED: {}", regressions.join(", "))
-        } else if self.inconclusive {
-            format!("inconclusive: {}", self.why_inconclusive())
-        } else {
-            "no significant regression".to_string()
-        }
-    }
-
-    /// Why a comparison was left inconclusive, in a few words for its one line.
-    pub fn why_inconclusive(&self) -> &'static str {
-        if self.notes.iter().any(|n| n.starts_with(TOO_UNCERTAIN)) {
-            "too uncertain to judge (baseline runs far apart, or runs too short)"
-        } else {
-            "the machine differed (rerun on a quiet machine)"
-        }
-    }
-
-    /// What this run was held against, as the log, the reports and JUnit name it: `baseline
-    /// #12`, `baseline runs #12, #13, #14` or `benchmark "rival"`.
-    pub fn against(&self) -> String {
-        match &self.benchmark {
-            Some(name) => format!("benchmark \"{name}\""),
-            None if self.baselines.len() > 1 => format!(
-                "baseline runs {}",
-                self.baselines
-                    .iter()
-                    .map(|b| format!("#{b}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => format!("baseline #{}", self.baseline),
-        }
-    }
-
-    /// The worst finding, in one line, for the end of a log: `p95 of * +12.0% (5.37 ms → 6.01 ms)`.
-    pub fn headline(&self) -> Option<String> {
-        let worst = self
-            .requests
-            .iter()
-            .flat_map(|(name, ch)| ch.iter().map(move |m| (name, m)))
-            .filter(|(_, m)| m.verdict == Verdict::Regressed)
-            .max_by(|a, b| {
-                a.1.p_worse
-                    .unwrap_or(1.0)
-                    .total_cmp(&b.1.p_worse.unwrap_or(1.0))
-                    .reverse()
-            })?;
-        let (name, m) = worst;
-        let whom = if name == "*" {
-            String::new()
-        } else {
-            format!(" of {name}")
-        };
-        Some(format!(
-            "{}{whom} {} ({} → {})",
-            m.metric,
-            m.format_change(m.relative),
-            m.format_value(m.baseline),
-            m.format_value(m.candidate)
-        ))
-    }
-}
-
 /// The JSON shape of [`Comparison::requests`]: objects with named fields, not pairs.
 mod named {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -852,7 +752,7 @@ fn finish(
                 && c.metric != "error_rate"
                 && (c.relative >= TOO_WIDE - 1.0 || c.relative <= 1.0 / TOO_WIDE - 1.0)
         })
-        .map(|(n, c)| format!("{} of {}", c.metric, if n == "*" { "all" } else { n }))
+        .map(|(n, c)| format!("{} of {}", c.metric, shown(n)))
         .collect();
     if !wide.is_empty() {
         notes.push(format!(
@@ -885,8 +785,10 @@ fn finish(
 
 mod benchmark;
 mod beside;
+mod said;
 pub use benchmark::compare_to_benchmark;
 pub use beside::{BESIDE_COLUMNS, beside};
+pub use said::shown;
 
 #[cfg(test)]
 mod tests;
